@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `vigil` command: keeps machine-learning models healthy in production.
+struct Vigil: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigil",
+        abstract: "Watch deployed models for drift and drive retraining, shadow comparison and canary promotion.",
+        discussion: """
+            With no database configured (--database-url, VIGIL_DATABASE_URL or PGHOST), Vigil starts a private \
+            PostgreSQL cluster under .vigil/ (or $VIGIL_HOME) and reuses it.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            MigrateCommand.self,
+            DatabaseCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,63 @@
+import Logging
+import PostgresNIO
+
+/// A pool of connections to Vigil's database, lent for the lifetime of a closure.
+///
+/// ```swift
+/// try await Database.withDatabase(configuration, logger: logger) { database in
+///     try await Migrator(database: database).apply()
+/// }
+/// ```
+public final class Database: Sendable {
+    public let configuration: DatabaseConfiguration
+    public let client: PostgresClient
+    public let logger: Logger
+
+    private init(configuration: DatabaseConfiguration, client: PostgresClient, logger: Logger) {
+        self.configuration = configuration
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Checks the server is reachable, then runs `body` with a connection pool that is shut down afterwards.
+    ///
+    /// - Throws: ``StoreError`` with code `.unreachable` when the server cannot be reached or refuses the login,
+    ///   or whatever `body` throws.
+    public static func withDatabase<Result: Sendable>(
+        _ configuration: DatabaseConfiguration,
+        maximumConnections: Int = 20,
+        logger: Logger,
+        _ body: (Database) async throws -> Result
+    ) async throws -> Result {
+        try await checkReachable(configuration, logger: logger)
+        var clientConfiguration = try configuration.clientConfiguration()
+        clientConfiguration.options.maximumConnections = maximumConnections
+        // The pool warns when a lease races `run()` starting; that and other pool chatter only matter when debugging.
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = logger.logLevel <= .debug ? logger.logLevel : .error
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
+        let database = Database(configuration: configuration, client: client, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(database)
+        }
+    }
+
+    /// Opens and closes one connection, turning any failure into one readable line.
+    public static func checkReachable(_ configuration: DatabaseConfiguration, logger: Logger) async throws(StoreError) {
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: try configuration.connectionConfiguration(), id: 0, logger: logger
+            )
+            try await connection.close()
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(
+                .unreachable,
+                "cannot connect to PostgreSQL at \(configuration.url()): \(StoreError.explain(error))"
+            )
+        }
+    }
+}
