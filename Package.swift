@@ -105,9 +105,20 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
+        // Test support: a real PostgreSQL per test process, a fresh database per test.
+        .target(
+            name: "VigilTesting",
+            dependencies: ["VigilStore"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VigilStoreTests",
-            dependencies: ["VigilStore"],
+            dependencies: ["VigilStore", "VigilTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilCLITests",
+            dependencies: ["VigilStore", "VigilTesting"],
             swiftSettings: swiftSettings
         ),
     ]

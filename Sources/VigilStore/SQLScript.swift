@@ -46,7 +46,7 @@ public struct SQLScript: Sendable {
 
         while index < bytes.count {
             let byte = bytes[index]
-            if !hasCode && !Self.isWhitespace(byte) && !bytes[index...].starts(with: Self.lineComment)
+            if !hasCode && !Self.isWhitespace(byte) && byte != UInt8(ascii: ";") && !bytes[index...].starts(with: Self.lineComment)
                 && !bytes[index...].starts(with: Self.blockCommentOpen) {
                 hasCode = true
                 startLine = line
@@ -64,8 +64,10 @@ public struct SQLScript: Sendable {
                 index = Self.skipQuoted(bytes, from: index + 1, quote: byte, backslashEscapes: false, into: &current, line: &line)
             case UInt8(ascii: "-") where bytes[index...].starts(with: Self.lineComment):
                 index = copy(through: [UInt8(ascii: "\n")], from: index)
+                if !hasCode { current.removeAll(keepingCapacity: true) }
             case UInt8(ascii: "/") where bytes[index...].starts(with: Self.blockCommentOpen):
                 index = Self.skipBlockComment(bytes, from: index, into: &current, line: &line)
+                if !hasCode { current.removeAll(keepingCapacity: true) }
             case UInt8(ascii: "$"):
                 if let tag = Self.dollarTag(bytes, at: index) {
                     current.append(contentsOf: tag)

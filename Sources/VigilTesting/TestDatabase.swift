@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import VigilStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Gives each test a database of its own on one PostgreSQL server shared by the test process.
+///
+/// The server is `$VIGIL_TEST_DATABASE_URL` when set (any database on it; tests create their own),
+/// else a throwaway embedded cluster in a temporary folder, started on first use and stopped when
+/// the process exits. Each database is cloned from a migrated template and dropped afterwards,
+/// so tests run in parallel and leave nothing behind.
+public enum TestDatabase {
+    /// Runs `body` with a freshly migrated database that is dropped afterwards.
+    public static func withFresh<Result: Sendable>(
+        migrated: Bool = true,
+        _ body: (Database) async throws -> Result
+    ) async throws -> Result {
+        let server = try await TestServer.shared.configuration()
+        let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let template = migrated ? try await TestServer.shared.migratedTemplate() : "template0"
+        try await admin(server) { database in
+            try await database.client.query("CREATE DATABASE \(unescaped: name) TEMPLATE \(unescaped: template)")
+        }
+        do {
+            let result = try await Database.withDatabase(server.with(database: name), logger: logger, body)
+            try await drop(name, on: server)
+            return result
+        } catch {
+            try? await drop(name, on: server)
+            throw error
+        }
+    }
+
+    /// The configuration of a new empty (unmigrated) database, dropped when `body` returns.
+    public static func withEmptyConfiguration<Result: Sendable>(
+        _ body: (DatabaseConfiguration) async throws -> Result
+    ) async throws -> Result {
+        let server = try await TestServer.shared.configuration()
+        let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await admin(server) { database in
+            try await database.client.query("CREATE DATABASE \(unescaped: name) TEMPLATE template0")
+        }
+        do {
+            let result = try await body(server.with(database: name))
+            try await drop(name, on: server)
+            return result
+        } catch {
+            try? await drop(name, on: server)
+            throw error
+        }
+    }
+
+    /// The shared server's configuration (its maintenance database).
+    public static func serverConfiguration() async throws -> DatabaseConfiguration {
+        try await TestServer.shared.configuration()
+    }
+
+    /// The embedded test cluster, when the suite started one (not with `VIGIL_TEST_DATABASE_URL`).
+    public static func embeddedCluster() async throws -> EmbeddedCluster? {
+        _ = try await TestServer.shared.configuration()
+        return await TestServer.shared.cluster
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "vigil.tests")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    static func admin(_ server: DatabaseConfiguration, _ body: (Database) async throws -> Void) async throws {
+        try await Database.withDatabase(server, maximumConnections: 1, logger: logger, body)
+    }
+
+    private static func drop(_ name: String, on server: DatabaseConfiguration) async throws {
+        try await admin(server) { database in
+            try await database.client.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)")
+        }
+    }
+}
+
+/// The one server of a test process, started lazily.
+actor TestServer {
+    static let shared = TestServer()
+
+    private(set) var cluster: EmbeddedCluster?
+    private var server: DatabaseConfiguration?
+    private var template: String?
+
+    func configuration() throws -> DatabaseConfiguration {
+        if let server { return server }
+        let environment = ProcessInfo.processInfo.environment
+        let configuration: DatabaseConfiguration
+        if let url = environment["VIGIL_TEST_DATABASE_URL"], !url.isEmpty {
+            configuration = try DatabaseConfiguration(url: url)
+        } else {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-tests-\(getpid())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            chmod(folder.path, 0o755)
+            let cluster = EmbeddedCluster(
+                home: folder,
+                settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "300"]
+            )
+            configuration = try cluster.start(logger: TestDatabase.logger)
+            self.cluster = cluster
+            StopAtExit.register(cluster)
+        }
+        server = configuration
+        return configuration
+    }
+
+    /// A database with every migration applied, created once per process and cloned per test.
+    func migratedTemplate() async throws -> String {
+        if let template { return template }
+        let server = try configuration()
+        let checksum = MigrationSource.embedded.map(\.checksum).joined().sha256Hex.prefix(12)
+        let name = "vigil_template_\(checksum)"
+        try await TestDatabase.admin(server) { database in
+            let exists = try await database.client.query("SELECT 1 FROM pg_database WHERE datname = \(name)")
+                .decode(Int.self).first { _ in true } != nil
+            if !exists {
+                try await database.client.query("CREATE DATABASE \(unescaped: name) TEMPLATE template0")
+            }
+        }
+        // Migrating is idempotent and locked, so a template left by an earlier run is simply checked.
+        try await Database.withDatabase(server.with(database: name), maximumConnections: 1, logger: TestDatabase.logger) { database in
+            try await Migrator(database: database).apply()
+        }
+        template = name
+        return name
+    }
+}
+
+/// Stops the test process's embedded cluster and removes its files when the process exits.
+enum StopAtExit {
+    nonisolated(unsafe) private static var cluster: EmbeddedCluster?
+
+    /// Called once, from the ``TestServer`` actor, before any exit handler can run.
+    static func register(_ cluster: EmbeddedCluster) {
+        self.cluster = cluster
+        atexit {
+            try? StopAtExit.cluster?.destroy()
+        }
+    }
+}
