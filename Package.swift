@@ -102,7 +102,6 @@ let package = Package(
         .testTarget(
             name: "VigilStatisticsTests",
             dependencies: ["VigilStatistics"],
-            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         // Test support: a real PostgreSQL per test process, a fresh database per test.

@@ -1,0 +1,27 @@
+/// Why a statistic could not be computed. Never a crash, never a NaN passed off as a result.
+public struct StatisticsError: Error, Equatable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable {
+        private enum Base: Hashable, Sendable { case emptySample, allMissing, invalidParameter, mismatchedLengths }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The sample has no values at all.
+        public static let emptySample = Code(.emptySample)
+        /// Every value of the sample is missing (NaN or null).
+        public static let allMissing = Code(.allMissing)
+        /// A parameter is outside its allowed range.
+        public static let invalidParameter = Code(.invalidParameter)
+        /// Paired inputs (labels and predictions) differ in length.
+        public static let mismatchedLengths = Code(.mismatchedLengths)
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

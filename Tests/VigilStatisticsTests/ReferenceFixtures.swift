@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// Reference numbers computed by SciPy and NumPy (`Fixtures/make_drift_fixtures.py`).
+struct DriftFixtures: Decodable {
+    struct TestValue: Decodable {
+        let statistic: Double
+        let pvalue: Double
+    }
+
+    struct Numeric: Decodable {
+        let reference: [Double]
+        let current: [Double]
+        let ks: TestValue
+        let wasserstein: Double
+        let wasserstein_normed: Double
+        let edges: [Double]
+        let psi: Double
+        let kl: Double
+        let js: Double
+        let hellinger: Double
+    }
+
+    struct Categorical: Decodable {
+        let reference: [String]
+        let current: [String]
+        let unseen: [String]
+        let psi: Double
+        let kl: Double
+        let js: Double
+        let hellinger: Double
+        let tv: Double
+        let linf: Double
+        let chisquare: TestValue
+        let z: TestValue?
+    }
+
+    struct Adjustment: Decodable {
+        let p: [Double]
+        let bh: [Double]
+        let bonferroni: [Double]
+    }
+
+    let numeric: [Numeric]
+    let categorical: [Categorical]
+    let multiple_testing: [Adjustment]
+
+    static let shared: DriftFixtures = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/drift_cases.json")
+        // The fixture is committed; failing to read it is a broken checkout, not a test outcome.
+        return try! JSONDecoder().decode(DriftFixtures.self, from: Data(contentsOf: url))
+    }()
+}
+
+/// Whether `actual` matches `expected` within a relative tolerance (absolute near zero).
+func isClose(_ actual: Double, _ expected: Double, relative: Double = 1e-9, absolute: Double = 1e-12) -> Bool {
+    if actual == expected { return true }
+    return abs(actual - expected) <= max(absolute, relative * max(abs(actual), abs(expected)))
+}
