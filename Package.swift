@@ -102,6 +102,7 @@ let package = Package(
         .testTarget(
             name: "VigilStatisticsTests",
             dependencies: ["VigilStatistics"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         // Test support: a real PostgreSQL per test process, a fresh database per test.

@@ -45,12 +45,14 @@ struct DriftFixtures: Decodable {
     let categorical: [Categorical]
     let multiple_testing: [Adjustment]
 
-    static let shared: DriftFixtures = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/drift_cases.json")
-        // The fixture is committed; failing to read it is a broken checkout, not a test outcome.
-        return try! JSONDecoder().decode(DriftFixtures.self, from: Data(contentsOf: url))
-    }()
+    static let shared: DriftFixtures = loadFixture("drift_cases.json")
+}
+
+/// Decodes a committed fixture from `Fixtures/`.
+func loadFixture<Fixture: Decodable>(_ name: String) -> Fixture {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)")
+    // The fixture is committed; failing to read it is a broken checkout, not a test outcome.
+    return try! JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
 }
 
 /// Whether `actual` matches `expected` within a relative tolerance (absolute near zero).

@@ -25,3 +25,13 @@ public struct StatisticsError: Error, Equatable, Sendable, CustomStringConvertib
 
     public var description: String { message }
 }
+
+extension StatisticsError {
+    /// Checks that two paired inputs (labels and predictions) have the same, non-zero length.
+    static func checkPaired(_ first: Int, _ second: Int) throws(StatisticsError) {
+        guard first == second else {
+            throw StatisticsError(.mismatchedLengths, "paired inputs differ in length (\(first) and \(second))")
+        }
+        guard first > 0 else { throw StatisticsError(.emptySample, "no rows to evaluate") }
+    }
+}

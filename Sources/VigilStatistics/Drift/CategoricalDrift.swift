@@ -1,7 +1,7 @@
 import Foundation
 
 /// Counts of a categorical column's values, with missing values counted apart.
-public struct CategoryCounts: Sendable, Equatable {
+public struct CategoryCounts: Sendable, Equatable, Codable {
     public private(set) var counts: [String: Int]
     public private(set) var missingCount: Int
 

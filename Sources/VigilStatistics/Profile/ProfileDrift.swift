@@ -1,0 +1,107 @@
+/// Drift tests on stored profiles instead of raw rows.
+///
+/// - Binned methods (PSI, KL, Jensen–Shannon, Hellinger) are **exact** when both profiles have
+///   histograms on the same edges (use the reference's ``QuantileBins/edges``): they then see the
+///   very counts the raw-data test would.
+/// - Kolmogorov–Smirnov and Wasserstein are **approximate**, from the quantile sketches. Each
+///   sketch's CDF is within its ``QuantileSketch/rankErrorBound`` ε of the true CDF (99 %
+///   confidence), so the KS statistic is within ε₁ + ε₂ of the exact one, and Wasserstein-1
+///   within (ε₁ + ε₂)·(max − min). The bound is reported as the `bound` parameter. The KS p-value
+///   is the asymptotic one at the approximate statistic.
+/// - Categorical methods are exact on the frequencies (unless a profile was truncated).
+public enum ProfileDrift {
+    public static func compare(
+        _ reference: NumericProfile, _ current: NumericProfile, method: DriftMethod,
+        threshold: Double? = nil, epsilon: Double = 1e-4
+    ) throws(StatisticsError) -> DriftResult {
+        guard method.supportsNumeric else {
+            throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to categorical columns only")
+        }
+        for (name, profile) in [("reference", reference), ("current", current)] where profile.count == 0 {
+            throw profile.missingCount > 0
+                ? StatisticsError(.allMissing, "\(name) has only missing values (\(profile.missingCount))")
+                : StatisticsError(.emptySample, "\(name) is empty")
+        }
+        let threshold = threshold ?? method.defaultThreshold
+        func result(_ score: Double, pValue: Double? = nil, parameters: [String: Double], edges: [Double]? = nil) -> DriftResult {
+            DriftResult(
+                method: method, score: score, pValue: pValue, threshold: threshold,
+                referenceCount: reference.count, currentCount: current.count,
+                referenceMissing: reference.missingCount, currentMissing: current.missingCount,
+                parameters: parameters, binEdges: edges
+            )
+        }
+        let bound = reference.sketch.rankErrorBound + current.sketch.rankErrorBound
+        switch method {
+        case .ks:
+            let d = sketchKolmogorovSmirnov(reference.sketch, current.sketch)
+            let en = Double(reference.count) * Double(current.count) / Double(reference.count + current.count)
+            let p = KolmogorovDistribution.survival(d, n: max(1, Int(en.rounded(.toNearestOrEven))))
+            return result(d, pValue: p, parameters: ["mode": 1, "bound": bound])
+        case .wasserstein, .normedWasserstein:
+            let distance = sketchWasserstein(reference.sketch, current.sketch)
+            let range = max(reference.maximum, current.maximum) - min(reference.minimum, current.minimum)
+            if method == .wasserstein {
+                return result(distance, parameters: ["bound": bound * range])
+            }
+            let deviation = reference.standardDeviation ?? 0
+            let scale = deviation > 0 ? deviation : (abs(reference.minimum) > 0 ? abs(reference.minimum) : 1)
+            return result(distance / scale, parameters: ["scale": scale, "bound": bound * range / scale])
+        case .psi, .kl, .jensenShannon, .hellinger:
+            guard let edges = reference.edges, edges == current.edges,
+                  let referenceCounts = reference.histogram, let currentCounts = current.histogram
+            else {
+                throw StatisticsError(.invalidParameter, "\(method.rawValue) on profiles needs histograms on the same edges")
+            }
+            let q = Distribution.proportions(referenceCounts)
+            let p = Distribution.proportions(currentCounts)
+            let score: Double = switch method {
+            case .psi: Distribution.populationStabilityIndex(p, q, epsilon: epsilon)
+            case .kl: Distribution.kullbackLeibler(p, q, epsilon: epsilon)
+            case .jensenShannon: Distribution.jensenShannon(p, q)
+            default: Distribution.hellinger(p, q)
+            }
+            return result(score, parameters: ["bins": Double(edges.count + 1), "epsilon": epsilon], edges: edges)
+        case .chiSquare, .zTest, .totalVariation, .lInfinity:
+            throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to categorical columns only")
+        }
+    }
+
+    /// Categorical drift on two frequency profiles; exact unless a profile was truncated.
+    public static func compare(
+        _ reference: CategoricalProfile, _ current: CategoricalProfile, method: DriftMethod,
+        threshold: Double? = nil, epsilon: Double = 1e-4
+    ) throws(StatisticsError) -> DriftResult {
+        try CategoricalDrift.compare(
+            reference.comparableCounts, current.comparableCounts, method: method, threshold: threshold, epsilon: epsilon
+        )
+    }
+
+    /// sup |F̂₁ − F̂₂| over the retained items of both sketches (where the step CDFs change).
+    static func sketchKolmogorovSmirnov(_ a: QuantileSketch, _ b: QuantileSketch) -> Double {
+        var largest = 0.0
+        for point in breakpoints(a, b) {
+            largest = max(largest, abs(a.cdf(point) - b.cdf(point)))
+        }
+        return min(largest, 1)
+    }
+
+    /// ∫ |F̂₁ − F̂₂| dx between the sketches' step CDFs.
+    static func sketchWasserstein(_ a: QuantileSketch, _ b: QuantileSketch) -> Double {
+        let points = breakpoints(a, b)
+        var area = KahanSum()
+        for (left, right) in zip(points, points.dropFirst()) {
+            area.add(abs(a.cdf(left) - b.cdf(left)) * (right - left))
+        }
+        return area.value
+    }
+
+    private static func breakpoints(_ a: QuantileSketch, _ b: QuantileSketch) -> [Double] {
+        var points = (a.weightedItems().map(\.value) + b.weightedItems().map(\.value))
+        points.sort()
+        var unique: [Double] = []
+        unique.reserveCapacity(points.count)
+        for point in points where unique.last != point { unique.append(point) }
+        return unique
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Metrics of a classifier's scores or probabilities, as scikit-learn computes them.
+public enum ProbabilisticMetrics {
+    /// Area under the ROC curve of binary labels (1 positive) against scores, as
+    /// `sklearn.metrics.roc_auc_score`: trapezoids over the curve's points at distinct scores, so
+    /// tied scores count half.
+    ///
+    /// - Throws: ``StatisticsError`` when lengths differ, the input is empty, or only one class occurs.
+    public static func rocAUC(labels: [Int], scores: [Double]) throws(StatisticsError) -> Double {
+        let curve = try OperatingPoints(labels: labels, scores: scores)
+        var area = KahanSum()
+        var previous = (fp: 0, tp: 0)
+        for point in curve.points {
+            area.add(Double(point.fp - previous.fp) * Double(point.tp + previous.tp) / 2)
+            previous = point
+        }
+        return area.value / (Double(curve.positives) * Double(curve.negatives))
+    }
+
+    /// Average precision, the area under the precision–recall curve as a step function
+    /// (Σ (Rₖ − Rₖ₋₁) Pₖ), as `sklearn.metrics.average_precision_score`.
+    public static func averagePrecision(labels: [Int], scores: [Double]) throws(StatisticsError) -> Double {
+        let curve = try OperatingPoints(labels: labels, scores: scores)
+        var sum = KahanSum()
+        var previousTP = 0
+        for point in curve.points where point.tp > previousTP {
+            let precision = Double(point.tp) / Double(point.tp + point.fp)
+            sum.add(Double(point.tp - previousTP) / Double(curve.positives) * precision)
+            previousTP = point.tp
+        }
+        return sum.value
+    }
+
+    /// Mean binary cross-entropy of the positive-class probabilities, clipped to [ε, 1 − ε]
+    /// with ε the double's machine epsilon, as `sklearn.metrics.log_loss`.
+    public static func logLoss(labels: [Int], probabilities: [Double]) throws(StatisticsError) -> Double {
+        try StatisticsError.checkPaired(labels.count, probabilities.count)
+        var sum = KahanSum()
+        for (label, p) in zip(labels, probabilities) {
+            sum.add(-log(clipProbability(label == 1 ? p : 1 - p)))
+        }
+        return sum.value / Double(labels.count)
+    }
+
+    /// Mean cross-entropy of per-class probability rows (each summing to 1), as `sklearn.metrics.log_loss`.
+    public static func logLoss(labels: [Int], probabilityRows: [[Double]]) throws(StatisticsError) -> Double {
+        try StatisticsError.checkPaired(labels.count, probabilityRows.count)
+        var sum = KahanSum()
+        for (label, row) in zip(labels, probabilityRows) {
+            guard row.indices.contains(label) else {
+                throw StatisticsError(.invalidParameter, "class \(label) has no probability column")
+            }
+            sum.add(-log(clipProbability(row[label])))
+        }
+        return sum.value / Double(labels.count)
+    }
+
+    /// Mean squared difference between the positive-class probability and the 0/1 label,
+    /// as `sklearn.metrics.brier_score_loss`.
+    public static func brierScore(labels: [Int], probabilities: [Double]) throws(StatisticsError) -> Double {
+        try StatisticsError.checkPaired(labels.count, probabilities.count)
+        var sum = KahanSum()
+        for (label, p) in zip(labels, probabilities) {
+            let difference = p - Double(label)
+            sum.add(difference * difference)
+        }
+        return sum.value / Double(labels.count)
+    }
+
+    private static func clipProbability(_ p: Double) -> Double {
+        min(max(p, Double.ulpOfOne), 1 - Double.ulpOfOne)
+    }
+}
+
+/// Cumulative false and true positives at each distinct score, highest score first.
+struct OperatingPoints {
+    let points: [(fp: Int, tp: Int)]
+    let positives: Int
+    let negatives: Int
+
+    init(labels: [Int], scores: [Double]) throws(StatisticsError) {
+        try StatisticsError.checkPaired(labels.count, scores.count)
+        if scores.contains(where: \.isNaN) {
+            throw StatisticsError(.invalidParameter, "scores contain NaN")
+        }
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var points: [(fp: Int, tp: Int)] = []
+        var fp = 0, tp = 0
+        for (position, index) in order.enumerated() {
+            if labels[index] == 1 { tp += 1 } else { fp += 1 }
+            let next = position + 1
+            if next == order.count || scores[order[next]] != scores[index] {
+                points.append((fp, tp))
+            }
+        }
+        guard tp > 0, fp > 0 else {
+            throw StatisticsError(.invalidParameter, "both classes must occur (found only \(tp > 0 ? "positives" : "negatives"))")
+        }
+        self.points = points
+        positives = tp
+        negatives = fp
+    }
+}
