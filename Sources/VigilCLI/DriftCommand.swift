@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import VigilStatistics
+import VigilWorkflow
+
+/// `vigil drift`: a one-off drift report between two data files, no database needed.
+struct DriftCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drift",
+        abstract: "Compare two CSV or JSON-lines files column by column and report drift.",
+        discussion: """
+            Each column shared by both files is compared with the method the default policy picks \
+            (KS or chi-square on small samples, normed Wasserstein or Jensen–Shannon past 1,000 reference \
+            rows; see docs/statistics.md), unless --method says otherwise. P-values are adjusted across \
+            columns (Benjamini–Hochberg by default), and the dataset drifts when the share of drifted \
+            columns reaches --drift-share. Exit code 0 whether or not drift is found, unless --fail-on-drift.
+            """
+    )
+
+    @Argument(help: "The reference data (.csv, or .jsonl with one JSON object per line).")
+    var reference: String
+
+    @Argument(help: "The current data, in the same layout.")
+    var current: String
+
+    @Option(help: ArgumentHelp("Columns to compare, comma-separated (default: every column in both files).", valueName: "names"))
+    var columns: String?
+
+    @Option(help: ArgumentHelp("Columns to compare as categories even if they hold numbers.", valueName: "names"))
+    var categorical: String?
+
+    @Option(help: "Method: auto, \(DriftMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var method: String = "auto"
+
+    @Option(help: "Threshold instead of the method's default (a p-value for tests, a distance otherwise).")
+    var threshold: Double?
+
+    @Option(help: "Reference-quantile bins for PSI, KL, JS and Hellinger on numbers.")
+    var bins: Int = 10
+
+    @Option(help: "Multiple-testing correction across columns: bh, bonferroni or none.")
+    var correction: DatasetDrift.Correction = .benjaminiHochberg
+
+    @Option(help: "Share of drifted columns at which the dataset drifts.")
+    var driftShare: Double = 0.5
+
+    @Option(help: "Output: table, json or csv.")
+    var format: ReportFormat = .table
+
+    @Flag(help: "Exit with code 3 when the dataset drifts.")
+    var failOnDrift = false
+
+    func validate() throws {
+        guard method == "auto" || DriftMethod(rawValue: method) != nil else {
+            throw ValidationError("unknown method '\(method)'; use auto or one of \(DriftMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard bins >= 2 else { throw ValidationError("--bins must be at least 2") }
+        guard (0...1).contains(driftShare) else { throw ValidationError("--drift-share must be between 0 and 1") }
+    }
+
+    func run() throws {
+        let categoricalColumns = Set(Self.list(categorical))
+        let readings = Dictionary(uniqueKeysWithValues: categoricalColumns.map { ($0, ColumnReading.text) })
+        let referenceTable: DataTable, currentTable: DataTable
+        do {
+            referenceTable = try DataFileReader.read(path: reference, readings: readings)
+            currentTable = try DataFileReader.read(path: current, readings: readings)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+        let shared = referenceTable.columnNames.filter { currentTable[$0] != nil }
+        let selected = columns.map(Self.list) ?? shared
+        if let unknown = selected.first(where: { referenceTable[$0] == nil && currentTable[$0] == nil }) {
+            throw CommandFailure("column '\(unknown)' is in neither file")
+        }
+        if selected.isEmpty { throw CommandFailure("the two files share no column") }
+
+        var policy = DriftPolicy()
+        policy.method = DriftMethod(rawValue: method)
+        policy.threshold = threshold
+        policy.numericOptions.binCount = bins
+        func values(_ table: DataTable) -> [String: ColumnValues] {
+            Dictionary(uniqueKeysWithValues: selected.compactMap { name in table[name].map { (name, $0.driftValues) } })
+        }
+        let report = DatasetDrift(
+            reference: values(referenceTable), current: values(currentTable), columns: selected,
+            policy: policy, correction: correction, shareThreshold: driftShare
+        )
+        let change = SchemaChange(expected: referenceTable.columnNames, actual: currentTable.columnNames)
+        let summary = DriftSummary(
+            reference: reference, current: current, referenceRows: referenceTable.rowCount,
+            currentRows: currentTable.rowCount, report: report, schemaChange: change
+        )
+        print(try summary.rendered(as: format), terminator: "")
+        if failOnDrift && report.drifted { throw ExitCode(3) }
+    }
+
+    static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
+
+extension DatasetDrift.Correction: ExpressibleByArgument {}

@@ -1,0 +1,115 @@
+import Foundation
+
+/// Reads RFC 4180 CSV: a header row, comma-separated fields, optional double quotes (`""` inside
+/// quotes is one quote), LF or CRLF line ends. Numbers are parsed straight from the bytes.
+struct CSVReader {
+    let file: String
+    let bytes: [UInt8]
+
+    /// One field's bytes, `start..<end` of the buffer, and whether it was quoted (and so may hold `""`).
+    struct Field {
+        var start: Int
+        var end: Int
+        var quoted: Bool
+    }
+
+    init(file: String, bytes: [UInt8]) {
+        self.file = file
+        // strtod needs a terminator after the last field.
+        self.bytes = bytes + [0]
+    }
+
+    /// Calls `body` with each record's fields and the 1-based line it starts on.
+    func forEachRecord(_ body: (_ fields: [Field], _ line: Int) throws(DataFileError) -> Void) throws(DataFileError) {
+        let count = bytes.count - 1
+        var position = 0
+        var line = 1
+        var fields: [Field] = []
+        while position < count {
+            let recordLine = line
+            fields.removeAll(keepingCapacity: true)
+            var endOfRecord = false
+            while !endOfRecord {
+                var field = Field(start: position, end: position, quoted: false)
+                if position < count && bytes[position] == UInt8(ascii: "\"") {
+                    field.quoted = true
+                    position += 1
+                    field.start = position
+                    while true {
+                        guard position < count else {
+                            throw DataFileError(file: file, line: recordLine, "a quoted field is never closed")
+                        }
+                        let byte = bytes[position]
+                        if byte == UInt8(ascii: "\"") {
+                            if position + 1 < count && bytes[position + 1] == UInt8(ascii: "\"") {
+                                position += 2
+                                continue
+                            }
+                            break
+                        }
+                        if byte == UInt8(ascii: "\n") { line += 1 }
+                        position += 1
+                    }
+                    field.end = position
+                    position += 1
+                    if position < count, ![UInt8(ascii: ","), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(bytes[position]) {
+                        throw DataFileError(file: file, line: line, "unexpected text after a closing quote")
+                    }
+                } else {
+                    while position < count {
+                        let byte = bytes[position]
+                        if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { break }
+                        position += 1
+                    }
+                    field.end = position
+                }
+                fields.append(field)
+                if position >= count {
+                    endOfRecord = true
+                } else if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                } else {
+                    if bytes[position] == UInt8(ascii: "\r") { position += 1 }
+                    if position < count && bytes[position] == UInt8(ascii: "\n") { position += 1 }
+                    line += 1
+                    endOfRecord = true
+                }
+            }
+            // A blank line is not a record.
+            if fields.count == 1 && fields[0].start == fields[0].end && !fields[0].quoted { continue }
+            try body(fields, recordLine)
+        }
+    }
+
+    /// The field as text, with `""` unescaped; `nil` for invalid UTF-8.
+    func text(_ field: Field) -> String? {
+        let slice = bytes[field.start..<field.end]
+        guard let text = String(validating: slice, as: UTF8.self) else { return nil }
+        return field.quoted ? text.replacingOccurrences(of: "\"\"", with: "\"") : text
+    }
+
+    /// The field as a finite number, `nil` when it is not one. Whitespace-free decimal or exponent form.
+    func number(_ field: Field) -> Double? {
+        guard field.end > field.start else { return nil }
+        let first = bytes[field.start]
+        // strtod would accept leading spaces, hex and "inf"; a data value must look like a number.
+        guard first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+            || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer -> Double? in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(base + field.start, &end)
+            guard let end, end - UnsafeMutablePointer(mutating: base) == field.end, value.isFinite else { return nil }
+            if buffer[field.start..<field.end].contains(where: { $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "X") }) { return nil }
+            return value
+        }
+    }
+
+    /// Whether the field is empty or a missing marker.
+    func isMissing(_ field: Field) -> Bool {
+        let length = field.end - field.start
+        if length == 0 { return true }
+        guard length <= 4 else { return false }
+        return text(field).map { DataTable.missingMarkers.contains($0) } ?? false
+    }
+}
