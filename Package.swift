@@ -105,6 +105,11 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "VigilWorkflowTests",
+            dependencies: ["VigilWorkflow"],
+            swiftSettings: swiftSettings
+        ),
         // Test support: a real PostgreSQL per test process, a fresh database per test.
         .target(
             name: "VigilTesting",

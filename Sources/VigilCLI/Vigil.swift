@@ -14,6 +14,7 @@ struct Vigil: AsyncParsableCommand {
             MigrateCommand.self,
             DatabaseCommand.self,
             DriftCommand.self,
+            BenchCommand.self,
         ]
     )
 }

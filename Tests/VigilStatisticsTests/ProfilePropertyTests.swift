@@ -4,16 +4,13 @@ import Testing
 
 /// Seeded random samples for property tests: many shapes, reproducible.
 struct SampleGenerator {
-    var random: SplitMix64
+    var random: SeededGenerator
 
-    init(seed: UInt64) { random = SplitMix64(seed: seed) }
+    init(seed: UInt64) { random = SeededGenerator(seed: seed) }
 
-    mutating func uniform() -> Double { Double(random.next() >> 11) * 0x1p-53 }
+    mutating func uniform() -> Double { random.uniform() }
 
-    mutating func normal(mean: Double = 0, deviation: Double = 1) -> Double {
-        let u = max(uniform(), 1e-300), v = uniform()
-        return mean + deviation * (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
-    }
+    mutating func normal(mean: Double = 0, deviation: Double = 1) -> Double { random.normal(mean: mean, deviation: deviation) }
 
     mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(random.next() % UInt64(range.count)) }
 

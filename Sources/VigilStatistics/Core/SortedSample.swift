@@ -10,6 +10,11 @@ public struct SortedSample: Sendable, Equatable {
 
     /// - Throws: ``StatisticsError`` `.emptySample` for no values, `.allMissing` when every value is NaN.
     public init<Values: Sequence>(_ values: Values, name: String = "sample") throws(StatisticsError) where Values.Element == Double {
+        // Generic code is not specialised across modules; one copy into an array keeps the loop concrete.
+        try self.init(array: Array(values), name: name)
+    }
+
+    private init(array values: [Double], name: String) throws(StatisticsError) {
         var kept: [Double] = []
         kept.reserveCapacity(values.underestimatedCount)
         var missing = 0

@@ -50,6 +50,11 @@ public struct NumericProfile: Sendable, Equatable, Codable {
 
     /// Adds a batch: a two-pass mean and deviation sum for the batch, then one pairwise merge.
     public mutating func add<Values: Collection>(contentsOf values: Values) where Values.Element == Double {
+        // Generic code is not specialised across modules; one copy into an array keeps the loops concrete.
+        add(batch: Array(values))
+    }
+
+    private mutating func add(batch values: [Double]) {
         var batchCount = 0
         var sum = KahanSum()
         var low = Double.infinity, high = -Double.infinity
@@ -65,10 +70,12 @@ public struct NumericProfile: Sendable, Equatable, Codable {
         var deviations = KahanSum()
         for value in values where !value.isNaN {
             deviations.add((value - batchMean) * (value - batchMean))
-            sketch.add(value)
         }
+        sketch.add(batch: values)
         if let edges {
-            for value in values where !value.isNaN { histogram![edges.upperBound(value)] += 1 }
+            var counts = histogram!
+            for value in values where !value.isNaN { counts[edges.upperBound(value)] += 1 }
+            histogram = counts
         }
         combineMoments(count: batchCount, mean: batchMean, squaredDeviations: deviations.value)
         minimum = min(minimum, low)

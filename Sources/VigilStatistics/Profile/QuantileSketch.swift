@@ -20,7 +20,7 @@ public struct QuantileSketch: Sendable, Equatable, Codable {
     public private(set) var maximum = -Double.infinity
     /// `levels[h]` holds the items of weight 2ʰ; level 0 is unsorted.
     private var levels: [[Double]] = [[]]
-    private var random: SplitMix64
+    private var random: SeededGenerator
     /// Derived from `k` and the number of levels; kept so `add` stays O(1).
     private var capacities: [Int] = []
     private var totalCapacity = 0
@@ -36,7 +36,7 @@ public struct QuantileSketch: Sendable, Equatable, Codable {
     public init(k: Int = 200, seed: UInt64 = 0x5EED) {
         precondition(k >= QuantileSketch.minimumCapacity, "k must be at least 8")
         self.k = k
-        random = SplitMix64(seed: seed)
+        random = SeededGenerator(seed: seed)
         updateCapacities()
     }
 
@@ -50,7 +50,7 @@ public struct QuantileSketch: Sendable, Equatable, Codable {
         minimum = try container.decode(Double.self, forKey: .minimum)
         maximum = try container.decode(Double.self, forKey: .maximum)
         levels = try container.decode([[Double]].self, forKey: .levels)
-        random = try container.decode(SplitMix64.self, forKey: .random)
+        random = try container.decode(SeededGenerator.self, forKey: .random)
         if levels.isEmpty { levels = [[]] }
         for level in 1..<levels.count { levels[level].sort() }
         retainedCount = levels.reduce(0) { $0 + $1.count }
@@ -73,7 +73,29 @@ public struct QuantileSketch: Sendable, Equatable, Codable {
     }
 
     public mutating func add<Values: Sequence>(contentsOf values: Values) where Values.Element == Double {
-        for value in values { add(value) }
+        add(batch: Array(values))
+    }
+
+    /// Adds values a level-0 buffer at a time, compressing between chunks.
+    mutating func add(batch values: [Double]) {
+        var index = 0
+        while index < values.count {
+            let room = max(1, totalCapacity - retainedCount)
+            let end = min(values.count, index + room)
+            var level0 = levels[0]
+            levels[0] = []
+            let before = level0.count
+            for value in values[index..<end] where !value.isNaN {
+                level0.append(value)
+                if value < minimum { minimum = value }
+                if value > maximum { maximum = value }
+            }
+            count += level0.count - before
+            retainedCount += level0.count - before
+            levels[0] = level0
+            index = end
+            if retainedCount >= totalCapacity { compressIfNeeded() }
+        }
     }
 
     /// Folds `other` in, giving the sketch of the union of both inputs.
@@ -89,7 +111,7 @@ public struct QuantileSketch: Sendable, Equatable, Codable {
         count += other.count
         minimum = min(minimum, other.minimum)
         maximum = max(maximum, other.maximum)
-        random = SplitMix64(seed: random.state ^ other.random.state.rotatedLeft(by: 17))
+        random = SeededGenerator(seed: random.state ^ other.random.state.rotatedLeft(by: 17))
         compressIfNeeded()
     }
 
@@ -172,21 +194,6 @@ public struct QuantileSketch: Sendable, Equatable, Codable {
         retainedCount -= items.count - promoted.count
         levels[level] = kept
         levels[level + 1] = levels[level + 1].mergedSorted(with: promoted)
-    }
-}
-
-/// A small, fast, seedable generator (Steele, Lea & Flood, 2014), so sketches are reproducible.
-struct SplitMix64: Sendable, Equatable, Codable {
-    private(set) var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
