@@ -23,6 +23,26 @@ struct DriftReferenceTests {
         }
         let psi = try NumericDrift.compare(reference, current, method: .psi)
         #expect(psi.binEdges == fixture.edges)
+
+        // Missing values (NaN) are left out and counted: the same numbers as SciPy on the clean data.
+        var withMissing = fixture.current
+        withMissing.insert(.nan, at: withMissing.count / 2)
+        withMissing.append(.nan)
+        let omitted = try NumericDrift.compare(reference, SortedSample(withMissing), method: .ks)
+        #expect(omitted.score == ks.score && omitted.pValue == ks.pValue && omitted.currentMissing == 2)
+    }
+
+    @Test("empty and all-missing samples are typed errors, never NaN results")
+    func emptySamples() throws {
+        #expect { try SortedSample([Double]()) } throws: { ($0 as? StatisticsError)?.code == .emptySample }
+        #expect { try SortedSample([.nan, .nan]) } throws: { ($0 as? StatisticsError)?.code == .allMissing }
+        let some = CategoryCounts(["a", "b"])
+        #expect { try CategoricalDrift.compare(some, CategoryCounts([nil, nil]), method: .chiSquare) } throws: {
+            ($0 as? StatisticsError)?.code == .allMissing
+        }
+        #expect { try CategoricalDrift.compare(CategoryCounts([String?]()), some, method: .psi) } throws: {
+            ($0 as? StatisticsError)?.code == .emptySample
+        }
     }
 
     @Test("categorical methods", arguments: categorical)

@@ -119,6 +119,12 @@ def categorical_pairs():
         pairs.append((ref, cur))
     pairs.append((["a"] * 10, ["a"] * 10))
     pairs.append((["a"] * 10, ["b"] * 10))
+    # More binary columns, so the Z-test has at least 30 cases.
+    for n1, n2, p1, p2 in [(1, 3, 0.5, 0.5), (2, 2, 0.5, 0.5), (5, 5, 0.4, 0.6), (12, 40, 0.2, 0.3), (25, 25, 0.5, 0.5),
+                           (90, 110, 0.1, 0.15), (700, 650, 0.5, 0.52), (2500, 2400, 0.01, 0.02), (60, 6, 0.9, 0.5),
+                           (333, 444, 0.7, 0.6)]:
+        pairs.append(([str(x) for x in rng.choice(["t", "f"], n1, p=[p1, 1 - p1])],
+                      [str(x) for x in rng.choice(["t", "f"], n2, p=[p2, 1 - p2])]))
     return pairs
 
 
