@@ -108,6 +108,7 @@ let package = Package(
         .testTarget(
             name: "VigilWorkflowTests",
             dependencies: ["VigilWorkflow"],
+            exclude: ["Broken"],
             swiftSettings: swiftSettings
         ),
         // Test support: a real PostgreSQL per test process, a fresh database per test.

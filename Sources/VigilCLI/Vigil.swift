@@ -13,6 +13,7 @@ struct Vigil: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self,
             DatabaseCommand.self,
+            ValidateCommand.self,
             DriftCommand.self,
             BenchCommand.self,
         ]

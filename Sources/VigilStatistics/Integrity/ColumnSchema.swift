@@ -1,5 +1,5 @@
 /// What a column is declared to hold: its type, and optionally a range or a set of allowed values.
-public struct ColumnSchema: Sendable, Codable, Equatable {
+public struct ColumnSchema: Sendable, Codable, Hashable {
     /// The declared type of a column's values.
     public enum ValueType: String, Sendable, Codable, CaseIterable {
         /// A finite real number.

@@ -1,0 +1,38 @@
+import VigilStatistics
+
+/// The data a workflow monitors: an inference log (Vigil's own, or a user's table or view) and
+/// what its columns mean.
+public struct MonitoredData: Sendable, Hashable, Codable {
+    public enum ProblemType: String, Sendable, Hashable, Codable, CaseIterable {
+        case classification, regression
+    }
+
+    /// A user's table or view; `nil` uses Vigil's own inference log for the workflow's model.
+    public var table: String?
+    public var timestamp: String
+    public var prediction: String
+    public var label: String?
+    public var score: String?
+    public var requestID: String
+    public var problemType: ProblemType
+    /// The declared features, with types and ranges, in file order.
+    public var features: [ColumnSchema]
+    /// Window length, such as `1h`.
+    public var granularity: WorkflowDuration
+    /// What each window is compared with.
+    public var baseline: Baseline
+    /// Slicing expressions: a column name, or a condition such as `region = 'EU'`.
+    public var slices: [String]
+
+    /// The reference a window is compared with.
+    public enum Baseline: Sendable, Hashable, Codable {
+        /// A training baseline table.
+        case table(String)
+        /// A fixed window, `start` to `end` (ISO 8601).
+        case fixed(start: String, end: String)
+        /// The window before.
+        case previous
+        /// The same window `period` earlier (for example a week).
+        case seasonal(period: WorkflowDuration)
+    }
+}

@@ -1,0 +1,157 @@
+/// A retrain workflow as declared in a YAML file under `workflows/`, decoded and validated.
+///
+/// ```yaml
+/// name: churn-retrain
+/// model: churn
+/// schedule: { cron: "@hourly", timezone: UTC }
+/// steps:
+///   monitor: { uses: monitor }
+///   evaluate: { uses: evaluate, needs: [monitor] }
+/// ```
+public struct WorkflowSpec: Sendable, Hashable, Codable {
+    public var name: String
+    public var description: String?
+    /// The model this workflow looks after.
+    public var model: String?
+    public var schedule: Schedule?
+    public var triggers: [Trigger]
+    public var concurrency: Concurrency?
+    public var defaults: StepDefaults
+    public var parameters: [ParameterSpec]
+    /// The monitored data: where inferences are, and what their columns mean.
+    public var data: MonitoredData?
+    /// Steps in file order.
+    public var steps: [StepSpec]
+
+    public func step(named name: String) -> StepSpec? {
+        steps.first { $0.name == name }
+    }
+}
+
+/// When a workflow runs on its own.
+public struct Schedule: Sendable, Hashable, Codable {
+    public var cron: CronExpression
+    /// An IANA time zone name such as `UTC` or `Europe/Paris`.
+    public var timezone: String
+    /// What to do with ticks missed while no scheduler ran.
+    public var catchUp: CatchUp
+
+    public enum CatchUp: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Run only the latest missed tick.
+        case skip
+        /// Run every missed tick, oldest first.
+        case all
+    }
+}
+
+/// An event that starts a run.
+public struct Trigger: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        /// An alert whose name and labels match.
+        case alert
+        /// A person, through `vigil run` or the API.
+        case manual
+        /// An HTTP call to the workflow's webhook.
+        case webhook
+        /// A named event, through `vigil trigger` or the API.
+        case event
+    }
+
+    public var kind: Kind
+    /// The alert, webhook or event name to match; `nil` matches any.
+    public var name: String?
+    /// Labels the alert or event must carry, each with this exact value.
+    public var labels: [String: String]
+}
+
+/// What happens when a run starts while another with the same key is going.
+public struct Concurrency: Sendable, Hashable, Codable {
+    public enum Policy: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Wait for the running run to end, then start.
+        case queue
+        /// Do not start the new run.
+        case skip
+        /// Cancel the running run and start the new one.
+        case cancel
+    }
+
+    /// The key runs are grouped by; may use `${{ params.… }}` and `${{ trigger.… }}`.
+    public var key: String
+    public var policy: Policy
+}
+
+/// Retry and timeout settings that apply to every step that does not set its own.
+public struct StepDefaults: Sendable, Hashable, Codable {
+    public var retry: RetryPolicy?
+    public var timeout: WorkflowDuration?
+
+    public init(retry: RetryPolicy? = nil, timeout: WorkflowDuration? = nil) {
+        self.retry = retry
+        self.timeout = timeout
+    }
+}
+
+/// How a failed step is tried again: up to `maximumAttempts` attempts in all, waiting an
+/// exponentially growing, jittered delay between `initialDelay` and `maximumDelay`.
+public struct RetryPolicy: Sendable, Hashable, Codable {
+    public var maximumAttempts: Int
+    public var initialDelay: WorkflowDuration
+    public var maximumDelay: WorkflowDuration
+    public var multiplier: Double
+
+    public init(maximumAttempts: Int = 1, initialDelay: WorkflowDuration = .init(seconds: 1),
+                maximumDelay: WorkflowDuration = .init(seconds: 300), multiplier: Double = 2) {
+        self.maximumAttempts = maximumAttempts
+        self.initialDelay = initialDelay
+        self.maximumDelay = maximumDelay
+        self.multiplier = multiplier
+    }
+}
+
+/// A workflow parameter: `vigil run W --param name=value` sets it.
+public struct ParameterSpec: Sendable, Hashable, Codable {
+    public var name: String
+    public var type: ParameterType
+    public var defaultValue: JSONValue?
+    public var description: String?
+    public var allowed: [JSONValue]?
+    public var minimum: Double?
+    public var maximum: Double?
+}
+
+/// One step of a workflow.
+public struct StepSpec: Sendable, Hashable, Codable {
+    public var name: String
+    /// The step type (`monitor`, `retrain`, `command`, …).
+    public var uses: String
+    public var needs: [String]
+    /// The `if:` condition's source; the step runs only when it is true.
+    public var condition: String?
+    /// The step type's parameters; strings may hold `${{ … }}` expressions.
+    public var with: [String: JSONValue]
+    public var retry: RetryPolicy?
+    public var timeout: WorkflowDuration?
+    public var onFailure: FailurePolicy
+    public var approval: ApprovalGate?
+    /// Where the step is declared, for messages.
+    public var location: SourceLocation
+
+    /// What a failed step does to its run.
+    public enum FailurePolicy: String, Sendable, Hashable, Codable, CaseIterable {
+        /// The run fails; dependents that do not ask for `failure()` or `always()` are skipped.
+        case fail
+        /// The step counts as failed but the run goes on as if it had succeeded.
+        case `continue`
+    }
+}
+
+/// A human gate before a step runs.
+public struct ApprovalGate: Sendable, Hashable, Codable {
+    /// Roles whose holders may approve.
+    public var roles: [String]
+    /// How long to wait before the gate counts as rejected; `nil` waits for ever.
+    public var timeout: WorkflowDuration?
+
+    /// The roles Vigil knows.
+    public static let knownRoles = ["viewer", "auditor", "operator", "approver", "admin"]
+}

@@ -1,0 +1,234 @@
+import Foundation
+import VigilStatistics
+
+extension WorkflowReader {
+    mutating func readSchedule(_ node: YAMLNode) -> Schedule? {
+        var cronNode = node
+        var timezone = "UTC"
+        var catchUp = Schedule.CatchUp.skip
+        if case .mapping = node {
+            guard let fields = reader.mapping(node, in: "schedule", allowed: ["cron", "timezone", "catch_up"]) else { return nil }
+            guard let cron = fields["cron"] else {
+                reader.report(node.location, "schedule has no 'cron'")
+                return nil
+            }
+            cronNode = cron.value
+            if let field = fields["timezone"], let name = reader.string(field.value, "schedule timezone") {
+                if TimeZone(identifier: name) == nil {
+                    reader.report(field.value.location, "unknown time zone '\(name)'; use an IANA name such as UTC or Europe/Paris")
+                } else {
+                    timezone = name
+                }
+            }
+            if let field = fields["catch_up"] {
+                catchUp = reader.choice(field.value, "schedule catch_up", as: Schedule.CatchUp.self) ?? .skip
+            }
+        }
+        guard let text = reader.string(cronNode, "schedule cron") else { return nil }
+        do {
+            return Schedule(cron: try CronExpression(text), timezone: timezone, catchUp: catchUp)
+        } catch {
+            reader.report(cronNode.location, "invalid cron schedule '\(text)': \(error.message)")
+            return nil
+        }
+    }
+
+    mutating func readTriggers(_ node: YAMLNode) -> [Trigger] {
+        guard case let .sequence(items, _) = node else {
+            reader.report(node.location, "triggers must be a list, found \(node.kindDescription)")
+            return []
+        }
+        let kinds = Trigger.Kind.allCases.map(\.rawValue)
+        return items.compactMap { item -> Trigger? in
+            if case let .scalar(scalar) = item {
+                guard let kind = Trigger.Kind(rawValue: scalar.text) else {
+                    reader.report(item.location, "unknown trigger '\(scalar.text)'; use one of \(kinds.joined(separator: ", "))\(Suggestion.hint(for: scalar.text, in: kinds))")
+                    return nil
+                }
+                return Trigger(kind: kind, name: nil, labels: [:])
+            }
+            guard let fields = reader.mapping(item, in: "a trigger", allowed: kinds + ["labels"]) else { return nil }
+            let present = Trigger.Kind.allCases.filter { fields[$0.rawValue] != nil }
+            guard present.count == 1, let kind = present.first else {
+                reader.report(item.location, "a trigger names exactly one of \(kinds.joined(separator: ", "))")
+                return nil
+            }
+            let nameNode = fields[kind.rawValue]!.value
+            let name = nameNode.isNull ? nil : reader.string(nameNode, "the \(kind.rawValue) trigger's name")
+            var labels: [String: String] = [:]
+            if let field = fields["labels"], case let .mapping(entries, _) = field.value {
+                for entry in entries { labels[entry.key] = reader.string(entry.value, "label '\(entry.key)'") }
+            } else if let field = fields["labels"] {
+                reader.report(field.value.location, "labels must be a mapping of label names to values")
+            }
+            return Trigger(kind: kind, name: name, labels: labels)
+        }
+    }
+
+    mutating func readConcurrency(_ node: YAMLNode, model: String?) -> Concurrency? {
+        guard let fields = reader.mapping(node, in: "concurrency", allowed: ["key", "policy"]) else { return nil }
+        var key = model ?? ""
+        if let field = fields["key"], case let .scalar(scalar) = field.value, !scalar.isNull {
+            key = scalar.text
+            concurrencyKey = scalar
+        } else if let field = fields["key"] {
+            reader.report(field.value.location, "concurrency key must be text, found \(field.value.kindDescription)")
+        }
+        if key.isEmpty { reader.report(node.location, "concurrency needs a 'key' (or a workflow 'model' to default to)") }
+        let policy = fields["policy"].flatMap { reader.choice($0.value, "concurrency policy", as: Concurrency.Policy.self) } ?? .queue
+        return Concurrency(key: key, policy: policy)
+    }
+
+    mutating func readDefaults(_ node: YAMLNode) -> StepDefaults {
+        guard let fields = reader.mapping(node, in: "defaults", allowed: ["retry", "timeout"]) else { return StepDefaults() }
+        return StepDefaults(
+            retry: fields["retry"].flatMap { readRetry($0.value, context: "defaults") },
+            timeout: fields["timeout"].flatMap { reader.duration($0.value, "defaults timeout") }
+        )
+    }
+
+    mutating func readParameters(_ node: YAMLNode) -> [ParameterSpec] {
+        guard case let .mapping(entries, _) = node else {
+            reader.report(node.location, "params must be a mapping of parameter names, found \(node.kindDescription)")
+            return []
+        }
+        return entries.compactMap { entry -> ParameterSpec? in
+            let context = "parameter '\(entry.key)'"
+            guard case .mapping = entry.value else {
+                // `name: default` shorthand: the type follows the default.
+                let value = NodeReader.json(entry.value)
+                let type: ParameterType = switch value {
+                case .bool: .boolean
+                case let .number(number): number == number.rounded() ? .integer : .number
+                case .array: .list
+                case .object: .object
+                default: .string
+                }
+                return ParameterSpec(name: entry.key, type: type, defaultValue: value == .null ? nil : value)
+            }
+            guard let fields = reader.mapping(entry.value, in: context, allowed: ["type", "default", "description", "allowed", "min", "max"]) else { return nil }
+            let declaredType = fields["type"].map { reader.choice($0.value, "\(context): type", as: ParameterType.self) }
+            let type = (declaredType ?? .string) ?? .any
+            var parameter = ParameterSpec(
+                name: entry.key, type: type, defaultValue: fields["default"].map { NodeReader.json($0.value) },
+                description: fields["description"].flatMap { reader.string($0.value, "\(context): description") },
+                allowed: fields["allowed"].map { field -> [JSONValue] in
+                    guard case let .array(values) = NodeReader.json(field.value) else {
+                        reader.report(field.value.location, "\(context): allowed must be a list")
+                        return []
+                    }
+                    return values
+                },
+                minimum: fields["min"].flatMap { reader.number($0.value, "\(context): min") },
+                maximum: fields["max"].flatMap { reader.number($0.value, "\(context): max") }
+            )
+            if let value = parameter.defaultValue, let field = fields["default"] {
+                if let problem = ParameterCheck.problem(with: value, type: type, allowed: parameter.allowed, minimum: parameter.minimum, maximum: parameter.maximum) {
+                    reader.report(field.value.location, "\(context): default \(problem)")
+                    parameter.defaultValue = nil
+                }
+            }
+            return parameter
+        }
+    }
+
+    mutating func readData(_ node: YAMLNode) -> MonitoredData? {
+        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices"]
+        guard let fields = reader.mapping(node, in: "data", allowed: keys) else { return nil }
+        func text(_ key: String, default value: String) -> String {
+            fields[key].flatMap { reader.string($0.value, "data \(key)") } ?? value
+        }
+        var features: [ColumnSchema] = []
+        if let field = fields["features"] {
+            if case let .mapping(entries, _) = field.value {
+                features = entries.compactMap { readFeature($0) }
+            } else {
+                reader.report(field.value.location, "data features must be a mapping of column names to types")
+            }
+        }
+        return MonitoredData(
+            table: fields["table"].flatMap { reader.string($0.value, "data table") },
+            timestamp: text("timestamp", default: "ts"), prediction: text("prediction", default: "prediction"),
+            label: fields["label"].flatMap { reader.string($0.value, "data label") },
+            score: fields["score"].flatMap { reader.string($0.value, "data score") },
+            requestID: text("request_id", default: "request_id"),
+            problemType: fields["problem_type"].flatMap { reader.choice($0.value, "data problem_type", as: MonitoredData.ProblemType.self) } ?? .classification,
+            features: features,
+            granularity: fields["granularity"].flatMap { reader.duration($0.value, "data granularity") } ?? WorkflowDuration(seconds: 3_600),
+            baseline: fields["baseline"].flatMap { readBaseline($0.value) } ?? .previous,
+            slices: fields["slices"].map { reader.strings($0.value, "data slices").map(\.0) } ?? []
+        )
+    }
+
+    private mutating func readFeature(_ entry: YAMLNode.Entry) -> ColumnSchema? {
+        let context = "feature '\(entry.key)'"
+        if case .scalar = entry.value {
+            guard let type = reader.choice(entry.value, "\(context): type", as: ColumnSchema.ValueType.self) else { return nil }
+            return ColumnSchema(name: entry.key, type: type)
+        }
+        guard let fields = reader.mapping(entry.value, in: context, allowed: ["type", "min", "max", "allowed", "required"]) else { return nil }
+        guard let field = fields["type"] else {
+            reader.report(entry.keyLocation, "\(context) has no 'type' (\(ColumnSchema.ValueType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+        guard let type = reader.choice(field.value, "\(context): type", as: ColumnSchema.ValueType.self) else { return nil }
+        let schema = ColumnSchema(
+            name: entry.key, type: type,
+            minimum: fields["min"].flatMap { reader.number($0.value, "\(context): min") },
+            maximum: fields["max"].flatMap { reader.number($0.value, "\(context): max") },
+            allowed: fields["allowed"].map { reader.strings($0.value, "\(context): allowed").map(\.0) },
+            required: fields["required"].flatMap { reader.boolean($0.value, "\(context): required") } ?? false
+        )
+        if let minimum = schema.minimum, let maximum = schema.maximum, minimum > maximum {
+            reader.report(fields["min"]!.value.location, "\(context): min (\(JSONValue.number(minimum))) is above max (\(JSONValue.number(maximum)))")
+        }
+        return schema
+    }
+
+    private mutating func readBaseline(_ node: YAMLNode) -> MonitoredData.Baseline? {
+        if case let .scalar(scalar) = node, scalar.text == "previous" { return .previous }
+        guard let fields = reader.mapping(node, in: "data baseline", allowed: ["table", "start", "end", "seasonal", "window"]) else { return nil }
+        if let table = fields["table"].flatMap({ reader.string($0.value, "baseline table") }) { return .table(table) }
+        if let period = fields["seasonal"].flatMap({ reader.duration($0.value, "baseline seasonal") }) { return .seasonal(period: period) }
+        if let start = fields["start"].flatMap({ reader.string($0.value, "baseline start") }),
+           let end = fields["end"].flatMap({ reader.string($0.value, "baseline end") }) {
+            return .fixed(start: start, end: end)
+        }
+        if let window = fields["window"], reader.string(window.value, "baseline window") == "previous" { return .previous }
+        reader.report(node.location, "baseline is one of: previous, {table: NAME}, {start: TIME, end: TIME}, {seasonal: 7d}")
+        return nil
+    }
+}
+
+/// Checks a value against a declared type, allowed set and range.
+enum ParameterCheck {
+    /// What is wrong with `value`, as the end of a sentence, or `nil`.
+    static func problem(with value: JSONValue, type: ParameterType, allowed: [JSONValue]?, minimum: Double?, maximum: Double?) -> String? {
+        guard type.accepts(value) else { return "must be \(article(type)), found \(value.typeName) \(shown(value))" }
+        if let allowed, !allowed.isEmpty, !allowed.contains(value) {
+            let names = allowed.map(\.description)
+            return "must be one of \(names.joined(separator: ", ")), found \(shown(value))\(Suggestion.hint(for: value.description, in: names))"
+        }
+        if let number = value.numberValue {
+            if let minimum, number < minimum { return "must be at least \(JSONValue.number(minimum)), found \(value)" }
+            if let maximum, number > maximum { return "must be at most \(JSONValue.number(maximum)), found \(value)" }
+        }
+        return nil
+    }
+
+    static func article(_ type: ParameterType) -> String {
+        switch type {
+        case .integer: "an integer"
+        case .any: "any value"
+        case .list: "a list"
+        case .object: "a mapping"
+        case .duration: "a duration such as 30s, 5m or 2h"
+        default: "a \(type.rawValue)"
+        }
+    }
+
+    private static func shown(_ value: JSONValue) -> String {
+        if case .string = value { return "'\(value)'" }
+        return value.description
+    }
+}
