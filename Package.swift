@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilStoreTests",
-            dependencies: ["VigilStore", "VigilTesting"],
+            dependencies: ["VigilStore", "VigilWorkflow", "VigilTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -16,6 +16,16 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Log format: text or json.")
     var logFormat: LogFormat = .text
 
+    @Option(name: .customLong("as"), help: ArgumentHelp("Who to record as the actor of changes (default: the operating-system user).", valueName: "name"))
+    var actorName: String?
+
+    /// The actor recorded for changes made from this command.
+    var actor: String {
+        if let actorName, !actorName.isEmpty { return actorName }
+        let environment = ProcessInfo.processInfo.environment
+        return environment["USER"] ?? environment["LOGNAME"] ?? String(cString: getpwuid(getuid())?.pointee.pw_name ?? strdup("unknown"))
+    }
+
     /// The process-wide logger, set up on first use.
     func makeLogger(label: String = "vigil") -> Logger {
         LogSetup.bootstrap(level: logLevel, format: logFormat)

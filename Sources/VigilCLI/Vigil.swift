@@ -14,6 +14,9 @@ struct Vigil: AsyncParsableCommand {
             MigrateCommand.self,
             DatabaseCommand.self,
             ValidateCommand.self,
+            ApplyCommand.self,
+            WorkflowsCommand.self,
+            GraphCommand.self,
             DriftCommand.self,
             BenchCommand.self,
         ]

@@ -26,7 +26,6 @@ extension StoreError {
             return explainNetwork(underlying)
         }
         switch error.code {
-        case .connectionClosed: return "the connection was closed by the server"
         case .serverClosedConnection: return "the server closed the connection"
         case .queryCancelled: return "the query was cancelled"
         case .clientClosedConnection: return "the connection was closed"

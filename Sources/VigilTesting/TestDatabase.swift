@@ -20,9 +20,7 @@ public enum TestDatabase {
         let server = try await TestServer.shared.configuration()
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let template = migrated ? try await TestServer.shared.migratedTemplate() : "template0"
-        try await admin(server) { database in
-            try await database.client.query("CREATE DATABASE \(unescaped: name) TEMPLATE \(unescaped: template)")
-        }
+        try await createDatabase(name, template: template, on: server)
         do {
             let result = try await Database.withDatabase(server.with(database: name), logger: logger, body)
             try await drop(name, on: server)
@@ -39,9 +37,7 @@ public enum TestDatabase {
     ) async throws -> Result {
         let server = try await TestServer.shared.configuration()
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await admin(server) { database in
-            try await database.client.query("CREATE DATABASE \(unescaped: name) TEMPLATE template0")
-        }
+        try await createDatabase(name, template: "template0", on: server)
         do {
             let result = try await body(server.with(database: name))
             try await drop(name, on: server)
@@ -73,6 +69,23 @@ public enum TestDatabase {
         try await Database.withDatabase(server, maximumConnections: 1, logger: logger, body)
     }
 
+    /// Creates `name` from `template`. PostgreSQL refuses to copy a template while another session
+    /// is copying it too (SQLSTATE 55006), which parallel tests do all the time, so that is retried.
+    private static func createDatabase(_ name: String, template: String, on server: DatabaseConfiguration) async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await admin(server) { database in
+                    try await database.client.query("CREATE DATABASE \(unescaped: name) TEMPLATE \(unescaped: template)")
+                }
+                return
+            } catch where StoreError.sqlState(of: error) == "55006" && attempt < 100 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(20 + Int.random(in: 0..<30)))
+            }
+        }
+    }
+
     private static func drop(_ name: String, on server: DatabaseConfiguration) async throws {
         try await admin(server) { database in
             try await database.client.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)")
@@ -86,7 +99,7 @@ actor TestServer {
 
     private(set) var cluster: EmbeddedCluster?
     private var server: DatabaseConfiguration?
-    private var template: String?
+    private var template: Task<String, any Error>?
 
     func configuration() throws -> DatabaseConfiguration {
         if let server { return server }
@@ -111,9 +124,17 @@ actor TestServer {
     }
 
     /// A database with every migration applied, created once per process and cloned per test.
+    ///
+    /// Concurrent first callers share one creation task: the actor is re-entrant across awaits.
     func migratedTemplate() async throws -> String {
-        if let template { return template }
+        if let template { return try await template.value }
         let server = try configuration()
+        let task = Task { try await Self.createTemplate(on: server) }
+        template = task
+        return try await task.value
+    }
+
+    private static func createTemplate(on server: DatabaseConfiguration) async throws -> String {
         let checksum = MigrationSource.embedded.map(\.checksum).joined().sha256Hex.prefix(12)
         let name = "vigil_template_\(checksum)"
         try await TestDatabase.admin(server) { database in
@@ -127,7 +148,6 @@ actor TestServer {
         try await Database.withDatabase(server.with(database: name), maximumConnections: 1, logger: TestDatabase.logger) { database in
             try await Migrator(database: database).apply()
         }
-        template = name
         return name
     }
 }

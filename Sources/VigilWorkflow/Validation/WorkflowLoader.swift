@@ -6,6 +6,12 @@ public struct WorkflowFile: Sendable {
     /// The file's exact text; the store versions workflows by its hash.
     public let source: String
     public let spec: WorkflowSpec
+
+    public init(path: String, source: String, spec: WorkflowSpec) {
+        self.path = path
+        self.source = source
+        self.spec = spec
+    }
 }
 
 /// Reads and validates workflow files, reporting every problem at `file:line:column`.

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import PostgresNIO
+import VigilWorkflow
+
+/// Workflows in PostgreSQL, versioned by the hash of their content.
+///
+/// Applying a file whose content is already stored is a no-op; a changed file becomes the next
+/// version. Versions are never changed or deleted, so a run can pin the version it started on.
+public struct WorkflowStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Stores every file in one transaction: all are applied, or none.
+    ///
+    /// - Parameter actor: who applies them, recorded with each new version.
+    public func apply(_ files: [WorkflowFile], actor: String) async throws -> [AppliedWorkflow] {
+        let logger = database.logger
+        return try await database.client.withTransaction(logger: logger) { connection in
+            var results: [AppliedWorkflow] = []
+            for file in files {
+                results.append(try await Self.apply(file, actor: actor, on: connection, logger: logger))
+            }
+            return results
+        }
+    }
+
+    private static func apply(_ file: WorkflowFile, actor: String, on connection: PostgresConnection, logger: Logger) async throws -> AppliedWorkflow {
+        let name = file.spec.name
+        let hash = file.source.sha256Hex
+        try await connection.query("INSERT INTO workflows (name) VALUES (\(name)) ON CONFLICT (name) DO NOTHING", logger: logger)
+        // The row lock serialises concurrent applies of the same workflow, so versions stay dense.
+        try await connection.query("SELECT name FROM workflows WHERE name = \(name) FOR UPDATE", logger: logger)
+        let existing = try await connection.query(
+            "SELECT version FROM workflow_versions WHERE workflow = \(name) AND content_hash = \(hash)", logger: logger
+        ).decode(Int.self).first { _ in true }
+        if let existing { return AppliedWorkflow(workflow: name, version: existing, isNew: false) }
+        let next = try await connection.query(
+            "SELECT coalesce(max(version), 0) + 1 FROM workflow_versions WHERE workflow = \(name)", logger: logger
+        ).decode(Int.self).first { _ in true } ?? 1
+        let spec = String(decoding: try JSONEncoder().encode(file.spec), as: UTF8.self)
+        try await connection.query("""
+            INSERT INTO workflow_versions (workflow, version, content_hash, source, spec, applied_by)
+            VALUES (\(name), \(next), \(hash), \(file.source), \(spec)::jsonb, \(actor))
+            """, logger: logger)
+        return AppliedWorkflow(workflow: name, version: next, isNew: true)
+    }
+
+    /// Every workflow with its latest version.
+    public func list() async throws -> [WorkflowSummary] {
+        let rows = try await database.client.query("""
+            SELECT v.workflow, v.version, counts.versions, v.applied_at, v.applied_by, jsonb_array_length(v.spec -> 'steps')
+            FROM workflow_versions v
+            JOIN (SELECT workflow, max(version) AS latest, count(*)::int AS versions FROM workflow_versions GROUP BY workflow) counts
+              ON counts.workflow = v.workflow AND counts.latest = v.version
+            ORDER BY v.workflow
+            """, logger: database.logger)
+        var summaries: [WorkflowSummary] = []
+        for try await (name, version, count, appliedAt, appliedBy, steps) in rows.decode((String, Int, Int, Date, String, Int).self) {
+            summaries.append(WorkflowSummary(name: name, latestVersion: version, versionCount: count, appliedAt: appliedAt, appliedBy: appliedBy, stepCount: steps))
+        }
+        return summaries
+    }
+
+    /// A stored version: the latest, or `version`.
+    ///
+    /// - Throws: ``StoreError`` `.notFound` naming what is missing.
+    public func version(of name: String, _ version: Int? = nil) async throws -> WorkflowVersion {
+        let rows = try await database.client.query("""
+            SELECT workflow, version, content_hash, source, spec::text, applied_at, applied_by FROM workflow_versions
+            WHERE workflow = \(name) AND (\(version)::int IS NULL OR version = \(version))
+            ORDER BY version DESC LIMIT 1
+            """, logger: database.logger)
+        for try await (workflow, number, hash, source, spec, appliedAt, appliedBy) in rows.decode((String, Int, String, String, String, Date, String).self) {
+            let decoded = try JSONDecoder().decode(WorkflowSpec.self, from: Data(spec.utf8))
+            return WorkflowVersion(workflow: workflow, version: number, contentHash: hash, source: source, spec: decoded, appliedAt: appliedAt, appliedBy: appliedBy)
+        }
+        let known = try await list().map(\.name)
+        if let version, known.contains(name) {
+            throw StoreError(.notFound, "workflow '\(name)' has no version \(version)")
+        }
+        throw StoreError(.notFound, "no workflow named '\(name)' has been applied" + (known.isEmpty ? "; run vigil apply first" : " (known: \(known.joined(separator: ", ")))"))
+    }
+}
