@@ -1,0 +1,138 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child program in a process group of its own, watched without blocking a thread: its output
+/// goes to files that are read as it grows, and its exit is polled. Cancelling the waiting task
+/// kills the whole group (SIGTERM, then SIGKILL), so nothing the program started is left behind.
+struct ProcessGroup {
+    struct Exit {
+        /// The exit code, or 128 + the signal number.
+        let status: Int32
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case cannotStart(String)
+        var description: String {
+            switch self {
+            case let .cannotStart(reason): reason
+            }
+        }
+    }
+
+    let pid: pid_t
+    let folder: URL
+
+    /// Starts `arguments[0]` (looked up on PATH) with `arguments.dropFirst()`.
+    static func start(_ arguments: [String], environment: [String: String], workingDirectory: String?) throws(Failure) -> ProcessGroup {
+        guard !arguments.isEmpty else { throw .cannotStart("no program to run") }
+        // Glibc does not export posix_spawn_file_actions_addchdir_np; a shell changes directory, then execs.
+        let arguments = workingDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + arguments } ?? arguments
+        let program = arguments[0]
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-step-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw .cannotStart("cannot create a folder for the step's output: \(error)")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, folder.appendingPathComponent("stdout").path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, folder.appendingPathComponent("stderr").path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A new process group (pgid = pid), so the whole tree can be signalled at once.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let env = environment.map { strdup("\($0)=\($1)") } + [nil]
+        defer { env.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, program, &actions, &attributes, argv, env)
+        guard spawned == 0 else {
+            try? FileManager.default.removeItem(at: folder)
+            throw .cannotStart("cannot start \(program): \(String(cString: strerror(spawned)))")
+        }
+        return ProcessGroup(pid: pid, folder: folder)
+    }
+
+    /// Waits for the program to exit, handing each new line of its output to `lines`. If the
+    /// waiting task is cancelled, the process group is killed and reaped before this rethrows.
+    func wait(lines: (_ stream: String, _ lines: [String]) async -> Void) async throws -> Exit {
+        var readers = ["stdout", "stderr"].map { LineReader(path: folder.appendingPathComponent($0).path, stream: $0) }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        while true {
+            var status: Int32 = 0
+            let done = waitpid(pid, &status, WNOHANG)
+            for index in readers.indices {
+                let new = readers[index].readLines(final: done == pid)
+                if !new.isEmpty { await lines(readers[index].stream, new) }
+            }
+            if done == pid {
+                // Anything the program left running in its group goes with it.
+                kill(-pid, SIGKILL)
+                return Exit(status: (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+            }
+            do {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                terminate()
+                throw error
+            }
+        }
+    }
+
+    /// SIGTERM to the group, then SIGKILL after a grace period, and reap the child.
+    func terminate(grace: Duration = .seconds(2)) {
+        kill(-pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        var status: Int32 = 0
+        while ContinuousClock.now < deadline {
+            if waitpid(pid, &status, WNOHANG) == pid {
+                kill(-pid, SIGKILL)
+                return
+            }
+            usleep(20_000)
+        }
+        kill(-pid, SIGKILL)
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    }
+}
+
+/// Reads a growing file line by line.
+private struct LineReader {
+    let path: String
+    let stream: String
+    private var offset: UInt64 = 0
+    private var partial = Data()
+
+    init(path: String, stream: String) {
+        self.path = path
+        self.stream = stream
+    }
+
+    mutating func readLines(final: Bool) -> [String] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        try? handle.seek(toOffset: offset)
+        let data = handle.readDataToEndOfFile()
+        offset += UInt64(data.count)
+        partial.append(data)
+        var lines: [String] = []
+        while let newline = partial.firstIndex(of: UInt8(ascii: "\n")) {
+            lines.append(String(decoding: partial[partial.startIndex..<newline], as: UTF8.self))
+            partial = Data(partial[partial.index(after: newline)...])
+        }
+        if final && !partial.isEmpty {
+            lines.append(String(decoding: partial, as: UTF8.self))
+            partial = Data()
+        }
+        return lines
+    }
+}

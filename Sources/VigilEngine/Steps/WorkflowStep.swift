@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import VigilStore
+import VigilWorkflow
+
+/// A kind of step a workflow can use: `monitor`, `retrain`, `command`, or a library user's own.
+///
+/// A step type declares its ``schema`` (what `with:` accepts and what it outputs, checked by
+/// `vigil validate`), decodes its ``Parameters`` from `with:`, and runs:
+///
+/// ```swift
+/// struct Greet: WorkflowStep {
+///     struct Parameters: Decodable, Sendable { let name: String }
+///     static let schema = StepSchema(typeName: "greet", summary: "Say hello.",
+///                                    parameters: [.init("name", .string, required: true)],
+///                                    outputs: [.init("greeting", .string)])
+///     func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
+///         .completed(["greeting": .string("hello \(parameters.name)")])
+///     }
+/// }
+/// ```
+public protocol WorkflowStep: Sendable {
+    associatedtype Parameters: Decodable & Sendable
+
+    static var schema: StepSchema { get }
+
+    /// Runs one attempt. Throwing counts as a failed attempt that may be retried; return
+    /// ``StepOutcome/failed(_:retryable:)`` to fail with a reason, or suspend the step.
+    func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome
+}
+
+extension WorkflowStep {
+    public static var typeName: String { schema.typeName }
+}
+
+/// What one attempt of a step came to.
+public enum StepOutcome: Sendable {
+    /// Done, with outputs for downstream steps (`steps.<name>.outputs.<key>`).
+    case completed([String: JSONValue])
+    /// Failed. A retryable failure is tried again per the step's retry policy.
+    case failed(String, retryable: Bool)
+    /// Suspended until `until` (a durable sleep or timer); `memo` comes back in ``StepContext/memo``.
+    case suspended(until: Date, memo: [String: JSONValue])
+    /// Waiting for a person; the decision comes back in ``StepContext/approval``.
+    case awaitingApproval(memo: [String: JSONValue])
+}
+
+/// A person's decision on a step that waited for approval.
+public struct ApprovalDecision: Sendable {
+    public let approved: Bool
+    public let by: String
+    public let reason: String
+}
+
+/// Everything a running step may use.
+public struct StepContext: Sendable {
+    public let runID: Int
+    public let stepName: String
+    /// 1 for the first attempt; the same when the step resumes after a sleep or an approval.
+    public let attempt: Int
+    /// The same for every attempt of this step in this run: pass it to services that deduplicate,
+    /// so a retry after a crash cannot page or train twice.
+    public let idempotencyKey: String
+    public let workflow: WorkflowSpec
+    public let workflowVersion: Int
+    public let params: [String: JSONValue]
+    public let trigger: RunTrigger
+    /// What the step kept when it last suspended itself; `nil` on a fresh attempt.
+    public let memo: [String: JSONValue]?
+    public let database: Database
+    public let clock: any EngineClock
+    public let logger: Logger
+    let logSink: StepLogSink
+
+    /// Whether this run of the step resumes it after a sleep or an approval.
+    public var isResuming: Bool { memo != nil }
+
+    /// The approval decision, when the step resumed after one.
+    public var approval: ApprovalDecision? {
+        guard case let .object(decision)? = memo?["decision"] else { return nil }
+        return ApprovalDecision(
+            approved: decision["approved"] == .bool(true), by: decision["by"]?.stringValue ?? "", reason: decision["reason"]?.stringValue ?? ""
+        )
+    }
+
+    /// Writes lines to the step's log (`vigil runs show RUN --logs`).
+    public func log(_ lines: [String], stream: String = "log") async {
+        await logSink.append(lines, stream: stream)
+    }
+}
+
+/// Collects a step's log lines and writes them to `step_logs` in batches.
+actor StepLogSink {
+    let store: RunStore
+    let runID: Int
+    let step: String
+    let attempt: Int
+    let clock: any EngineClock
+
+    init(store: RunStore, runID: Int, step: String, attempt: Int, clock: any EngineClock) {
+        self.store = store
+        self.runID = runID
+        self.step = step
+        self.attempt = attempt
+        self.clock = clock
+    }
+
+    func append(_ lines: [String], stream: String) async {
+        do {
+            try await store.appendLog(runID: runID, step: step, attempt: attempt, stream: stream, lines: lines, now: clock.now())
+        } catch {
+            store.database.logger.warning("could not store step log lines", metadata: ["error": "\(StoreError.explain(error))"])
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Synchronization
+
+/// The one source of time in the engine: schedules, timers, leases, backoff and windows all read
+/// it, so tests and the demo can run days of schedules in seconds against the production code.
+public protocol EngineClock: Sendable {
+    /// The current time on this clock.
+    func now() -> Date
+    /// Waits until `seconds` of this clock's time have passed.
+    func sleep(for seconds: TimeInterval) async throws
+}
+
+extension EngineClock {
+    /// Waits until the clock reads `date` (returns at once if it already has).
+    public func sleep(until date: Date) async throws {
+        let remaining = date.timeIntervalSince(now())
+        if remaining > 0 { try await sleep(for: remaining) }
+    }
+}
+
+/// Wall-clock time: production.
+public struct SystemClock: EngineClock {
+    public init() {}
+
+    public func now() -> Date { Date() }
+
+    public func sleep(for seconds: TimeInterval) async throws {
+        try await Task.sleep(for: .milliseconds(Int64(max(0, seconds) * 1_000)))
+    }
+}
+
+/// Time that runs `rate` times faster than the wall clock from `start`: an hour of schedules in a
+/// minute at rate 60. Every process sharing a database must use the same start and rate.
+public struct AcceleratedClock: EngineClock {
+    public let start: Date
+    public let rate: Double
+    private let origin: ContinuousClock.Instant
+
+    public init(start: Date, rate: Double) {
+        precondition(rate > 0)
+        self.start = start
+        self.rate = rate
+        origin = .now
+    }
+
+    public func now() -> Date {
+        let elapsed = ContinuousClock.now - origin
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return start.addingTimeInterval(seconds * rate)
+    }
+
+    public func sleep(for seconds: TimeInterval) async throws {
+        try await Task.sleep(for: .milliseconds(Int64(max(0, seconds / rate) * 1_000)))
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import Synchronization
+import VigilStore
+
+/// Gathers step completions and records them in batches, one transaction per batch, retrying
+/// through database outages so a finished step's result is not lost while its lease holds.
+final class CompletionBatcher: Sendable {
+    private struct State {
+        var queue: [StepCompletion] = []
+        var stopped = false
+    }
+
+    let store: RunStore
+    let worker: String
+    let clock: any EngineClock
+    let logger: Logger
+    private let state = Mutex(State())
+    private let wake = WakeSignal()
+    static let maximumBatch = 64
+
+    init(store: RunStore, worker: String, clock: any EngineClock, logger: Logger) {
+        self.store = store
+        self.worker = worker
+        self.clock = clock
+        self.logger = logger
+    }
+
+    func submit(_ completion: StepCompletion) async {
+        state.withLock { $0.queue.append(completion) }
+        wake.fire()
+    }
+
+    func run() async {
+        while !Task.isCancelled {
+            await wake.wait { try await Task.sleep(for: .milliseconds(200)) }
+            await flush()
+            if state.withLock({ $0.stopped && $0.queue.isEmpty }) { return }
+        }
+    }
+
+    func stop() async {
+        state.withLock { $0.stopped = true }
+        wake.fire()
+        await flush()
+    }
+
+    /// Records everything queued, batch by batch.
+    func flush() async {
+        var failures = 0
+        while true {
+            let batch = state.withLock { state -> [StepCompletion] in
+                let batch = Array(state.queue.prefix(Self.maximumBatch))
+                state.queue.removeFirst(batch.count)
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                let accepted = try await store.finish(batch, worker: worker, now: clock.now())
+                for completion in batch where !accepted.contains("\(completion.runID)/\(completion.name)") {
+                    logger.notice("discarded the result of a step whose lease was lost", metadata: ["run": "\(completion.runID)", "step": "\(completion.name)"])
+                }
+                failures = 0
+            } catch {
+                failures += 1
+                state.withLock { $0.queue.insert(contentsOf: batch, at: 0) }
+                let delay = min(5.0, 0.2 * pow(2, Double(min(failures, 5))))
+                logger.warning("cannot record step results; retrying", metadata: ["error": "\(StoreError.explain(error))"])
+                if Task.isCancelled && failures > 20 { return }
+                try? await Task.sleep(for: .milliseconds(Int64(delay * 1_000)))
+            }
+        }
+    }
+}

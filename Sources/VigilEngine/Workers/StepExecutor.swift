@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import VigilStore
+import VigilWorkflow
+
+/// Runs one claimed step: resolves its parameters, honours its approval gate and timeout, and
+/// turns what happened into a ``StepCompletion`` with the retry decision made.
+struct StepExecutor: Sendable {
+    let store: RunStore
+    let registry: StepRegistry
+    let clock: any EngineClock
+    let logger: Logger
+
+    struct Timeout: Error {}
+
+    func execute(_ claimed: ClaimedStep) async -> StepCompletion {
+        func completion(_ result: StepCompletion.Result) -> StepCompletion {
+            StepCompletion(runID: claimed.runID, name: claimed.name, attempt: claimed.attempt, result: result)
+        }
+        let spec: WorkflowSpec, run: RunContext
+        do {
+            spec = try await store.spec(claimed.workflow, version: claimed.workflowVersion)
+            run = try await store.context(ofRun: claimed.runID)
+        } catch {
+            return completion(.failed(error: "cannot load the run: \(StoreError.explain(error))", retryAt: clock.now().addingTimeInterval(5)))
+        }
+        guard let step = spec.step(named: claimed.name) else {
+            return completion(.failed(error: "workflow \(claimed.workflow)@\(claimed.workflowVersion) has no step '\(claimed.name)'", retryAt: nil))
+        }
+        if let gate = step.approval, claimed.memo?["decision"] == nil {
+            return completion(.awaitingApproval(memo: ["roles": .array(gate.roles.map(JSONValue.string)), "gate": .bool(true)]))
+        }
+        let parameters: JSONValue
+        do {
+            parameters = try resolve(step.with, run: run, claimed: claimed, spec: spec)
+        } catch {
+            return completion(.failed(error: "cannot resolve with: \(error.message)", retryAt: nil))
+        }
+        guard let runner = registry.runner(for: step.uses) else {
+            return completion(.failed(error: "step type '\(step.uses)' is not available on this worker", retryAt: nil))
+        }
+        var stepLogger = logger
+        stepLogger[metadataKey: "run"] = "\(claimed.runID)"
+        stepLogger[metadataKey: "step"] = "\(claimed.name)"
+        let context = StepContext(
+            runID: claimed.runID, stepName: claimed.name, attempt: claimed.attempt, idempotencyKey: claimed.idempotencyKey,
+            workflow: spec, workflowVersion: claimed.workflowVersion, params: run.params, trigger: run.trigger,
+            memo: claimed.resuming || claimed.memo?["decision"] != nil ? claimed.memo : nil, database: store.database, clock: clock, logger: stepLogger,
+            logSink: StepLogSink(store: store, runID: claimed.runID, step: claimed.name, attempt: claimed.attempt, clock: clock)
+        )
+        let timeout = step.timeout ?? spec.defaults.timeout
+        let outcome: StepOutcome
+        do {
+            outcome = try await withTimeout(timeout) { try await runner(parameters, context) }
+        } catch is Timeout {
+            outcome = .failed("timed out after \(timeout?.description ?? "?")", retryable: true)
+        } catch is CancellationError {
+            outcome = .failed("cancelled", retryable: true)
+        } catch {
+            outcome = .failed(StoreError.explain(error), retryable: true)
+        }
+        switch outcome {
+        case let .completed(outputs):
+            return completion(.succeeded(outputs: outputs))
+        case let .failed(message, retryable):
+            let policy = step.retry ?? spec.defaults.retry ?? RetryPolicy()
+            let retryAt = retryable && claimed.attempt < policy.maximumAttempts
+                ? clock.now().addingTimeInterval(Self.backoff(policy, attempt: claimed.attempt)) : nil
+            return completion(.failed(error: message, retryAt: retryAt))
+        case let .suspended(until, memo):
+            return completion(.sleeping(until: until, memo: memo))
+        case let .awaitingApproval(memo):
+            return completion(.awaitingApproval(memo: memo))
+        }
+    }
+
+    /// Exponential backoff with equal jitter: half the delay fixed, half random.
+    static func backoff(_ policy: RetryPolicy, attempt: Int) -> TimeInterval {
+        let exponential = policy.initialDelay.seconds * pow(policy.multiplier, Double(attempt - 1))
+        let delay = min(policy.maximumDelay.seconds, exponential)
+        return delay / 2 + Double.random(in: 0...(delay / 2))
+    }
+
+    /// The step's `with:` with every `${{ }}` evaluated against the run.
+    private func resolve(_ with: [String: JSONValue], run: RunContext, claimed: ClaimedStep, spec: WorkflowSpec) throws(ExpressionError) -> JSONValue {
+        var params = Dictionary(uniqueKeysWithValues: spec.parameters.compactMap { parameter in parameter.defaultValue.map { (parameter.name, $0) } })
+        params.merge(run.params) { $1 }
+        let context = ExpressionContext(
+            params: params, steps: run.steps,
+            run: ["id": .number(Double(claimed.runID)), "attempt": .number(Double(claimed.attempt)), "workflow": .string(spec.name),
+                  "version": .number(Double(claimed.workflowVersion)), "model": spec.model.map(JSONValue.string) ?? .null],
+            trigger: run.trigger.expressionValue
+        )
+        func evaluate(_ value: JSONValue) throws(ExpressionError) -> JSONValue {
+            switch value {
+            case let .string(text) where text.contains("${{"): return try Template(text).evaluate(in: context)
+            case let .array(items):
+                var result: [JSONValue] = []
+                for item in items { result.append(try evaluate(item)) }
+                return .array(result)
+            case let .object(object):
+                var result: [String: JSONValue] = [:]
+                for (key, item) in object { result[key] = try evaluate(item) }
+                return .object(result)
+            default: return value
+            }
+        }
+        return try evaluate(.object(with))
+    }
+
+    /// Runs `body`, cancelling it when `timeout` of clock time passes first.
+    private func withTimeout<Result: Sendable>(_ timeout: WorkflowDuration?, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        guard let timeout else { return try await body() }
+        let clock = self.clock
+        return try await withThrowingTaskGroup(of: Result.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await clock.sleep(for: timeout.seconds)
+                throw Timeout()
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}

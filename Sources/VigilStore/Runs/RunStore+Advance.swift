@@ -1,0 +1,222 @@
+import Foundation
+import PostgresNIO
+import VigilWorkflow
+
+/// A run row locked for the rest of a transaction, with what the planner needs.
+struct LockedRun {
+    let id: Int
+    let workflow: String
+    let version: Int
+    let state: RunState
+    let params: [String: JSONValue]
+    let trigger: RunTrigger
+    let concurrencyKey: String?
+    let spec: WorkflowSpec
+}
+
+extension RunStore {
+    func lockRun(_ id: Int, on connection: PostgresConnection) async throws -> LockedRun {
+        let rows = try await connection.query("""
+            SELECT workflow, workflow_version, state, params::text, trigger::text, concurrency_key FROM runs WHERE id = \(id) FOR UPDATE
+            """, logger: logger)
+        for try await (workflow, version, state, params, trigger, key) in rows.decode((String, Int, String, String, String, String?).self) {
+            return LockedRun(
+                id: id, workflow: workflow, version: version, state: RunState(rawValue: state) ?? .queued,
+                params: try JSONText.decode([String: JSONValue].self, from: params), trigger: try JSONText.decode(RunTrigger.self, from: trigger),
+                concurrencyKey: key, spec: try await specs.spec(workflow, version: version, on: connection, logger: logger)
+            )
+        }
+        throw StoreError(.notFound, "no run \(id)")
+    }
+
+    /// The run's steps as the planner sees them.
+    func snapshots(ofRun id: Int, on connection: PostgresConnection) async throws -> [String: RunPlanner.Snapshot] {
+        let rows = try await connection.query("SELECT name, state, outputs::text FROM steps WHERE run_id = \(id)", logger: logger)
+        var snapshots: [String: RunPlanner.Snapshot] = [:]
+        for try await (name, state, outputs) in rows.decode((String, String, String?).self) {
+            snapshots[name] = RunPlanner.Snapshot(
+                state: StepState(rawValue: state) ?? .pending,
+                outputs: try outputs.map { try JSONText.decode([String: JSONValue].self, from: $0) } ?? [:]
+            )
+        }
+        return snapshots
+    }
+
+    /// The context conditions and templates of `run` are evaluated in.
+    static func expressionBase(_ run: LockedRun) -> ExpressionContext {
+        ExpressionContext(
+            params: run.params, run: ["id": .number(Double(run.id)), "workflow": .string(run.workflow), "version": .number(Double(run.version)),
+                                      "model": run.spec.model.map(JSONValue.string) ?? .null],
+            trigger: run.trigger.expressionValue
+        )
+    }
+
+    /// Applies the planner's decisions to a locked run and settles the run's own state.
+    ///
+    /// - Returns: whether any step became ready.
+    @discardableResult
+    func advance(_ run: LockedRun, actor: String, now: Date, cancelled: Bool = false, on connection: PostgresConnection) async throws -> Bool {
+        var snapshots = try await snapshots(ofRun: run.id, on: connection)
+        let planner = RunPlanner(spec: run.spec)
+        let decisions = planner.advance(&snapshots, base: Self.expressionBase(run), cancelled: cancelled)
+        var events: [NewEvent] = []
+        if !decisions.isEmpty {
+            try await connection.query("""
+                UPDATE steps s SET state = d.state, ready_at = CASE WHEN d.state = 'ready' THEN \(now) ELSE s.ready_at END,
+                                   finished_at = CASE WHEN d.state = 'skipped' THEN \(now) ELSE s.finished_at END
+                FROM unnest(\(decisions.map(\.step))::text[], \(decisions.map(\.to.rawValue))::text[]) AS d(name, state)
+                WHERE s.run_id = \(run.id) AND s.name = d.name
+                """, logger: logger)
+            events += decisions.map { NewEvent(runID: run.id, step: $0.step, from: StepState.pending.rawValue, to: $0.to.rawValue, actor: actor, reason: $0.reason, at: now) }
+        }
+        let next = planner.runState(snapshots)
+        if next != run.state && !(run.state == .queued && next == .running) {
+            let failedSteps = snapshots.filter { $0.value.state == .failed }.map(\.key).sorted()
+            let error = next == .failed ? "step\(failedSteps.count == 1 ? "" : "s") \(failedSteps.joined(separator: ", ")) failed" : nil
+            try await connection.query("""
+                UPDATE runs SET state = \(next.rawValue), error = \(error),
+                                finished_at = CASE WHEN \(next.isTerminal) THEN \(now) ELSE NULL END
+                WHERE id = \(run.id)
+                """, logger: logger)
+            events.append(NewEvent(runID: run.id, from: run.state.rawValue, to: next.rawValue, actor: actor, reason: error ?? Self.reason(for: next), at: now))
+        }
+        try await EventLog.append(events, on: connection, logger: logger)
+        if next.isTerminal, let key = run.concurrencyKey {
+            try await startNextQueued(key: key, actor: actor, now: now, on: connection)
+        }
+        let madeReady = decisions.contains { $0.to == .ready }
+        if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
+        return madeReady
+    }
+
+    private static func reason(for state: RunState) -> String {
+        switch state {
+        case .succeeded: "every step finished"
+        case .waiting: "every unfinished step waits for time or a person"
+        case .running: "a step is ready"
+        case .cancelled: "cancelled"
+        default: state.rawValue
+        }
+    }
+
+    /// Starts the oldest queued run waiting behind `key`, if nothing else with that key is going.
+    private func startNextQueued(key: String, actor: String, now: Date, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query("""
+            SELECT id FROM runs r WHERE concurrency_key = \(key) AND state = 'queued'
+              AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.run_id = r.id AND s.state <> 'pending')
+              AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.concurrency_key = \(key) AND o.state IN ('running', 'waiting'))
+            ORDER BY id LIMIT 1
+            """, logger: logger).collect()
+        guard let id = try rows.first?.decode(Int.self) else { return }
+        let run = try await lockRun(id, on: connection)
+        try await advance(run, actor: actor, now: now, on: connection)
+    }
+
+    // MARK: Operations people run
+
+    /// Cancels a run: every unfinished step is cancelled (a worker holding one loses its lease).
+    public func cancel(_ id: Int, actor: String, reason: String, now: Date) async throws {
+        try await database.client.withTransaction(logger: logger) { connection in
+            try await cancel(id, actor: actor, reason: reason, now: now, on: connection)
+        }
+    }
+
+    func cancel(_ id: Int, actor: String, reason: String, now: Date, on connection: PostgresConnection) async throws {
+        let run = try await lockRun(id, on: connection)
+        guard run.state.isActive else {
+            throw StoreError(.conflict, "run \(id) is already \(run.state.rawValue)")
+        }
+        let rows = try await connection.query("""
+            WITH open AS (SELECT name, state, attempt FROM steps WHERE run_id = \(id) AND state NOT IN ('succeeded', 'failed', 'skipped', 'cancelled') FOR UPDATE)
+            UPDATE steps s SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, finished_at = \(now), error = \(reason)
+            FROM open WHERE s.run_id = \(id) AND s.name = open.name
+            RETURNING s.name, open.state, open.attempt
+            """, logger: logger)
+        var events: [NewEvent] = []
+        for try await (name, from, attempt) in rows.decode((String, String, Int).self) {
+            events.append(NewEvent(runID: id, step: name, from: from, to: StepState.cancelled.rawValue, attempt: attempt, actor: actor, reason: reason, at: now))
+        }
+        try await connection.query("UPDATE runs SET state = 'cancelled', finished_at = \(now), error = \(reason) WHERE id = \(id)", logger: logger)
+        events.append(NewEvent(runID: id, from: run.state.rawValue, to: RunState.cancelled.rawValue, actor: actor, reason: reason, at: now))
+        try await EventLog.append(events, on: connection, logger: logger)
+        if let key = run.concurrencyKey { try await startNextQueued(key: key, actor: actor, now: now, on: connection) }
+    }
+
+    /// Runs a finished run again: its failed, cancelled and skipped steps (or `step` and everything
+    /// downstream of it) go back to pending and start over; succeeded steps keep their outputs.
+    public func retry(_ id: Int, from step: String? = nil, actor: String, now: Date) async throws {
+        try await database.client.withTransaction(logger: logger) { connection in
+            let run = try await lockRun(id, on: connection)
+            guard run.state.isTerminal else {
+                throw StoreError(.conflict, "run \(id) is \(run.state.rawValue); only a finished run can be retried")
+            }
+            let snapshots = try await snapshots(ofRun: id, on: connection)
+            var reset: Set<String>
+            if let step {
+                guard snapshots[step] != nil else {
+                    throw StoreError(.notFound, "run \(id) has no step '\(step)'\(Suggestion.hint(for: step, in: snapshots.keys))")
+                }
+                reset = [step]
+            } else {
+                reset = Set(snapshots.filter { [.failed, .cancelled, .skipped].contains($0.value.state) }.map(\.key))
+            }
+            // Everything downstream of a reset step runs again too.
+            var grew = true
+            while grew {
+                grew = false
+                for candidate in run.spec.steps where !reset.contains(candidate.name) && candidate.needs.contains(where: reset.contains) {
+                    reset.insert(candidate.name)
+                    grew = true
+                }
+            }
+            guard !reset.isEmpty else { throw StoreError(.conflict, "run \(id) has no failed, cancelled or skipped step to retry") }
+            let names = reset.sorted()
+            try await connection.query("""
+                UPDATE steps SET state = 'pending', outputs = NULL, error = NULL, memo = NULL, resuming = false, ready_at = NULL,
+                                 started_at = NULL, finished_at = NULL
+                WHERE run_id = \(id) AND name = ANY(\(names)::text[])
+                """, logger: logger)
+            try await connection.query("UPDATE runs SET state = 'running', finished_at = NULL, error = NULL WHERE id = \(id)", logger: logger)
+            var events = names.map { NewEvent(runID: id, step: $0, from: snapshots[$0]?.state.rawValue, to: StepState.pending.rawValue, actor: actor, reason: "retried", at: now) }
+            events.append(NewEvent(runID: id, from: run.state.rawValue, to: RunState.running.rawValue, actor: actor,
+                                   reason: step.map { "retried from step '\($0)'" } ?? "retried", at: now))
+            try await EventLog.append(events, on: connection, logger: logger)
+            let reopened = LockedRun(id: id, workflow: run.workflow, version: run.version, state: .running, params: run.params,
+                                     trigger: run.trigger, concurrencyKey: run.concurrencyKey, spec: run.spec)
+            try await advance(reopened, actor: actor, now: now, on: connection)
+        }
+    }
+
+    /// Records a person's decision on a step waiting for approval.
+    public func decideApproval(run id: Int, step: String, approve: Bool, actor: String, reason: String, now: Date) async throws {
+        try await database.client.withTransaction(logger: logger) { connection in
+            let run = try await lockRun(id, on: connection)
+            let rows = try await connection.query(
+                "SELECT state, attempt, memo::text FROM steps WHERE run_id = \(id) AND name = \(step) FOR UPDATE", logger: logger
+            ).collect()
+            guard let row = rows.first else { throw StoreError(.notFound, "run \(id) has no step '\(step)'") }
+            let (state, attempt, memoText) = try row.decode((String, Int, String?).self)
+            guard state == StepState.awaitingApproval.rawValue else {
+                throw StoreError(.conflict, "step '\(step)' of run \(id) is \(state), not awaiting approval")
+            }
+            var memo = try memoText.map { try JSONText.decode([String: JSONValue].self, from: $0) } ?? [:]
+            memo["decision"] = .object(["approved": .bool(approve), "by": .string(actor), "reason": .string(reason), "at": .string(ISO8601DateFormatter().string(from: now))])
+            let memoJSON = try JSONText.encode(memo)
+            if approve {
+                try await connection.query("""
+                    UPDATE steps SET state = 'ready', ready_at = \(now), resuming = true, memo = \(memoJSON)::jsonb WHERE run_id = \(id) AND name = \(step)
+                    """, logger: logger)
+            } else {
+                try await connection.query("""
+                    UPDATE steps SET state = 'failed', finished_at = \(now), memo = \(memoJSON)::jsonb, error = \("rejected by \(actor): \(reason)")
+                    WHERE run_id = \(id) AND name = \(step)
+                    """, logger: logger)
+            }
+            let event = NewEvent(runID: id, step: step, from: state, to: approve ? StepState.ready.rawValue : StepState.failed.rawValue,
+                                 attempt: attempt, actor: actor, reason: (approve ? "approved: " : "rejected: ") + reason, at: now)
+            try await EventLog.append([event], on: connection, logger: logger)
+            if approve { try await EventLog.notifyReady(on: connection, logger: logger) }
+            try await advance(run, actor: actor, now: now, on: connection)
+        }
+    }
+}

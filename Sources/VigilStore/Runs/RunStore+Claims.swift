@@ -1,0 +1,232 @@
+import Foundation
+import PostgresNIO
+import VigilWorkflow
+
+/// A step a worker has leased and must run.
+public struct ClaimedStep: Sendable {
+    public let runID: Int
+    public let name: String
+    public let type: String
+    /// 1 for the first attempt; unchanged when resuming after a sleep or an approval.
+    public let attempt: Int
+    public let resuming: Bool
+    /// What the step kept when it suspended itself, and any approval decision.
+    public let memo: [String: JSONValue]?
+    public let idempotencyKey: String
+    public let workflow: String
+    public let workflowVersion: Int
+}
+
+/// What running a step came to, for ``RunStore/finish(_:worker:now:)``.
+public struct StepCompletion: Sendable {
+    public enum Result: Sendable {
+        case succeeded(outputs: [String: JSONValue])
+        /// Failed; tried again from `retryAt` when given, else final.
+        case failed(error: String, retryAt: Date?)
+        /// Suspended until `until`; `memo` is handed back on resumption.
+        case sleeping(until: Date, memo: [String: JSONValue])
+        case awaitingApproval(memo: [String: JSONValue])
+    }
+
+    public let runID: Int
+    public let name: String
+    public let attempt: Int
+    public let result: Result
+
+    public init(runID: Int, name: String, attempt: Int, result: Result) {
+        self.runID = runID
+        self.name = name
+        self.attempt = attempt
+        self.result = result
+    }
+}
+
+extension RunStore {
+    /// Leases up to `limit` ready steps to `worker` until `now + lease`, skipping rows other workers
+    /// are claiming, and marks their runs running.
+    public func claim(worker: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedStep] {
+        guard limit > 0 else { return [] }
+        return try await database.client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                WITH claimable AS (
+                    SELECT run_id, name FROM steps WHERE state = 'ready' AND ready_at <= \(now)
+                    ORDER BY ready_at, run_id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                )
+                UPDATE steps s SET state = 'running', attempt = CASE WHEN s.resuming THEN s.attempt ELSE s.attempt + 1 END,
+                                   lease_owner = \(worker), lease_expires_at = \(now.addingTimeInterval(lease)),
+                                   started_at = coalesce(s.started_at, \(now))
+                FROM claimable c, runs r
+                WHERE s.run_id = c.run_id AND s.name = c.name AND r.id = s.run_id
+                RETURNING s.run_id, s.name, s.type, s.attempt, s.resuming, s.memo::text, s.idempotency_key, r.workflow, r.workflow_version
+                """, logger: logger)
+            var claimed: [ClaimedStep] = []
+            for try await (runID, name, type, attempt, resuming, memo, key, workflow, version)
+                in rows.decode((Int, String, String, Int, Bool, String?, String, String, Int).self) {
+                claimed.append(ClaimedStep(
+                    runID: runID, name: name, type: type, attempt: attempt, resuming: resuming,
+                    memo: try memo.map { try JSONText.decode([String: JSONValue].self, from: $0) }, idempotencyKey: key,
+                    workflow: workflow, workflowVersion: version
+                ))
+            }
+            guard !claimed.isEmpty else { return [] }
+            var events = claimed.map {
+                NewEvent(runID: $0.runID, step: $0.name, from: StepState.ready.rawValue, to: StepState.running.rawValue,
+                         attempt: $0.attempt, actor: worker, reason: $0.resuming ? "resumed" : "claimed", at: now)
+            }
+            let started = try await connection.query("""
+                WITH old AS (SELECT id, state FROM runs WHERE id = ANY(\(Array(Set(claimed.map(\.runID))))::bigint[]) AND state IN ('queued', 'waiting') FOR UPDATE)
+                UPDATE runs r SET state = 'running', started_at = coalesce(r.started_at, \(now)) FROM old WHERE r.id = old.id
+                RETURNING r.id, old.state
+                """, logger: logger)
+            for try await (id, from) in started.decode((Int, String).self) {
+                events.append(NewEvent(runID: id, from: from, to: RunState.running.rawValue, actor: worker, reason: "a step started", at: now))
+            }
+            try await EventLog.append(events, on: connection, logger: logger)
+            return claimed
+        }
+    }
+
+    /// Extends `worker`'s leases on `steps`; returns the steps whose lease it still holds.
+    public func renewLeases(worker: String, steps: [(runID: Int, name: String)], lease: TimeInterval, now: Date) async throws -> Set<String> {
+        guard !steps.isEmpty else { return [] }
+        let rows = try await database.client.query("""
+            UPDATE steps s SET lease_expires_at = \(now.addingTimeInterval(lease))
+            FROM unnest(\(steps.map(\.runID))::bigint[], \(steps.map(\.name))::text[]) AS k(run_id, name)
+            WHERE s.run_id = k.run_id AND s.name = k.name AND s.state = 'running' AND s.lease_owner = \(worker)
+            RETURNING s.run_id, s.name
+            """, logger: logger)
+        var held = Set<String>()
+        for try await (runID, name) in rows.decode((Int, String).self) { held.insert("\(runID)/\(name)") }
+        return held
+    }
+
+    /// Hands running steps back as ready (a worker draining, or a lease that expired), as a new attempt.
+    ///
+    /// - Parameters:
+    ///   - owner: only `owner`'s steps (draining), or any whose lease expired before `now` when `nil`.
+    /// - Returns: how many steps were handed back.
+    @discardableResult
+    public func releaseLeases(owner: String?, actor: String, now: Date) async throws -> Int {
+        try await database.client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                WITH released AS (
+                    SELECT run_id, name, lease_owner, attempt FROM steps
+                    WHERE state = 'running' AND (CASE WHEN \(owner)::text IS NULL THEN lease_expires_at < \(now) ELSE lease_owner = \(owner) END)
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE steps s SET state = 'ready', ready_at = \(now), lease_owner = NULL, lease_expires_at = NULL
+                FROM released r WHERE s.run_id = r.run_id AND s.name = r.name
+                RETURNING s.run_id, s.name, r.lease_owner, r.attempt
+                """, logger: logger)
+            var events: [NewEvent] = []
+            for try await (runID, name, previous, attempt) in rows.decode((Int, String, String?, Int).self) {
+                let reason = owner == nil ? "the lease of \(previous ?? "a worker") expired" : "handed back by \(previous ?? actor) while draining"
+                events.append(NewEvent(runID: runID, step: name, from: StepState.running.rawValue, to: StepState.ready.rawValue, attempt: attempt, actor: actor, reason: reason, at: now))
+            }
+            try await EventLog.append(events, on: connection, logger: logger)
+            if !events.isEmpty { try await EventLog.notifyReady(on: connection, logger: logger) }
+            return events.count
+        }
+    }
+
+    /// Makes retrying and sleeping steps whose time has come ready.
+    @discardableResult
+    public func wakeDueSteps(actor: String, now: Date) async throws -> Int {
+        try await database.client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                WITH due AS (SELECT run_id, name, state, attempt FROM steps WHERE state IN ('retrying', 'sleeping') AND ready_at <= \(now) FOR UPDATE SKIP LOCKED)
+                UPDATE steps s SET state = 'ready', resuming = (due.state = 'sleeping') FROM due WHERE s.run_id = due.run_id AND s.name = due.name
+                RETURNING s.run_id, s.name, due.state, due.attempt
+                """, logger: logger)
+            var events: [NewEvent] = []
+            for try await (runID, name, from, attempt) in rows.decode((Int, String, String, Int).self) {
+                events.append(NewEvent(runID: runID, step: name, from: from, to: StepState.ready.rawValue, attempt: attempt, actor: actor,
+                                       reason: from == StepState.sleeping.rawValue ? "its wake-up time came" : "its backoff ended", at: now))
+            }
+            try await EventLog.append(events, on: connection, logger: logger)
+            if !events.isEmpty { try await EventLog.notifyReady(on: connection, logger: logger) }
+            return events.count
+        }
+    }
+
+    /// The earliest time a retrying or sleeping step becomes due, so an idle worker knows when to look again.
+    public func nextWakeUp() async throws -> Date? {
+        try await database.client.query("SELECT min(ready_at) FROM steps WHERE state IN ('retrying', 'sleeping', 'ready')", logger: logger)
+            .collect().first.flatMap { try $0.decode(Date?.self) }
+    }
+
+    /// Records what running steps came to, in one transaction, and advances their runs.
+    ///
+    /// A completion whose lease `worker` no longer holds (it expired and another worker took the
+    /// step, or the run was cancelled) is discarded and reported, so a step finishes exactly once.
+    ///
+    /// - Returns: the completions accepted, as `runID/name`.
+    @discardableResult
+    public func finish(_ completions: [StepCompletion], worker: String, now: Date) async throws -> Set<String> {
+        guard !completions.isEmpty else { return [] }
+        return try await database.client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                SELECT s.run_id, s.name FROM steps s
+                JOIN unnest(\(completions.map(\.runID))::bigint[], \(completions.map(\.name))::text[], \(completions.map(\.attempt))::int[]) AS k(run_id, name, attempt)
+                  ON s.run_id = k.run_id AND s.name = k.name AND s.attempt = k.attempt
+                WHERE s.state = 'running' AND s.lease_owner = \(worker)
+                ORDER BY s.run_id, s.name
+                FOR UPDATE OF s
+                """, logger: logger)
+            var held = Set<String>()
+            for try await (runID, name) in rows.decode((Int, String).self) { held.insert("\(runID)/\(name)") }
+            let accepted = completions.filter { held.contains("\($0.runID)/\($0.name)") }
+            guard !accepted.isEmpty else { return [] }
+
+            var events: [NewEvent] = []
+            for completion in accepted {
+                let (state, error): (StepState, String?)
+                switch completion.result {
+                case let .succeeded(outputs):
+                    (state, error) = (.succeeded, nil)
+                    try await connection.query("""
+                        UPDATE steps SET state = 'succeeded', outputs = \(try JSONText.encode(outputs))::jsonb, finished_at = \(now),
+                                         lease_owner = NULL, lease_expires_at = NULL, resuming = false, error = NULL
+                        WHERE run_id = \(completion.runID) AND name = \(completion.name)
+                        """, logger: logger)
+                case let .failed(message, retryAt):
+                    (state, error) = (retryAt == nil ? .failed : .retrying, message)
+                    try await connection.query("""
+                        UPDATE steps SET state = \(state.rawValue), error = \(message), ready_at = \(retryAt),
+                                         finished_at = CASE WHEN \(retryAt == nil) THEN \(now) ELSE NULL END,
+                                         lease_owner = NULL, lease_expires_at = NULL, resuming = false
+                        WHERE run_id = \(completion.runID) AND name = \(completion.name)
+                        """, logger: logger)
+                case let .sleeping(until, memo):
+                    (state, error) = (.sleeping, nil)
+                    try await connection.query("""
+                        UPDATE steps SET state = 'sleeping', ready_at = \(until), memo = \(try JSONText.encode(memo))::jsonb,
+                                         lease_owner = NULL, lease_expires_at = NULL
+                        WHERE run_id = \(completion.runID) AND name = \(completion.name)
+                        """, logger: logger)
+                case let .awaitingApproval(memo):
+                    (state, error) = (.awaitingApproval, nil)
+                    try await connection.query("""
+                        UPDATE steps SET state = 'awaiting_approval', memo = \(try JSONText.encode(memo))::jsonb,
+                                         lease_owner = NULL, lease_expires_at = NULL
+                        WHERE run_id = \(completion.runID) AND name = \(completion.name)
+                        """, logger: logger)
+                }
+                let reason: String? = switch completion.result {
+                case .succeeded: nil
+                case let .failed(_, retryAt): retryAt.map { "attempt \(completion.attempt) failed, retrying at \(ISO8601DateFormatter().string(from: $0)): \(error ?? "")" } ?? error
+                case let .sleeping(until, _): "sleeping until \(ISO8601DateFormatter().string(from: until))"
+                case .awaitingApproval: "waiting for approval"
+                }
+                events.append(NewEvent(runID: completion.runID, step: completion.name, from: StepState.running.rawValue, to: state.rawValue,
+                                       attempt: completion.attempt, actor: worker, reason: reason, at: now))
+            }
+            try await EventLog.append(events, on: connection, logger: logger)
+            for runID in Set(accepted.map(\.runID)).sorted() {
+                let run = try await lockRun(runID, on: connection)
+                try await advance(run, actor: worker, now: now, on: connection)
+            }
+            return Set(accepted.map { "\($0.runID)/\($0.name)" })
+        }
+    }
+}
