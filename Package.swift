@@ -123,6 +123,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "VigilEngineTests",
+            dependencies: ["VigilEngine", "VigilTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "VigilCLITests",
             dependencies: ["VigilStore", "VigilTesting"],
             swiftSettings: swiftSettings

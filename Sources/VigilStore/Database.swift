@@ -61,3 +61,15 @@ public final class Database: Sendable {
         }
     }
 }
+
+extension Database {
+    /// Runs `body` in a transaction; an error thrown by `body` comes back as itself rather than
+    /// wrapped in `PostgresTransactionError`, so callers can match on it.
+    public func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+}

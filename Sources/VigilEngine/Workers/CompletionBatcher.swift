@@ -6,8 +6,13 @@ import VigilStore
 /// Gathers step completions and records them in batches, one transaction per batch, retrying
 /// through database outages so a finished step's result is not lost while its lease holds.
 final class CompletionBatcher: Sendable {
+    private struct Pending {
+        let completion: StepCompletion
+        let recorded: CheckedContinuation<Void, Never>
+    }
+
     private struct State {
-        var queue: [StepCompletion] = []
+        var queue: [Pending] = []
         var stopped = false
     }
 
@@ -26,9 +31,13 @@ final class CompletionBatcher: Sendable {
         self.logger = logger
     }
 
+    /// Queues `completion` and returns once it is recorded (or discarded because the lease was
+    /// lost), so the step's lease keeps being renewed until then.
     func submit(_ completion: StepCompletion) async {
-        state.withLock { $0.queue.append(completion) }
-        wake.fire()
+        await withCheckedContinuation { continuation in
+            state.withLock { $0.queue.append(Pending(completion: completion, recorded: continuation)) }
+            wake.fire()
+        }
     }
 
     func run() async {
@@ -49,24 +58,32 @@ final class CompletionBatcher: Sendable {
     func flush() async {
         var failures = 0
         while true {
-            let batch = state.withLock { state -> [StepCompletion] in
+            let batch = state.withLock { state -> [Pending] in
                 let batch = Array(state.queue.prefix(Self.maximumBatch))
                 state.queue.removeFirst(batch.count)
                 return batch
             }
             guard !batch.isEmpty else { return }
             do {
-                let accepted = try await store.finish(batch, worker: worker, now: clock.now())
-                for completion in batch where !accepted.contains("\(completion.runID)/\(completion.name)") {
-                    logger.notice("discarded the result of a step whose lease was lost", metadata: ["run": "\(completion.runID)", "step": "\(completion.name)"])
+                let accepted = try await store.finish(batch.map(\.completion), worker: worker, now: clock.now())
+                for pending in batch {
+                    let completion = pending.completion
+                    if !accepted.contains("\(completion.runID)/\(completion.name)") {
+                        logger.notice("discarded the result of a step whose lease was lost", metadata: ["run": "\(completion.runID)", "step": "\(completion.name)"])
+                    }
+                    pending.recorded.resume()
                 }
                 failures = 0
             } catch {
                 failures += 1
-                state.withLock { $0.queue.insert(contentsOf: batch, at: 0) }
                 let delay = min(5.0, 0.2 * pow(2, Double(min(failures, 5))))
                 logger.warning("cannot record step results; retrying", metadata: ["error": "\(StoreError.explain(error))"])
-                if Task.isCancelled && failures > 20 { return }
+                if Task.isCancelled && failures > 20 {
+                    // Giving up: the leases expire and the steps run again elsewhere.
+                    for pending in batch { pending.recorded.resume() }
+                    return
+                }
+                state.withLock { $0.queue.insert(contentsOf: batch, at: 0) }
                 try? await Task.sleep(for: .milliseconds(Int64(delay * 1_000)))
             }
         }

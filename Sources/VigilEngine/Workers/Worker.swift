@@ -124,7 +124,10 @@ public final class Worker: Service, Sendable {
         state.withLock { state in
             state.running[key] = Task {
                 let completion = await self.executor.execute(step)
-                await self.completions.submit(completion)
+                // A step cancelled by a drain is handed back whole, not recorded as a failed attempt.
+                if !(Task.isCancelled && self.isStopping) {
+                    await self.completions.submit(completion)
+                }
                 self.state.withLock { _ = $0.running.removeValue(forKey: key) }
                 self.wake.fire()
             }

@@ -116,7 +116,7 @@ extension RunStore {
 
     /// Cancels a run: every unfinished step is cancelled (a worker holding one loses its lease).
     public func cancel(_ id: Int, actor: String, reason: String, now: Date) async throws {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             try await cancel(id, actor: actor, reason: reason, now: now, on: connection)
         }
     }
@@ -145,7 +145,7 @@ extension RunStore {
     /// Runs a finished run again: its failed, cancelled and skipped steps (or `step` and everything
     /// downstream of it) go back to pending and start over; succeeded steps keep their outputs.
     public func retry(_ id: Int, from step: String? = nil, actor: String, now: Date) async throws {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let run = try await lockRun(id, on: connection)
             guard run.state.isTerminal else {
                 throw StoreError(.conflict, "run \(id) is \(run.state.rawValue); only a finished run can be retried")
@@ -189,7 +189,7 @@ extension RunStore {
 
     /// Records a person's decision on a step waiting for approval.
     public func decideApproval(run id: Int, step: String, approve: Bool, actor: String, reason: String, now: Date) async throws {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let run = try await lockRun(id, on: connection)
             let rows = try await connection.query(
                 "SELECT state, attempt, memo::text FROM steps WHERE run_id = \(id) AND name = \(step) FOR UPDATE", logger: logger

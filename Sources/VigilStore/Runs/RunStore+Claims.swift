@@ -46,7 +46,7 @@ extension RunStore {
     /// are claiming, and marks their runs running.
     public func claim(worker: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedStep] {
         guard limit > 0 else { return [] }
-        return try await database.client.withTransaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             let rows = try await connection.query("""
                 WITH claimable AS (
                     SELECT run_id, name FROM steps WHERE state = 'ready' AND ready_at <= \(now)
@@ -107,7 +107,7 @@ extension RunStore {
     /// - Returns: how many steps were handed back.
     @discardableResult
     public func releaseLeases(owner: String?, actor: String, now: Date) async throws -> Int {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let rows = try await connection.query("""
                 WITH released AS (
                     SELECT run_id, name, lease_owner, attempt FROM steps
@@ -132,7 +132,7 @@ extension RunStore {
     /// Makes retrying and sleeping steps whose time has come ready.
     @discardableResult
     public func wakeDueSteps(actor: String, now: Date) async throws -> Int {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let rows = try await connection.query("""
                 WITH due AS (SELECT run_id, name, state, attempt FROM steps WHERE state IN ('retrying', 'sleeping') AND ready_at <= \(now) FOR UPDATE SKIP LOCKED)
                 UPDATE steps s SET state = 'ready', resuming = (due.state = 'sleeping') FROM due WHERE s.run_id = due.run_id AND s.name = due.name
@@ -164,7 +164,7 @@ extension RunStore {
     @discardableResult
     public func finish(_ completions: [StepCompletion], worker: String, now: Date) async throws -> Set<String> {
         guard !completions.isEmpty else { return [] }
-        return try await database.client.withTransaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             let rows = try await connection.query("""
                 SELECT s.run_id, s.name FROM steps s
                 JOIN unnest(\(completions.map(\.runID))::bigint[], \(completions.map(\.name))::text[], \(completions.map(\.attempt))::int[]) AS k(run_id, name, attempt)

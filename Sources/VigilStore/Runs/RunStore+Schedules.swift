@@ -20,7 +20,7 @@ extension RunStore {
         _ version: WorkflowVersion, params: [String: JSONValue], trigger: RunTrigger, concurrency: ConcurrencyRule?,
         tick: Date, scheduler: String, now: Date
     ) async throws -> RunCreation? {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let claimed = try await connection.query("""
                 INSERT INTO schedule_ticks (workflow, scheduled_for, claimed_by, claimed_at) VALUES (\(version.workflow), \(tick), \(scheduler), \(now))
                 ON CONFLICT (workflow, scheduled_for) DO NOTHING RETURNING 1

@@ -37,7 +37,7 @@ public struct RunStore: Sendable {
         _ version: WorkflowVersion, params: [String: JSONValue], trigger: RunTrigger, idempotencyKey: String? = nil,
         concurrency: ConcurrencyRule? = nil, scheduledFor: Date? = nil, now: Date
     ) async throws -> RunCreation {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             try await createRun(
                 version, params: params, trigger: trigger, idempotencyKey: idempotencyKey,
                 concurrency: concurrency, scheduledFor: scheduledFor, now: now, on: connection
@@ -86,7 +86,7 @@ public struct RunStore: Sendable {
         let spec = version.spec
         try await connection.query("""
             INSERT INTO steps (run_id, name, type, needs, idempotency_key)
-            SELECT \(id), name, type, string_to_array(NULLIF(needs, ''), ','), 'run-' || \(id) || '-' || name
+            SELECT \(id), name, type, coalesce(string_to_array(NULLIF(needs, ''), ','), '{}'), 'run-' || \(id) || '-' || name
             FROM unnest(\(spec.steps.map(\.name))::text[], \(spec.steps.map(\.uses))::text[], \(spec.steps.map { $0.needs.joined(separator: ",") })::text[])
                 AS s(name, type, needs)
             """, logger: logger)

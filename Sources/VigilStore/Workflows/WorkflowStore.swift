@@ -19,7 +19,7 @@ public struct WorkflowStore: Sendable {
     /// - Parameter actor: who applies them, recorded with each new version.
     public func apply(_ files: [WorkflowFile], actor: String) async throws -> [AppliedWorkflow] {
         let logger = database.logger
-        return try await database.client.withTransaction(logger: logger) { connection in
+        return try await database.transaction { connection in
             var results: [AppliedWorkflow] = []
             for file in files {
                 results.append(try await Self.apply(file, actor: actor, on: connection, logger: logger))

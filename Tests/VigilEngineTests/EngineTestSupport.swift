@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import VigilEngine
+import VigilStore
+import VigilWorkflow
+
+/// A clock tests move by hand.
+final class ManualClock: EngineClock {
+    private let current: Mutex<Date>
+
+    init(_ start: Date = Date()) {
+        current = Mutex(start)
+    }
+
+    func now() -> Date { current.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+
+    func sleep(for seconds: TimeInterval) async throws {
+        let target = now().addingTimeInterval(seconds)
+        while now() < target { try await Task.sleep(for: .milliseconds(5)) }
+    }
+}
+
+/// `record`: inserts one row per execution into `side_effects`, whose unique key is the step's
+/// idempotency key, so a step that ran twice would be seen.
+struct RecordStep: WorkflowStep {
+    struct Parameters: Decodable, Sendable {
+        let value: Double?
+    }
+
+    static let schema = StepSchema(
+        typeName: "record", summary: "Record a side effect.", parameters: [.init("value", .number)], outputs: [.init("value", .number)]
+    )
+
+    func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
+        try await context.database.client.query("""
+            INSERT INTO side_effects (idempotency_key, run_id, step, attempt) VALUES (\(context.idempotencyKey), \(context.runID), \(context.stepName), \(context.attempt))
+            """)
+        return .completed(["value": .number(parameters.value ?? 1)])
+    }
+}
+
+/// `flaky`: fails its first `failures` attempts.
+struct FlakyStep: WorkflowStep {
+    struct Parameters: Decodable, Sendable {
+        let failures: Int
+    }
+
+    static let schema = StepSchema(typeName: "flaky", summary: "Fail, then succeed.", parameters: [.init("failures", .integer, required: true)])
+
+    func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
+        context.attempt <= parameters.failures ? .failed("planned failure \(context.attempt)", retryable: true) : .completed(["attempt": .number(Double(context.attempt))])
+    }
+}
+
+/// `hang`: runs until cancelled.
+struct HangStep: WorkflowStep {
+    struct Parameters: Decodable, Sendable {}
+    static let schema = StepSchema(typeName: "hang", summary: "Never finish.")
+
+    func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
+        while true { try await Task.sleep(for: .milliseconds(20)) }
+    }
+}
+
+enum EngineFixtures {
+    static let logger: Logger = {
+        var logger = Logger(label: "vigil.engine.tests")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    static var registry: StepRegistry {
+        var registry = StepRegistry.standard
+        registry.register(RecordStep())
+        registry.register(FlakyStep())
+        registry.register(HangStep())
+        return registry
+    }
+
+    /// Validates `yaml` with the test registry and stores it.
+    static func apply(_ yaml: String, to database: Database) async throws -> WorkflowVersion {
+        let spec = try WorkflowLoader.parse(Array(yaml.utf8), file: "test.yaml", catalog: registry.catalog)
+        let store = WorkflowStore(database: database)
+        _ = try await store.apply([WorkflowFile(path: "test.yaml", source: yaml, spec: spec)], actor: "test")
+        return try await store.version(of: spec.name)
+    }
+
+    static func createSideEffects(_ database: Database) async throws {
+        try await database.client.query("""
+            CREATE TABLE side_effects (idempotency_key text PRIMARY KEY, run_id bigint NOT NULL, step text NOT NULL, attempt int NOT NULL)
+            """)
+    }
+
+    static func workerConfiguration(concurrency: Int = 4, lease: TimeInterval = 5) -> Worker.Configuration {
+        var configuration = Worker.Configuration()
+        configuration.concurrency = concurrency
+        configuration.lease = lease
+        configuration.heartbeatInterval = lease / 3
+        configuration.pollInterval = 0.2
+        configuration.maintenanceInterval = 0.1
+        configuration.drainTimeout = 5
+        return configuration
+    }
+
+    /// Runs `workers` workers while `body` runs, then stops them gracefully.
+    static func withWorkers<Result: Sendable>(
+        _ database: Database, count: Int = 1, clock: any EngineClock = SystemClock(), configuration: Worker.Configuration = workerConfiguration(),
+        _ body: @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let workers = (0..<count).map { index in
+            var configuration = configuration
+            configuration.identifier = "test-worker-\(index)-\(UUID().uuidString.prefix(6))"
+            return Worker(database: database, registry: registry, clock: clock, configuration: configuration, logger: logger)
+        }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in workers { group.addTask { try await worker.run() } }
+            defer {
+                for worker in workers { worker.stop() }
+            }
+            let result = try await body()
+            for worker in workers { worker.stop() }
+            try await group.waitForAll()
+            return result
+        }
+    }
+
+    /// Polls until the run is finished or `timeout` passes.
+    static func waitForRun(_ id: Int, in database: Database, timeout: Duration = .seconds(30)) async throws -> RunSummary {
+        let store = RunStore(database: database)
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let run = try await store.run(id)
+            if run.state.isTerminal || ContinuousClock.now > deadline { return run }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    /// Polls until `condition` holds or `timeout` passes.
+    static func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return try await condition()
+    }
+}

@@ -1,0 +1,245 @@
+import Foundation
+import Testing
+import VigilEngine
+import VigilStore
+import VigilTesting
+import VigilWorkflow
+
+@Suite("Running workflows")
+struct RunExecutionTests {
+    static let diamond = """
+        name: diamond
+        params:
+          value: { type: number, default: 2 }
+        steps:
+          a:
+            uses: record
+            with: { value: "${{ params.value }}" }
+          b:
+            uses: record
+            needs: a
+            with: { value: "${{ steps.a.outputs.value }}" }
+          c:
+            uses: record
+            needs: a
+            if: steps.a.outputs.value > 100
+          d:
+            uses: record
+            needs: [b, c]
+          e:
+            uses: record
+            needs: [b, c]
+            if: always()
+        """
+
+    @Test("steps run in order, outputs flow, conditions skip and skips propagate, events replay to the final state")
+    func endToEnd() async throws {
+        try await TestDatabase.withFresh { database in
+            try await EngineFixtures.createSideEffects(database)
+            _ = try await EngineFixtures.apply(Self.diamond, to: database)
+            let launcher = RunLauncher(database: database)
+            let creation = try await launcher.start("diamond", params: ["value": .number(7)], trigger: .init(kind: .manual, actor: "alice"))
+            let run = try await EngineFixtures.withWorkers(database) {
+                try await EngineFixtures.waitForRun(creation.runID, in: database)
+            }
+            #expect(run.state == .succeeded)
+            let steps = try await RunStore(database: database).steps(ofRun: run.id)
+            let states = Dictionary(uniqueKeysWithValues: steps.map { ($0.name, $0.state) })
+            #expect(states == ["a": .succeeded, "b": .succeeded, "c": .skipped, "d": .skipped, "e": .succeeded])
+            #expect(steps.first { $0.name == "b" }?.outputs?["value"] == .number(7))
+            try await Self.expectReplay(run.id, database)
+        }
+    }
+
+    /// Replaying `run_events` gives every step's and the run's final state.
+    static func expectReplay(_ id: Int, _ database: Database) async throws {
+        let store = RunStore(database: database)
+        var stepStates: [String: String] = [:]
+        var runState: String?
+        for event in try await store.events(ofRun: id) {
+            if let step = event.step {
+                #expect(event.fromState == nil || stepStates[step, default: "pending"] == event.fromState, "event \(event.id) of \(step)")
+                stepStates[step] = event.toState
+            } else {
+                runState = event.toState
+            }
+        }
+        for step in try await store.steps(ofRun: id) {
+            #expect(stepStates[step.name, default: "pending"] == step.state.rawValue, "replay of \(step.name)")
+        }
+        #expect(runState == (try await store.run(id)).state.rawValue)
+    }
+
+    @Test("4 workers on 200 runs of a 5-step workflow: every side effect exactly once, every run succeeds and replays")
+    func manyWorkers() async throws {
+        try await TestDatabase.withFresh { database in
+            try await EngineFixtures.createSideEffects(database)
+            _ = try await EngineFixtures.apply("""
+                name: five
+                steps:
+                  s1: { uses: record }
+                  s2: { uses: record, needs: s1 }
+                  s3: { uses: record, needs: s1 }
+                  s4: { uses: record, needs: [s2, s3] }
+                  s5: { uses: record, needs: s4 }
+                """, to: database)
+            let launcher = RunLauncher(database: database)
+            var ids: [Int] = []
+            for _ in 0..<200 {
+                ids.append(try await launcher.start("five", trigger: .init(kind: .manual, actor: "load")).runID)
+            }
+            let runIDs = ids
+            try await EngineFixtures.withWorkers(database, count: 4) {
+                for id in runIDs { _ = try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(120)) }
+            }
+            let store = RunStore(database: database)
+            let states = try await store.list(workflow: "five", limit: 500).map(\.state)
+            #expect(states.count == 200 && states.allSatisfy { $0 == .succeeded })
+            let effects = try await database.client.query("SELECT count(*), count(DISTINCT (run_id, step)) FROM side_effects").decode((Int, Int).self).first { _ in true }
+            #expect(effects?.0 == 1_000 && effects?.1 == 1_000)
+            for id in ids.prefix(20) { try await Self.expectReplay(id, database) }
+        }
+    }
+
+    @Test("a failing step is retried with backoff and keeps its idempotency key; on_failure and failure() route around a final failure")
+    func retries() async throws {
+        try await TestDatabase.withFresh { database in
+            _ = try await EngineFixtures.apply("""
+                name: retries
+                steps:
+                  flaky:
+                    uses: flaky
+                    with: { failures: 2 }
+                    retry: { max_attempts: 3, backoff: { initial: 50ms, max: 100ms } }
+                  doomed:
+                    uses: flaky
+                    with: { failures: 5 }
+                    retry: 2
+                  cleanup:
+                    uses: sleep
+                    needs: doomed
+                    if: failure()
+                    with: { for: 10ms }
+                  after:
+                    uses: sleep
+                    needs: doomed
+                    with: { for: 10ms }
+                """, to: database)
+            let id = try await RunLauncher(database: database).start("retries", trigger: .init(kind: .manual, actor: "t")).runID
+            let run = try await EngineFixtures.withWorkers(database) { try await EngineFixtures.waitForRun(id, in: database) }
+            #expect(run.state == .failed && run.error == "step doomed failed")
+            let steps = Dictionary(uniqueKeysWithValues: try await RunStore(database: database).steps(ofRun: id).map { ($0.name, $0) })
+            #expect(steps["flaky"]?.state == .succeeded && steps["flaky"]?.attempt == 3)
+            #expect(steps["flaky"]?.outputs?["attempt"] == .number(3))
+            #expect(steps["doomed"]?.state == .failed && steps["doomed"]?.attempt == 2 && steps["doomed"]?.error == "planned failure 2")
+            #expect(steps["cleanup"]?.state == .succeeded && steps["after"]?.state == .skipped)
+            let retrying = try await RunStore(database: database).events(ofRun: id).filter { $0.step == "flaky" && $0.toState == "retrying" }
+            #expect(retrying.map(\.attempt) == [1, 2])
+        }
+    }
+
+    @Test("a step past its timeout is cancelled and fails as timed out")
+    func timeout() async throws {
+        try await TestDatabase.withFresh { database in
+            _ = try await EngineFixtures.apply("name: slow\nsteps:\n  wait:\n    uses: hang\n    timeout: 300ms\n", to: database)
+            let id = try await RunLauncher(database: database).start("slow", trigger: .init(kind: .manual, actor: "t")).runID
+            let run = try await EngineFixtures.withWorkers(database) { try await EngineFixtures.waitForRun(id, in: database) }
+            #expect(run.state == .failed)
+            #expect(try await RunStore(database: database).steps(ofRun: id).first?.error == "timed out after 300ms")
+        }
+    }
+
+    @Test("an approval gate waits for a person; approve lets it run, reject fails it, each recorded with who and why")
+    func approvals() async throws {
+        try await TestDatabase.withFresh { database in
+            try await EngineFixtures.createSideEffects(database)
+            _ = try await EngineFixtures.apply("""
+                name: gated
+                steps:
+                  ship:
+                    uses: record
+                    approval: { roles: [approver] }
+                """, to: database)
+            let launcher = RunLauncher(database: database)
+            let store = RunStore(database: database)
+            let first = try await launcher.start("gated", trigger: .init(kind: .manual, actor: "t")).runID
+            let second = try await launcher.start("gated", trigger: .init(kind: .manual, actor: "t")).runID
+            try await EngineFixtures.withWorkers(database) {
+                let bothWaiting = try await EngineFixtures.eventually {
+                    let a = try await store.run(first).state, b = try await store.run(second).state
+                    return a == .waiting && b == .waiting
+                }
+                #expect(bothWaiting)
+                #expect(try await store.steps(ofRun: first).first?.state == .awaitingApproval)
+                try await store.decideApproval(run: first, step: "ship", approve: true, actor: "carol", reason: "looks good", now: Date())
+                try await store.decideApproval(run: second, step: "ship", approve: false, actor: "dave", reason: "not now", now: Date())
+                #expect(try await EngineFixtures.waitForRun(first, in: database).state == .succeeded)
+                #expect(try await EngineFixtures.waitForRun(second, in: database).state == .failed)
+            }
+            let approval = try await store.events(ofRun: first).first { $0.reason?.hasPrefix("approved") == true }
+            #expect(approval?.actor == "carol" && approval?.reason == "approved: looks good")
+            #expect(try await store.steps(ofRun: second).first?.error == "rejected by dave: not now")
+            await #expect(throws: StoreError.self) {
+                try await store.decideApproval(run: first, step: "ship", approve: true, actor: "eve", reason: "again", now: Date())
+            }
+        }
+    }
+
+    @Test("concurrency: skip starts nothing, queue waits its turn, cancel supersedes; an idempotency key starts one run")
+    func concurrency() async throws {
+        try await TestDatabase.withFresh { database in
+            let launcher = RunLauncher(database: database)
+            let store = RunStore(database: database)
+            for policy in ["skip", "queue", "cancel"] {
+                _ = try await EngineFixtures.apply("""
+                    name: gate-\(policy)
+                    model: churn
+                    concurrency: { policy: \(policy) }
+                    steps:
+                      wait: { uses: approval }
+                    """, to: database)
+            }
+            let trigger = RunTrigger(kind: .manual, actor: "t")
+            let skipFirst = try await launcher.start("gate-skip", trigger: trigger)
+            #expect(try await launcher.start("gate-skip", trigger: trigger) == .skipped(becauseOf: skipFirst.runID))
+
+            let queueFirst = try await launcher.start("gate-queue", trigger: trigger).runID
+            let queued = try await launcher.start("gate-queue", trigger: trigger).runID
+            #expect(try await store.steps(ofRun: queued).first?.state == .pending)
+            try await store.cancel(queueFirst, actor: "t", reason: "done", now: Date())
+            #expect(try await store.steps(ofRun: queued).first?.state == .ready)
+
+            let cancelFirst = try await launcher.start("gate-cancel", trigger: trigger).runID
+            let replacing = try await launcher.start("gate-cancel", trigger: trigger).runID
+            #expect(try await store.run(cancelFirst).state == .cancelled)
+            #expect(try await store.run(replacing).state == .queued)
+
+            let once = try await launcher.start("gate-queue", trigger: trigger, idempotencyKey: "incident-1")
+            #expect(try await launcher.start("gate-queue", trigger: trigger, idempotencyKey: "incident-1") == .existing(once.runID))
+        }
+    }
+
+    @Test("runs retry re-runs failed steps and what depends on them, keeping succeeded outputs")
+    func retryRun() async throws {
+        try await TestDatabase.withFresh { database in
+            try await EngineFixtures.createSideEffects(database)
+            _ = try await EngineFixtures.apply("""
+                name: fix
+                steps:
+                  first: { uses: record }
+                  broken: { uses: flaky, needs: first, with: { failures: 1 } }
+                  last: { uses: record, needs: broken }
+                """, to: database)
+            let store = RunStore(database: database)
+            let id = try await RunLauncher(database: database).start("fix", trigger: .init(kind: .manual, actor: "t")).runID
+            try await EngineFixtures.withWorkers(database) {
+                #expect(try await EngineFixtures.waitForRun(id, in: database).state == .failed)
+                try await store.retry(id, actor: "bob", now: Date())
+                #expect(try await EngineFixtures.waitForRun(id, in: database).state == .succeeded)
+            }
+            let steps = Dictionary(uniqueKeysWithValues: try await store.steps(ofRun: id).map { ($0.name, $0) })
+            #expect(steps["broken"]?.attempt == 2 && steps["last"]?.state == .succeeded && steps["first"]?.attempt == 1)
+            try await RunExecutionTests.expectReplay(id, database)
+        }
+    }
+}
