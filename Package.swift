@@ -83,6 +83,7 @@ let package = Package(
                 "VigilServer",
                 "VigilEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

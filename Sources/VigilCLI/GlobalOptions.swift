@@ -56,12 +56,28 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Resolves the database, opens a pool and runs `body`; every failure becomes one readable line.
+    ///
+    /// - Parameter requireSchema: the embedded cluster is migrated on the spot (it is Vigil's own);
+    ///   a configured database with pending migrations is refused with the command to run.
     func withDatabase<Result: Sendable>(
-        logger: Logger, _ body: (Database) async throws -> Result
+        logger: Logger, requireSchema: Bool = true, _ body: (Database) async throws -> Result
     ) async throws -> Result {
         let configuration = try resolveDatabase(logger: logger)
         do {
-            return try await Database.withDatabase(configuration, logger: logger, body)
+            return try await Database.withDatabase(configuration, logger: logger) { database in
+                if requireSchema {
+                    let migrator = try Migrator(database: database)
+                    if isExternalDatabaseConfigured {
+                        let pending = try await migrator.status().filter { !$0.isApplied }.count
+                        if pending > 0 {
+                            throw CommandFailure("the database at \(configuration.url()) has \(pending) pending migration\(pending == 1 ? "" : "s"); run `vigil migrate` first")
+                        }
+                    } else {
+                        try await migrator.apply()
+                    }
+                }
+                return try await body(database)
+            }
         } catch {
             throw CommandFailure(error)
         }

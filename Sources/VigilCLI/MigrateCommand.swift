@@ -16,7 +16,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.makeLogger()
-        try await global.withDatabase(logger: logger) { database in
+        try await global.withDatabase(logger: logger, requireSchema: false) { database in
             let migrator = try Migrator(database: database)
             if status {
                 try await printStatus(migrator)

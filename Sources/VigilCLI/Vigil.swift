@@ -17,6 +17,13 @@ struct Vigil: AsyncParsableCommand {
             ApplyCommand.self,
             WorkflowsCommand.self,
             GraphCommand.self,
+            RunCommand.self,
+            RunsCommand.self,
+            TriggerCommand.self,
+            ApproveCommand.self,
+            RejectCommand.self,
+            WorkerCommand.self,
+            ServeCommand.self,
             DriftCommand.self,
             BenchCommand.self,
         ]
