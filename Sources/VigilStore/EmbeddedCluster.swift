@@ -278,6 +278,11 @@ public struct EmbeddedCluster: Sendable {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw StoreError(.embeddedCluster, "cannot open a socket") }
         defer { close(fd) }
+        // As PostgreSQL binds its own socket: connections it closed on stop linger in TIME_WAIT,
+        // and without this the old port would look taken, the server would move, and clients
+        // holding the old URL could never reconnect.
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

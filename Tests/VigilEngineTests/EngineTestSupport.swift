@@ -135,8 +135,9 @@ enum EngineFixtures {
         let store = RunStore(database: database)
         let deadline = ContinuousClock.now + timeout
         while true {
-            let run = try await store.run(id)
-            if run.state.isTerminal || ContinuousClock.now > deadline { return run }
+            // The database may be briefly unreachable (a restart test): keep polling until the deadline.
+            if let run = try? await store.run(id), run.state.isTerminal { return run }
+            if ContinuousClock.now > deadline { return try await store.run(id) }
             try await Task.sleep(for: .milliseconds(25))
         }
     }
@@ -145,7 +146,7 @@ enum EngineFixtures {
     static func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if try await condition() { return true }
+            if (try? await condition()) == true { return true }
             try await Task.sleep(for: .milliseconds(25))
         }
         return try await condition()

@@ -5,7 +5,7 @@ import VigilStore
 import VigilTesting
 import VigilWorkflow
 
-@Suite("Running workflows")
+@Suite("Running workflows", .timeLimit(.minutes(3)))
 struct RunExecutionTests {
     static let diamond = """
         name: diamond

@@ -3,7 +3,7 @@ import Testing
 import VigilStore
 import VigilTesting
 
-@Suite("The state machine, in code and in the database")
+@Suite("The state machine, in code and in the database", .timeLimit(.minutes(3)))
 struct StateMachineTests {
     @Test("the transition tables in the database are exactly the ones in code")
     func tablesAgree() async throws {

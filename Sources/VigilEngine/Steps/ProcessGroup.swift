@@ -24,11 +24,17 @@ struct ProcessGroup {
     let pid: pid_t
     let folder: URL
 
+    /// util-linux's setpriv, when installed.
+    static let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
     /// Starts `arguments[0]` (looked up on PATH) with `arguments.dropFirst()`.
     static func start(_ arguments: [String], environment: [String: String], workingDirectory: String?) throws(Failure) -> ProcessGroup {
         guard !arguments.isEmpty else { throw .cannotStart("no program to run") }
         // Glibc does not export posix_spawn_file_actions_addchdir_np; a shell changes directory, then execs.
-        let arguments = workingDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + arguments } ?? arguments
+        var arguments = workingDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + arguments } ?? arguments
+        // If the worker itself is killed (SIGKILL, power loss of the process), the program must not
+        // live on as an orphan: setpriv gives it a parent-death signal before exec.
+        if let setpriv = Self.setpriv { arguments = [setpriv, "--pdeathsig", "KILL", "--"] + arguments }
         let program = arguments[0]
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-step-\(UUID().uuidString)")
         do {

@@ -25,8 +25,12 @@ final class WakeSignal: Sendable {
     /// Returns when fired, or when `timer` finishes, whichever is first.
     func wait(timer: @escaping @Sendable () async throws -> Void) async {
         let sleeper = Task {
-            try? await timer()
-            self.fire()
+            // Only a timer that ran out wakes the waiter; one cancelled because the waiter already
+            // woke must not leave a stale wake-up behind (that would make every later wait return at once).
+            do {
+                try await timer()
+                self.fire()
+            } catch {}
         }
         defer { sleeper.cancel() }
         await withCheckedContinuation { continuation in

@@ -59,9 +59,9 @@ public struct CronExpression: Sendable, Hashable, Codable, CustomStringConvertib
     public func next(after date: Date, in timeZone: TimeZone) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        let start = calendar.date(bySetting: .second, value: 0, of: date.addingTimeInterval(60)) ?? date
-        var candidate = calendar.date(from: calendar.dateComponents([.year, .month, .day, .hour, .minute], from: start))!
-        if candidate <= date { candidate = candidate.addingTimeInterval(60) }
+        // The next whole minute after `date`.
+        let minute = calendar.date(from: calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date))!
+        var candidate = minute.addingTimeInterval(60)
         let limit = date.addingTimeInterval(5 * 366 * 86_400)
         while candidate < limit {
             let parts = calendar.dateComponents([.month, .day, .hour, .minute, .weekday], from: candidate)

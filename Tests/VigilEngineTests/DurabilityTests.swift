@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+import VigilEngine
+import VigilStore
+import VigilTesting
+
+@Suite("Durability: crashes, restarts and many schedulers", .timeLimit(.minutes(3)))
+struct DurabilityTests {
+    @Test("a step whose worker is SIGKILLed is reclaimed after its lease expires and completes exactly once")
+    func killedWorker() async throws {
+        try await TestDatabase.withFresh { database in
+            let marker = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-kill-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: marker) }
+            // The step sleeps, then appends its attempt to the marker file: an attempt that is killed writes nothing.
+            _ = try await EngineFixtures.apply("""
+                name: long
+                steps:
+                  train:
+                    uses: command
+                    with:
+                      run: ["sh", "-c", "sleep 1.5; echo $VIGIL_ATTEMPT >> \(marker.path)"]
+                """, to: database)
+            let id = try await RunLauncher(database: database).start("long", trigger: .init(kind: .manual, actor: "t")).runID
+            let url = database.configuration.url(revealingPassword: true)
+            let child = try VigilProcess.start(["worker", "--database-url", url, "--lease", "2s", "--concurrency", "1"], environment: VigilProcess.cleanEnvironment())
+            let store = RunStore(database: database)
+            let leased = try await EngineFixtures.eventually {
+                try await store.steps(ofRun: id).first?.state == .running
+            }
+            #expect(leased)
+            kill(child.processIdentifier, SIGKILL)
+            _ = try? await child.wait()
+            let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(lease: 2)) {
+                try await EngineFixtures.waitForRun(id, in: database)
+            }
+            #expect(run.state == .succeeded)
+            let step = try #require(try await store.steps(ofRun: id).first)
+            #expect(step.attempt == 2)
+            let events = try await store.events(ofRun: id).filter { $0.step == "train" }
+            #expect(events.filter { $0.toState == "succeeded" }.count == 1)
+            #expect(events.contains { $0.toState == "ready" && $0.reason?.contains("expired") == true })
+            // Wait out the killed worker's orphaned sleep: only the second attempt may have written.
+            try await Task.sleep(for: .seconds(1.6))
+            #expect(try String(contentsOf: marker, encoding: .utf8) == "2\n")
+            try await RunExecutionTests.expectReplay(id, database)
+        }
+    }
+
+    @Test("a sleep survives a worker restart and resumes at the right time")
+    func sleepAcrossRestart() async throws {
+        try await TestDatabase.withFresh { database in
+            _ = try await EngineFixtures.apply("name: nap\nsteps:\n  wait:\n    uses: sleep\n    with: { for: 2s }\n", to: database)
+            let store = RunStore(database: database)
+            let started = Date()
+            let id = try await RunLauncher(database: database).start("nap", trigger: .init(kind: .manual, actor: "t")).runID
+            try await EngineFixtures.withWorkers(database) {
+                let sleeping = try await EngineFixtures.eventually { try await store.steps(ofRun: id).first?.state == .sleeping }
+                #expect(sleeping)
+            }
+            // No worker for a while; then a new one picks the timer up.
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(try await store.steps(ofRun: id).first?.state == .sleeping)
+            let run = try await EngineFixtures.withWorkers(database) { try await EngineFixtures.waitForRun(id, in: database) }
+            #expect(run.state == .succeeded)
+            let finished = try #require(try await store.steps(ofRun: id).first?.finishedAt)
+            let elapsed = finished.timeIntervalSince(started)
+            #expect(elapsed >= 2 && elapsed < 3.5, "resumed after \(elapsed) s")
+        }
+    }
+
+    @Test("three schedulers on one cron workflow for five ticks produce five runs")
+    func threeSchedulers() async throws {
+        try await TestDatabase.withFresh { database in
+            _ = try await EngineFixtures.apply("""
+                name: every-minute
+                schedule: { cron: "* * * * *", catch_up: all }
+                steps:
+                  noop: { uses: sleep, with: { for: 1ms } }
+                """, to: database)
+            // Start half a minute past the minute the workflow was applied in, so five advances cross five minutes.
+            let applied = try #require(try await RunStore(database: database).lastScheduledTick(of: "every-minute"))
+            let clock = ManualClock(Date(timeIntervalSince1970: (applied.timeIntervalSince1970 / 60).rounded(.down) * 60 + 30))
+            let schedulers = (0..<3).map { index in
+                var configuration = Scheduler.Configuration()
+                configuration.identifier = "scheduler-\(index)"
+                return Scheduler(database: database, clock: clock, configuration: configuration, logger: EngineFixtures.logger)
+            }
+            for _ in 0..<5 {
+                clock.advance(by: 60)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for scheduler in schedulers {
+                        group.addTask { for _ in 0..<3 { _ = try await scheduler.tick() } }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            let runs = try await RunStore(database: database).list(workflow: "every-minute")
+            #expect(runs.count == 5)
+            let ticks = try await database.client.query("SELECT count(*), count(DISTINCT claimed_by) > 0 FROM schedule_ticks").decode((Int, Bool).self).first { _ in true }
+            #expect(ticks?.0 == 5)
+        }
+    }
+
+    @Test("after downtime, catch_up skip runs only the latest missed tick; all runs each")
+    func catchUp() async throws {
+        try await TestDatabase.withFresh { database in
+            for policy in ["skip", "all"] {
+                _ = try await EngineFixtures.apply("""
+                    name: hourly-\(policy)
+                    schedule: { cron: "@hourly", catch_up: \(policy) }
+                    steps:
+                      noop: { uses: sleep, with: { for: 1ms } }
+                    """, to: database)
+            }
+            // Five and a half hours after the hour the workflows were applied in: five missed hourly ticks.
+            let applied = try #require(try await RunStore(database: database).lastScheduledTick(of: "hourly-all"))
+            let clock = ManualClock(Date(timeIntervalSince1970: (applied.timeIntervalSince1970 / 3_600).rounded(.down) * 3_600 + 5.5 * 3_600))
+            try await Scheduler(database: database, clock: clock, logger: EngineFixtures.logger).tick()
+            let store = RunStore(database: database)
+            #expect(try await store.list(workflow: "hourly-skip").count == 1)
+            #expect(try await store.list(workflow: "hourly-all").count == 5)
+        }
+    }
+
+    @Test("restarting PostgreSQL mid-run: workers reconnect and the run finishes correctly")
+    func databaseRestart() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-restart-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        chmod(home.path, 0o755)
+        let cluster = EmbeddedCluster(home: home, settings: ["fsync": "off"])
+        defer { try? cluster.destroy() }
+        let configuration = try cluster.start(logger: EngineFixtures.logger)
+        try await Database.withDatabase(configuration, logger: EngineFixtures.logger) { database in
+            try await Migrator(database: database).apply()
+            try await EngineFixtures.createSideEffects(database)
+            _ = try await EngineFixtures.apply("""
+                name: through
+                steps:
+                  before: { uses: record }
+                  pause: { uses: sleep, needs: before, with: { for: 2s } }
+                  after: { uses: record, needs: pause }
+                """, to: database)
+            let id = try await RunLauncher(database: database).start("through", trigger: .init(kind: .manual, actor: "t")).runID
+            let run = try await EngineFixtures.withWorkers(database) {
+                let store = RunStore(database: database)
+                let sleeping = try await EngineFixtures.eventually { try await store.steps(ofRun: id).contains { $0.state == .sleeping } }
+                #expect(sleeping)
+                _ = try cluster.stop()
+                try await Task.sleep(for: .seconds(1))
+                _ = try cluster.start(logger: EngineFixtures.logger)
+                return try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(30))
+            }
+            #expect(run.state == .succeeded)
+            let effects = try await database.client.query("SELECT count(*) FROM side_effects").decode(Int.self).first { _ in true }
+            #expect(effects == 2)
+            try await RunExecutionTests.expectReplay(id, database)
+        }
+    }
+}
