@@ -20,13 +20,16 @@ struct StepExecutor: Sendable {
         let spec: WorkflowSpec, run: RunContext
         do {
             spec = try await store.spec(claimed.workflow, version: claimed.workflowVersion)
-            run = try await store.context(ofRun: claimed.runID)
+            guard let step = spec.step(named: claimed.name) else {
+                return completion(.failed(error: "workflow \(claimed.workflow)@\(claimed.workflowVersion) has no step '\(claimed.name)'", retryAt: nil))
+            }
+            // Upstream outputs are read only when the step's parameters refer to them.
+            let readsSteps = String(decoding: (try? JSONEncoder().encode(step.with)) ?? Data(), as: UTF8.self).contains("steps.")
+            run = readsSteps ? try await store.context(ofRun: claimed.runID) : RunContext(params: claimed.params, trigger: claimed.trigger, steps: [:])
         } catch {
             return completion(.failed(error: "cannot load the run: \(StoreError.explain(error))", retryAt: clock.now().addingTimeInterval(5)))
         }
-        guard let step = spec.step(named: claimed.name) else {
-            return completion(.failed(error: "workflow \(claimed.workflow)@\(claimed.workflowVersion) has no step '\(claimed.name)'", retryAt: nil))
-        }
+        let step = spec.step(named: claimed.name)!
         if let gate = step.approval, claimed.memo?["decision"] == nil {
             return completion(.awaitingApproval(memo: ["roles": .array(gate.roles.map(JSONValue.string)), "gate": .bool(true)]))
         }

@@ -56,10 +56,21 @@ extension RunStore {
     /// - Returns: whether any step became ready.
     @discardableResult
     func advance(_ run: LockedRun, actor: String, now: Date, cancelled: Bool = false, on connection: PostgresConnection) async throws -> Bool {
+        var events: [NewEvent] = []
+        let madeReady = try await advance(run, actor: actor, now: now, cancelled: cancelled, collecting: &events, on: connection)
+        try await EventLog.append(events, on: connection, logger: logger)
+        if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
+        return madeReady
+    }
+
+    /// ``advance(_:actor:now:cancelled:on:)`` that leaves the events to the caller, so a batch of
+    /// completions appends its history in one statement.
+    func advance(
+        _ run: LockedRun, actor: String, now: Date, cancelled: Bool = false, collecting events: inout [NewEvent], on connection: PostgresConnection
+    ) async throws -> Bool {
         var snapshots = try await snapshots(ofRun: run.id, on: connection)
         let planner = RunPlanner(spec: run.spec)
         let decisions = planner.advance(&snapshots, base: Self.expressionBase(run), cancelled: cancelled)
-        var events: [NewEvent] = []
         if !decisions.isEmpty {
             try await connection.query("""
                 UPDATE steps s SET state = d.state, ready_at = CASE WHEN d.state = 'ready' THEN \(now) ELSE s.ready_at END,
@@ -69,6 +80,7 @@ extension RunStore {
                 """, logger: logger)
             events += decisions.map { NewEvent(runID: run.id, step: $0.step, from: StepState.pending.rawValue, to: $0.to.rawValue, actor: actor, reason: $0.reason, at: now) }
         }
+        var madeReady = decisions.contains { $0.to == .ready }
         let next = planner.runState(snapshots)
         if next != run.state && !(run.state == .queued && next == .running) {
             let failedSteps = snapshots.filter { $0.value.state == .failed }.map(\.key).sorted()
@@ -80,12 +92,9 @@ extension RunStore {
                 """, logger: logger)
             events.append(NewEvent(runID: run.id, from: run.state.rawValue, to: next.rawValue, actor: actor, reason: error ?? Self.reason(for: next), at: now))
         }
-        try await EventLog.append(events, on: connection, logger: logger)
         if next.isTerminal, let key = run.concurrencyKey {
-            try await startNextQueued(key: key, actor: actor, now: now, on: connection)
+            madeReady = try await startNextQueued(key: key, actor: actor, now: now, collecting: &events, on: connection) || madeReady
         }
-        let madeReady = decisions.contains { $0.to == .ready }
-        if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
         return madeReady
     }
 
@@ -101,15 +110,22 @@ extension RunStore {
 
     /// Starts the oldest queued run waiting behind `key`, if nothing else with that key is going.
     private func startNextQueued(key: String, actor: String, now: Date, on connection: PostgresConnection) async throws {
+        var events: [NewEvent] = []
+        let madeReady = try await startNextQueued(key: key, actor: actor, now: now, collecting: &events, on: connection)
+        try await EventLog.append(events, on: connection, logger: logger)
+        if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
+    }
+
+    private func startNextQueued(key: String, actor: String, now: Date, collecting events: inout [NewEvent], on connection: PostgresConnection) async throws -> Bool {
         let rows = try await connection.query("""
             SELECT id FROM runs r WHERE concurrency_key = \(key) AND state = 'queued'
               AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.run_id = r.id AND s.state <> 'pending')
               AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.concurrency_key = \(key) AND o.state IN ('running', 'waiting'))
             ORDER BY id LIMIT 1
             """, logger: logger).collect()
-        guard let id = try rows.first?.decode(Int.self) else { return }
+        guard let id = try rows.first?.decode(Int.self) else { return false }
         let run = try await lockRun(id, on: connection)
-        try await advance(run, actor: actor, now: now, on: connection)
+        return try await advance(run, actor: actor, now: now, collecting: &events, on: connection)
     }
 
     // MARK: Operations people run

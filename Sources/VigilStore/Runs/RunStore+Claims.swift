@@ -15,6 +15,9 @@ public struct ClaimedStep: Sendable {
     public let idempotencyKey: String
     public let workflow: String
     public let workflowVersion: Int
+    /// The run's parameters and trigger, so most steps need no further query to start.
+    public let params: [String: JSONValue]
+    public let trigger: RunTrigger
 }
 
 /// What running a step came to, for ``RunStore/finish(_:worker:now:)``.
@@ -57,15 +60,17 @@ extension RunStore {
                                    started_at = coalesce(s.started_at, \(now))
                 FROM claimable c, runs r
                 WHERE s.run_id = c.run_id AND s.name = c.name AND r.id = s.run_id
-                RETURNING s.run_id, s.name, s.type, s.attempt, s.resuming, s.memo::text, s.idempotency_key, r.workflow, r.workflow_version
+                RETURNING s.run_id, s.name, s.type, s.attempt, s.resuming, s.memo::text, s.idempotency_key, r.workflow, r.workflow_version,
+                          r.params::text, r.trigger::text
                 """, logger: logger)
             var claimed: [ClaimedStep] = []
-            for try await (runID, name, type, attempt, resuming, memo, key, workflow, version)
-                in rows.decode((Int, String, String, Int, Bool, String?, String, String, Int).self) {
+            for try await (runID, name, type, attempt, resuming, memo, key, workflow, version, params, trigger)
+                in rows.decode((Int, String, String, Int, Bool, String?, String, String, Int, String, String).self) {
                 claimed.append(ClaimedStep(
                     runID: runID, name: name, type: type, attempt: attempt, resuming: resuming,
                     memo: try memo.map { try JSONText.decode([String: JSONValue].self, from: $0) }, idempotencyKey: key,
-                    workflow: workflow, workflowVersion: version
+                    workflow: workflow, workflowVersion: version,
+                    params: try JSONText.decode([String: JSONValue].self, from: params), trigger: try JSONText.decode(RunTrigger.self, from: trigger)
                 ))
             }
             guard !claimed.isEmpty else { return [] }
@@ -179,16 +184,24 @@ extension RunStore {
             guard !accepted.isEmpty else { return [] }
 
             var events: [NewEvent] = []
+            // The common case, success, is one statement for the whole batch.
+            let succeeded = try accepted.compactMap { completion -> (Int, String, String)? in
+                guard case let .succeeded(outputs) = completion.result else { return nil }
+                return (completion.runID, completion.name, try JSONText.encode(outputs))
+            }
+            if !succeeded.isEmpty {
+                try await connection.query("""
+                    UPDATE steps s SET state = 'succeeded', outputs = c.outputs::jsonb, finished_at = \(now),
+                                       lease_owner = NULL, lease_expires_at = NULL, resuming = false, error = NULL
+                    FROM unnest(\(succeeded.map(\.0))::bigint[], \(succeeded.map(\.1))::text[], \(succeeded.map(\.2))::text[]) AS c(run_id, name, outputs)
+                    WHERE s.run_id = c.run_id AND s.name = c.name
+                    """, logger: logger)
+            }
             for completion in accepted {
                 let (state, error): (StepState, String?)
                 switch completion.result {
-                case let .succeeded(outputs):
+                case .succeeded:
                     (state, error) = (.succeeded, nil)
-                    try await connection.query("""
-                        UPDATE steps SET state = 'succeeded', outputs = \(try JSONText.encode(outputs))::jsonb, finished_at = \(now),
-                                         lease_owner = NULL, lease_expires_at = NULL, resuming = false, error = NULL
-                        WHERE run_id = \(completion.runID) AND name = \(completion.name)
-                        """, logger: logger)
                 case let .failed(message, retryAt):
                     (state, error) = (retryAt == nil ? .failed : .retrying, message)
                     try await connection.query("""
@@ -221,11 +234,13 @@ extension RunStore {
                 events.append(NewEvent(runID: completion.runID, step: completion.name, from: StepState.running.rawValue, to: state.rawValue,
                                        attempt: completion.attempt, actor: worker, reason: reason, at: now))
             }
-            try await EventLog.append(events, on: connection, logger: logger)
+            var madeReady = false
             for runID in Set(accepted.map(\.runID)).sorted() {
                 let run = try await lockRun(runID, on: connection)
-                try await advance(run, actor: worker, now: now, on: connection)
+                madeReady = try await advance(run, actor: worker, now: now, collecting: &events, on: connection) || madeReady
             }
+            try await EventLog.append(events, on: connection, logger: logger)
+            if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
             return Set(accepted.map { "\($0.runID)/\($0.name)" })
         }
     }

@@ -221,6 +221,12 @@ public struct RunContext: Sendable {
     public let params: [String: JSONValue]
     public let trigger: RunTrigger
     public let steps: [String: ExpressionContext.StepResult]
+
+    public init(params: [String: JSONValue], trigger: RunTrigger, steps: [String: ExpressionContext.StepResult]) {
+        self.params = params
+        self.trigger = trigger
+        self.steps = steps
+    }
 }
 
 extension RunStore {
@@ -245,7 +251,8 @@ extension RunStore {
 
     /// The spec of a stored workflow version (cached: versions never change).
     public func spec(_ workflow: String, version: Int) async throws -> WorkflowSpec {
-        try await database.client.withConnection { connection in
+        if let spec = specs.cached(workflow, version: version) { return spec }
+        return try await database.client.withConnection { connection in
             try await specs.spec(workflow, version: version, on: connection, logger: logger)
         }
     }

@@ -7,6 +7,10 @@ import VigilWorkflow
 final class SpecCache: Sendable {
     private let specs = Mutex<[String: WorkflowSpec]>([:])
 
+    func cached(_ workflow: String, version: Int) -> WorkflowSpec? {
+        specs.withLock { $0["\(workflow)@\(version)"] }
+    }
+
     func spec(_ workflow: String, version: Int, on connection: PostgresConnection, logger: Logger) async throws -> WorkflowSpec {
         let key = "\(workflow)@\(version)"
         if let spec = specs.withLock({ $0[key] }) { return spec }
