@@ -243,3 +243,28 @@ struct RunExecutionTests {
         }
     }
 }
+
+@Suite("Workflow versions and runs", .timeLimit(.minutes(2)))
+struct PinnedVersionTests {
+    @Test("a running run keeps the version it started on when a new version is applied")
+    func pinned() async throws {
+        try await TestDatabase.withFresh { database in
+            try await EngineFixtures.createSideEffects(database)
+            _ = try await EngineFixtures.apply("name: pin\nsteps:\n  gate: { uses: approval }\n  old: { uses: record, needs: gate }\n", to: database)
+            let store = RunStore(database: database)
+            let id = try await RunLauncher(database: database).start("pin", trigger: .init(kind: .manual, actor: "t")).runID
+            try await EngineFixtures.withWorkers(database) {
+                let waiting = try await EngineFixtures.eventually { try await store.run(id).state == .waiting }
+                #expect(waiting)
+                let second = try await EngineFixtures.apply("name: pin\nsteps:\n  gate: { uses: approval }\n  new: { uses: record, needs: gate }\n", to: database)
+                #expect(second.version == 2)
+                try await store.decideApproval(run: id, step: "gate", approve: true, actor: "a", reason: "go", now: Date())
+                #expect(try await EngineFixtures.waitForRun(id, in: database).state == .succeeded)
+            }
+            #expect(try await store.run(id).workflowVersion == 1)
+            #expect(try await store.steps(ofRun: id).map(\.name) == ["gate", "old"])
+            let next = try await RunLauncher(database: database).start("pin", trigger: .init(kind: .manual, actor: "t")).runID
+            #expect(try await store.run(next).workflowVersion == 2)
+        }
+    }
+}

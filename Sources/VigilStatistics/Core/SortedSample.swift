@@ -21,11 +21,7 @@ public struct SortedSample: Sendable, Equatable {
         for value in values {
             if value.isNaN { missing += 1 } else { kept.append(value) }
         }
-        guard !kept.isEmpty else {
-            throw missing == 0
-                ? StatisticsError(.emptySample, "\(name) is empty")
-                : StatisticsError(.allMissing, "\(name) has only missing values (\(missing))")
-        }
+        guard !kept.isEmpty else { throw StatisticsError.unusable(name, missing: missing) }
         kept.sort()
         self.values = kept
         self.missingCount = missing

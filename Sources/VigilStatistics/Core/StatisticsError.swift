@@ -35,3 +35,18 @@ extension StatisticsError {
         guard first > 0 else { throw StatisticsError(.emptySample, "no rows to evaluate") }
     }
 }
+
+extension StatisticsError {
+    /// The error for a sample with no usable values: all missing, or empty.
+    static func unusable(_ name: String, missing: Int) -> StatisticsError {
+        missing > 0
+            ? StatisticsError(.allMissing, "\(name) has only missing values (\(missing))")
+            : StatisticsError(.emptySample, "\(name) is empty")
+    }
+
+    /// Throws when either side of a comparison has no usable values.
+    static func checkUsable(reference: (count: Int, missing: Int), current: (count: Int, missing: Int)) throws(StatisticsError) {
+        if reference.count == 0 { throw unusable("reference", missing: reference.missing) }
+        if current.count == 0 { throw unusable("current", missing: current.missing) }
+    }
+}

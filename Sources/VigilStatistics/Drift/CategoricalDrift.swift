@@ -38,11 +38,9 @@ public enum CategoricalDrift {
         guard method.supportsCategorical else {
             throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to numeric columns only")
         }
-        for (name, sample) in [("reference", reference), ("current", current)] where sample.total == 0 {
-            throw sample.missingCount > 0
-                ? StatisticsError(.allMissing, "\(name) has only missing values (\(sample.missingCount))")
-                : StatisticsError(.emptySample, "\(name) is empty")
-        }
+        try StatisticsError.checkUsable(
+            reference: (reference.total, reference.missingCount), current: (current.total, current.missingCount)
+        )
         let categories = Set(reference.counts.keys).union(current.counts.keys).sorted()
         let referenceCounts = categories.map { reference.counts[$0] ?? 0 }
         let currentCounts = categories.map { current.counts[$0] ?? 0 }

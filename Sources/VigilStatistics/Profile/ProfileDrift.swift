@@ -17,11 +17,9 @@ public enum ProfileDrift {
         guard method.supportsNumeric else {
             throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to categorical columns only")
         }
-        for (name, profile) in [("reference", reference), ("current", current)] where profile.count == 0 {
-            throw profile.missingCount > 0
-                ? StatisticsError(.allMissing, "\(name) has only missing values (\(profile.missingCount))")
-                : StatisticsError(.emptySample, "\(name) is empty")
-        }
+        try StatisticsError.checkUsable(
+            reference: (reference.count, reference.missingCount), current: (current.count, current.missingCount)
+        )
         let threshold = threshold ?? method.defaultThreshold
         func result(_ score: Double, pValue: Double? = nil, parameters: [String: Double], edges: [Double]? = nil) -> DriftResult {
             DriftResult(
