@@ -24,14 +24,25 @@ struct ProcessGroup {
     let pid: pid_t
     let folder: URL
 
+    /// The executable `program` names: itself if it has a slash, else the first match on `path`.
+    private static func resolve(_ program: String, path: String) -> String? {
+        if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
+        return path.split(separator: ":").map { "\($0)/\(program)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     /// util-linux's setpriv, when installed.
     static let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// Starts `arguments[0]` (looked up on PATH) with `arguments.dropFirst()`.
     static func start(_ arguments: [String], environment: [String: String], workingDirectory: String?) throws(Failure) -> ProcessGroup {
-        guard !arguments.isEmpty else { throw .cannotStart("no program to run") }
+        guard let requested = arguments.first else { throw .cannotStart("no program to run") }
+        guard let resolved = resolve(requested, path: environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") else {
+            throw .cannotStart("cannot start \(requested): " + (requested.contains("/") ? "No such file or directory" : "no such program on PATH"))
+        }
+        var arguments = arguments
+        arguments[0] = resolved
         // Glibc does not export posix_spawn_file_actions_addchdir_np; a shell changes directory, then execs.
-        var arguments = workingDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + arguments } ?? arguments
+        arguments = workingDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + arguments } ?? arguments
         // If the worker itself is killed (SIGKILL, power loss of the process), the program must not
         // live on as an orphan: setpriv gives it a parent-death signal before exec.
         if let setpriv = Self.setpriv { arguments = [setpriv, "--pdeathsig", "KILL", "--"] + arguments }

@@ -16,6 +16,7 @@ public struct StepRegistry: Sendable {
         registry.register(SleepStep())
         registry.register(ApprovalStep())
         registry.register(CommandStep())
+        registry.register(HTTPStep())
         return registry
     }
 

@@ -87,6 +87,30 @@ public struct StepContext: Sendable {
     public func log(_ lines: [String], stream: String = "log") async {
         await logSink.append(lines, stream: stream)
     }
+
+    /// This run as a node of the lineage graph.
+    public var runNode: LineageNode { LineageNode(kind: "run", id: String(runID)) }
+
+    /// Records an artifact this step produced (a model file, a report) and an edge from this run to it.
+    ///
+    /// - Returns: the artifact's node, to link further lineage to.
+    @discardableResult
+    public func recordArtifact(
+        name: String, kind: String, uri: String, checksum: String? = nil, metadata: [String: JSONValue] = [:]
+    ) async throws -> LineageNode {
+        let lineage = LineageStore(database: database)
+        let id = try await lineage.recordArtifact(
+            runID: runID, step: stepName, attempt: attempt, name: name, kind: kind, uri: uri, checksum: checksum, metadata: metadata, now: clock.now()
+        )
+        let node = LineageNode(kind: "artifact", id: String(id))
+        try await lineage.recordEdge(from: runNode, to: node, relation: "produced", runID: runID, step: stepName, now: clock.now())
+        return node
+    }
+
+    /// Records that `from` led to `to` (a data window to a drift finding, an alert to this run, …).
+    public func recordLineage(from: LineageNode, to: LineageNode, relation: String) async throws {
+        try await LineageStore(database: database).recordEdge(from: from, to: to, relation: relation, runID: runID, step: stepName, now: clock.now())
+    }
 }
 
 /// Collects a step's log lines and writes them to `step_logs` in batches.

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""A local HTTP receiver for tests: writes its port to PORT_FILE, records every request as a JSON line.
+
+Usage: receiver.py LOG_FILE PORT_FILE
+Paths: /ok answers 200 with a JSON body; /flaky answers 500 to its first two requests, then 200;
+/missing answers 404; anything else 200 with an empty body.
+"""
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+log_path = sys.argv[1]
+counts = {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        counts[self.path] = counts.get(self.path, 0) + 1
+        with open(log_path, "a") as log:
+            log.write(json.dumps({"method": self.command, "path": self.path, "body": body,
+                                  "idempotency_key": self.headers.get("Idempotency-Key")}) + "\n")
+        if self.path == "/flaky" and counts[self.path] <= 2:
+            status, reply = 500, b"busy"
+        elif self.path == "/missing":
+            status, reply = 404, b"no such thing"
+        elif self.path == "/ok":
+            status, reply = 200, json.dumps({"accepted": True, "echo": body}).encode()
+        else:
+            status, reply = 200, b""
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(reply)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(reply)
+
+    do_GET = do_POST = do_PUT = handle_any
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+with open(sys.argv[2] + ".tmp", "w") as port_file:
+    port_file.write(str(server.server_address[1]))
+import os
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+server.serve_forever()
