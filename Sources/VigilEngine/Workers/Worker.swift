@@ -59,9 +59,12 @@ public final class Worker: Service, Sendable {
     }
 
     public func run() async throws {
+        // The LISTEN loop is not awaited on the way out: a notification sequence need not end when
+        // its task is cancelled, and shutdown must not wait on it. Cancelling it closes it eventually.
+        let listener = Task { await self.listen() }
+        defer { listener.cancel() }
         try await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.listen() }
                 group.addTask { await self.heartbeats() }
                 group.addTask { await self.completions.run() }
                 await self.claimLoop()
