@@ -57,6 +57,17 @@ public enum Distribution {
         zip(p, q).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }
 
+    /// PSI, KL, Jensen–Shannon or Hellinger between two binned distributions; `nil` for other methods.
+    static func binnedScore(_ method: DriftMethod, _ p: [Double], _ q: [Double], epsilon: Double) -> Double? {
+        switch method {
+        case .psi: populationStabilityIndex(p, q, epsilon: epsilon)
+        case .kl: kullbackLeibler(p, q, epsilon: epsilon)
+        case .jensenShannon: jensenShannon(p, q)
+        case .hellinger: hellinger(p, q)
+        default: nil
+        }
+    }
+
     /// Counts as proportions of their total.
     static func proportions(_ counts: [Int]) -> [Double] {
         let total = Double(counts.reduce(0, +))

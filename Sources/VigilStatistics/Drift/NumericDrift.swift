@@ -51,12 +51,7 @@ public enum NumericDrift {
             let q = Distribution.proportions(bins.counts(reference))
             let p = Distribution.proportions(bins.counts(current))
             let parameters = ["bins": Double(bins.binCount), "epsilon": options.epsilon]
-            let score: Double = switch method {
-            case .psi: Distribution.populationStabilityIndex(p, q, epsilon: options.epsilon)
-            case .kl: Distribution.kullbackLeibler(p, q, epsilon: options.epsilon)
-            case .jensenShannon: Distribution.jensenShannon(p, q)
-            default: Distribution.hellinger(p, q)
-            }
+            let score = Distribution.binnedScore(method, p, q, epsilon: options.epsilon)!
             return result(score, parameters: parameters, edges: bins.edges)
         case .chiSquare, .zTest, .totalVariation, .lInfinity:
             throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to categorical columns only")
@@ -84,9 +79,11 @@ public enum NumericDrift {
     /// The reference's population standard deviation; for a constant reference, its absolute
     /// value (or 1 when that is 0), so the normed distance stays finite and meaningful.
     static func normalisingScale(_ reference: SortedSample) -> Double {
-        let deviation = reference.standardDeviation
+        normalisingScale(deviation: reference.standardDeviation, minimum: reference.minimum)
+    }
+
+    static func normalisingScale(deviation: Double, minimum: Double) -> Double {
         if deviation > 0 { return deviation }
-        let magnitude = abs(reference.minimum)
-        return magnitude > 0 ? magnitude : 1
+        return abs(minimum) > 0 ? abs(minimum) : 1
     }
 }

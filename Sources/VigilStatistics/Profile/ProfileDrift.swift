@@ -42,8 +42,7 @@ public enum ProfileDrift {
             if method == .wasserstein {
                 return result(distance, parameters: ["bound": bound * range])
             }
-            let deviation = reference.standardDeviation ?? 0
-            let scale = deviation > 0 ? deviation : (abs(reference.minimum) > 0 ? abs(reference.minimum) : 1)
+            let scale = NumericDrift.normalisingScale(deviation: reference.standardDeviation ?? 0, minimum: reference.minimum)
             return result(distance / scale, parameters: ["scale": scale, "bound": bound * range / scale])
         case .psi, .kl, .jensenShannon, .hellinger:
             guard let edges = reference.edges, edges == current.edges,
@@ -53,12 +52,7 @@ public enum ProfileDrift {
             }
             let q = Distribution.proportions(referenceCounts)
             let p = Distribution.proportions(currentCounts)
-            let score: Double = switch method {
-            case .psi: Distribution.populationStabilityIndex(p, q, epsilon: epsilon)
-            case .kl: Distribution.kullbackLeibler(p, q, epsilon: epsilon)
-            case .jensenShannon: Distribution.jensenShannon(p, q)
-            default: Distribution.hellinger(p, q)
-            }
+            let score = Distribution.binnedScore(method, p, q, epsilon: epsilon)!
             return result(score, parameters: ["bins": Double(edges.count + 1), "epsilon": epsilon], edges: edges)
         case .chiSquare, .zTest, .totalVariation, .lInfinity:
             throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to categorical columns only")

@@ -154,12 +154,6 @@ extension RunStore {
         }
     }
 
-    /// The earliest time a retrying or sleeping step becomes due, so an idle worker knows when to look again.
-    public func nextWakeUp() async throws -> Date? {
-        try await database.client.query("SELECT min(ready_at) FROM steps WHERE state IN ('retrying', 'sleeping', 'ready')", logger: logger)
-            .collect().first.flatMap { try $0.decode(Date?.self) }
-    }
-
     /// Records what running steps came to, in one transaction, and advances their runs.
     ///
     /// A completion whose lease `worker` no longer holds (it expired and another worker took the

@@ -94,7 +94,7 @@ public struct RunStore: Sendable {
         if let waitBehind { reason += "; waits for run \(waitBehind) (concurrency policy queue)" }
         try await EventLog.append([NewEvent(runID: id, to: RunState.queued.rawValue, actor: trigger.actor, reason: reason, at: now)], on: connection, logger: logger)
         if waitBehind == nil {
-            try await startSteps(ofRun: id, spec: spec, actor: trigger.actor, now: now, on: connection)
+            try await advance(try await lockRun(id, on: connection), actor: trigger.actor, now: now, on: connection)
         }
         return .created(id)
     }
@@ -102,12 +102,6 @@ public struct RunStore: Sendable {
     private func runID(idempotencyKey: String, on connection: PostgresConnection) async throws -> Int? {
         try await connection.query("SELECT id FROM runs WHERE idempotency_key = \(idempotencyKey)", logger: logger)
             .collect().first.map { try $0.decode(Int.self) }
-    }
-
-    /// Makes a queued run's root steps ready.
-    func startSteps(ofRun id: Int, spec: WorkflowSpec, actor: String, now: Date, on connection: PostgresConnection) async throws {
-        let run = try await lockRun(id, on: connection)
-        _ = try await advance(run, actor: actor, now: now, on: connection)
     }
 
     // MARK: Reading
