@@ -14,7 +14,7 @@ public final class Scheduler: Service, Sendable {
         /// How often schedules are checked, in wall seconds.
         public var checkInterval: TimeInterval = 1
         public var maximumCatchUp = 1_000
-        public var identifier = "scheduler-\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        public var identifier = "scheduler-\(HostName.current)-\(getpid())"
 
         public init() {}
     }

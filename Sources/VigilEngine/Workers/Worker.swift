@@ -27,7 +27,7 @@ public final class Worker: Service, Sendable {
         public var maintenanceInterval: TimeInterval = 0.25
         /// How long running steps may finish after shutdown is asked for, in wall seconds.
         public var drainTimeout: TimeInterval = 30
-        public var identifier = "worker-\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt16.random(in: 0 ... .max))"
+        public var identifier = "worker-\(HostName.current)-\(getpid())-\(UInt16.random(in: 0 ... .max))"
 
         public init() {}
     }
