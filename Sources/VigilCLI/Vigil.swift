@@ -24,6 +24,8 @@ struct Vigil: AsyncParsableCommand {
             RejectCommand.self,
             WorkerCommand.self,
             ServeCommand.self,
+            IngestCommand.self,
+            MetricsCommand.self,
             DriftCommand.self,
             BenchCommand.self,
         ]

@@ -64,7 +64,8 @@ struct DurabilityTests {
             #expect(run.state == .succeeded)
             let finished = try #require(try await store.steps(ofRun: id).first?.finishedAt)
             let elapsed = finished.timeIntervalSince(started)
-            #expect(elapsed >= 2 && elapsed < 3.5, "resumed after \(elapsed) s")
+            // Never early; the upper bound only catches a timer left to a slow fallback, with room for a loaded machine.
+            #expect(elapsed >= 2 && elapsed < 10, "resumed after \(elapsed) s")
         }
     }
 

@@ -17,6 +17,8 @@ public struct StepRegistry: Sendable {
         registry.register(ApprovalStep())
         registry.register(CommandStep())
         registry.register(HTTPStep())
+        registry.register(MonitorStep())
+        registry.register(EvaluateStep())
         return registry
     }
 

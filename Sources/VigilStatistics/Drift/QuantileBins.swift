@@ -19,6 +19,13 @@ public struct QuantileBins: Sendable, Equatable {
         self.edges = edges
     }
 
+    /// Bins on edges chosen elsewhere (a stored reference profile's).
+    ///
+    /// - Precondition: `edges` is strictly ascending.
+    public init(edges: [Double]) {
+        self.edges = edges
+    }
+
     public var binCount: Int { edges.count + 1 }
 
     /// How many of the sample's values fall in each bin.

@@ -109,3 +109,29 @@ public struct NumericProfile: Sendable, Equatable, Codable {
         count = total
     }
 }
+
+extension NumericProfile {
+    /// Profiles a sample with a histogram on its own quantile bins, as a profile that may later
+    /// serve as a reference needs (PSI and the other binned methods bin at the reference's quantiles).
+    public static func profiling(_ sample: SortedSample, binCount: Int = 10, sketchK: Int = 200) -> NumericProfile {
+        var profile = NumericProfile(edges: sample.count > 0 ? QuantileBins(reference: sample, binCount: binCount).edges : [], sketchK: sketchK)
+        profile.add(contentsOf: sample.values)
+        profile.missingCount = sample.missingCount
+        return profile
+    }
+
+    /// This profile with its histogram recounted on `edges`, from the sample it was made of:
+    /// the form to compare with a reference profile binned on `edges`.
+    public func rebinned(on edges: [Double], from sample: SortedSample) -> NumericProfile {
+        var copy = NumericProfile(edges: edges, sketchK: sketch.k)
+        copy.count = count
+        copy.missingCount = missingCount
+        copy.mean = mean
+        copy.squaredDeviations = squaredDeviations
+        copy.minimum = minimum
+        copy.maximum = maximum
+        copy.sketch = sketch
+        copy.histogram = QuantileBins(edges: edges).counts(sample)
+        return copy
+    }
+}

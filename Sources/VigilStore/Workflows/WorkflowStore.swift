@@ -85,3 +85,20 @@ public struct WorkflowStore: Sendable {
         throw StoreError(.notFound, "no workflow named '\(name)' has been applied" + (known.isEmpty ? "; run vigil apply first" : " (known: \(known.joined(separator: ", ")))"))
     }
 }
+
+extension WorkflowStore {
+    /// The latest applied version of the workflow that monitors `model` (declares it with `data`),
+    /// most recently applied first; `nil` when none does.
+    public func monitoringWorkflow(forModel model: String) async throws -> WorkflowVersion? {
+        let rows = try await database.client.query("""
+            SELECT v.workflow FROM workflow_versions v
+            WHERE v.version = (SELECT max(version) FROM workflow_versions w WHERE w.workflow = v.workflow)
+              AND v.spec ->> 'model' = \(model) AND v.spec ? 'data' AND v.spec -> 'data' <> 'null'::jsonb
+            ORDER BY v.applied_at DESC LIMIT 1
+            """, logger: database.logger)
+        for try await name in rows.decode(String.self) {
+            return try await version(of: name)
+        }
+        return nil
+    }
+}

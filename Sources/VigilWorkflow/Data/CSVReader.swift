@@ -21,10 +21,28 @@ struct CSVReader {
 
     /// Calls `body` with each record's fields and the 1-based line it starts on.
     func forEachRecord(_ body: (_ fields: [Field], _ line: Int) throws(DataFileError) -> Void) throws(DataFileError) {
-        let count = bytes.count - 1
+        var cursor = Cursor()
+        var fields: [Field] = []
+        while let line = try next(&cursor, fields: &fields) {
+            try body(fields, line)
+        }
+    }
+
+    /// Where a read has got to.
+    struct Cursor {
         var position = 0
         var line = 1
-        var fields: [Field] = []
+    }
+
+    /// Reads the next record into `fields` and returns the line it starts on; `nil` at the end.
+    func next(_ cursor: inout Cursor, fields: inout [Field]) throws(DataFileError) -> Int? {
+        let count = bytes.count - 1
+        var position = cursor.position
+        var line = cursor.line
+        defer {
+            cursor.position = position
+            cursor.line = line
+        }
         while position < count {
             let recordLine = line
             fields.removeAll(keepingCapacity: true)
@@ -77,8 +95,9 @@ struct CSVReader {
             }
             // A blank line is not a record.
             if fields.count == 1 && fields[0].start == fields[0].end && !fields[0].quoted { continue }
-            try body(fields, recordLine)
+            return recordLine
         }
+        return nil
     }
 
     /// The field as text, with `""` unescaped; `nil` for invalid UTF-8.

@@ -24,6 +24,24 @@ public struct MonitoredData: Sendable, Hashable, Codable {
     /// Slicing expressions: a column name, or a condition such as `region = 'EU'`.
     public var slices: [String]
 
+    public init(
+        table: String? = nil, timestamp: String, prediction: String, label: String? = nil, score: String? = nil,
+        requestID: String = "request_id", problemType: ProblemType, features: [ColumnSchema], granularity: WorkflowDuration,
+        baseline: Baseline = .previous, slices: [String] = []
+    ) {
+        self.table = table
+        self.timestamp = timestamp
+        self.prediction = prediction
+        self.label = label
+        self.score = score
+        self.requestID = requestID
+        self.problemType = problemType
+        self.features = features
+        self.granularity = granularity
+        self.baseline = baseline
+        self.slices = slices
+    }
+
     /// The reference a window is compared with.
     public enum Baseline: Sendable, Hashable, Codable {
         /// A training baseline table.

@@ -10,10 +10,12 @@ extension StepCatalog {
                 .init("method", .string, allowed: ["auto", "ks", "psi", "js", "wasserstein", "wasserstein_normed", "hellinger", "chisquare", "z", "kl", "tv", "linf"].map(JSONValue.string)),
                 .init("threshold", .number, minimum: 0),
                 .init("sample_rate", .number, minimum: 0, maximum: 1, summary: "deterministic sampling of high-volume windows"),
+                .init("lookback", .duration, summary: "how far back windows are checked for late rows and labels (default 7d)"),
+                .init("min_rows", .integer, minimum: 1, summary: "fewer rows than this in a window or its reference: no drift test (default 30)"),
             ],
             outputs: [
                 .init("windows_computed", .integer), .init("drifted_features", .list), .init("drift_scores", .object),
-                .init("drift_share", .number), .init("performance", .object), .init("window_end", .string),
+                .init("drift_share", .number), .init("performance", .object), .init("window_start", .string), .init("window_end", .string),
             ]
         ),
         StepSchema(
@@ -23,7 +25,10 @@ extension StepCatalog {
                 .init("hard", .object, summary: "rules that raise a hard finding"),
                 .init("persistence", .object, summary: "require N of the last M windows"),
             ],
-            outputs: [.init("severity", .string), .init("reasons", .list), .init("fingerprint", .string)]
+            outputs: [
+                .init("severity", .string), .init("reasons", .list), .init("fingerprint", .string),
+                .init("drifted_features", .list), .init("window_start", .string), .init("window_end", .string),
+            ]
         ),
         StepSchema(
             typeName: "escalate", summary: "Raise or update the alert and notify the channels for its severity.",

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import PostgresNIO
+import VigilStore
+import VigilWorkflow
+
+/// `vigil metrics KIND`: the per-window metric tables, for the terminal or another tool.
+struct MetricsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "Show drift, performance, integrity or operational metrics per window.",
+        discussion: "The same rows as the drift_metrics, performance_metrics, integrity_metrics and operational_metrics tables (docs/monitoring.md)."
+    )
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case drift, performance, integrity, operational
+    }
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "drift, performance, integrity or operational.")
+    var kind: Kind
+
+    @Option(help: "The model.")
+    var model: String
+
+    @Option(help: "Only windows starting at or after this time (ISO 8601) or this long ago (such as 24h or 7d).")
+    var since: String?
+
+    @Flag(help: "Include per-slice rows, not only whole windows.")
+    var slices = false
+
+    @Flag(help: "Only rows that drifted (drift only).")
+    var drifted = false
+
+    @Option(help: "Most rows shown, newest windows first.")
+    var limit = 200
+
+    @Option(help: "Output format.")
+    var format: ReportFormat = .table
+
+    func run() async throws {
+        let start = try sinceDate()
+        let logger = global.makeLogger()
+        let table = try await global.withDatabase(logger: logger) { database in
+            try await query(database, since: start)
+        }
+        switch format {
+        case .table: print(table.rows.isEmpty ? "no \(kind.rawValue) metrics for \(model)\(since.map { " since \($0)" } ?? "")" : table.rendered, terminator: table.rows.isEmpty ? "\n" : "")
+        case .csv: print(table.csv, terminator: "")
+        case .json:
+            let objects = table.rows.map { row in
+                Dictionary(uniqueKeysWithValues: zip(table.header, row).map { ($0, $1) })
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(objects), as: UTF8.self))
+        }
+    }
+
+    func sinceDate() throws -> Date {
+        guard let since else { return .distantPast }
+        if let seconds = Timestamp.parse(since), since.contains("-") { return Date(timeIntervalSince1970: seconds) }
+        if let duration = WorkflowDuration(since) { return Date().addingTimeInterval(-duration.seconds) }
+        throw ValidationError("--since takes an ISO 8601 time (2026-11-24T00:00:00Z) or a duration (24h, 7d)")
+    }
+
+    func query(_ database: Database, since: Date) async throws -> TextTable {
+        let sliceFilter = slices ? "" : " AND slice_key IS NULL"
+        let sql: String
+        let header: [String]
+        switch kind {
+        case .drift:
+            header = ["window_start", "slice", "feature", "role", "method", "score", "threshold", "p_value", "drifted", "reference", "ref_rows", "rows"]
+            sql = """
+                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), feature_name, column_role, method,
+                       drift_score::text, drift_threshold::text, coalesce(p_value::text, ''), drifted::text, reference, reference_count::text, current_count::text
+                FROM drift_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)\(drifted ? " AND drifted" : "")
+                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, drift_score DESC LIMIT $3
+                """
+        case .performance:
+            header = ["window_start", "slice", "metric", "value", "baseline", "labelled", "rows", "proxy"]
+            sql = """
+                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), metric, value::text, coalesce(baseline_value::text, ''),
+                       labelled_rows::text, row_count::text, is_proxy::text
+                FROM performance_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)
+                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, metric LIMIT $3
+                """
+        case .integrity:
+            header = ["window_start", "slice", "feature", "rows", "missing_rate", "type_mismatches", "out_of_range", "out_of_domain", "unseen", "quarantined"]
+            sql = """
+                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), feature_name, row_count::text, missing_rate::text,
+                       type_mismatches::text, out_of_range::text, out_of_domain::text, unseen_categories::text, quarantined_rows::text
+                FROM integrity_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)
+                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, feature_name LIMIT $3
+                """
+        case .operational:
+            header = ["window_start", "slice", "metric", "value", "rows"]
+            sql = """
+                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), metric, value::text, row_count::text
+                FROM operational_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)
+                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, metric LIMIT $3
+                """
+        }
+        var bindings = PostgresBindings()
+        bindings.append(model)
+        bindings.append(since)
+        bindings.append(limit)
+        var table = TextTable(header)
+        let formatter = ISO8601DateFormatter()
+        let rows = try await database.client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: database.logger)
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            var values = [formatter.string(from: try cells[0].decode(Date.self))]
+            for index in 1..<header.count {
+                let text = try cells[index].decode(String.self)
+                values.append(Double(text).map { Self.number($0, text) } ?? text)
+            }
+            table.append(values)
+        }
+        return table
+    }
+
+    /// Numbers shown with at most 4 significant decimals in the table; counts as they are.
+    static func number(_ value: Double, _ text: String) -> String {
+        text.contains(".") || text.contains("e") ? String(format: "%.4g", value) : text
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import VigilStatistics
+import VigilStore
+
+/// What the monitor keeps of one column in one window (and slice): a mergeable profile, and for
+/// numbers with few distinct values a categorical view too, since those are compared as categories.
+struct ColumnProfile: Sendable, Codable {
+    var numeric: NumericProfile?
+    var categorical: CategoricalProfile?
+    /// Distinct non-missing values (exact, from the window's rows).
+    var distinctCount: Int
+
+    /// Numbers with at most this many distinct values also get a categorical profile.
+    static let categoricalCardinality = 20
+    static let sketchK = 800
+    static let binCount = 10
+
+    var kind: ColumnKind { numeric == nil ? .categorical : .numeric }
+    var rowCount: Int {
+        if let numeric { return numeric.count + numeric.missingCount }
+        return categorical.map { $0.count + $0.missingCount } ?? 0
+    }
+
+    var missingCount: Int { numeric?.missingCount ?? categorical?.missingCount ?? 0 }
+    var mean: Double? { numeric.flatMap { $0.count > 0 ? $0.mean : nil } }
+
+    /// A numeric column's profile; `sample` is kept by the caller for rebinning against references.
+    init(numbers sample: SortedSample) {
+        numeric = .profiling(sample, binCount: Self.binCount, sketchK: Self.sketchK)
+        distinctCount = sample.count > 0 ? sample.distinctCount : 0
+        if distinctCount <= Self.categoricalCardinality {
+            var categories = CategoricalProfile()
+            var index = 0
+            let values = sample.values
+            while index < values.count {
+                var next = index + 1
+                while next < values.count && values[next] == values[index] { next += 1 }
+                categories.add(Self.categoryName(values[index]), count: next - index)
+                index = next
+            }
+            categories.add(nil, count: sample.missingCount)
+            categorical = categories
+        }
+    }
+
+    init(categories values: [String?]) {
+        var profile = CategoricalProfile()
+        var counts: [String: Int] = [:]
+        var missing = 0
+        for value in values {
+            if let value { counts[value, default: 0] += 1 } else { missing += 1 }
+        }
+        for (category, count) in counts { profile.add(category, count: count) }
+        profile.add(nil, count: missing)
+        categorical = profile
+        distinctCount = counts.count
+    }
+
+    static func categoryName(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    func encoded() throws -> String {
+        String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+    }
+
+    static func decoded(_ text: String) throws -> ColumnProfile {
+        try JSONDecoder().decode(ColumnProfile.self, from: Data(text.utf8))
+    }
+}
+
+/// The profiles of a window or a baseline, by slice and column.
+struct ProfileSet: Sendable {
+    struct Key: Hashable, Sendable {
+        let slice: Slice
+        let column: String
+    }
+
+    var profiles: [Key: ColumnProfile] = [:]
+    /// Performance metrics of the same data, for baseline values.
+    var performance: [WindowMetric] = []
+
+    subscript(slice: Slice, column: String) -> ColumnProfile? {
+        profiles[Key(slice: slice, column: column)]
+    }
+
+    init() {}
+
+    init(stored: [StoredProfile], performance: [WindowMetric]) throws {
+        for profile in stored {
+            profiles[Key(slice: profile.slice, column: profile.columnName)] = try ColumnProfile.decoded(profile.profile)
+        }
+        self.performance = performance
+    }
+
+    var isEmpty: Bool { profiles.isEmpty }
+
+    func performance(_ metric: String, slice: Slice) -> Double? {
+        performance.first { $0.metric == metric && $0.sliceKey == slice.key && $0.sliceValue == slice.value && !$0.isProxy }?.value
+    }
+}

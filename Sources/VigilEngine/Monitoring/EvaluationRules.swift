@@ -1,0 +1,176 @@
+import Foundation
+import VigilStore
+
+/// The conditions of one severity in an `evaluate` step. Every condition given is a separate
+/// rule; any rule that holds (with persistence) raises the severity.
+///
+/// ```yaml
+/// hard:
+///   drift_share: 0.4                          # share of drifted features ≥ 0.4
+///   drift_score: { above: 0.3, features: [order_amount] }
+///   features: [tenure_months]                 # any of these drifted
+///   performance_drop: { metric: f1, by: 0.05 } # against the reference's value
+///   slo: { latency_p95: 250, error_rate: 0.02 } # upper bounds
+///   custom: [{ metric: conversion, min: 0.02 }]
+///   missing_rate: 0.2                         # any feature
+///   quarantined: 100                          # rows set aside at ingest
+/// ```
+struct RuleSet: Decodable, Sendable {
+    struct ScoreRule: Decodable, Sendable {
+        var above: Double
+        var features: [String]?
+
+        init(from decoder: any Decoder) throws {
+            if let number = try? decoder.singleValueContainer().decode(Double.self) {
+                above = number
+                features = nil
+                return
+            }
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            above = try container.decode(Double.self, forKey: .above)
+            features = try container.decodeIfPresent([String].self, forKey: .features)
+        }
+
+        enum CodingKeys: String, CodingKey { case above, features }
+    }
+
+    struct PerformanceDrop: Decodable, Sendable {
+        var metric: String
+        var by: Double
+    }
+
+    struct Bound: Decodable, Sendable {
+        var metric: String
+        var min: Double?
+        var max: Double?
+    }
+
+    var driftShare: Double?
+    var driftScore: ScoreRule?
+    var features: [String]?
+    var performanceDrop: PerformanceDrop?
+    var slo: [String: Double]?
+    var custom: [Bound]?
+    var missingRate: Double?
+    var quarantined: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case features, slo, custom, quarantined
+        case driftShare = "drift_share"
+        case driftScore = "drift_score"
+        case performanceDrop = "performance_drop"
+        case missingRate = "missing_rate"
+    }
+
+    /// Metrics where a larger value is worse.
+    static let lowerIsBetter: Set<String> = ["log_loss", "rmse", "mae", "mape", "brier"]
+
+    /// Each rule, as a name and a test of one window that returns what it saw when it holds.
+    var rules: [(name: String, holds: @Sendable (WindowReport) -> String?)] {
+        var rules: [(String, @Sendable (WindowReport) -> String?)] = []
+        if let share = driftShare {
+            rules.append(("drift_share", { window in
+                let tested = window.drift.filter { $0.columnRole == "feature" }
+                guard !tested.isEmpty else { return nil }
+                let drifted = tested.filter(\.drifted)
+                let value = Double(drifted.count) / Double(tested.count)
+                guard value >= share else { return nil }
+                return "drift share \(Self.format(value)) ≥ \(Self.format(share)) (\(Self.top(drifted)))"
+            }))
+        }
+        if let rule = driftScore {
+            rules.append(("drift_score", { window in
+                let hits = window.drift.filter { $0.columnRole == "feature" && $0.driftScore > rule.above && (rule.features?.contains($0.featureName) ?? true) }
+                return hits.isEmpty ? nil : "drift score above \(Self.format(rule.above)): \(Self.top(hits))"
+            }))
+        }
+        if let names = features {
+            rules.append(("features", { window in
+                let hits = window.drift.filter { $0.columnRole == "feature" && $0.drifted && names.contains($0.featureName) }
+                return hits.isEmpty ? nil : "watched features drifted: \(Self.top(hits))"
+            }))
+        }
+        if let drop = performanceDrop {
+            rules.append(("performance_drop", { window in
+                guard let metric = window.metrics[drop.metric], let baseline = metric.baselineValue, metric.labelledRows > 0 else { return nil }
+                let worse = Self.lowerIsBetter.contains(drop.metric) ? metric.value - baseline : baseline - metric.value
+                guard worse >= drop.by else { return nil }
+                return "\(drop.metric) \(Self.format(metric.value)) against \(Self.format(baseline)) on the reference (worse by \(Self.format(worse)) ≥ \(Self.format(drop.by)), \(metric.labelledRows) labels)"
+            }))
+        }
+        for (name, limit) in (slo ?? [:]).sorted(by: { $0.key < $1.key }) {
+            rules.append(("slo.\(name)", { window in
+                guard let metric = window.metrics[name], metric.value > limit else { return nil }
+                return "\(name) \(Self.format(metric.value)) above its objective \(Self.format(limit))"
+            }))
+        }
+        for bound in custom ?? [] {
+            rules.append(("custom.\(bound.metric)", { window in
+                guard let metric = window.metrics[bound.metric] else { return nil }
+                if let min = bound.min, metric.value < min { return "\(bound.metric) \(Self.format(metric.value)) below \(Self.format(min))" }
+                if let max = bound.max, metric.value > max { return "\(bound.metric) \(Self.format(metric.value)) above \(Self.format(max))" }
+                return nil
+            }))
+        }
+        if let limit = missingRate {
+            rules.append(("missing_rate", { window in
+                let hits = window.integrity.filter { $0.featureName != "*" && $0.missingRate > limit }
+                return hits.isEmpty ? nil : "missing rate above \(Self.format(limit)): " + hits.map { "\($0.featureName) \(Self.format($0.missingRate))" }.joined(separator: ", ")
+            }))
+        }
+        if let limit = quarantined {
+            rules.append(("quarantined", { window in
+                let count = window.integrity.first { $0.featureName == "*" }?.quarantinedRows ?? 0
+                return count >= limit ? "\(count) rows quarantined at ingest (≥ \(limit))" : nil
+            }))
+        }
+        return rules
+    }
+
+    static func format(_ value: Double) -> String {
+        String(format: "%.3g", value)
+    }
+
+    static func top(_ metrics: [DriftMetric]) -> String {
+        metrics.sorted { $0.driftScore > $1.driftScore }.prefix(5).map { "\($0.featureName) \(format($0.driftScore))" }.joined(separator: ", ")
+    }
+}
+
+/// How many of the latest windows a rule must hold in: `windows` of the last `of`.
+struct Persistence: Decodable, Sendable {
+    var windows: Int
+    var of: Int
+
+    static let latestOnly = Persistence(windows: 1, of: 1)
+}
+
+/// A severity and why, from rules over the latest windows.
+struct Evaluation: Sendable {
+    enum Severity: String, Sendable, Comparable {
+        case none, soft, hard
+
+        static func < (lhs: Severity, rhs: Severity) -> Bool {
+            let order: [Severity] = [.none, .soft, .hard]
+            return order.firstIndex(of: lhs)! < order.firstIndex(of: rhs)!
+        }
+    }
+
+    var severity = Severity.none
+    var reasons: [String] = []
+
+    /// Applies `hard`, then `soft`, to `windows` (newest first).
+    static func evaluate(windows: [WindowReport], soft: RuleSet?, hard: RuleSet?, persistence: Persistence) -> Evaluation {
+        var evaluation = Evaluation()
+        let considered = Array(windows.prefix(persistence.of))
+        for (severity, rules) in [(Severity.hard, hard), (.soft, soft)] {
+            for rule in rules?.rules ?? [] {
+                let seen = considered.compactMap(rule.holds)
+                guard seen.count >= persistence.windows, let latest = seen.first else { continue }
+                evaluation.severity = max(evaluation.severity, severity)
+                let span = persistence.of > 1 ? " in \(seen.count) of the last \(considered.count) windows" : ""
+                evaluation.reasons.append("\(severity.rawValue): \(rule.name)\(span): \(latest)")
+            }
+        }
+        return evaluation
+    }
+}

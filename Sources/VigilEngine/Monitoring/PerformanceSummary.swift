@@ -1,0 +1,98 @@
+import Foundation
+import VigilStatistics
+import VigilStore
+import VigilWorkflow
+
+/// Model quality of a window's labelled rows, and proxies while labels are missing.
+///
+/// Classification: accuracy, precision, recall and F1 (of the positive class when there are two
+/// classes, macro-averaged otherwise), ROC AUC and log loss from the score. Regression: RMSE, MAE
+/// and R². Proxies, on every row: the mean score and mean confidence (max(s, 1 − s)), and the
+/// share of positive predictions.
+struct PerformanceSummary {
+    let table: ProfiledRows
+    let problem: MonitoredData.ProblemType
+
+    /// The metrics, each with the reference's value of the same metric where known.
+    func metrics(slice: Slice, baseline: (String) -> Double?) -> [WindowMetric] {
+        var values: [(String, Double, Int, Bool)] = []
+        switch problem {
+        case .classification: values = classification()
+        case .regression: values = regression()
+        }
+        return values.map { name, value, labelled, proxy in
+            WindowMetric(
+                slice: slice, metric: name, value: value, baselineValue: proxy ? nil : baseline(name),
+                labelledRows: labelled, rowCount: table.rowCount, isProxy: proxy
+            )
+        }
+    }
+
+    /// The positive class of a two-class problem: `1`, `true` or `yes` when present, else the last in order.
+    static func positiveClass(_ classes: [String]) -> String? {
+        guard classes.count <= 2, let last = classes.last else { return nil }
+        return classes.first { ["1", "true", "yes", "positive"].contains($0.lowercased()) } ?? last
+    }
+
+    private func classification() -> [(String, Double, Int, Bool)] {
+        var results: [(String, Double, Int, Bool)] = []
+        let scores = table.scores.filter { !$0.isNaN }
+        if !scores.isEmpty {
+            results.append(("mean_score", scores.reduce(0, +) / Double(scores.count), 0, true))
+            results.append(("mean_confidence", scores.map { max($0, 1 - $0) }.reduce(0, +) / Double(scores.count), 0, true))
+        }
+        var pairs: [(label: String, prediction: String, score: Double)] = []
+        for index in 0..<table.rowCount {
+            if let label = table.labels[index], let prediction = table.predictions[index] {
+                pairs.append((label, prediction, table.scores[index]))
+            }
+        }
+        let classes = Array(Set(pairs.map(\.label) + pairs.map(\.prediction))).sorted()
+        let predicted = table.predictions.compactMap { $0 }
+        if let positive = Self.positiveClass(Array(Set(predicted + pairs.map(\.label))).sorted()), !predicted.isEmpty {
+            results.append(("positive_rate", Double(predicted.filter { $0 == positive }.count) / Double(predicted.count), 0, true))
+        }
+        guard !pairs.isEmpty else { return results }
+        let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        let labels = pairs.map { index[$0.label]! }, predictions = pairs.map { index[$0.prediction]! }
+        guard let matrix = try? ConfusionMatrix(labels: labels, predictions: predictions, classCount: max(2, classes.count)) else { return results }
+        let labelled = pairs.count
+        results.append(("accuracy", matrix.accuracy, labelled, false))
+        let averaging: Averaging
+        if let positive = Self.positiveClass(classes), let positiveIndex = index[positive] {
+            averaging = .binary(positive: positiveIndex)
+            let truth = pairs.map { $0.label == positive ? 1 : 0 }
+            let scores = pairs.map(\.score)
+            if !scores.contains(where: \.isNaN) {
+                if let auc = try? ProbabilisticMetrics.rocAUC(labels: truth, scores: scores) { results.append(("roc_auc", auc, labelled, false)) }
+                if scores.allSatisfy({ (0...1).contains($0) }), let loss = try? ProbabilisticMetrics.logLoss(labels: truth, probabilities: scores) {
+                    results.append(("log_loss", loss, labelled, false))
+                }
+            }
+        } else {
+            averaging = .macro
+        }
+        results.append(("precision", matrix.averaged(.precision, averaging), labelled, false))
+        results.append(("recall", matrix.averaged(.recall, averaging), labelled, false))
+        results.append(("f1", matrix.averaged(.f1, averaging), labelled, false))
+        return results
+    }
+
+    private func regression() -> [(String, Double, Int, Bool)] {
+        var targets: [Double] = [], predictions: [Double] = []
+        for index in 0..<table.rowCount {
+            if let label = table.labels[index].flatMap(Double.init), let prediction = table.predictions[index].flatMap(Double.init) {
+                targets.append(label)
+                predictions.append(prediction)
+            }
+        }
+        let predicted = table.predictions.compactMap { $0.flatMap(Double.init) }
+        var results: [(String, Double, Int, Bool)] = []
+        if !predicted.isEmpty { results.append(("mean_prediction", predicted.reduce(0, +) / Double(predicted.count), 0, true)) }
+        guard let metrics = try? RegressionMetrics(targets: targets, predictions: predictions) else { return results }
+        results.append(("rmse", metrics.rmse, targets.count, false))
+        results.append(("mae", metrics.mae, targets.count, false))
+        if let r2 = metrics.r2 { results.append(("r2", r2, targets.count, false)) }
+        return results
+    }
+}

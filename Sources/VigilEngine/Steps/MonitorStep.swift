@@ -1,0 +1,84 @@
+import Foundation
+import VigilStatistics
+import VigilStore
+import VigilWorkflow
+
+/// `monitor`: computes the due windows of the workflow's `data` for its `model` (see
+/// ``WindowMonitor``) and outputs a summary of the latest one.
+public struct MonitorStep: WorkflowStep {
+    public struct Parameters: Decodable, Sendable {
+        public var windows: Int?
+        public var features: [String]?
+        public var method: String?
+        public var threshold: Double?
+        public var sampleRate: Double?
+        public var lookback: WorkflowDuration?
+        public var minRows: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case windows, features, method, threshold, lookback
+            case sampleRate = "sample_rate"
+            case minRows = "min_rows"
+        }
+    }
+
+    public static var schema: StepSchema { StepCatalog.builtIn.schemas["monitor"]! }
+
+    public init() {}
+
+    public func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
+        guard let model = context.workflow.model, let data = context.workflow.data else {
+            return .failed("the monitor step needs the workflow to declare `model` and `data`", retryable: false)
+        }
+        var options = WindowMonitor.Options()
+        if let windows = parameters.windows { options.maximumWindows = windows }
+        options.features = parameters.features
+        if let method = parameters.method, method != "auto" {
+            guard let chosen = DriftMethod(rawValue: method) else { return .failed("unknown drift method '\(method)'", retryable: false) }
+            options.method = chosen
+        }
+        options.threshold = parameters.threshold
+        if let rate = parameters.sampleRate { options.sampleRate = rate }
+        if let lookback = parameters.lookback { options.lookback = lookback.seconds }
+        if let minimum = parameters.minRows { options.minimumRows = minimum }
+        let summary: WindowMonitor.Summary
+        do {
+            let monitor = try WindowMonitor(
+                database: context.database, workflow: context.workflow.name, model: model, data: data, options: options, logger: context.logger
+            )
+            summary = try await monitor.run(now: context.clock.now(), runID: context.runID)
+        } catch let error as MonitorError {
+            return .failed(error.description, retryable: false)
+        } catch let error as StoreError where error.code == .invalidConfiguration {
+            return .failed(error.message, retryable: false)
+        }
+        var lines = summary.windows.map { window in
+            "computed \(Self.format(window.start)) – \(Self.format(window.end)): \(window.rows) rows, \(window.labelled) labelled, \(window.quarantined) quarantined"
+        }
+        if summary.windows.isEmpty { lines.append("no window is due: nothing new since the last pass") }
+        if !summary.driftedFeatures.isEmpty { lines.append("latest window: drifted \(summary.driftedFeatures.joined(separator: ", "))") }
+        await context.log(lines)
+        for window in summary.windows {
+            try await context.recordLineage(
+                from: LineageNode(kind: "data_window", id: "\(model)@\(Self.format(window.start))"), to: context.runNode, relation: "monitored"
+            )
+        }
+        var scores: [String: JSONValue] = [:]
+        for metric in summary.latestDrift where metric.columnRole == "feature" { scores[metric.featureName] = .number(metric.driftScore) }
+        var performance: [String: JSONValue] = [:]
+        for metric in summary.latestPerformance { performance[metric.metric] = .number(metric.value) }
+        return .completed([
+            "windows_computed": .number(Double(summary.windows.count)),
+            "drifted_features": .array(summary.driftedFeatures.map(JSONValue.string)),
+            "drift_scores": .object(scores),
+            "drift_share": .number(summary.driftShare),
+            "performance": .object(performance),
+            "window_start": summary.windows.last.map { .string(Self.format($0.start)) } ?? .null,
+            "window_end": summary.windows.last.map { .string(Self.format($0.end)) } ?? .null,
+        ])
+    }
+
+    static func format(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import VigilStatistics
+import VigilWorkflow
+
+/// Loads an inference log file (CSV or JSON lines) into `inference_log` through COPY.
+///
+/// Every row is checked against the model's declared feature schema and the log's own columns.
+/// A row that breaks them goes to `quarantined_rows` with its line and reason, and is counted;
+/// the rest load. A malformed file (an unclosed quote, a line with the wrong number of fields,
+/// invalid JSON) stops the load with the line named, and nothing of the file is kept: the whole
+/// file is one transaction.
+///
+/// Columns: `request_id` and `ts` (or `timestamp`) are required; `model_version`, `role`,
+/// `prediction`, `score`, `probabilities` (a JSON object), `latency_ms`, `error` and `label`
+/// are read when present; every other column is a feature.
+public struct InferenceIngest: Sendable {
+    public struct Options: Sendable {
+        public var model: String
+        /// The declared features; empty to store features unchecked.
+        public var features: [ColumnSchema] = []
+        public var actor: String
+        /// For rows without a `model_version` column.
+        public var modelVersion = ""
+        /// For rows without a `role` column.
+        public var role = "champion"
+        /// Rows parsed and sent per COPY chunk.
+        public var chunkRows = 50_000
+
+        public init(model: String, features: [ColumnSchema] = [], actor: String) {
+            self.model = model
+            self.features = features
+            self.actor = actor
+        }
+    }
+
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// The roles a logged prediction can have.
+    public static let roles: Set<String> = ["champion", "challenger", "shadow", "canary"]
+    static let copyColumns = ["model", "model_version", "role", "request_id", "ts", "features", "prediction", "score", "probabilities", "latency_ms", "error", "batch_id"]
+
+    /// Loads `reader`'s file.
+    ///
+    /// - Throws: ``DataFileError`` for malformed input (nothing is loaded), ``StoreError`` otherwise.
+    public func load(
+        _ reader: DataRecordReader, options: Options, progress: (@Sendable (IngestProgress) -> Void)? = nil
+    ) async throws -> IngestReport {
+        let started = Date()
+        let clock = ContinuousClock.now
+        return try await database.transaction { connection in
+            let batchID = try await connection.query("""
+                INSERT INTO ingest_batches (model, kind, source, actor, rows_read, rows_loaded, quarantined, started_at, finished_at)
+                VALUES (\(options.model), 'inferences', \(reader.file), \(options.actor), 0, 0, 0, \(started), \(started)) RETURNING id
+                """, logger: database.logger).decode(Int.self).first { _ in true }!
+            var encoder = InferenceRowEncoder(options: options, batchID: batchID, columns: reader.columnNames)
+            var partitions = try await PartitionDays(existingOn: connection, logger: database.logger)
+            var pending: InferenceRowEncoder.Chunk?
+            var finished = false
+            func elapsed() -> Double {
+                let duration = ContinuousClock.now - clock
+                return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+            }
+            while !finished {
+                if pending == nil {
+                    pending = try encoder.encodeChunk(reader)
+                }
+                // New days need partitions before the COPY that routes rows to them starts.
+                try await partitions.ensure(pending!.days, database: database)
+                try await connection.copyFrom(table: "inference_log", columns: Self.copyColumns, logger: database.logger) { writer in
+                    while let chunk = pending {
+                        if !chunk.rows.isEmpty {
+                            try await writer.write(ByteBuffer(bytes: chunk.rows))
+                        }
+                        pending = nil
+                        progress?(IngestProgress(
+                            rowsRead: encoder.rowsRead, quarantined: encoder.quarantined.count, seconds: elapsed(),
+                            bytesRead: chunk.bytesRead, bytesTotal: reader.byteCount
+                        ))
+                        guard !chunk.isLast else {
+                            finished = true
+                            return
+                        }
+                        let next = try encoder.encodeChunk(reader)
+                        pending = next
+                        if !partitions.covers(next.days) { return }
+                    }
+                }
+            }
+            try await Self.insertQuarantine(encoder.quarantined, batchID: batchID, model: options.model, on: connection, logger: database.logger)
+            let labels = try await LabelStore.upsert(encoder.labels, model: options.model, on: connection, logger: database.logger)
+            let loaded = encoder.rowsRead - encoder.quarantined.count
+            try await connection.query("""
+                UPDATE ingest_batches SET rows_read = \(encoder.rowsRead), rows_loaded = \(loaded), quarantined = \(encoder.quarantined.count),
+                    finished_at = \(Date()) WHERE id = \(batchID)
+                """, logger: database.logger)
+            let declared = Set(options.features.map(\.name))
+            return IngestReport(
+                batchID: batchID, model: options.model, rowsRead: encoder.rowsRead, rowsLoaded: loaded,
+                quarantined: encoder.quarantined.count, labels: labels,
+                undeclaredColumns: options.features.isEmpty ? [] : encoder.featureColumns.filter { !declared.contains($0) },
+                quarantineSample: encoder.quarantined.prefix(20).map { QuarantinedRow(line: $0.line, column: $0.column, reason: $0.reason) },
+                seconds: elapsed()
+            )
+        }
+    }
+
+    private static func insertQuarantine(
+        _ rows: [InferenceRowEncoder.Rejected], batchID: Int, model: String, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        for start in stride(from: 0, to: rows.count, by: 10_000) {
+            let part = rows[start..<min(start + 10_000, rows.count)]
+            try await connection.query("""
+                INSERT INTO quarantined_rows (batch_id, model, row_number, ts, column_name, reason, raw)
+                SELECT \(batchID), \(model), r.line, CASE WHEN r.ts = 'NaN' THEN NULL ELSE to_timestamp(r.ts) END, NULLIF(r.col, ''), r.reason, r.raw
+                FROM unnest(\(part.map(\.line))::bigint[], \(part.map { $0.timestamp ?? .nan })::float8[], \(part.map { $0.column ?? "" })::text[],
+                            \(part.map(\.reason))::text[], \(part.map(\.raw))::text[]) AS r(line, ts, col, reason, raw)
+                """, logger: logger)
+        }
+    }
+}
+
+/// The days that have an `inference_log` partition, and creating the missing ones.
+struct PartitionDays {
+    private var days: Set<Int>
+
+    init(existingOn connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query("""
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'inference_log'::regclass
+            """, logger: logger)
+        var days = Set<Int>()
+        for try await name in rows.decode(String.self) {
+            let digits = name.dropFirst("inference_log_".count)
+            if digits.count == 8, let year = Int(digits.prefix(4)), let month = Int(digits.dropFirst(4).prefix(2)), let day = Int(digits.suffix(2)) {
+                days.insert(Timestamp.daysFromCivil(year: year, month: month, day: day))
+            }
+        }
+        self.days = days
+    }
+
+    func covers(_ needed: Set<Int>) -> Bool { needed.isSubset(of: days) }
+
+    /// Creates partitions for the days in `needed` that have none. Runs on its own connection and
+    /// commits at once: partitions are attached, which does not wait for the ingest's open transaction.
+    mutating func ensure(_ needed: Set<Int>, database: Database) async throws {
+        let missing = needed.subtracting(days)
+        guard let first = missing.min(), let last = missing.max() else { return }
+        let from = Date(timeIntervalSince1970: Double(first) * 86_400)
+        let to = Date(timeIntervalSince1970: Double(last) * 86_400)
+        try await database.client.query("SELECT vigil_ensure_inference_partitions(\(from), \(to))", logger: database.logger)
+        days.formUnion(first...last)
+    }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import VigilStatistics
+import VigilWorkflow
+
+/// Checks inference records and encodes the good ones as COPY rows, chunk by chunk.
+struct InferenceRowEncoder {
+    /// A chunk of encoded rows and the days their timestamps fall on.
+    struct Chunk {
+        var rows: [UInt8]
+        var days: Set<Int>
+        var isLast: Bool
+        var bytesRead: Int
+    }
+
+    /// A row that broke the schema.
+    struct Rejected {
+        let line: Int
+        let timestamp: Double?
+        let column: String?
+        let reason: String
+        let raw: String
+    }
+
+    private enum Role {
+        case model, requestID, timestamp, modelVersion, role, prediction, score, probabilities, latency, error, label
+        case feature(ColumnSchema?)
+    }
+
+    let options: InferenceIngest.Options
+    let batchID: Int
+    private(set) var rowsRead = 0
+    private(set) var quarantined: [Rejected] = []
+    private(set) var labels = LabelBatch()
+    /// Feature columns in file order.
+    private(set) var featureColumns: [String] = []
+    private var roles: [Role] = []
+    private var names: [String] = []
+    /// `"name":` for each column, JSON- and COPY-escaped, for feature columns.
+    private var keys: [[UInt8]] = []
+    private var known = (requestID: -1, timestamp: -1, modelVersion: -1, role: -1, prediction: -1, score: -1, probabilities: -1, latency: -1, error: -1, label: -1, model: -1)
+    private var missingDeclared: [ColumnSchema] = []
+    private var copy: CopyText
+    private let fixedPrefix: [UInt8]
+
+    init(options: InferenceIngest.Options, batchID: Int, columns: [String]) {
+        self.options = options
+        self.batchID = batchID
+        copy = CopyText(capacity: options.chunkRows * 256)
+        var prefix = CopyText(capacity: 64)
+        prefix.text(options.model)
+        prefix.separator()
+        fixedPrefix = prefix.bytes
+        resolve(columns)
+    }
+
+    private mutating func resolve(_ columns: [String]) {
+        let schemas = Dictionary(options.features.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for index in roles.count..<columns.count {
+            let name = columns[index]
+            let role: Role
+            switch name {
+            case "model": role = .model; known.model = index
+            case "request_id": role = .requestID; known.requestID = index
+            case "ts", "timestamp": role = .timestamp; known.timestamp = index
+            case "model_version": role = .modelVersion; known.modelVersion = index
+            case "role": role = .role; known.role = index
+            case "prediction": role = .prediction; known.prediction = index
+            case "score": role = .score; known.score = index
+            case "probabilities": role = .probabilities; known.probabilities = index
+            case "latency_ms": role = .latency; known.latency = index
+            case "error": role = .error; known.error = index
+            case "label": role = .label; known.label = index
+            default:
+                role = .feature(schemas[name])
+                featureColumns.append(name)
+            }
+            roles.append(role)
+            names.append(name)
+            var key = CopyText(capacity: name.utf8.count + 4)
+            key.jsonString(name)
+            key.verbatim([UInt8(ascii: ":")])
+            keys.append(key.bytes)
+        }
+        let present = Set(columns)
+        missingDeclared = options.features.filter { !present.contains($0.name) }
+    }
+
+    /// Reads and encodes up to `options.chunkRows` records.
+    mutating func encodeChunk(_ reader: DataRecordReader) throws(DataFileError) -> Chunk {
+        copy.removeAll()
+        var days = Set<Int>()
+        var count = 0
+        while count < options.chunkRows {
+            guard let record = try reader.next() else {
+                return Chunk(rows: copy.bytes, days: days, isLast: true, bytesRead: reader.byteCount)
+            }
+            if reader.columnNames.count != roles.count { resolve(reader.columnNames) }
+            rowsRead += 1
+            count += 1
+            if let day = encode(record) { days.insert(day) }
+        }
+        return Chunk(rows: copy.bytes, days: days, isLast: false, bytesRead: reader.bytesConsumed)
+    }
+
+    /// Encodes one record, or quarantines it; returns the day of a loaded row.
+    private mutating func encode(_ record: DataRecord) -> Int? {
+        var timestamp: Double?
+        func reject(_ column: String?, _ reason: String) -> Int? {
+            quarantined.append(Rejected(line: record.line, timestamp: timestamp, column: column, reason: reason, raw: record.raw))
+            return nil
+        }
+        guard known.timestamp >= 0, let text = record.text(known.timestamp), let seconds = Timestamp.parse(text) else {
+            return reject("ts", known.timestamp < 0 ? "the file has no ts column" : "ts is missing or not a timestamp")
+        }
+        timestamp = seconds
+        guard known.requestID >= 0, !record.isMissing(known.requestID), let requestID = record.text(known.requestID) else {
+            return reject("request_id", "request_id is missing")
+        }
+        if known.model >= 0, let model = record.text(known.model), model != options.model {
+            return reject("model", "the row is for model '\(model)', not '\(options.model)'")
+        }
+        let role = known.role >= 0 && !record.isMissing(known.role) ? record.text(known.role) ?? "" : options.role
+        guard InferenceIngest.roles.contains(role) else {
+            return reject("role", "role '\(role)' is not one of champion, challenger, shadow, canary")
+        }
+        var score: Double?
+        if known.score >= 0, !record.isMissing(known.score) {
+            guard let value = record.number(known.score) else { return reject("score", "score is not a number") }
+            score = value
+        }
+        var latency: Double?
+        if known.latency >= 0, !record.isMissing(known.latency) {
+            guard let value = record.number(known.latency), value >= 0 else { return reject("latency_ms", "latency_ms is not a non-negative number") }
+            latency = value
+        }
+        var failed = false
+        if known.error >= 0, !record.isMissing(known.error) {
+            guard let value = record.text(known.error).flatMap(ColumnSchema.booleanValue) else { return reject("error", "error is not true or false") }
+            failed = value
+        }
+        var probabilities: String?
+        if known.probabilities >= 0, !record.isMissing(known.probabilities), let text = record.text(known.probabilities) {
+            guard (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [String: Any] else {
+                return reject("probabilities", "probabilities is not a JSON object")
+            }
+            probabilities = text
+        }
+        for schema in missingDeclared where schema.required {
+            return reject(schema.name, "required feature '\(schema.name)' is missing")
+        }
+        let rowStart = copy.bytes.count
+        copy.verbatim(fixedPrefix)
+        if known.modelVersion >= 0, !record.isMissing(known.modelVersion) { copy.text(record.text(known.modelVersion) ?? "") } else { copy.text(options.modelVersion) }
+        copy.separator()
+        copy.text(role)
+        copy.separator()
+        copy.text(requestID)
+        copy.separator()
+        var stamp: [UInt8] = []
+        stamp.reserveCapacity(32)
+        Timestamp.format(seconds, into: &stamp)
+        copy.verbatim(stamp)
+        copy.separator()
+        copy.verbatim([UInt8(ascii: "{")])
+        var first = true
+        for (index, role) in roles.enumerated() {
+            guard case let .feature(schema) = role else { continue }
+            if let problem = appendFeature(record, index, schema, first: first) {
+                copy.truncate(to: rowStart)
+                return reject(problem.column, problem.reason)
+            }
+            if copy.bytes.last != UInt8(ascii: "{") { first = false }
+        }
+        copy.verbatim([UInt8(ascii: "}")])
+        copy.separator()
+        if known.prediction >= 0, !record.isMissing(known.prediction), let prediction = record.text(known.prediction) { copy.text(prediction) } else { copy.null() }
+        copy.separator()
+        if let score { copy.number(score) } else { copy.null() }
+        copy.separator()
+        if let probabilities { copy.text(probabilities) } else { copy.null() }
+        copy.separator()
+        if let latency { copy.number(latency) } else { copy.null() }
+        copy.separator()
+        copy.verbatim(failed ? [UInt8(ascii: "t")] : [UInt8(ascii: "f")])
+        copy.separator()
+        copy.integer(Int64(batchID))
+        copy.endRow()
+        if known.label >= 0, !record.isMissing(known.label), let label = record.text(known.label) {
+            labels.append(requestID: requestID, label: label)
+        }
+        return Int((seconds / 86_400).rounded(.down))
+    }
+
+    /// Appends `"name":value` for a present feature; returns the problem when it breaks its schema.
+    private mutating func appendFeature(_ record: DataRecord, _ index: Int, _ schema: ColumnSchema?, first: Bool) -> (column: String, reason: String)? {
+        let name = names[index]
+        if record.isMissing(index) {
+            if schema?.required == true { return (name, "required feature '\(name)' is missing") }
+            return nil
+        }
+        func key() {
+            if !first { copy.verbatim([UInt8(ascii: ",")]) }
+            copy.verbatim(keys[index])
+        }
+        guard let schema else {
+            key()
+            if let number = record.number(index) { copy.number(number) } else { copy.jsonString(record.text(index) ?? "") }
+            return nil
+        }
+        switch schema.type {
+        case .number, .integer:
+            guard let number = record.number(index) else {
+                return (name, "feature '\(name)': '\((record.text(index) ?? "").prefix(40))' is not a number")
+            }
+            if schema.type == .integer && number != number.rounded() { return (name, "feature '\(name)': \(number) is not a whole number") }
+            if let minimum = schema.minimum, number < minimum { return (name, "feature '\(name)': \(number) is below the minimum \(minimum)") }
+            if let maximum = schema.maximum, number > maximum { return (name, "feature '\(name)': \(number) is above the maximum \(maximum)") }
+            key()
+            copy.number(number)
+        case .boolean:
+            guard let value = record.text(index).flatMap(ColumnSchema.booleanValue) else {
+                return (name, "feature '\(name)': '\((record.text(index) ?? "").prefix(40))' is not true or false")
+            }
+            key()
+            copy.verbatim(value ? Array("true".utf8) : Array("false".utf8))
+        case .category, .string:
+            guard let text = record.text(index) else { return (name, "feature '\(name)': the value is not valid UTF-8") }
+            if let allowed = schema.allowed, !allowed.contains(text) {
+                return (name, "feature '\(name)': '\(text.prefix(40))' is not one of \(allowed.joined(separator: ", "))")
+            }
+            key()
+            copy.jsonString(text)
+        }
+        return nil
+    }
+
+}
+
+/// Labels read alongside inferences, written to `inference_labels` after the rows.
+struct LabelBatch {
+    var requestIDs: [String] = []
+    var labels: [String] = []
+
+    mutating func append(requestID: String, label: String) {
+        requestIDs.append(requestID)
+        labels.append(label)
+    }
+}

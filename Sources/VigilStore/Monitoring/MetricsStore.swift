@@ -1,0 +1,244 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Reads and writes the per-window metric tables (`drift_metrics`, `integrity_metrics`,
+/// `performance_metrics`, `operational_metrics`, `business_metrics`), `window_profiles` and
+/// `monitor_windows`. A window computed again replaces its rows in one transaction.
+public struct MetricsStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }()
+
+    private static func json<T: Encodable>(_ rows: [T]) throws -> String {
+        String(decoding: try encoder.encode(rows), as: UTF8.self)
+    }
+
+    /// The windows already computed, with the signature each was computed from.
+    public func computedWindows(model: String, since: Date) async throws -> [Date: WindowSignature] {
+        let rows = try await database.client.query("""
+            SELECT window_start, window_end, row_count, labelled_count, last_label_at, quarantined FROM monitor_windows
+            WHERE model = \(model) AND window_start >= \(since)
+            """, logger: database.logger)
+        var windows: [Date: WindowSignature] = [:]
+        for try await (start, end, rows, labelled, lastLabel, quarantined) in rows.decode((Date, Date, Int, Int, Date?, Int).self) {
+            windows[start] = WindowSignature(start: start, end: end, rows: rows, labelled: labelled, lastLabelAt: lastLabel, quarantined: quarantined)
+        }
+        return windows
+    }
+
+    /// Replaces everything stored for the window with `metrics`.
+    public func record(_ metrics: WindowMetrics, model: String, runID: Int?, now: Date) async throws {
+        let window = metrics.signature
+        let (start, end) = (window.start, window.end)
+        let drift = try Self.json(metrics.drift), integrity = try Self.json(metrics.integrity)
+        let performance = try Self.json(metrics.performance), operational = try Self.json(metrics.operational)
+        let business = try Self.json(metrics.business), profiles = try Self.json(metrics.profiles)
+        let rate = metrics.sampleRate
+        try await database.transaction { connection in
+            for table in ["drift_metrics", "integrity_metrics", "performance_metrics", "operational_metrics", "business_metrics"] {
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    DELETE FROM \(table) WHERE model = $1 AND window_start_time = $2 AND window_end_time = $3
+                    """, binds: Self.bindings(model, start, end)), logger: database.logger)
+            }
+            try await connection.query("""
+                DELETE FROM window_profiles WHERE model = \(model) AND window_start = \(start) AND window_end = \(end)
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO drift_metrics (model, window_start_time, window_end_time, slice_key, slice_value, feature_name, column_role, method,
+                    drift_score, drift_threshold, p_value, drifted, comparison, reference, reference_start, reference_end, reference_count,
+                    current_count, count_delta, mean_delta, null_rate_delta, distinct_count_delta, parameters, bin_edges, sample_rate, computed_at)
+                SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.feature_name, r.column_role, r.method,
+                    r.drift_score, r.drift_threshold, r.p_value, r.drifted, r.comparison, r.reference, r.reference_start, r.reference_end, r.reference_count,
+                    r.current_count, r.count_delta, r.mean_delta, r.null_rate_delta, r.distinct_count_delta, r.parameters, r.bin_edges, \(rate), \(now)
+                FROM jsonb_to_recordset(\(drift)::jsonb) AS r(slice_key text, slice_value text, feature_name text, column_role text, method text,
+                    drift_score float8, drift_threshold float8, p_value float8, drifted boolean, comparison text, reference text,
+                    reference_start timestamptz, reference_end timestamptz, reference_count int8, current_count int8, count_delta int8,
+                    mean_delta float8, null_rate_delta float8, distinct_count_delta int, parameters jsonb, bin_edges float8[])
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO integrity_metrics (model, window_start_time, window_end_time, slice_key, slice_value, feature_name, row_count,
+                    missing_count, missing_rate, type_mismatches, out_of_range, out_of_domain, unseen_categories, quarantined_rows, sample_rate, computed_at)
+                SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.feature_name, r.row_count, r.missing_count, r.missing_rate,
+                    r.type_mismatches, r.out_of_range, r.out_of_domain, r.unseen_categories, r.quarantined_rows, \(rate), \(now)
+                FROM jsonb_to_recordset(\(integrity)::jsonb) AS r(slice_key text, slice_value text, feature_name text, row_count int8,
+                    missing_count int8, missing_rate float8, type_mismatches int8, out_of_range int8, out_of_domain int8, unseen_categories int8,
+                    quarantined_rows int8)
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO performance_metrics (model, window_start_time, window_end_time, slice_key, slice_value, metric, value, baseline_value,
+                    labelled_rows, row_count, is_proxy, sample_rate, computed_at)
+                SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.metric, r.value, r.baseline_value, r.labelled_rows, r.row_count,
+                    r.is_proxy, \(rate), \(now)
+                FROM jsonb_to_recordset(\(performance)::jsonb) AS r(slice_key text, slice_value text, metric text, value float8,
+                    baseline_value float8, labelled_rows int8, row_count int8, is_proxy boolean)
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO operational_metrics (model, window_start_time, window_end_time, slice_key, slice_value, metric, value, row_count, sample_rate, computed_at)
+                SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.metric, r.value, r.row_count, \(rate), \(now)
+                FROM jsonb_to_recordset(\(operational)::jsonb) AS r(slice_key text, slice_value text, metric text, value float8, row_count int8)
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO business_metrics (model, window_start_time, window_end_time, metric, value, row_count, computed_at)
+                SELECT \(model), \(start), \(end), r.metric, r.value, r.row_count, \(now)
+                FROM jsonb_to_recordset(\(business)::jsonb) AS r(metric text, value float8, row_count int8)
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO window_profiles (model, window_start, window_end, slice_key, slice_value, column_name, role, kind, profile)
+                SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.column_name, r.role, r.kind, r.profile::jsonb
+                FROM jsonb_to_recordset(\(profiles)::jsonb) AS r(slice_key text, slice_value text, column_name text, role text, kind text, profile text)
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO monitor_windows (model, window_start, window_end, workflow, row_count, labelled_count, last_label_at, quarantined,
+                    sample_rate, computed_at, run_id)
+                VALUES (\(model), \(start), \(end), \(metrics.workflow), \(window.rows), \(window.labelled), \(window.lastLabelAt), \(window.quarantined),
+                    \(rate), \(now), \(runID))
+                ON CONFLICT (model, window_start, window_end) DO UPDATE SET
+                    workflow = excluded.workflow, row_count = excluded.row_count, labelled_count = excluded.labelled_count,
+                    last_label_at = excluded.last_label_at, quarantined = excluded.quarantined, sample_rate = excluded.sample_rate,
+                    computations = monitor_windows.computations + 1, computed_at = excluded.computed_at, run_id = excluded.run_id
+                """, logger: database.logger)
+        }
+    }
+
+    private static func bindings(_ model: String, _ start: Date, _ end: Date) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(model)
+        bindings.append(start)
+        bindings.append(end)
+        return bindings
+    }
+
+    /// The stored profiles of a window (every slice and column), or empty when it was not computed.
+    public func profiles(model: String, start: Date, end: Date) async throws -> [StoredProfile] {
+        let rows = try await database.client.query("""
+            SELECT slice_key, slice_value, column_name, role, kind, profile::text FROM window_profiles
+            WHERE model = \(model) AND window_start = \(start) AND window_end = \(end)
+            """, logger: database.logger)
+        var profiles: [StoredProfile] = []
+        for try await (key, value, column, role, kind, profile) in rows.decode((String?, String?, String, String, String, String).self) {
+            profiles.append(StoredProfile(slice: Slice(key: key, value: value), columnName: column, role: role, kind: kind, profile: profile))
+        }
+        return profiles
+    }
+
+    /// The performance metrics of a window (every slice), for a later window's baseline values.
+    public func performance(model: String, start: Date, end: Date) async throws -> [WindowMetric] {
+        let rows = try await database.client.query("""
+            SELECT slice_key, slice_value, metric, value, labelled_rows, row_count, is_proxy FROM performance_metrics
+            WHERE model = \(model) AND window_start_time = \(start) AND window_end_time = \(end)
+            """, logger: database.logger)
+        var metrics: [WindowMetric] = []
+        for try await (key, value, metric, number, labelled, count, proxy) in rows.decode((String?, String?, String, Double, Int, Int, Bool).self) {
+            metrics.append(WindowMetric(slice: Slice(key: key, value: value), metric: metric, value: number, labelledRows: labelled, rowCount: count, isProxy: proxy))
+        }
+        return metrics
+    }
+
+    /// A fixed baseline's cached profiles and performance, when computed from `rows` rows.
+    public func baseline(model: String, name: String) async throws -> (rows: Int, profiles: [StoredProfile], performance: [WindowMetric])? {
+        let rows = try await database.client.query("""
+            SELECT row_count, profiles::text, performance::text FROM baseline_profiles WHERE model = \(model) AND baseline = \(name)
+            """, logger: database.logger)
+        for try await (count, profiles, performance) in rows.decode((Int, String, String).self) {
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            return (
+                count, try decoder.decode([StoredProfile].self, from: Data(profiles.utf8)),
+                (try? decoder.decode([WindowMetric].self, from: Data(performance.utf8))) ?? []
+            )
+        }
+        return nil
+    }
+
+    public func saveBaseline(model: String, name: String, rows: Int, profiles: [StoredProfile], performance: [WindowMetric], now: Date) async throws {
+        let profilesJSON = try Self.json(profiles), performanceJSON = try Self.json(performance)
+        try await database.client.query("""
+            INSERT INTO baseline_profiles (model, baseline, row_count, profiles, performance, computed_at)
+            VALUES (\(model), \(name), \(rows), \(profilesJSON)::jsonb, \(performanceJSON)::jsonb, \(now))
+            ON CONFLICT (model, baseline) DO UPDATE SET row_count = excluded.row_count, profiles = excluded.profiles,
+                performance = excluded.performance, computed_at = excluded.computed_at
+            """, logger: database.logger)
+    }
+}
+
+/// The whole-window metrics of one computed window, as rules read them.
+public struct WindowReport: Sendable {
+    public let start: Date
+    public let end: Date
+    public let rows: Int
+    public var drift: [DriftMetric] = []
+    /// Performance, operational and business metrics by name.
+    public var metrics: [String: WindowMetric] = [:]
+    public var integrity: [IntegrityMetric] = []
+}
+
+extension MetricsStore {
+    /// The latest `count` computed windows of `model`, newest first, with their whole-window metrics.
+    public func recentWindows(model: String, count: Int) async throws -> [WindowReport] {
+        var reports: [WindowReport] = []
+        let windows = try await database.client.query("""
+            SELECT window_start, window_end, row_count FROM monitor_windows WHERE model = \(model)
+            ORDER BY window_start DESC LIMIT \(count)
+            """, logger: database.logger)
+        for try await (start, end, rows) in windows.decode((Date, Date, Int).self) {
+            reports.append(WindowReport(start: start, end: end, rows: rows))
+        }
+        guard let oldest = reports.last?.start else { return [] }
+        var index: [Date: Int] = [:]
+        for (position, report) in reports.enumerated() { index[report.start] = position }
+        let drift = try await database.client.query("""
+            SELECT window_start_time, feature_name, column_role, method, drift_score, drift_threshold, p_value, drifted, reference_count, current_count
+            FROM drift_metrics WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
+            """, logger: database.logger)
+        for try await (start, feature, role, method, score, threshold, p, drifted, referenceCount, currentCount)
+            in drift.decode((Date, String, String, String, Double, Double, Double?, Bool, Int, Int).self) {
+            guard let position = index[start] else { continue }
+            reports[position].drift.append(DriftMetric(
+                slice: .overall, featureName: feature, columnRole: role, method: method, driftScore: score, driftThreshold: threshold,
+                pValue: p, drifted: drifted, comparison: "", reference: "", referenceStart: nil, referenceEnd: nil,
+                referenceCount: referenceCount, currentCount: currentCount, meanDelta: nil, nullRateDelta: 0, distinctCountDelta: nil,
+                parameters: [:], binEdges: nil
+            ))
+        }
+        let metrics = try await database.client.query("""
+            SELECT window_start_time, metric, value, baseline_value, labelled_rows, row_count, is_proxy FROM performance_metrics
+            WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
+            UNION ALL
+            SELECT window_start_time, metric, value, NULL, 0, row_count, false FROM operational_metrics
+            WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
+            UNION ALL
+            SELECT window_start_time, metric, value, NULL, 0, row_count, false FROM business_metrics
+            WHERE model = \(model) AND window_start_time >= \(oldest) AND value IS NOT NULL
+            """, logger: database.logger)
+        for try await (start, name, value, baseline, labelled, rows, proxy) in metrics.decode((Date, String, Double, Double?, Int, Int, Bool).self) {
+            guard let position = index[start] else { continue }
+            reports[position].metrics[name] = WindowMetric(
+                slice: .overall, metric: name, value: value, baselineValue: baseline, labelledRows: labelled, rowCount: rows, isProxy: proxy
+            )
+        }
+        let integrity = try await database.client.query("""
+            SELECT window_start_time, feature_name, row_count, missing_count, type_mismatches, out_of_range, out_of_domain, unseen_categories, quarantined_rows
+            FROM integrity_metrics WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
+            """, logger: database.logger)
+        for try await (start, feature, rows, missing, mismatches, range, domain, unseen, quarantined)
+            in integrity.decode((Date, String, Int, Int, Int, Int, Int, Int, Int).self) {
+            guard let position = index[start] else { continue }
+            reports[position].integrity.append(IntegrityMetric(
+                slice: .overall, featureName: feature, rowCount: rows, missingCount: missing, typeMismatches: mismatches,
+                outOfRange: range, outOfDomain: domain, unseenCategories: unseen, quarantinedRows: quarantined
+            ))
+        }
+        return reports
+    }
+}

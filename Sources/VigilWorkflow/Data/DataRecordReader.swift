@@ -1,0 +1,213 @@
+import Foundation
+
+/// Reads the records of a CSV or JSON-lines file one at a time, for loaders that judge each
+/// row on its own (quarantining a bad row instead of failing the file).
+///
+/// Columns are numbered in order of first appearance: a CSV file's header, or the keys of JSON
+/// objects as they are first seen (a nested `features` object contributes its keys too).
+/// Malformed input — an unclosed quote, a wrong field count, a line that is not a JSON object —
+/// stops the read with a ``DataFileError`` naming the line.
+public final class DataRecordReader {
+    public let file: String
+    public let format: DataFileReader.Format
+    /// The columns seen so far, by index.
+    public private(set) var columnNames: [String] = []
+    private var columnIndex: [String: Int] = [:]
+    private let bytes: [UInt8]
+
+    public init(path: String, format: DataFileReader.Format? = nil) throws(DataFileError) {
+        guard let format = format ?? DataFileReader.Format(path: path) else {
+            throw DataFileError(file: path, line: nil, "unknown data format; use a .csv or .jsonl file")
+        }
+        do {
+            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe))
+        } catch {
+            throw DataFileError(file: path, line: nil, "cannot read the file: \((error as NSError).localizedDescription)")
+        }
+        file = path
+        self.format = format
+    }
+
+    /// The file's size in bytes.
+    public var byteCount: Int { bytes.count }
+
+    /// How far into the file the read has got, in bytes.
+    public var bytesConsumed: Int { format == .csv ? csvCursor.position : jsonPosition }
+
+    /// The next record in file order, or `nil` at the end of the file.
+    ///
+    /// - Throws: ``DataFileError`` naming the line of malformed input.
+    public func next() throws(DataFileError) -> DataRecord? {
+        switch format {
+        case .csv: try nextCSV()
+        case .jsonLines: try nextJSONLine()
+        }
+    }
+
+    private lazy var csv = CSVReader(file: file, bytes: bytes)
+    private var csvCursor = CSVReader.Cursor()
+    private var fields: [CSVReader.Field] = []
+    private var jsonPosition = 0
+    private var jsonLine = 0
+
+    private func nextCSV() throws(DataFileError) -> DataRecord? {
+        let reader = csv
+        if columnNames.isEmpty {
+            guard let line = try reader.next(&csvCursor, fields: &fields) else {
+                throw DataFileError(file: file, line: nil, "the file is empty; a header row is needed")
+            }
+            for field in fields {
+                guard let name = reader.text(field)?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
+                    throw DataFileError(file: file, line: line, "the header row has an empty or unreadable column name (column \(columnNames.count + 1))")
+                }
+                guard columnIndex[name] == nil else {
+                    throw DataFileError(file: file, line: line, "the header row names column '\(name)' twice")
+                }
+                columnIndex[name] = columnNames.count
+                columnNames.append(name)
+            }
+        }
+        guard let line = try reader.next(&csvCursor, fields: &fields) else { return nil }
+        guard fields.count == columnNames.count else {
+            throw DataFileError(file: file, line: line, "expected \(columnNames.count) fields as in the header, found \(fields.count) (a truncated or malformed line)")
+        }
+        return DataRecord(line: line, storage: .csv(reader, fields))
+    }
+
+    private func nextJSONLine() throws(DataFileError) -> DataRecord? {
+        while jsonPosition < bytes.count {
+            jsonLine += 1
+            let end = bytes[jsonPosition...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            let slice = bytes[jsonPosition..<end]
+            jsonPosition = min(end + 1, bytes.count)
+            guard slice.contains(where: { !($0 == 32 || $0 == 9 || $0 == 13) }) else { continue }
+            let line = jsonLine
+            guard let object = try? JSONSerialization.jsonObject(with: Data(slice), options: []) else {
+                throw DataFileError(file: file, line: line, "not valid JSON (a truncated or malformed line)")
+            }
+            guard let record = object as? [String: Any] else {
+                throw DataFileError(file: file, line: line, "expected a JSON object per line")
+            }
+            var values = [JSONRecordValue](repeating: .missing, count: columnNames.count)
+            func put(_ key: String, _ value: Any) throws(DataFileError) {
+                let index: Int
+                if let known = columnIndex[key] {
+                    index = known
+                } else {
+                    index = columnNames.count
+                    columnIndex[key] = index
+                    columnNames.append(key)
+                    values.append(.missing)
+                }
+                values[index] = try JSONRecordValue(value, key: key, file: file, line: line)
+            }
+            for key in record.keys.sorted() {
+                if key == "features", let nested = record[key] as? [String: Any] {
+                    for inner in nested.keys.sorted() { try put(inner, nested[inner]!) }
+                } else {
+                    try put(key, record[key]!)
+                }
+            }
+            return DataRecord(line: line, storage: .json(values))
+        }
+        return nil
+    }
+}
+
+/// One record of a data file: its line and its fields by column index.
+public struct DataRecord {
+    /// The 1-based line the record starts on.
+    public let line: Int
+    fileprivate enum Storage {
+        case csv(CSVReader, [CSVReader.Field])
+        case json([JSONRecordValue])
+    }
+
+    fileprivate let storage: Storage
+
+    fileprivate init(line: Int, storage: Storage) {
+        self.line = line
+        self.storage = storage
+    }
+
+    /// Whether the field is absent, empty, JSON `null` or a missing marker such as `NA`.
+    public func isMissing(_ column: Int) -> Bool {
+        switch storage {
+        case let .csv(reader, fields): return column >= fields.count || reader.isMissing(fields[column])
+        case let .json(values):
+            guard column < values.count else { return true }
+            if case let .text(text) = values[column] { return text.isEmpty || DataTable.missingMarkers.contains(text) }
+            if case .missing = values[column] { return true }
+            return false
+        }
+    }
+
+    /// The field as a finite number (JSON numbers, or text that reads as one); `nil` otherwise.
+    public func number(_ column: Int) -> Double? {
+        switch storage {
+        case let .csv(reader, fields): return column < fields.count ? reader.number(fields[column]) : nil
+        case let .json(values):
+            guard column < values.count else { return nil }
+            switch values[column] {
+            case let .number(value): return value.isFinite ? value : nil
+            case let .text(text): return Double(text).flatMap { $0.isFinite ? $0 : nil }
+            case .bool, .missing: return nil
+            }
+        }
+    }
+
+    /// The field as text as written (numbers and Booleans of JSON in their usual spelling); `nil`
+    /// for a missing field or invalid UTF-8.
+    public func text(_ column: Int) -> String? {
+        switch storage {
+        case let .csv(reader, fields): return column < fields.count ? reader.text(fields[column]) : nil
+        case let .json(values):
+            guard column < values.count else { return nil }
+            switch values[column] {
+            case let .text(text): return text
+            case let .number(value): return NumberText.format(value)
+            case let .bool(value): return value ? "true" : "false"
+            case .missing: return nil
+            }
+        }
+    }
+
+    /// The whole record as one line of text, for quarantine and error reports.
+    public var raw: String {
+        switch storage {
+        case let .csv(reader, fields):
+            guard let first = fields.first, let last = fields.last else { return "" }
+            let start = first.quoted ? first.start - 1 : first.start
+            let end = last.quoted ? last.end + 1 : last.end
+            return String(decoding: reader.bytes[start..<min(end, reader.bytes.count - 1)], as: UTF8.self)
+        case let .json(values):
+            return values.map { value in
+                switch value {
+                case let .text(text): text
+                case let .number(number): NumberText.format(number)
+                case let .bool(flag): flag ? "true" : "false"
+                case .missing: ""
+                }
+            }.joined(separator: ",")
+        }
+    }
+}
+
+/// A JSON field reduced to what a data record holds.
+enum JSONRecordValue {
+    case missing
+    case number(Double)
+    case bool(Bool)
+    case text(String)
+
+    init(_ value: Any, key: String, file: String, line: Int) throws(DataFileError) {
+        switch value {
+        case is NSNull: self = .missing
+        case let number as NSNumber:
+            self = String(cString: number.objCType) == "c" ? .bool(number.boolValue) : .number(number.doubleValue)
+        case let text as String: self = .text(text)
+        default:
+            throw DataFileError(file: file, line: line, "field '\(key)' is a nested value; only numbers, strings, booleans and null are supported")
+        }
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+import Testing
+import VigilEngine
+import VigilStatistics
+import VigilStore
+import VigilTesting
+import VigilWorkflow
+
+/// Synthetic inference logs: hourly windows of seeded rows, with an optional shift in one feature.
+enum SyntheticLog {
+    static let start = Date(timeIntervalSince1970: 1_763_942_400) // 2025-11-24T00:00:00Z
+    static let features = [
+        ColumnSchema(name: "amount", type: .number, minimum: 0),
+        ColumnSchema(name: "tenure", type: .number),
+        ColumnSchema(name: "tickets", type: .integer, minimum: 0),
+        ColumnSchema(name: "plan", type: .category, allowed: ["basic", "pro", "team"]),
+    ]
+
+    /// A CSV of `hours` × `perHour` rows; from hour `shiftFrom` on, `tenure` moves up by `shift` σ.
+    static func write(
+        to url: URL, hours: Int, perHour: Int, seed: UInt64, shiftFrom: Int? = nil, shift: Double = 1, labelled: Bool = false
+    ) throws {
+        var generator = SeededGenerator(seed: seed)
+        var text = "request_id,ts,prediction,score,latency_ms,error,amount,tenure,tickets,plan" + (labelled ? ",label" : "") + "\n"
+        for hour in 0..<hours {
+            for row in 0..<perHour {
+                let ts = start.addingTimeInterval(Double(hour) * 3_600 + Double(row) * 3_600 / Double(perHour))
+                let tenure = generator.normal(mean: 24, deviation: 6) + (shiftFrom.map { hour >= $0 } == true ? shift * 6 : 0)
+                let score = min(1, max(0, generator.uniform()))
+                let plan = ["basic", "pro", "team"][Int(generator.uniform() * 3) % 3]
+                let tickets = Int(generator.uniform() * 8)
+                let amount = abs(generator.normal(mean: 80, deviation: 20))
+                let latency = 10 + generator.uniform() * 40
+                var line = "r\(hour)-\(row),\(ISO8601DateFormatter().string(from: ts)),\(score > 0.5 ? 1 : 0),\(score),\(latency),false,\(amount),\(tenure),\(tickets),\(plan)"
+                if labelled { line += generator.uniform() < 0.8 ? ",\(score > 0.5 ? 1 : 0)" : ",\(score > 0.5 ? 0 : 1)" }
+                text += line + "\n"
+            }
+        }
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    static func data(baseline: MonitoredData.Baseline, slices: [String] = ["plan"]) -> MonitoredData {
+        MonitoredData(
+            table: nil, timestamp: "ts", prediction: "prediction", label: "label", score: "score", requestID: "request_id",
+            problemType: .classification, features: features, granularity: WorkflowDuration(seconds: 3_600), baseline: baseline, slices: slices
+        )
+    }
+
+    static func temporaryFile(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID().uuidString)-\(name)")
+    }
+
+    static func ingest(_ url: URL, into database: Database, model: String = "churn") async throws -> IngestReport {
+        try await InferenceIngest(database: database).load(
+            try DataRecordReader(path: url.path), options: .init(model: model, features: features, actor: "test")
+        )
+    }
+}
+
+@Suite("Monitoring: ingest, windows, drift and evaluation", .timeLimit(.minutes(3)))
+struct MonitoringTests {
+    @Test("3 bad rows among 10,000: 9,997 load, 3 are quarantined with line and reason; a truncated file loads nothing")
+    func ingestQuarantine() async throws {
+        let url = SyntheticLog.temporaryFile("log.csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try SyntheticLog.write(to: url, hours: 10, perHour: 1_000, seed: 3)
+        var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines[11] = lines[11].replacingOccurrences(of: ",basic", with: ",gold").replacingOccurrences(of: ",pro", with: ",gold").replacingOccurrences(of: ",team", with: ",gold")
+        var fields = lines[4_001].split(separator: ",").map(String.init)
+        fields[6] = "lots"
+        lines[4_001] = fields.joined(separator: ",")
+        fields = lines[9_000].split(separator: ",").map(String.init)
+        fields[1] = "yesterday"
+        lines[9_000] = fields.joined(separator: ",")
+        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+
+        try await TestDatabase.withFresh { database in
+            let report = try await SyntheticLog.ingest(url, into: database)
+            #expect(report.rowsRead == 10_000)
+            #expect(report.rowsLoaded == 9_997)
+            #expect(report.quarantined == 3)
+            #expect(report.quarantineSample.map(\.line) == [12, 4_002, 9_001])
+            #expect(report.quarantineSample.map(\.column) == ["plan", "amount", "ts"])
+            let stored = try await database.client.query("SELECT count(*)::int8 FROM inference_log WHERE model = 'churn'").decode(Int.self).first { _ in true }
+            #expect(stored == 9_997)
+            let reasons = try await database.client.query("SELECT row_number, reason FROM quarantined_rows ORDER BY row_number").decode((Int, String).self)
+            var seen: [(Int, String)] = []
+            for try await row in reasons { seen.append(row) }
+            #expect(seen.map(\.0) == [12, 4_002, 9_001])
+            #expect(seen[0].1.contains("'gold' is not one of basic, pro, team"))
+            #expect(seen[1].1.contains("'lots' is not a number"))
+
+            // Truncate in the middle of a line: the file fails at that line and nothing of it is kept.
+            let truncated = SyntheticLog.temporaryFile("truncated.csv")
+            defer { try? FileManager.default.removeItem(at: truncated) }
+            try (lines.prefix(7_000).joined(separator: "\n") + "\n" + lines[7_000].prefix(15)).write(to: truncated, atomically: true, encoding: .utf8)
+            await #expect(throws: DataFileError.self) { _ = try await SyntheticLog.ingest(truncated, into: database) }
+            do {
+                _ = try await SyntheticLog.ingest(truncated, into: database)
+            } catch let error as DataFileError {
+                #expect(error.description.contains(":7001:"))
+            }
+            let after = try await database.client.query("SELECT count(*)::int8 FROM inference_log").decode(Int.self).first { _ in true }
+            #expect(after == 9_997)
+        }
+    }
+
+    @Test("a one-σ shift in one feature is flagged from its first window on, and nothing before it")
+    func knownShift() async throws {
+        let url = SyntheticLog.temporaryFile("shift.csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        // 12 hours of baseline, then 24 monitored hours; tenure shifts at hour 24.
+        try SyntheticLog.write(to: url, hours: 36, perHour: 300, seed: 11, shiftFrom: 24)
+        try await TestDatabase.withFresh { database in
+            _ = try await SyntheticLog.ingest(url, into: database)
+            let baseline = MonitoredData.Baseline.fixed(start: "2025-11-24T00:00:00Z", end: "2025-11-24T12:00:00Z")
+            var options = WindowMonitor.Options()
+            options.maximumWindows = 100
+            options.lookback = 4 * 86_400
+            let monitor = try WindowMonitor(
+                database: database, workflow: "test", model: "churn", data: SyntheticLog.data(baseline: baseline, slices: []), options: options, logger: EngineFixtures.logger
+            )
+            let summary = try await monitor.run(now: SyntheticLog.start.addingTimeInterval(36 * 3_600), runID: nil)
+            #expect(summary.windows.count == 36)
+            let rows = try await database.client.query("""
+                SELECT window_start_time, feature_name FROM drift_metrics
+                WHERE drifted AND column_role = 'feature' AND slice_key IS NULL AND window_start_time >= '2025-11-24T12:00:00Z'
+                ORDER BY window_start_time
+                """).decode((Date, String).self)
+            var flagged: [(hour: Int, feature: String)] = []
+            for try await (start, feature) in rows {
+                flagged.append((Int(start.timeIntervalSince(SyntheticLog.start) / 3_600), feature))
+            }
+            #expect(Set(flagged.map(\.feature)) == ["tenure"])
+            #expect(flagged.map(\.hour) == Array(24..<36))
+            // The documented query works as written.
+            let top = try await database.client.query("""
+                SELECT window_start_time, feature_name, drift_score, drift_threshold FROM drift_metrics WHERE drift_score > drift_threshold
+                ORDER BY window_start_time DESC, drift_score DESC LIMIT 50;
+                """).decode((Date, String, Double, Double).self)
+            var count = 0
+            for try await (_, _, score, threshold) in top {
+                #expect(score > threshold)
+                count += 1
+            }
+            #expect(count > 0)
+        }
+    }
+
+    @Test("a no-drift control over 48 windows raises no hard severity")
+    func noDriftControl() async throws {
+        let url = SyntheticLog.temporaryFile("quiet.csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try SyntheticLog.write(to: url, hours: 49, perHour: 300, seed: 29)
+        try await TestDatabase.withFresh { database in
+            _ = try await SyntheticLog.ingest(url, into: database)
+            var options = WindowMonitor.Options()
+            options.maximumWindows = 100
+            options.lookback = 4 * 86_400
+            let monitor = try WindowMonitor(
+                database: database, workflow: "test", model: "churn", data: SyntheticLog.data(baseline: .previous, slices: []), options: options,
+                logger: EngineFixtures.logger
+            )
+            _ = try await monitor.run(now: SyntheticLog.start.addingTimeInterval(49 * 3_600), runID: nil)
+            let windows = try await MetricsStore(database: database).recentWindows(model: "churn", count: 48)
+            #expect(windows.count == 48)
+            let drifted = windows.flatMap(\.drift).filter { $0.drifted && $0.columnRole == "feature" }
+            #expect(drifted.count <= 1, "\(drifted.map { "\($0.featureName) \($0.driftScore)" })")
+            // No window comes near the hard rule of workflows/churn-retrain.yaml (40 % of features drifted).
+            for window in windows {
+                let tested = window.drift.filter { $0.columnRole == "feature" }
+                #expect(tested.count == 4)
+                #expect(Double(tested.filter(\.drifted).count) / Double(tested.count) < 0.4)
+            }
+        }
+    }
+
+    @Test("labels that arrive two days late change their windows' quality on the next pass, and only those windows are recomputed")
+    func lateLabels() async throws {
+        let url = SyntheticLog.temporaryFile("late.csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try SyntheticLog.write(to: url, hours: 6, perHour: 200, seed: 5)
+        try await TestDatabase.withFresh { database in
+            _ = try await SyntheticLog.ingest(url, into: database)
+            let monitor = try WindowMonitor(
+                database: database, workflow: "test", model: "churn", data: SyntheticLog.data(baseline: .previous), logger: EngineFixtures.logger
+            )
+            let now = SyntheticLog.start.addingTimeInterval(6 * 3_600)
+            #expect(try await monitor.run(now: now, runID: nil).windows.count == 6)
+            #expect(try await monitor.run(now: now, runID: nil).windows.isEmpty)
+            let before = try await accuracyRows(database)
+            #expect(before.isEmpty)
+
+            // Two days later, labels for hours 2 and 4 arrive.
+            let labels = SyntheticLog.temporaryFile("labels.csv")
+            defer { try? FileManager.default.removeItem(at: labels) }
+            var text = "request_id,label\n"
+            for hour in [2, 4] {
+                for row in 0..<200 { text += "r\(hour)-\(row),\(row % 3 == 0 ? 0 : 1)\n" }
+            }
+            try text.write(to: labels, atomically: true, encoding: .utf8)
+            let report = try await LabelStore(database: database).load(try DataRecordReader(path: labels.path), model: "churn", actor: "test")
+            #expect(report.rowsLoaded == 400)
+
+            let later = try await monitor.run(now: now.addingTimeInterval(2 * 86_400), runID: nil)
+            #expect(later.windows.map { Int($0.start.timeIntervalSince(SyntheticLog.start) / 3_600) } == [2, 4])
+            let after = try await accuracyRows(database)
+            #expect(after.map(\.hour) == [2, 4])
+            #expect(after.allSatisfy { $0.labelled == 200 })
+            let computations = try await database.client.query("SELECT computations FROM monitor_windows ORDER BY window_start").decode(Int.self)
+            var counts: [Int] = []
+            for try await count in computations { counts.append(count) }
+            #expect(counts == [1, 1, 2, 1, 2, 1])
+            // Every metric is also kept per slice value.
+            let slices = try await database.client.query("""
+                SELECT DISTINCT slice_value FROM performance_metrics WHERE slice_key = 'plan' AND metric = 'accuracy' ORDER BY 1
+                """).decode(String.self)
+            var values: [String] = []
+            for try await value in slices { values.append(value) }
+            #expect(values == ["basic", "pro", "team"])
+        }
+    }
+
+    private func accuracyRows(_ database: Database) async throws -> [(hour: Int, labelled: Int)] {
+        let rows = try await database.client.query("""
+            SELECT window_start_time, labelled_rows FROM performance_metrics WHERE metric = 'accuracy' AND slice_key IS NULL ORDER BY 1
+            """).decode((Date, Int).self)
+        var result: [(Int, Int)] = []
+        for try await (start, labelled) in rows { result.append((Int(start.timeIntervalSince(SyntheticLog.start) / 3_600), labelled)) }
+        return result
+    }
+
+    @Test("monitor and evaluate run as workflow steps, and evaluate says hard when a shift persists")
+    func stepsInAWorkflow() async throws {
+        let url = SyntheticLog.temporaryFile("steps.csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try SyntheticLog.write(to: url, hours: 30, perHour: 200, seed: 17, shiftFrom: 26, shift: 2)
+        try await TestDatabase.withFresh { database in
+            _ = try await SyntheticLog.ingest(url, into: database)
+            _ = try await EngineFixtures.apply("""
+                name: watch
+                model: churn
+                data:
+                  timestamp: ts
+                  prediction: prediction
+                  score: score
+                  label: label
+                  granularity: 1h
+                  baseline: { start: "2025-11-24T00:00:00Z", end: "2025-11-25T00:00:00Z" }
+                  features:
+                    amount: { type: number, min: 0 }
+                    tenure: { type: number }
+                    tickets: { type: integer, min: 0 }
+                    plan: { type: category, allowed: [basic, pro, team] }
+                steps:
+                  monitor:
+                    uses: monitor
+                    with: { lookback: 400d, windows: 100 }
+                  evaluate:
+                    uses: evaluate
+                    needs: monitor
+                    with:
+                      soft: { features: [tenure] }
+                      hard: { drift_share: 0.25 }
+                      persistence: { windows: 2, of: 3 }
+                """, to: database)
+            let id = try await RunLauncher(database: database).start("watch", trigger: .init(kind: .manual, actor: "t")).runID
+            let run = try await EngineFixtures.withWorkers(database) {
+                try await EngineFixtures.waitForRun(id, in: database)
+            }
+            #expect(run.state == .succeeded)
+            let steps = try await RunStore(database: database).steps(ofRun: id)
+            let monitor = steps.first { $0.name == "monitor" }!, evaluate = steps.first { $0.name == "evaluate" }!
+            #expect(monitor.outputs?["windows_computed"] == .number(30))
+            #expect(monitor.outputs?["drifted_features"] == .array([.string("tenure")]))
+            #expect(evaluate.outputs?["severity"] == .string("hard"))
+            guard case let .array(reasons)? = evaluate.outputs?["reasons"], case let .string(first)? = reasons.first else {
+                Issue.record("evaluate gave no reasons")
+                return
+            }
+            #expect(first.hasPrefix("hard: drift_share in "))
+            #expect(first.contains("tenure"))
+        }
+    }
+}
