@@ -37,10 +37,28 @@ public final class Database: Sendable {
         backgroundLogger.logLevel = logger.logLevel <= .debug ? logger.logLevel : .error
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
         let database = Database(configuration: configuration, client: client, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(database)
+        let runner = Task { await client.run() }
+        do {
+            let result = try await body(database)
+            await shutDown(runner, logger: logger)
+            return result
+        } catch {
+            await shutDown(runner, logger: logger)
+            throw error
+        }
+    }
+
+    /// Stops the pool and waits for it, but not forever.
+    ///
+    /// `PostgresClient.run()` returns soon after it is cancelled, but it has been seen not to
+    /// (under load, with every connection already closed), which left the caller — a command, a
+    /// test, a worker shutting down — waiting for good. Past `grace` the pool is left to finish
+    /// on its own and the caller goes on.
+    static func shutDown(_ runner: Task<Void, Never>, logger: Logger, grace: Duration = .seconds(5)) async {
+        runner.cancel()
+        let finished = await runner.finishes(before: { try? await Task.sleep(for: grace) })
+        if !finished {
+            logger.warning("the PostgreSQL connection pool did not stop in time; leaving it to finish on its own")
         }
     }
 

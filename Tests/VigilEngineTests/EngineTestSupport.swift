@@ -105,6 +105,7 @@ enum EngineFixtures {
         configuration.pollInterval = 0.2
         configuration.maintenanceInterval = 0.1
         configuration.drainTimeout = 5
+        configuration.callTimeout = 5
         return configuration
     }
 

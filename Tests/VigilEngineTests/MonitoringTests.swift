@@ -50,6 +50,17 @@ enum SyntheticLog {
         FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID().uuidString)-\(name)")
     }
 
+    /// A monitor of model `churn` over the synthetic log, computing up to 100 windows in 4 days.
+    static func monitor(_ database: Database, baseline: MonitoredData.Baseline, slices: [String] = ["plan"]) throws -> WindowMonitor {
+        var options = WindowMonitor.Options()
+        options.maximumWindows = 100
+        options.lookback = 4 * 86_400
+        return try WindowMonitor(
+            database: database, workflow: "test", model: "churn", data: data(baseline: baseline, slices: slices), options: options,
+            logger: EngineFixtures.logger
+        )
+    }
+
     static func ingest(_ url: URL, into database: Database, model: String = "churn") async throws -> IngestReport {
         try await InferenceIngest(database: database).load(
             try DataRecordReader(path: url.path), options: .init(model: model, features: features, actor: "test")
@@ -114,12 +125,7 @@ struct MonitoringTests {
         try await TestDatabase.withFresh { database in
             _ = try await SyntheticLog.ingest(url, into: database)
             let baseline = MonitoredData.Baseline.fixed(start: "2025-11-24T00:00:00Z", end: "2025-11-24T12:00:00Z")
-            var options = WindowMonitor.Options()
-            options.maximumWindows = 100
-            options.lookback = 4 * 86_400
-            let monitor = try WindowMonitor(
-                database: database, workflow: "test", model: "churn", data: SyntheticLog.data(baseline: baseline, slices: []), options: options, logger: EngineFixtures.logger
-            )
+            let monitor = try SyntheticLog.monitor(database, baseline: baseline, slices: [])
             let summary = try await monitor.run(now: SyntheticLog.start.addingTimeInterval(36 * 3_600), runID: nil)
             #expect(summary.windows.count == 36)
             let rows = try await database.client.query("""
@@ -154,13 +160,7 @@ struct MonitoringTests {
         try SyntheticLog.write(to: url, hours: 49, perHour: 300, seed: 29)
         try await TestDatabase.withFresh { database in
             _ = try await SyntheticLog.ingest(url, into: database)
-            var options = WindowMonitor.Options()
-            options.maximumWindows = 100
-            options.lookback = 4 * 86_400
-            let monitor = try WindowMonitor(
-                database: database, workflow: "test", model: "churn", data: SyntheticLog.data(baseline: .previous, slices: []), options: options,
-                logger: EngineFixtures.logger
-            )
+            let monitor = try SyntheticLog.monitor(database, baseline: .previous, slices: [])
             _ = try await monitor.run(now: SyntheticLog.start.addingTimeInterval(49 * 3_600), runID: nil)
             let windows = try await MetricsStore(database: database).recentWindows(model: "churn", count: 48)
             #expect(windows.count == 48)
@@ -182,9 +182,7 @@ struct MonitoringTests {
         try SyntheticLog.write(to: url, hours: 6, perHour: 200, seed: 5)
         try await TestDatabase.withFresh { database in
             _ = try await SyntheticLog.ingest(url, into: database)
-            let monitor = try WindowMonitor(
-                database: database, workflow: "test", model: "churn", data: SyntheticLog.data(baseline: .previous), logger: EngineFixtures.logger
-            )
+            let monitor = try SyntheticLog.monitor(database, baseline: .previous)
             let now = SyntheticLog.start.addingTimeInterval(6 * 3_600)
             #expect(try await monitor.run(now: now, runID: nil).windows.count == 6)
             #expect(try await monitor.run(now: now, runID: nil).windows.isEmpty)
@@ -228,6 +226,62 @@ struct MonitoringTests {
         var result: [(Int, Int)] = []
         for try await (start, labelled) in rows { result.append((Int(start.timeIntervalSince(SyntheticLog.start) / 3_600), labelled)) }
         return result
+    }
+
+    @Test("a user's own table, with a training baseline table or a seasonal reference, and sampled windows")
+    func userTable() async throws {
+        try await TestDatabase.withFresh { database in
+            try await database.client.query("""
+                CREATE TABLE predictions (served_at timestamptz, rid text, yhat text, p float8, truth text, tenure float8, plan text)
+                """)
+            try await database.client.query("""
+                CREATE TABLE training (tenure float8, plan text, yhat text, p float8, truth text)
+                """)
+            // Training: tenure ~ 24 ± 6 by a fixed pattern; served traffic: two days, the second with tenure 12 higher.
+            try await database.client.query("""
+                INSERT INTO training SELECT 24 + 6 * sin(g), CASE WHEN g % 3 = 0 THEN 'pro' ELSE 'basic' END, (g % 2)::text, (g % 100) / 100.0, (g % 2)::text
+                FROM generate_series(1, 2000) g
+                """)
+            try await database.client.query("""
+                INSERT INTO predictions
+                SELECT '2026-03-01T00:00:00Z'::timestamptz + (g * 86.4) * interval '1 second', 'r' || g, (g % 2)::text, (g % 100) / 100.0, (g % 2)::text,
+                       24 + 6 * sin(g) + CASE WHEN g > 1000 THEN 12 ELSE 0 END, CASE WHEN g % 3 = 0 THEN 'pro' ELSE 'basic' END
+                FROM generate_series(0, 1999) g
+                """)
+            var data = MonitoredData(
+                table: "predictions", timestamp: "served_at", prediction: "yhat", label: "truth", score: "p", requestID: "rid",
+                problemType: .classification, features: [ColumnSchema(name: "tenure", type: .number), ColumnSchema(name: "plan", type: .category)],
+                granularity: WorkflowDuration(seconds: 86_400), baseline: .table("training")
+            )
+            var options = WindowMonitor.Options()
+            options.lookback = 400 * 86_400
+            let now = Date(timeIntervalSince1970: 1_772_496_000) // 2026-03-03T00:00:00Z
+            let summary = try await WindowMonitor(database: database, workflow: "t", model: "own", data: data, options: options, logger: EngineFixtures.logger)
+                .run(now: now, runID: nil)
+            #expect(summary.windows.map(\.rows) == [1_000, 1_000])
+            #expect(summary.driftedFeatures == ["tenure"])
+            let accuracy = try await database.client.query("""
+                SELECT value, baseline_value FROM performance_metrics WHERE model = 'own' AND metric = 'accuracy' AND slice_key IS NULL ORDER BY window_start_time
+                """).decode((Double, Double?).self)
+            var values: [(Double, Double?)] = []
+            for try await row in accuracy { values.append(row) }
+            #expect(values.map(\.0) == [1, 1])
+            #expect(values.allSatisfy { $0.1 == 1 })
+
+            // The same data against the day before (seasonal, one day), half the rows sampled.
+            data.baseline = .seasonal(period: WorkflowDuration(seconds: 86_400))
+            options.sampleRate = 0.5
+            let seasonal = try await WindowMonitor(database: database, workflow: "t", model: "own-seasonal", data: data, options: options, logger: EngineFixtures.logger)
+                .run(now: now, runID: nil)
+            #expect(seasonal.windows.count == 2)
+            #expect(seasonal.driftedFeatures == ["tenure"])
+            let rates = try await database.client.query("""
+                SELECT DISTINCT sample_rate, comparison FROM drift_metrics WHERE model = 'own-seasonal'
+                """).decode((Double, String).self)
+            var seen: [(Double, String)] = []
+            for try await row in rates { seen.append(row) }
+            #expect(seen.count == 1 && seen.first?.0 == 0.5 && seen.first?.1 == "seasonal")
+        }
     }
 
     @Test("monitor and evaluate run as workflow steps, and evaluate says hard when a shift persists")

@@ -152,3 +152,26 @@ struct ProfilePropertyTests {
         return options
     }
 }
+
+@Suite("Sorting large samples")
+struct RadixSortTests {
+    @Test("the radix sort orders like the standard sort: negatives, zeros, infinities, subnormals, ties", arguments: [1, 2, 3])
+    func matchesStandardSort(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        var values = (0..<50_000).map { index -> Double in
+            switch index % 7 {
+            case 0: generator.normal(mean: 0, deviation: 1e6)
+            case 1: -generator.uniform()
+            case 2: Double(Int(generator.uniform() * 5))
+            case 3: index % 2 == 0 ? .infinity : -.infinity
+            case 4: .leastNonzeroMagnitude * Double(Int(generator.uniform() * 10))
+            case 5: -0.0
+            default: generator.uniform() * 1e-300
+            }
+        }
+        let expected = values.sorted()
+        RadixSort.sort(&values)
+        #expect(values.count == expected.count)
+        #expect(zip(values, expected).allSatisfy { $0 == $1 })
+    }
+}

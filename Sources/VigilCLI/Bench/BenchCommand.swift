@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print its figures as one JSON line (build with -c release).",
-        subcommands: [StatsBenchmark.self, EngineBenchmark.self]
+        subcommands: [StatsBenchmark.self, EngineBenchmark.self, IngestBenchmark.self, MonitorBenchmark.self]
     )
 }
 
@@ -16,6 +16,14 @@ enum Stopwatch {
     static func time<Result>(_ body: () throws -> Result) rethrows -> (seconds: Double, result: Result) {
         let start = ContinuousClock.now
         let result = try body()
+        let elapsed = ContinuousClock.now - start
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, result)
+    }
+
+    /// Seconds taken by an asynchronous `body`, and its result.
+    static func timeAsync<Result>(_ body: () async throws -> Result) async rethrows -> (seconds: Double, result: Result) {
+        let start = ContinuousClock.now
+        let result = try await body()
         let elapsed = ContinuousClock.now - start
         return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, result)
     }

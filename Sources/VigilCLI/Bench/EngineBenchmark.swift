@@ -30,19 +30,10 @@ struct EngineBenchmark: AsyncParsableCommand {
     func run() async throws {
         let counts = workers.split(separator: ",").compactMap { Int($0) }
         guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--workers takes counts such as 1,2,4") }
-        var logger = Logger(label: "vigil.bench")
-        logger.logLevel = .error
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(getpid())")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        chmod(home.path, 0o755)
-        let cluster = EmbeddedCluster(home: home, settings: ["max_connections": "200"])
-        defer { try? cluster.destroy() }
-        let configuration = try cluster.start(logger: logger)
         var registry = StepRegistry.standard
         registry.register(NoopStep())
         var figures: [String: Any] = ["benchmark": "engine", "runs": runs, "steps_per_run": 3, "concurrency": concurrency, "durable_commits": true]
-        try await Database.withDatabase(configuration, maximumConnections: 60, logger: logger) { database in
-            try await Migrator(database: database).apply()
+        try await BenchCluster.with(maximumConnections: 60) { database, logger in
             let spec = try WorkflowLoader.parse(Array(Self.workflow.utf8), file: "bench.yaml", catalog: registry.catalog)
             _ = try await WorkflowStore(database: database).apply([WorkflowFile(path: "bench.yaml", source: Self.workflow, spec: spec)], actor: "bench")
             for count in counts {

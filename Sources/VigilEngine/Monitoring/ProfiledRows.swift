@@ -22,8 +22,43 @@ struct ProfiledRows {
     /// Sorted numeric values by column name, for rebinning against a reference's edges.
     var samples: [String: SortedSample] = [:]
 
-    /// Takes the rows at `indices` (all rows when `nil`) and profiles every column.
-    init(rows: WindowRows, indices: [Int]?, data: MonitoredData) {
+    /// Takes the rows at `indices` (all rows when `nil`) and profiles every column, several at once.
+    static func profiling(_ rows: WindowRows, indices: [Int]?, data: MonitoredData) async -> ProfiledRows {
+        var table = ProfiledRows(rows: rows, indices: indices)
+        var columns: [(Column, ColumnValues)] = []
+        for schema in data.features {
+            guard let values = table.features[schema.name] else { continue }
+            columns.append((Column(name: schema.name, role: "feature"), values))
+        }
+        let numericOutputs = data.problemType == .regression
+        if table.predictions.contains(where: { $0 != nil }) {
+            let predictions = table.predictions
+            columns.append((Column(name: data.prediction, role: "prediction"), numericOutputs ? .numeric(predictions.map { $0.flatMap(Double.init) ?? .nan }) : .categorical(predictions)))
+        }
+        if table.scores.contains(where: { !$0.isNaN }) {
+            columns.append((Column(name: data.score ?? "score", role: "score"), .numeric(table.scores)))
+        }
+        if table.labels.contains(where: { $0 != nil }) {
+            let labels = table.labels
+            columns.append((Column(name: data.label ?? "label", role: "label"), numericOutputs ? .numeric(labels.map { $0.flatMap(Double.init) ?? .nan }) : .categorical(labels)))
+        }
+        let profiled = await withTaskGroup(of: (Int, ColumnProfile, SortedSample?).self) { group in
+            for (index, (column, values)) in columns.enumerated() {
+                group.addTask { Self.profile(column, values).map { (index, $0.0, $0.1) }! }
+            }
+            var results: [(Int, ColumnProfile, SortedSample?)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }
+        }
+        for (index, profile, sample) in profiled {
+            let column = columns[index].0
+            table.profiles.append((column, profile))
+            if let sample { table.samples[column.name] = sample }
+        }
+        return table
+    }
+
+    private init(rows: WindowRows, indices: [Int]?) {
         func pick<T>(_ values: [T]) -> [T] {
             guard let indices else { return values }
             return indices.map { values[$0] }
@@ -40,34 +75,18 @@ struct ProfiledRows {
         labels = pick(rows.labels)
         latencies = pick(rows.latencies)
         errors = pick(rows.errors).lazy.filter { $0 }.count
-        for schema in data.features {
-            guard let values = features[schema.name] else { continue }
-            add(Column(name: schema.name, role: "feature"), values)
-        }
-        let numericOutputs = data.problemType == .regression
-        if predictions.contains(where: { $0 != nil }) {
-            add(Column(name: data.prediction, role: "prediction"), numericOutputs ? .numeric(predictions.map { $0.flatMap(Double.init) ?? .nan }) : .categorical(predictions))
-        }
-        if scores.contains(where: { !$0.isNaN }) {
-            add(Column(name: data.score ?? "score", role: "score"), .numeric(scores))
-        }
-        if labels.contains(where: { $0 != nil }) {
-            add(Column(name: data.label ?? "label", role: "label"), numericOutputs ? .numeric(labels.map { $0.flatMap(Double.init) ?? .nan }) : .categorical(labels))
-        }
     }
 
-    private mutating func add(_ column: Column, _ values: ColumnValues) {
+    private static func profile(_ column: Column, _ values: ColumnValues) -> (ColumnProfile, SortedSample?)? {
         switch values {
         case let .numeric(numbers):
             guard let sample = try? SortedSample(numbers, name: column.name) else {
                 // Every value missing: a categorical profile that counts them.
-                profiles.append((column, ColumnProfile(categories: Array(repeating: nil, count: numbers.count))))
-                return
+                return (ColumnProfile(categories: Array(repeating: nil, count: numbers.count)), nil)
             }
-            samples[column.name] = sample
-            profiles.append((column, ColumnProfile(numbers: sample)))
+            return (ColumnProfile(numbers: sample), sample)
         case let .categorical(texts):
-            profiles.append((column, ColumnProfile(categories: texts)))
+            return (ColumnProfile(categories: texts), nil)
         }
     }
 

@@ -119,7 +119,7 @@ public struct WindowMonitor: Sendable {
         }
         let quarantinedByColumn = try await quarantined(signature)
         for (slice, indices) in subsets(rows) {
-            let table = ProfiledRows(rows: rows, indices: indices, data: data)
+            let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
             for (column, profile) in table.profiles {
                 metrics.profiles.append(StoredProfile(
                     slice: slice, columnName: column.name, role: column.role, kind: profile.kind.rawValue, profile: try profile.encoded()
@@ -196,7 +196,7 @@ public struct WindowMonitor: Sendable {
         guard rows.rowCount > 0 else {
             throw MonitorError("the baseline (\(baselineName)) holds no rows for model '\(model)'")
         }
-        let set = profileSet(rows)
+        let set = await profileSet(rows)
         var stored: [StoredProfile] = []
         for (key, profile) in set.profiles {
             stored.append(StoredProfile(slice: key.slice, columnName: key.column, role: "", kind: profile.kind.rawValue, profile: try profile.encoded()))
@@ -207,14 +207,13 @@ public struct WindowMonitor: Sendable {
 
     /// The previous or seasonal window's stored profiles, or profiles made now when it was never computed.
     func windowReference(for signature: WindowSignature) async throws -> Reference? {
-        let offset: TimeInterval
+        let offset: TimeInterval, comparison: String
         switch data.baseline {
-        case .previous: offset = granularity
-        case let .seasonal(period): offset = TimeInterval(period.seconds)
+        case .previous: (offset, comparison) = (granularity, "previous")
+        case let .seasonal(period): (offset, comparison) = (TimeInterval(period.seconds), "seasonal")
         case .table, .fixed: return nil
         }
         let start = signature.start.addingTimeInterval(-offset), end = signature.end.addingTimeInterval(-offset)
-        let comparison = offset == granularity ? "previous" : "seasonal"
         let stored = try await store.profiles(model: model, start: start, end: end)
         if !stored.isEmpty {
             let set = try ProfileSet(stored: stored, performance: try await store.performance(model: model, start: start, end: end))
@@ -222,14 +221,14 @@ public struct WindowMonitor: Sendable {
         }
         let rows = try await source.rows(from: start, to: end, sampleRate: options.sampleRate, on: store.database)
         guard rows.rowCount > 0 else { return nil }
-        return Reference(profiles: profileSet(rows), window: (start, end), comparison: comparison, name: baselineName)
+        return Reference(profiles: await profileSet(rows), window: (start, end), comparison: comparison, name: baselineName)
     }
 
     /// Profiles (and performance) of rows read for a reference, for every slice.
-    func profileSet(_ rows: WindowRows) -> ProfileSet {
+    func profileSet(_ rows: WindowRows) async -> ProfileSet {
         var set = ProfileSet()
         for (slice, indices) in subsets(rows) {
-            let table = ProfiledRows(rows: rows, indices: indices, data: data)
+            let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
             for (column, profile) in table.profiles {
                 set.profiles[ProfileSet.Key(slice: slice, column: column.name)] = profile
             }

@@ -9,12 +9,16 @@ import VigilWorkflow
 ///
 /// After downtime, a workflow's `catch_up` decides: `skip` runs only the latest missed tick,
 /// `all` runs every missed tick, oldest first (at most ``Configuration/maximumCatchUp``).
+///
+/// Once an hour it also creates the inference log's partitions for the days ahead.
 public final class Scheduler: Service, Sendable {
     public struct Configuration: Sendable {
         /// How often schedules are checked, in wall seconds.
         public var checkInterval: TimeInterval = 1
         public var maximumCatchUp = 1_000
         public var identifier = "scheduler-\(HostName.current)-\(getpid())"
+        /// Days of inference-log partitions kept ready ahead of today (checked hourly).
+        public var partitionDaysAhead = 7
 
         public init() {}
     }
@@ -33,15 +37,29 @@ public final class Scheduler: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var partitionsCheckedAt = ContinuousClock.now - .seconds(7_200)
             while !Task.isCancelled {
                 do {
                     try await self.tick()
+                    if ContinuousClock.now - partitionsCheckedAt > .seconds(3_600) {
+                        try await self.createPartitionsAhead()
+                        partitionsCheckedAt = .now
+                    }
                 } catch {
                     self.logger.warning("schedule check failed; retrying", metadata: ["error": "\(StoreError.explain(error))"])
                 }
                 try? await Task.sleep(for: .milliseconds(Int64(self.configuration.checkInterval * 1_000)))
             }
         }
+    }
+
+    /// Creates the inference log's daily partitions for today and the next `partitionDaysAhead`
+    /// days, so rows written straight into `inference_log` (not through `vigil ingest`) have one.
+    public func createPartitionsAhead() async throws {
+        let now = launcher.clock.now()
+        try await InferenceIngest(database: store.database).createPartitions(
+            from: now, to: now.addingTimeInterval(Double(configuration.partitionDaysAhead) * 86_400)
+        )
     }
 
     /// Starts the runs of every tick that is due; returns the runs started by this scheduler.

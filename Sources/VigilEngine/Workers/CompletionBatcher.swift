@@ -19,15 +19,17 @@ final class CompletionBatcher: Sendable {
     let store: RunStore
     let worker: String
     let clock: any EngineClock
+    let callTimeout: TimeInterval
     let logger: Logger
     private let state = Mutex(State())
     private let wake = WakeSignal()
     static let maximumBatch = 64
 
-    init(store: RunStore, worker: String, clock: any EngineClock, logger: Logger) {
+    init(store: RunStore, worker: String, clock: any EngineClock, callTimeout: TimeInterval, logger: Logger) {
         self.store = store
         self.worker = worker
         self.clock = clock
+        self.callTimeout = callTimeout
         self.logger = logger
     }
 
@@ -65,7 +67,10 @@ final class CompletionBatcher: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                let accepted = try await store.finish(batch.map(\.completion), worker: worker, now: clock.now())
+                let completions = batch.map(\.completion)
+                let accepted = try await DatabaseCall.bounded(callTimeout) {
+                    try await self.store.finish(completions, worker: self.worker, now: self.clock.now())
+                }
                 for pending in batch {
                     let completion = pending.completion
                     if !accepted.contains("\(completion.runID)/\(completion.name)") {

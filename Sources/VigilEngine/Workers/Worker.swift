@@ -27,6 +27,9 @@ public final class Worker: Service, Sendable {
         public var maintenanceInterval: TimeInterval = 0.25
         /// How long running steps may finish after shutdown is asked for, in wall seconds.
         public var drainTimeout: TimeInterval = 30
+        /// Longest wait for one of the worker's own database calls (claim, maintenance, lease
+        /// renewal, recording results) before it is abandoned and tried again, in wall seconds.
+        public var callTimeout: TimeInterval = 15
         public var identifier = "worker-\(HostName.current)-\(getpid())-\(UInt16.random(in: 0 ... .max))"
 
         public init() {}
@@ -55,7 +58,7 @@ public final class Worker: Service, Sendable {
         logger[metadataKey: "worker"] = "\(configuration.identifier)"
         self.logger = logger
         executor = StepExecutor(store: store, registry: registry, clock: clock, logger: logger)
-        completions = CompletionBatcher(store: store, worker: configuration.identifier, clock: clock, logger: logger)
+        completions = CompletionBatcher(store: store, worker: configuration.identifier, clock: clock, callTimeout: configuration.callTimeout, logger: logger)
     }
 
     public func run() async throws {
@@ -63,7 +66,7 @@ public final class Worker: Service, Sendable {
         // its task is cancelled, and shutdown must not wait on it. Cancelling it closes it eventually.
         let listener = Task { await self.listen() }
         defer { listener.cancel() }
-        try await withGracefulShutdownHandler {
+        let work = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.heartbeats() }
                 group.addTask { await self.completions.run() }
@@ -71,6 +74,20 @@ public final class Worker: Service, Sendable {
                 await self.drain()
                 await self.completions.stop()
                 group.cancelAll()
+            }
+        }
+        try await withGracefulShutdownHandler {
+            // Shutdown is bounded: a database call that never returns (seen once after a server
+            // restart, with nothing left to wake it) must not keep the process from exiting.
+            // Whatever is unrecorded then is handed back when its lease expires.
+            let grace = configuration.drainTimeout + 15
+            let finished = await work.finishes(before: {
+                while !self.isStopping && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+                try? await Task.sleep(for: .milliseconds(Int64(grace * 1_000)))
+            })
+            if !finished {
+                logger.warning("worker did not stop within its drain time; exiting and leaving unrecorded steps to their leases")
+                work.cancel()
             }
         } onGracefulShutdown: {
             self.stop()
@@ -89,10 +106,12 @@ public final class Worker: Service, Sendable {
         var failures = 0
         while !isStopping {
             do {
-                try await maintainIfDue()
                 let free = configuration.concurrency - state.withLock { $0.running.count }
-                let claimed = free > 0
-                    ? try await store.claim(worker: configuration.identifier, limit: free, lease: configuration.lease, now: clock.now()) : []
+                let claimed = try await DatabaseCall.bounded(configuration.callTimeout) {
+                    try await self.maintainIfDue()
+                    return free > 0
+                        ? try await self.store.claim(worker: self.configuration.identifier, limit: free, lease: self.configuration.lease, now: self.clock.now()) : []
+                }
                 failures = 0
                 for step in claimed { start(step) }
                 if claimed.isEmpty || claimed.count == free {
@@ -149,7 +168,9 @@ public final class Worker: Service, Sendable {
                 return (Int(parts[0])!, String(parts[1]))
             }
             do {
-                let held = try await store.renewLeases(worker: configuration.identifier, steps: steps, lease: configuration.lease, now: clock.now())
+                let held = try await DatabaseCall.bounded(configuration.callTimeout) {
+                    try await self.store.renewLeases(worker: self.configuration.identifier, steps: steps, lease: self.configuration.lease, now: self.clock.now())
+                }
                 for key in running where !held.contains(key) {
                     logger.notice("lost the lease of a running step; cancelling it", metadata: ["step": "\(key)"])
                     state.withLock { $0.running[key] }?.cancel()

@@ -22,7 +22,7 @@ public struct SortedSample: Sendable, Equatable {
             if value.isNaN { missing += 1 } else { kept.append(value) }
         }
         guard !kept.isEmpty else { throw StatisticsError.unusable(name, missing: missing) }
-        kept.sort()
+        RadixSort.sort(&kept)
         self.values = kept
         self.missingCount = missing
     }

@@ -25,9 +25,24 @@ struct CopyText {
         for byte in text.utf8 { escaped(byte) }
     }
 
+    /// UTF-8 bytes as one field, escaped.
+    mutating func text(_ raw: ArraySlice<UInt8>) {
+        for byte in raw { escaped(byte) }
+    }
+
     /// Bytes known to need no escaping (digits, fixed keywords, pre-escaped keys).
-    mutating func verbatim<Bytes: Sequence>(_ raw: Bytes) where Bytes.Element == UInt8 {
+    mutating func verbatim(_ raw: [UInt8]) {
         bytes.append(contentsOf: raw)
+    }
+
+    /// As ``verbatim(_:)-([UInt8])``, for a slice of a file's bytes.
+    mutating func verbatim(_ raw: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: raw)
+    }
+
+    /// One byte that needs no escaping.
+    mutating func byte(_ byte: UInt8) {
+        bytes.append(byte)
     }
 
     mutating func number(_ value: Double) {
@@ -56,8 +71,17 @@ struct CopyText {
 
     /// A JSON string literal (quotes included) inside a field: JSON escapes, then COPY escapes.
     mutating func jsonString(_ text: String) {
+        jsonString(utf8: text.utf8)
+    }
+
+    /// As ``jsonString(_:)-(String)``, from UTF-8 bytes.
+    mutating func jsonString(_ raw: ArraySlice<UInt8>) {
+        jsonString(utf8: raw)
+    }
+
+    private mutating func jsonString<Bytes: Sequence<UInt8>>(utf8: Bytes) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "\"")])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "\\")])

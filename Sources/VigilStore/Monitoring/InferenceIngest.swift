@@ -111,6 +111,12 @@ public struct InferenceIngest: Sendable {
         }
     }
 
+    /// Creates the daily partitions of `inference_log` for every day from `from` to `to`
+    /// (those that exist are kept), for rows written without `vigil ingest`.
+    public func createPartitions(from: Date, to: Date) async throws {
+        try await database.client.query("SELECT vigil_ensure_inference_partitions(\(from), \(to))", logger: database.logger)
+    }
+
     private static func insertQuarantine(
         _ rows: [InferenceRowEncoder.Rejected], batchID: Int, model: String, on connection: PostgresConnection, logger: Logger
     ) async throws {
@@ -154,7 +160,7 @@ struct PartitionDays {
         guard let first = missing.min(), let last = missing.max() else { return }
         let from = Date(timeIntervalSince1970: Double(first) * 86_400)
         let to = Date(timeIntervalSince1970: Double(last) * 86_400)
-        try await database.client.query("SELECT vigil_ensure_inference_partitions(\(from), \(to))", logger: database.logger)
+        try await InferenceIngest(database: database).createPartitions(from: from, to: to)
         days.formUnion(first...last)
     }
 }

@@ -26,6 +26,8 @@ struct InferenceRowEncoder {
         case feature(ColumnSchema?)
     }
 
+    static let trueBytes = Array("true".utf8), falseBytes = Array("false".utf8)
+
     let options: InferenceIngest.Options
     let batchID: Int
     private(set) var rowsRead = 0
@@ -35,6 +37,8 @@ struct InferenceRowEncoder {
     private(set) var featureColumns: [String] = []
     private var roles: [Role] = []
     private var names: [String] = []
+    /// A category feature's allowed values as UTF-8, by column index.
+    private var allowedBytes: [Int: [[UInt8]]] = [:]
     /// `"name":` for each column, JSON- and COPY-escaped, for feature columns.
     private var keys: [[UInt8]] = []
     private var known = (requestID: -1, timestamp: -1, modelVersion: -1, role: -1, prediction: -1, score: -1, probabilities: -1, latency: -1, error: -1, label: -1, model: -1)
@@ -76,9 +80,12 @@ struct InferenceRowEncoder {
             }
             roles.append(role)
             names.append(name)
+            if case let .feature(schema?) = role, let allowed = schema.allowed {
+                allowedBytes[index] = allowed.map { Array($0.utf8) }
+            }
             var key = CopyText(capacity: name.utf8.count + 4)
             key.jsonString(name)
-            key.verbatim([UInt8(ascii: ":")])
+            key.byte(UInt8(ascii: ":"))
             keys.append(key.bytes)
         }
         let present = Set(columns)
@@ -89,6 +96,7 @@ struct InferenceRowEncoder {
     mutating func encodeChunk(_ reader: DataRecordReader) throws(DataFileError) -> Chunk {
         copy.removeAll()
         var days = Set<Int>()
+        var lastDay = Int.min
         var count = 0
         while count < options.chunkRows {
             guard let record = try reader.next() else {
@@ -97,7 +105,10 @@ struct InferenceRowEncoder {
             if reader.columnNames.count != roles.count { resolve(reader.columnNames) }
             rowsRead += 1
             count += 1
-            if let day = encode(record) { days.insert(day) }
+            if let day = encode(record), day != lastDay {
+                days.insert(day)
+                lastDay = day
+            }
         }
         return Chunk(rows: copy.bytes, days: days, isLast: false, bytesRead: reader.bytesConsumed)
     }
@@ -109,19 +120,26 @@ struct InferenceRowEncoder {
             quarantined.append(Rejected(line: record.line, timestamp: timestamp, column: column, reason: reason, raw: record.raw))
             return nil
         }
-        guard known.timestamp >= 0, let text = record.text(known.timestamp), let seconds = Timestamp.parse(text) else {
+        func abandon(_ rowStart: Int, _ column: String) -> Int? {
+            copy.truncate(to: rowStart)
+            return reject(column, "\(column) is not valid UTF-8")
+        }
+        guard known.timestamp >= 0, let seconds = record.withBytes(known.timestamp, Timestamp.parse) else {
             return reject("ts", known.timestamp < 0 ? "the file has no ts column" : "ts is missing or not a timestamp")
         }
         timestamp = seconds
-        guard known.requestID >= 0, !record.isMissing(known.requestID), let requestID = record.text(known.requestID) else {
+        guard known.requestID >= 0, !record.isMissing(known.requestID) else {
             return reject("request_id", "request_id is missing")
         }
         if known.model >= 0, let model = record.text(known.model), model != options.model {
             return reject("model", "the row is for model '\(model)', not '\(options.model)'")
         }
-        let role = known.role >= 0 && !record.isMissing(known.role) ? record.text(known.role) ?? "" : options.role
-        guard InferenceIngest.roles.contains(role) else {
-            return reject("role", "role '\(role)' is not one of champion, challenger, shadow, canary")
+        var role = options.role
+        if known.role >= 0, !record.isMissing(known.role) {
+            role = record.text(known.role) ?? ""
+            guard InferenceIngest.roles.contains(role) else {
+                return reject("role", "role '\(role)' is not one of champion, challenger, shadow, canary")
+            }
         }
         var score: Double?
         if known.score >= 0, !record.isMissing(known.score) {
@@ -150,18 +168,22 @@ struct InferenceRowEncoder {
         }
         let rowStart = copy.bytes.count
         copy.verbatim(fixedPrefix)
-        if known.modelVersion >= 0, !record.isMissing(known.modelVersion) { copy.text(record.text(known.modelVersion) ?? "") } else { copy.text(options.modelVersion) }
+        if known.modelVersion >= 0, !record.isMissing(known.modelVersion) {
+            guard appendText(record, known.modelVersion) else { return abandon(rowStart, "model_version") }
+        } else {
+            copy.text(options.modelVersion)
+        }
         copy.separator()
         copy.text(role)
         copy.separator()
-        copy.text(requestID)
+        guard appendText(record, known.requestID) else { return abandon(rowStart, "request_id") }
         copy.separator()
         var stamp: [UInt8] = []
         stamp.reserveCapacity(32)
         Timestamp.format(seconds, into: &stamp)
         copy.verbatim(stamp)
         copy.separator()
-        copy.verbatim([UInt8(ascii: "{")])
+        copy.byte(UInt8(ascii: "{"))
         var first = true
         for (index, role) in roles.enumerated() {
             guard case let .feature(schema) = role else { continue }
@@ -171,24 +193,44 @@ struct InferenceRowEncoder {
             }
             if copy.bytes.last != UInt8(ascii: "{") { first = false }
         }
-        copy.verbatim([UInt8(ascii: "}")])
+        copy.byte(UInt8(ascii: "}"))
         copy.separator()
-        if known.prediction >= 0, !record.isMissing(known.prediction), let prediction = record.text(known.prediction) { copy.text(prediction) } else { copy.null() }
+        if known.prediction >= 0, !record.isMissing(known.prediction) {
+            guard appendText(record, known.prediction) else { return abandon(rowStart, "prediction") }
+        } else {
+            copy.null()
+        }
         copy.separator()
-        if let score { copy.number(score) } else { copy.null() }
+        if let score { if let raw = record.rawNumber(known.score) { copy.verbatim(raw) } else { copy.number(score) } } else { copy.null() }
         copy.separator()
         if let probabilities { copy.text(probabilities) } else { copy.null() }
         copy.separator()
-        if let latency { copy.number(latency) } else { copy.null() }
+        if let latency { if let raw = record.rawNumber(known.latency) { copy.verbatim(raw) } else { copy.number(latency) } } else { copy.null() }
         copy.separator()
-        copy.verbatim(failed ? [UInt8(ascii: "t")] : [UInt8(ascii: "f")])
+        copy.byte(failed ? UInt8(ascii: "t") : UInt8(ascii: "f"))
         copy.separator()
         copy.integer(Int64(batchID))
         copy.endRow()
-        if known.label >= 0, !record.isMissing(known.label), let label = record.text(known.label) {
+        if known.label >= 0, !record.isMissing(known.label), let label = record.text(known.label), let requestID = record.text(known.requestID) {
             labels.append(requestID: requestID, label: label)
         }
         return Int((seconds / 86_400).rounded(.down))
+    }
+
+    /// A number as a person writes it: `600`, not `600.0`.
+    static func show(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    /// Appends a text field, escaped; `false` when it is not valid UTF-8.
+    private mutating func appendText(_ record: DataRecord, _ column: Int) -> Bool {
+        if let raw = record.asciiBytes(column) {
+            copy.text(raw)
+            return true
+        }
+        guard let text = record.text(column) else { return false }
+        copy.text(text)
+        return true
     }
 
     /// Appends `"name":value` for a present feature; returns the problem when it breaks its schema.
@@ -199,7 +241,7 @@ struct InferenceRowEncoder {
             return nil
         }
         func key() {
-            if !first { copy.verbatim([UInt8(ascii: ",")]) }
+            if !first { copy.byte(UInt8(ascii: ",")) }
             copy.verbatim(keys[index])
         }
         guard let schema else {
@@ -212,18 +254,26 @@ struct InferenceRowEncoder {
             guard let number = record.number(index) else {
                 return (name, "feature '\(name)': '\((record.text(index) ?? "").prefix(40))' is not a number")
             }
-            if schema.type == .integer && number != number.rounded() { return (name, "feature '\(name)': \(number) is not a whole number") }
-            if let minimum = schema.minimum, number < minimum { return (name, "feature '\(name)': \(number) is below the minimum \(minimum)") }
-            if let maximum = schema.maximum, number > maximum { return (name, "feature '\(name)': \(number) is above the maximum \(maximum)") }
+            if schema.type == .integer && number != number.rounded() { return (name, "feature '\(name)': \(Self.show(number)) is not a whole number") }
+            if let minimum = schema.minimum, number < minimum { return (name, "feature '\(name)': \(Self.show(number)) is below the minimum \(Self.show(minimum))") }
+            if let maximum = schema.maximum, number > maximum { return (name, "feature '\(name)': \(Self.show(number)) is above the maximum \(Self.show(maximum))") }
             key()
-            copy.number(number)
+            if let raw = record.rawNumber(index) { copy.verbatim(raw) } else { copy.number(number) }
         case .boolean:
             guard let value = record.text(index).flatMap(ColumnSchema.booleanValue) else {
                 return (name, "feature '\(name)': '\((record.text(index) ?? "").prefix(40))' is not true or false")
             }
             key()
-            copy.verbatim(value ? Array("true".utf8) : Array("false".utf8))
+            copy.verbatim(value ? Self.trueBytes : Self.falseBytes)
         case .category, .string:
+            if let raw = record.asciiBytes(index) {
+                if let allowed = allowedBytes[index], !allowed.contains(where: { $0.elementsEqual(raw) }) {
+                    return (name, "feature '\(name)': '\(String(decoding: raw.prefix(40), as: UTF8.self))' is not one of \(schema.allowed!.joined(separator: ", "))")
+                }
+                key()
+                copy.jsonString(raw)
+                return nil
+            }
             guard let text = record.text(index) else { return (name, "feature '\(name)': the value is not valid UTF-8") }
             if let allowed = schema.allowed, !allowed.contains(text) {
                 return (name, "feature '\(name)': '\(text.prefix(40))' is not one of \(allowed.joined(separator: ", "))")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import VigilStatistics
 import VigilWorkflow
@@ -48,15 +49,15 @@ public struct MonitoredSource: Sendable {
 
     private func column(_ name: String) -> String { "t.\"\(name)\"" }
 
-    /// FROM and the fixed part of WHERE; `$1` is the model for Vigil's log.
+    /// FROM and the fixed part of WHERE; `$1` is the model and `$2` the roles for Vigil's log.
     var fromClause: String {
-        if isVigilLog {
-            return """
-                FROM inference_log t LEFT JOIN inference_labels y ON y.model = t.model AND y.request_id = t.request_id
-                WHERE t.model = $1 AND t.role = ANY($2)
-                """
+        guard isVigilLog else {
+            return "FROM \(try! Self.quotedName(data.table!)) t WHERE $1::text IS NOT NULL AND $2::text[] IS NOT NULL"
         }
-        return "FROM \(try! Self.quotedName(data.table!)) t WHERE $1::text IS NOT NULL AND $2::text[] IS NOT NULL"
+        return """
+            FROM inference_log t LEFT JOIN inference_labels y ON y.model = t.model AND y.request_id = t.request_id
+            WHERE t.model = $1 AND t.role = ANY($2)
+            """
     }
 
     var timestampExpression: String { isVigilLog ? "t.ts" : column(data.timestamp) }
@@ -68,23 +69,9 @@ public struct MonitoredSource: Sendable {
     var latencyExpression: String? { isVigilLog ? "t.latency_ms" : nil }
     var errorExpression: String? { isVigilLog ? "t.error" : nil }
 
-    /// The SQL for a feature's value: float8 for numeric features, text otherwise. In Vigil's log
-    /// a JSON value of the wrong type reads as NULL and is counted by `mismatchExpression`.
+    /// The SQL for a feature's value in a user's table: float8 for numeric features, text otherwise.
     func featureExpression(_ feature: ColumnSchema) -> String {
-        let key = feature.name.replacingOccurrences(of: "'", with: "''")
-        if isVigilLog {
-            return feature.isNumeric
-                ? "CASE WHEN jsonb_typeof(t.features -> '\(key)') = 'number' THEN (t.features -> '\(key)')::float8 END"
-                : "(t.features ->> '\(key)')"
-        }
-        return feature.isNumeric ? "\(column(feature.name))::float8" : "\(column(feature.name))::text"
-    }
-
-    /// Rows whose value for a numeric feature is present but not a number (Vigil's log only).
-    func mismatchExpression(_ feature: ColumnSchema) -> String {
-        let key = feature.name.replacingOccurrences(of: "'", with: "''")
-        guard isVigilLog, feature.isNumeric else { return "0" }
-        return "count(*) FILTER (WHERE jsonb_typeof(t.features -> '\(key)') NOT IN ('number', 'null'))"
+        feature.isNumeric ? "\(column(feature.name))::float8" : "\(column(feature.name))::text"
     }
 
     /// A deterministic sample of `rate` of the rows, by a hash of the request id.
@@ -106,6 +93,24 @@ public struct WindowSignature: Sendable, Hashable {
 
 /// The rows of one window, column by column. Missing numbers are NaN; missing text is `nil`.
 public struct WindowRows: Sendable {
+    /// These rows followed by `other`'s (the next part of the window), ending at `end`.
+    func appending(_ other: WindowRows, end: Date) -> WindowRows {
+        var features = self.features
+        for (name, values) in other.features {
+            switch (features[name], values) {
+            case let (.numeric(a)?, .numeric(b)): features[name] = .numeric(a + b)
+            case let (.categorical(a)?, .categorical(b)): features[name] = .categorical(a + b)
+            default: features[name] = values
+            }
+        }
+        return WindowRows(
+            start: start, end: end, rowCount: rowCount + other.rowCount, features: features,
+            typeMismatches: typeMismatches.merging(other.typeMismatches, uniquingKeysWith: +),
+            predictions: predictions + other.predictions, scores: scores + other.scores, labels: labels + other.labels,
+            latencies: latencies + other.latencies, errors: errors + other.errors
+        )
+    }
+
     public let start: Date
     public let end: Date
     public let rowCount: Int
@@ -159,49 +164,88 @@ extension MonitoredSource {
         }
     }
 
-    /// The rows of [start, end), sampled at `sampleRate`, in one scan. With `allTime`, every row
-    /// of the source whatever its time (a baseline table need not have a timestamp column).
+    /// The rows of [start, end), sampled at `sampleRate`. A window of Vigil's log is read as two
+    /// halves at once, each streamed and parsed on its own core. With `allTime`, every row of the
+    /// source whatever its time (a baseline table need not have a timestamp column).
     public func rows(from start: Date, to end: Date, allTime: Bool = false, sampleRate: Double = 1, on database: Database) async throws -> WindowRows {
-        let missingText = "E'\\x01'"
-        var select = ["count(*)::int8"]
-        for feature in data.features {
-            select.append(feature.isNumeric
-                ? "coalesce(array_agg(coalesce(\(featureExpression(feature)), 'NaN'::float8)), '{}')"
-                : "coalesce(array_agg(coalesce(\(featureExpression(feature)), \(missingText))), '{}')")
-            select.append("(\(mismatchExpression(feature)))::int8")
-        }
-        select.append("coalesce(array_agg(coalesce(\(predictionExpression), \(missingText))), '{}')")
-        select.append("coalesce(array_agg(coalesce(\(scoreExpression ?? "NULL::float8"), 'NaN'::float8)), '{}')")
-        select.append("coalesce(array_agg(coalesce(\(labelExpression ?? "NULL::text"), \(missingText))), '{}')")
-        select.append("coalesce(array_agg(coalesce(\(latencyExpression ?? "NULL::float8"), 'NaN'::float8)), '{}')")
-        select.append("coalesce(array_agg(coalesce(\(errorExpression ?? "false"), false)), '{}')")
+        guard isVigilLog else { return try await aggregate(from: start, to: end, allTime: allTime, sampleRate: sampleRate, on: database) }
+        guard end.timeIntervalSince(start) > 1 else { return try await stream(from: start, to: end, sampleRate: sampleRate, on: database) }
+        let middle = start.addingTimeInterval((end.timeIntervalSince(start) / 2).rounded(.down))
+        async let first = stream(from: start, to: middle, sampleRate: sampleRate, on: database)
+        async let second = stream(from: middle, to: end, sampleRate: sampleRate, on: database)
+        return try await first.appending(try await second, end: end)
+    }
+
+    private func bindings(_ start: Date, _ end: Date) -> PostgresBindings {
         var bindings = PostgresBindings()
         bindings.append(model)
         bindings.append(roles)
         bindings.append(start)
         bindings.append(end)
+        return bindings
+    }
+
+    /// Vigil's log: rows streamed as they are stored, features parsed from their JSON here.
+    private func stream(from start: Date, to end: Date, sampleRate: Double, on database: Database) async throws -> WindowRows {
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT t.features, t.prediction, t.score, y.label, t.latency_ms, t.error
+            \(fromClause) AND t.ts >= $3 AND t.ts < $4\(samplingCondition(sampleRate))
+            """, binds: bindings(start, end))
+        var features = FeatureColumns(features: data.features)
+        var predictions: [String?] = [], labels: [String?] = [], scores: [Double] = [], latencies: [Double] = [], errors: [Bool] = []
+        var predictionCache = TextCache(), labelCache = TextCache()
+        for try await row in try await database.client.query(query, logger: database.logger) {
+            var cells = row.makeIterator()
+            cells.next()?.bytes?.withUnsafeReadableBytes { features.add($0) } ?? features.add(UnsafeRawBufferPointer(start: nil, count: 0))
+            predictions.append(cells.next()?.bytes.map { predictionCache.text($0) })
+            scores.append(cells.next()?.bytes.flatMap(Self.double) ?? .nan)
+            labels.append(cells.next()?.bytes.map { labelCache.text($0) })
+            latencies.append(cells.next()?.bytes.flatMap(Self.double) ?? .nan)
+            errors.append(cells.next()?.bytes?.getInteger(at: 0, as: UInt8.self).map { $0 != 0 } ?? false)
+        }
+        var columns: [String: ColumnValues] = [:], mismatches: [String: Int] = [:]
+        for (index, feature) in data.features.enumerated() {
+            columns[feature.name] = feature.isNumeric ? .numeric(features.numbers[index]) : .categorical(features.texts[index])
+            mismatches[feature.name] = features.mismatches[index]
+        }
+        return WindowRows(
+            start: start, end: end, rowCount: predictions.count, features: columns, typeMismatches: mismatches,
+            predictions: predictions, scores: scores, labels: labels, latencies: latencies, errors: errors
+        )
+    }
+
+    private static func double(_ buffer: ByteBuffer) -> Double? {
+        buffer.getInteger(at: buffer.readerIndex, as: UInt64.self).map(Double.init(bitPattern:))
+    }
+
+    /// A user's table or view: typed columns, collected into arrays by PostgreSQL in one scan.
+    private func aggregate(from start: Date, to end: Date, allTime: Bool, sampleRate: Double, on database: Database) async throws -> WindowRows {
+        var select = ["count(*)::int8"]
+        for feature in data.features {
+            select.append("array_agg(\(featureExpression(feature)))")
+        }
+        select.append("array_agg(\(predictionExpression))")
+        select.append("array_agg(\(scoreExpression ?? "NULL::float8"))")
+        select.append("array_agg(\(labelExpression ?? "NULL::text"))")
+        select.append("array_agg(\(latencyExpression ?? "NULL::float8"))")
+        select.append("array_agg(\(errorExpression ?? "false"))")
+        let time = allTime ? "$3::timestamptz IS NOT NULL AND $4::timestamptz IS NOT NULL" : "\(timestampExpression) >= $3 AND \(timestampExpression) < $4"
         let query = PostgresQuery(unsafeSQL: """
             SELECT \(select.joined(separator: ",\n       "))
-            \(fromClause) AND \(allTime ? "$3::timestamptz IS NOT NULL AND $4::timestamptz IS NOT NULL" : "\(timestampExpression) >= $3 AND \(timestampExpression) < $4")\(samplingCondition(sampleRate))
-            """, binds: bindings)
-        let result = try await database.client.query(query, logger: database.logger)
-        for try await row in result {
+            \(fromClause) AND \(time)\(samplingCondition(sampleRate))
+            """, binds: bindings(start, end))
+        for try await row in try await database.client.query(query, logger: database.logger) {
             let cells = row.makeRandomAccess()
-            func text(_ index: Int) throws -> [String?] {
-                try cells[index].decode([String].self).map { $0 == "\u{1}" ? nil : $0 }
-            }
             var index = 1
             var features: [String: ColumnValues] = [:]
-            var mismatches: [String: Int] = [:]
             for feature in data.features {
-                features[feature.name] = feature.isNumeric ? .numeric(try cells[index].decode([Double].self)) : .categorical(try text(index))
-                mismatches[feature.name] = try cells[index + 1].decode(Int.self)
-                index += 2
+                features[feature.name] = feature.isNumeric ? .numeric(try ArrayCell.doubles(cells[index])) : .categorical(try ArrayCell.texts(cells[index]))
+                index += 1
             }
             return WindowRows(
-                start: start, end: end, rowCount: try cells[0].decode(Int.self), features: features, typeMismatches: mismatches,
-                predictions: try text(index), scores: try cells[index + 1].decode([Double].self), labels: try text(index + 2),
-                latencies: try cells[index + 3].decode([Double].self), errors: try cells[index + 4].decode([Bool].self)
+                start: start, end: end, rowCount: try cells[0].decode(Int.self), features: features, typeMismatches: [:],
+                predictions: try ArrayCell.texts(cells[index]), scores: try ArrayCell.doubles(cells[index + 1]), labels: try ArrayCell.texts(cells[index + 2]),
+                latencies: try ArrayCell.doubles(cells[index + 3]), errors: try ArrayCell.booleans(cells[index + 4])
             )
         }
         throw StoreError(.query, "the window query returned no row")

@@ -110,6 +110,7 @@ struct CSVReader {
     /// The field as a finite number, `nil` when it is not one. Whitespace-free decimal or exponent form.
     func number(_ field: Field) -> Double? {
         guard field.end > field.start else { return nil }
+        if let value = simpleDecimal(field) { return value }
         let first = bytes[field.start]
         // strtod would accept leading spaces, hex and "inf"; a data value must look like a number.
         guard first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
@@ -124,11 +125,48 @@ struct CSVReader {
         }
     }
 
+    private static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
+
+    /// `-?digits[.digits]` with at most 15 significant digits, exactly as strtod reads it: the
+    /// digits form an integer below 2⁵³ and the power of ten is exact, so the one division is
+    /// correctly rounded. `nil` for anything else (strtod handles it).
+    private func simpleDecimal(_ field: Field) -> Double? {
+        var index = field.start
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0, fractionDigits = 0, seenPoint = false
+        while index < field.end {
+            let byte = bytes[index]
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                mantissa = mantissa &* 10 &+ UInt64(byte &- UInt8(ascii: "0"))
+                digits += 1
+                if seenPoint { fractionDigits += 1 }
+            } else if byte == UInt8(ascii: "."), !seenPoint {
+                seenPoint = true
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        guard digits > 0, digits <= 15, !(seenPoint && fractionDigits == 0) else { return nil }
+        let value = Double(mantissa) / Self.powersOfTen[fractionDigits]
+        return negative ? -value : value
+    }
+
     /// Whether the field is empty or a missing marker.
     func isMissing(_ field: Field) -> Bool {
         let length = field.end - field.start
         if length == 0 { return true }
         guard length <= 4 else { return false }
-        return text(field).map { DataTable.missingMarkers.contains($0) } ?? false
+        let slice = bytes[field.start..<field.end]
+        return DataTable.missingMarkerBytes.contains { $0.elementsEqual(slice) }
+    }
+
+    /// The field's bytes when it is unquoted and plain ASCII, so they can be copied as they are.
+    func asciiBytes(_ field: Field) -> ArraySlice<UInt8>? {
+        guard !field.quoted else { return nil }
+        let slice = bytes[field.start..<field.end]
+        return slice.allSatisfy { $0 < 0x80 } ? slice : nil
     }
 }

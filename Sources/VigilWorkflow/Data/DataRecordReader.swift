@@ -172,6 +172,35 @@ public struct DataRecord {
         }
     }
 
+    /// Calls `body` with the field's UTF-8 bytes (unescaped CSV fields; JSON text and numbers as written).
+    public func withBytes<Result>(_ column: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result?) -> Result? {
+        switch storage {
+        case let .csv(reader, fields):
+            guard column < fields.count else { return nil }
+            let field = fields[column]
+            if field.quoted { return text(column).flatMap { var text = $0; return text.withUTF8 { body($0) } } }
+            return reader.bytes.withUnsafeBufferPointer { buffer in body(UnsafeBufferPointer(rebasing: buffer[field.start..<field.end])) }
+        case .json:
+            guard var text = text(column) else { return nil }
+            return text.withUTF8 { body($0) }
+        }
+    }
+
+    /// The field's bytes when the field is unquoted plain ASCII (CSV only): copied as they are,
+    /// they need no UTF-8 validation or `String`.
+    public func asciiBytes(_ column: Int) -> ArraySlice<UInt8>? {
+        guard case let .csv(reader, fields) = storage, column < fields.count else { return nil }
+        return reader.asciiBytes(fields[column])
+    }
+
+    /// The field's bytes when they are already a number in JSON's syntax (`-?digits[.digits][e±digits]`),
+    /// so a loader can copy them instead of formatting the parsed value again; `nil` otherwise.
+    public func rawNumber(_ column: Int) -> ArraySlice<UInt8>? {
+        guard case let .csv(reader, fields) = storage, column < fields.count, !fields[column].quoted else { return nil }
+        let slice = reader.bytes[fields[column].start..<fields[column].end]
+        return JSONNumberSyntax.matches(slice) ? slice : nil
+    }
+
     /// The whole record as one line of text, for quarantine and error reports.
     public var raw: String {
         switch storage {
@@ -209,5 +238,32 @@ enum JSONRecordValue {
         default:
             throw DataFileError(file: file, line: line, "field '\(key)' is a nested value; only numbers, strings, booleans and null are supported")
         }
+    }
+}
+
+/// JSON's number grammar, checked on bytes.
+enum JSONNumberSyntax {
+    static func matches(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var index = bytes.startIndex
+        let end = bytes.endIndex
+        func digits() -> Int {
+            let start = index
+            while index < end, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+            return index - start
+        }
+        if index < end, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let integerStart = index
+        let integerDigits = digits()
+        guard integerDigits > 0, integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return false }
+        if index < end, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { return false }
+        }
+        if index < end, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < end, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return index == end
     }
 }

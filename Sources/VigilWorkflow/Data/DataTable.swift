@@ -40,6 +40,7 @@ public struct DataTable: Sendable {
 
     /// Text that means "no value" in a data file, besides an empty field.
     public static let missingMarkers: Set<String> = ["NA", "N/A", "null", "NULL", "NaN", "nan", "None"]
+    static let missingMarkerBytes = missingMarkers.map { Array($0.utf8) }
 }
 
 /// How a column of a data file is read.

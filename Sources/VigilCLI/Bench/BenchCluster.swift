@@ -1,0 +1,44 @@
+import Foundation
+import Logging
+import VigilStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway embedded cluster for one benchmark, migrated, with durable commits (the defaults),
+/// removed afterwards.
+enum BenchCluster {
+    static func with<Result: Sendable>(
+        maximumConnections: Int = 20, settings: [String: String] = [:], _ body: (Database, Logger) async throws -> Result
+    ) async throws -> Result {
+        var logger = Logger(label: "vigil.bench")
+        logger.logLevel = .error
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        chmod(home.path, 0o755)
+        let cluster = EmbeddedCluster(home: home, settings: ["max_connections": "200"].merging(settings) { $1 })
+        defer { try? cluster.destroy() }
+        let configuration = try cluster.start(logger: logger)
+        return try await Database.withDatabase(configuration, maximumConnections: maximumConnections, logger: logger) { database in
+            try await Migrator(database: database).apply()
+            return try await body(database, logger)
+        }
+    }
+
+    /// Peak resident memory of this process so far, in MiB.
+    static var peakMemoryMiB: Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1_024
+    }
+}
+
+/// A temporary folder for a benchmark's generated files, removed afterwards.
+enum BenchFolder {
+    static func with<Result>(_ body: (URL) async throws -> Result) async throws -> Result {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        return try await body(folder)
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import PostgresNIO
+import VigilEngine
+import VigilStore
+import VigilWorkflow
+
+/// `vigil bench monitor`: one monitor pass over a 1M-row window against a 1M-row baseline with
+/// 8 features, beside the time PostgreSQL takes to scan the same window's columns to a client.
+struct MonitorBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "A monitor pass over one large window against a large baseline, against a plain scan of that window."
+    )
+
+    @Option(help: "Rows in the window, and in the baseline.") var rows = 1_000_000
+
+    func run() async throws {
+        try await BenchFolder.with(measure)
+    }
+
+    private func measure(in folder: URL) async throws {
+        let dayOne = Date(timeIntervalSince1970: 1_763_942_400), dayTwo = dayOne.addingTimeInterval(86_400), end = dayTwo.addingTimeInterval(86_400)
+        let baselineFile = folder.appendingPathComponent("baseline.csv"), windowFile = folder.appendingPathComponent("window.csv")
+        try SyntheticInferences.writeCSV(to: baselineFile, rows: rows, start: dayOne, seconds: 86_400, seed: 1)
+        try SyntheticInferences.writeCSV(to: windowFile, rows: rows, start: dayTwo, seconds: 86_400, seed: 2, shift: 0.3)
+        var figures: [String: Any] = ["benchmark": "monitor", "window_rows": rows, "baseline_rows": rows, "features": 8]
+        try await BenchCluster.with { database, logger in
+            for file in [baselineFile, windowFile] {
+                _ = try await InferenceIngest(database: database).load(
+                    try DataRecordReader(path: file.path), options: .init(model: "bench", features: SyntheticInferences.features, actor: "bench")
+                )
+            }
+            try await database.client.query("VACUUM ANALYZE inference_log")
+            let data = MonitoredData(
+                timestamp: "ts", prediction: "prediction", score: "score", problemType: .classification, features: SyntheticInferences.features,
+                granularity: WorkflowDuration(seconds: 86_400), baseline: .fixed(start: "2025-11-24T00:00:00Z", end: "2025-11-25T00:00:00Z")
+            )
+            var options = WindowMonitor.Options()
+            options.lookback = 3 * 86_400
+            let monitor = try WindowMonitor(database: database, workflow: "bench", model: "bench", data: data, options: options, logger: logger)
+            // The first pass profiles the baseline (kept in baseline_profiles) and computes day one's window.
+            let (firstSeconds, _) = try await Stopwatch.timeAsync { try await monitor.run(now: dayTwo, runID: nil) }
+            let scanSeconds = try await timeScan(database, from: dayTwo, to: end)
+            let (passSeconds, summary) = try await Stopwatch.timeAsync { try await monitor.run(now: end, runID: nil) }
+            figures["scan_s"] = scanSeconds
+            figures["monitor_pass_s"] = passSeconds
+            figures["monitor_to_scan"] = passSeconds / scanSeconds
+            figures["first_pass_with_baseline_s"] = firstSeconds
+            figures["windows_in_pass"] = summary.windows.count
+            figures["drifted_features"] = summary.driftedFeatures
+        }
+        figures["peak_rss_mib"] = BenchCluster.peakMemoryMiB
+        try printBenchmarkLine(figures)
+    }
+
+    /// Streams the window's monitored columns to this process, as any client reading them would.
+    private func timeScan(_ database: Database, from start: Date, to end: Date) async throws -> Double {
+        let (seconds, count) = try await Stopwatch.timeAsync {
+            let rows = try await database.client.query("""
+                SELECT features, prediction, score, latency_ms, error FROM inference_log
+                WHERE model = 'bench' AND role = ANY('{champion,canary}') AND ts >= \(start) AND ts < \(end)
+                """, logger: database.logger)
+            var count = 0
+            for try await _ in rows { count += 1 }
+            return count
+        }
+        guard count == rows else { throw CommandFailure("the scan read \(count) rows, expected \(rows)") }
+        return seconds
+    }
+}

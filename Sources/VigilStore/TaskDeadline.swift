@@ -1,0 +1,34 @@
+import Synchronization
+
+extension Task where Success == Void, Failure == Never {
+    /// Waits until this task finishes or `deadline` returns, whichever is first; `true` when the
+    /// task finished. Past the deadline the task is left running: this is for shutdown paths that
+    /// must not hang on work that ignores cancellation.
+    public func finishes(before deadline: @escaping @Sendable () async -> Void) async -> Bool {
+        let first = FirstOf()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let timer = Task<Void, Never> {
+                await deadline()
+                if first.claim() { continuation.resume(returning: false) }
+            }
+            Task<Void, Never> {
+                await self.value
+                timer.cancel()
+                if first.claim() { continuation.resume(returning: true) }
+            }
+        }
+    }
+}
+
+/// Lets exactly one of several racing callers through.
+private final class FirstOf: Sendable {
+    private let claimed = Mutex(false)
+
+    /// `true` for the first caller only.
+    func claim() -> Bool {
+        claimed.withLock { isClaimed in
+            defer { isClaimed = true }
+            return !isClaimed
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import VigilStore
+import VigilTesting
+
+@Suite("vigil ingest and vigil metrics")
+struct MonitoringCommandsTests {
+    static let workflow = """
+        name: watch
+        model: churn
+        data:
+          timestamp: ts
+          prediction: prediction
+          granularity: 1h
+          features:
+            amount: { type: number, min: 0 }
+            plan: { type: category, allowed: [basic, pro] }
+        steps:
+          monitor: { uses: monitor, with: { lookback: 3650d, min_rows: 5 } }
+        """
+
+    @Test("ingest checks rows against the workflow's features, quarantines bad ones by line, and metrics shows the windows")
+    func ingestAndMetrics() async throws {
+        try await TestDatabase.withFresh { database in
+            let url = database.configuration.url(revealingPassword: true)
+            let environment = VigilProcess.cleanEnvironment()
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-ingest-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try Self.workflow.write(to: folder.appendingPathComponent("watch.yaml"), atomically: true, encoding: .utf8)
+            let applied = try await VigilProcess.run(["apply", folder.appendingPathComponent("watch.yaml").path, "--database-url", url], environment: environment)
+            #expect(applied.status == 0, "\(applied.standardError)")
+
+            var csv = "request_id,ts,prediction,amount,plan\n"
+            for index in 0..<40 {
+                let hour = index < 20 ? "10" : "11"
+                let amount = index == 7 ? "-3" : index == 30 ? "twelve" : String(10 + index % 5)
+                csv += "r\(index),2026-01-05T\(hour):\(String(format: "%02d", index % 60)):00Z,\(index % 2),\(amount),\(index % 3 == 0 ? "pro" : "basic")\n"
+            }
+            let file = folder.appendingPathComponent("log.csv")
+            try csv.write(to: file, atomically: true, encoding: .utf8)
+            let ingest = try await VigilProcess.run(["ingest", file.path, "--model", "churn", "--database-url", url], environment: environment)
+            #expect(ingest.status == 0, "\(ingest.standardError)")
+            #expect(ingest.standardOutput.hasPrefix("loaded 38 of 40 rows for churn"))
+            #expect(ingest.standardOutput.contains("log.csv:9: feature 'amount': -3 is below the minimum 0"))
+            #expect(ingest.standardOutput.contains("log.csv:32: feature 'amount': 'twelve' is not a number"))
+
+            let broken = folder.appendingPathComponent("broken.csv")
+            try (csv + "r99,2026-01-05T12:00:00Z,\"1\n").write(to: broken, atomically: true, encoding: .utf8)
+            let refused = try await VigilProcess.run(["ingest", broken.path, "--model", "churn", "--database-url", url], environment: environment)
+            #expect(refused.status == 1)
+            #expect(refused.standardError == "vigil: error: \(broken.path):42: a quoted field is never closed\n")
+
+            let run = try await VigilProcess.run(["run", "watch", "--database-url", url], environment: environment)
+            #expect(run.status == 0, "\(run.standardError)")
+            let worker = try VigilProcess.start(["worker", "--database-url", url], environment: environment)
+            defer { kill(worker.processIdentifier, SIGTERM) }
+            let store = RunStore(database: database)
+            var finished = false
+            for _ in 0..<400 where !finished {
+                finished = try await store.list(limit: 1).first?.state.isTerminal == true
+                if !finished { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(finished)
+
+            let integrity = try await VigilProcess.run(["metrics", "integrity", "--model", "churn", "--format", "csv", "--database-url", url], environment: environment)
+            #expect(integrity.status == 0, "\(integrity.standardError)")
+            let lines = integrity.standardOutput.split(separator: "\n")
+            #expect(lines.first == "window_start,slice,feature,rows,missing_rate,type_mismatches,out_of_range,out_of_domain,unseen,quarantined")
+            #expect(lines.contains("2026-01-05T10:00:00Z,,amount,19,0,0,0,0,0,1"))
+            #expect(lines.contains("2026-01-05T11:00:00Z,,amount,19,0,0,0,0,0,1"))
+            let drift = try await VigilProcess.run(["metrics", "drift", "--model", "churn", "--format", "json", "--database-url", url], environment: environment)
+            let rows = try JSONSerialization.jsonObject(with: Data(drift.standardOutput.utf8)) as? [[String: String]]
+            #expect(rows?.contains { $0["feature"] == "amount" && $0["window_start"] == "2026-01-05T11:00:00Z" && $0["reference"] == "previous window" } == true)
+            let none = try await VigilProcess.run(["metrics", "performance", "--model", "nobody", "--database-url", url], environment: environment)
+            #expect(none.standardOutput == "no performance metrics for nobody\n")
+        }
+    }
+}
