@@ -306,6 +306,9 @@ struct MonitoringTests {
                     tenure: { type: number }
                     tickets: { type: integer, min: 0 }
                     plan: { type: category, allowed: [basic, pro, team] }
+                  metrics:
+                    positive_share: "avg(CASE WHEN prediction = '1' THEN 1.0 ELSE 0 END)"
+                    mean_tenure: "avg((features ->> 'tenure')::float8)"
                 steps:
                   monitor:
                     uses: monitor
@@ -334,6 +337,17 @@ struct MonitoringTests {
             }
             #expect(first.hasPrefix("hard: drift_share in "))
             #expect(first.contains("tenure"))
+            // Business metrics declared in the workflow, per window: the tenure shift shows there too.
+            let business = try await database.client.query("""
+                SELECT window_start_time, metric, value, row_count FROM business_metrics ORDER BY window_start_time, metric
+                """).decode((Date, String, Double, Int).self)
+            var shares: [Double] = [], tenures: [Double] = []
+            for try await (_, metric, value, rows) in business {
+                #expect(rows == 200)
+                if metric == "positive_share" { shares.append(value) } else { tenures.append(value) }
+            }
+            #expect(shares.count == 30 && shares.allSatisfy { (0.3...0.7).contains($0) })
+            #expect(tenures.count == 30 && tenures.prefix(26).allSatisfy { abs($0 - 24) < 2 } && tenures.suffix(4).allSatisfy { abs($0 - 36) < 2 })
         }
     }
 }

@@ -134,6 +134,13 @@ public struct WindowMonitor: Sendable {
             }
             metrics.operational += operational(table, slice: slice)
         }
+        let business = try await source.businessMetrics(from: signature.start, to: signature.end, on: database)
+        if let problem = business.error { logger.warning("\(problem)", metadata: ["model": "\(model)"]) }
+        for metric in data.metrics {
+            if let value = business.values[metric.name] ?? nil {
+                metrics.business.append(WindowMetric(slice: .overall, metric: metric.name, value: value, rowCount: business.rows))
+            }
+        }
         return metrics
     }
 

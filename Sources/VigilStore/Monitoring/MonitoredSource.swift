@@ -214,6 +214,35 @@ extension MonitoredSource {
         )
     }
 
+    /// The workflow's business metrics over [start, end): each declared SQL aggregate, evaluated over
+    /// the window's rows (for Vigil's log: its columns, and `label`), in a read-only transaction
+    /// with a statement timeout. A metric whose SQL fails is reported by name, not fatal.
+    public func businessMetrics(from start: Date, to end: Date, on database: Database) async throws -> (values: [String: Double?], rows: Int, error: String?) {
+        guard !data.metrics.isEmpty else { return ([:], 0, nil) }
+        let rows = isVigilLog
+            ? "SELECT t.*, y.label \(fromClause) AND t.ts >= $3 AND t.ts < $4"
+            : "SELECT t.* \(fromClause) AND \(timestampExpression) >= $3 AND \(timestampExpression) < $4"
+        let select = (["count(*)::int8"] + data.metrics.map { "(\($0.aggregate))::float8" }).joined(separator: ", ")
+        do {
+            return try await database.transaction { connection in
+                try await connection.query("SET TRANSACTION READ ONLY", logger: database.logger)
+                try await connection.query("SET LOCAL statement_timeout = '30s'", logger: database.logger)
+                let query = PostgresQuery(unsafeSQL: "SELECT \(select) FROM (\(rows)) AS w", binds: bindings(start, end))
+                for try await row in try await connection.query(query, logger: database.logger) {
+                    let cells = row.makeRandomAccess()
+                    var values: [String: Double?] = [:]
+                    for (index, metric) in data.metrics.enumerated() {
+                        values[metric.name] = try cells[index + 1].decode(Double?.self)
+                    }
+                    return (values, try cells[0].decode(Int.self), nil)
+                }
+                return ([:], 0, nil)
+            }
+        } catch let error where StoreError.sqlState(of: error) != nil {
+            return ([:], 0, "business metrics (\(data.metrics.map(\.name).joined(separator: ", "))) failed: \(StoreError.explain(error))")
+        }
+    }
+
     private static func double(_ buffer: ByteBuffer) -> Double? {
         buffer.getInteger(at: buffer.readerIndex, as: UInt64.self).map(Double.init(bitPattern:))
     }

@@ -23,11 +23,26 @@ public struct MonitoredData: Sendable, Hashable, Codable {
     public var baseline: Baseline
     /// Slicing expressions: a column name, or a condition such as `region = 'EU'`.
     public var slices: [String]
+    /// Business metrics: a name and an SQL aggregate over the window's rows, such as
+    /// `avg(CASE WHEN prediction = '1' THEN 1 ELSE 0 END)`.
+    public var metrics: [BusinessMetric] = []
+
+    /// A business metric declared in a workflow.
+    public struct BusinessMetric: Sendable, Hashable, Codable {
+        public var name: String
+        /// One SQL aggregate expression over the window's rows.
+        public var aggregate: String
+
+        public init(name: String, aggregate: String) {
+            self.name = name
+            self.aggregate = aggregate
+        }
+    }
 
     public init(
         table: String? = nil, timestamp: String, prediction: String, label: String? = nil, score: String? = nil,
         requestID: String = "request_id", problemType: ProblemType, features: [ColumnSchema], granularity: WorkflowDuration,
-        baseline: Baseline = .previous, slices: [String] = []
+        baseline: Baseline = .previous, slices: [String] = [], metrics: [BusinessMetric] = []
     ) {
         self.table = table
         self.timestamp = timestamp
@@ -40,6 +55,7 @@ public struct MonitoredData: Sendable, Hashable, Codable {
         self.granularity = granularity
         self.baseline = baseline
         self.slices = slices
+        self.metrics = metrics
     }
 
     /// The reference a window is compared with.

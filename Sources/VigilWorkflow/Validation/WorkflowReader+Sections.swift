@@ -133,7 +133,7 @@ extension WorkflowReader {
     }
 
     mutating func readData(_ node: YAMLNode) -> MonitoredData? {
-        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices"]
+        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices", "metrics"]
         guard let fields = reader.mapping(node, in: "data", allowed: keys) else { return nil }
         func text(_ key: String, default value: String) -> String {
             fields[key].flatMap { reader.string($0.value, "data \(key)") } ?? value
@@ -156,8 +156,29 @@ extension WorkflowReader {
             features: features,
             granularity: fields["granularity"].flatMap { reader.duration($0.value, "data granularity") } ?? WorkflowDuration(seconds: 3_600),
             baseline: fields["baseline"].flatMap { readBaseline($0.value) } ?? .previous,
-            slices: fields["slices"].map { reader.strings($0.value, "data slices").map(\.0) } ?? []
+            slices: fields["slices"].map { reader.strings($0.value, "data slices").map(\.0) } ?? [],
+            metrics: fields["metrics"].map { readBusinessMetrics($0.value) } ?? []
         )
+    }
+
+    /// `metrics: { name: "SQL aggregate", … }`: one expression each, no statement separators.
+    private mutating func readBusinessMetrics(_ node: YAMLNode) -> [MonitoredData.BusinessMetric] {
+        guard case let .mapping(entries, _) = node else {
+            reader.report(node.location, "data metrics must be a mapping of metric names to SQL aggregates")
+            return []
+        }
+        return entries.compactMap { entry in
+            guard entry.key.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                reader.report(entry.keyLocation, "metric name '\(entry.key)' must be letters, digits and _")
+                return nil
+            }
+            guard let aggregate = reader.string(entry.value, "metric '\(entry.key)'") else { return nil }
+            guard !aggregate.trimmingCharacters(in: .whitespaces).isEmpty, !aggregate.contains(";") else {
+                reader.report(entry.value.location, "metric '\(entry.key)' must be one SQL aggregate expression, such as avg(score)")
+                return nil
+            }
+            return MonitoredData.BusinessMetric(name: entry.key, aggregate: aggregate)
+        }
     }
 
     private mutating func readFeature(_ entry: YAMLNode.Entry) -> ColumnSchema? {
