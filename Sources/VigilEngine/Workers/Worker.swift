@@ -81,10 +81,15 @@ public final class Worker: Service, Sendable {
             // restart, with nothing left to wake it) must not keep the process from exiting.
             // Whatever is unrecorded then is handed back when its lease expires.
             let grace = configuration.drainTimeout + 15
-            let finished = await work.finishes(before: {
-                while !self.isStopping && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
-                try? await Task.sleep(for: .milliseconds(Int64(grace * 1_000)))
-            })
+            // Cancelling `run()` is a request to stop, as a graceful shutdown is.
+            let finished = await withTaskCancellationHandler {
+                await work.finishes(before: {
+                    while !self.isStopping && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+                    try? await Task.sleep(for: .milliseconds(Int64(grace * 1_000)))
+                })
+            } onCancel: {
+                self.stop()
+            }
             if !finished {
                 logger.warning("worker did not stop within its drain time; exiting and leaving unrecorded steps to their leases")
                 work.cancel()
