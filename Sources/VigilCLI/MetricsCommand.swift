@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PostgresNIO
+import VigilEngine
+import VigilStatistics
 import VigilStore
 import VigilWorkflow
 
@@ -36,14 +38,26 @@ struct MetricsCommand: AsyncParsableCommand {
     @Option(help: "Most rows shown, newest windows first.")
     var limit = 200
 
+    @Option(help: "Drift only: roll the stored windows up into longer ones (such as 1d), from their profiles.")
+    var rollup: String?
+
     @Option(help: "Output format.")
     var format: ReportFormat = .table
 
     func run() async throws {
         let start = try sinceDate()
         let logger = global.makeLogger()
+        var length: WorkflowDuration?
+        if let rollup {
+            guard kind == .drift else { throw ValidationError("--rollup applies to drift metrics only") }
+            guard let parsed = WorkflowDuration(rollup) else { throw ValidationError("--rollup takes a duration such as 6h or 1d") }
+            length = parsed
+        }
         let table = try await global.withDatabase(logger: logger) { database in
-            try await query(database, since: start)
+            if let length {
+                return try await rolledUp(database, since: start == .distantPast ? Date().addingTimeInterval(-7 * 86_400) : start, length: length)
+            }
+            return try await query(database, since: start)
         }
         switch format {
         case .table: print(table.rows.isEmpty ? "no \(kind.rawValue) metrics for \(model)\(since.map { " since \($0)" } ?? "")" : table.rendered, terminator: table.rows.isEmpty ? "\n" : "")
@@ -117,6 +131,35 @@ struct MetricsCommand: AsyncParsableCommand {
                 values.append(Double(text).map { Self.number($0, text) } ?? text)
             }
             table.append(values)
+        }
+        return table
+    }
+
+    /// Drift of longer windows merged from the stored profiles of the model's monitoring workflow.
+    func rolledUp(_ database: Database, since: Date, length: WorkflowDuration) async throws -> TextTable {
+        guard let workflow = try await WorkflowStore(database: database).monitoringWorkflow(forModel: model), let data = workflow.spec.data else {
+            throw CommandFailure("no applied workflow monitors model '\(model)' (one with `model: \(model)` and `data`)")
+        }
+        // The workflow's own monitor settings, where they are plain values.
+        var options = WindowMonitor.Options()
+        if let with = workflow.spec.steps.first(where: { $0.uses == "monitor" })?.with {
+            if case let .number(minimum)? = with["min_rows"] { options.minimumRows = Int(minimum) }
+            if case let .number(threshold)? = with["threshold"] { options.threshold = threshold }
+            if case let .string(method)? = with["method"], let chosen = DriftMethod(rawValue: method) { options.method = chosen }
+        }
+        let monitor = try WindowMonitor(database: database, workflow: workflow.workflow, model: model, data: data, options: options, logger: database.logger)
+        let windows = try await monitor.rollUp(from: since, to: Date(), length: length.seconds)
+        var table = TextTable(["window_start", "window_end", "windows", "feature", "role", "method", "score", "threshold", "p_value", "drifted", "reference", "ref_rows", "rows"])
+        let formatter = ISO8601DateFormatter()
+        for window in windows.reversed() {
+            for metric in window.drift.sorted(by: { $0.driftScore > $1.driftScore }) where !drifted || metric.drifted {
+                table.append([
+                    formatter.string(from: window.start), formatter.string(from: window.end), String(window.windows), metric.featureName, metric.columnRole,
+                    metric.method, String(format: "%.4g", metric.driftScore), String(format: "%.4g", metric.driftThreshold),
+                    metric.pValue.map { String(format: "%.4g", $0) } ?? "", String(metric.drifted), metric.reference,
+                    String(metric.referenceCount), String(metric.currentCount),
+                ])
+            }
         }
         return table
     }

@@ -72,6 +72,11 @@ struct MonitoringCommandsTests {
             let drift = try await VigilProcess.run(["metrics", "drift", "--model", "churn", "--format", "json", "--database-url", url], environment: environment)
             let rows = try JSONSerialization.jsonObject(with: Data(drift.standardOutput.utf8)) as? [[String: String]]
             #expect(rows?.contains { $0["feature"] == "amount" && $0["window_start"] == "2026-01-05T11:00:00Z" && $0["reference"] == "previous window" } == true)
+            let rolled = try await VigilProcess.run(
+                ["metrics", "drift", "--model", "churn", "--rollup", "1h", "--since", "2026-01-05T00:00:00Z", "--format", "csv", "--database-url", url], environment: environment
+            )
+            #expect(rolled.status == 0, "\(rolled.standardError)")
+            #expect(rolled.standardOutput.contains("\n2026-01-05T11:00:00Z,2026-01-05T12:00:00Z,1,amount,feature,"), "\(rolled.standardOutput)")
             let none = try await VigilProcess.run(["metrics", "performance", "--model", "nobody", "--database-url", url], environment: environment)
             #expect(none.standardOutput == "no performance metrics for nobody\n")
         }

@@ -139,6 +139,14 @@ struct MonitoringTests {
             }
             #expect(Set(flagged.map(\.feature)) == ["tenure"])
             #expect(flagged.map(\.hour) == Array(24..<36))
+            // The same windows rolled up into 6-hour periods from their stored profiles, no rows read:
+            // only the two periods after the shift drift, and only in tenure.
+            let periods = try await monitor.rollUp(
+                from: SyntheticLog.start.addingTimeInterval(12 * 3_600), to: SyntheticLog.start.addingTimeInterval(36 * 3_600), length: 6 * 3_600
+            )
+            #expect(periods.map(\.windows) == [6, 6, 6, 6])
+            #expect(periods.map { $0.drift.filter { $0.drifted && $0.columnRole == "feature" }.map(\.featureName) } == [[], [], ["tenure"], ["tenure"]])
+            #expect(periods.allSatisfy { $0.drift.first { $0.featureName == "tenure" }?.currentCount == 1_800 })
             // The documented query works as written.
             let top = try await database.client.query("""
                 SELECT window_start_time, feature_name, drift_score, drift_threshold FROM drift_metrics WHERE drift_score > drift_threshold

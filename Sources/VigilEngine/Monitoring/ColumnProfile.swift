@@ -56,6 +56,22 @@ struct ColumnProfile: Sendable, Codable {
         distinctCount = counts.count
     }
 
+    /// The profile of both windows together (a longer window rolled up from shorter ones).
+    /// Distinct counts are exact when categories are kept, else the larger of the two (a lower bound).
+    func merged(with other: ColumnProfile) -> ColumnProfile {
+        var result = self
+        switch (numeric, other.numeric) {
+        case let (mine?, theirs?): result.numeric = mine.combined(with: theirs)
+        default: result.numeric = numeric ?? other.numeric
+        }
+        switch (categorical, other.categorical) {
+        case let (mine?, theirs?): result.categorical = mine.merged(with: theirs)
+        default: result.categorical = nil
+        }
+        result.distinctCount = result.categorical?.distinctCount ?? max(distinctCount, other.distinctCount)
+        return result
+    }
+
     static func categoryName(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
@@ -79,6 +95,10 @@ struct ProfileSet: Sendable {
     var profiles: [Key: ColumnProfile] = [:]
     /// Performance metrics of the same data, for baseline values.
     var performance: [WindowMetric] = []
+    /// Column roles (feature, prediction, score, label), when the profiles were read back from storage.
+    var roles: [String: String] = [:]
+    /// How many stored windows were merged into these profiles (roll-ups).
+    var windowCount = 0
 
     subscript(slice: Slice, column: String) -> ColumnProfile? {
         profiles[Key(slice: slice, column: column)]

@@ -91,8 +91,7 @@ struct ProfiledRows {
     }
 
     /// A numeric column's values as categories, for comparing with a low-cardinality reference.
-    func categoricalView(_ column: String) -> CategoricalProfile? {
-        guard let sample = samples[column] else { return nil }
+    static func categoricalView(_ sample: SortedSample) -> CategoricalProfile {
         var profile = CategoricalProfile()
         for value in sample.values { profile.add(ColumnProfile.categoryName(value)) }
         profile.add(nil, count: sample.missingCount)

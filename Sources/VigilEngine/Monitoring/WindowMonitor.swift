@@ -37,6 +37,15 @@ public struct WindowMonitor: Sendable {
         public init() {}
     }
 
+    /// A longer window rolled up from stored shorter ones, and its drift.
+    public struct RolledUpWindow: Sendable {
+        public let start: Date
+        public let end: Date
+        /// Stored windows merged into it.
+        public let windows: Int
+        public let drift: [DriftMetric]
+    }
+
     /// What one pass did.
     public struct Summary: Sendable {
         /// Windows computed, oldest first.
@@ -108,6 +117,69 @@ public struct WindowMonitor: Sendable {
         return summary
     }
 
+    /// Drift of longer windows rolled up from the stored profiles of shorter ones, without reading
+    /// rows again: each `length`-long period in [from, to) (aligned to the epoch, like windows)
+    /// against its reference — the period before (`previous`), the period a season earlier, or the
+    /// fixed baseline. Whole windows only; nothing is stored.
+    ///
+    /// Merged profiles keep exact moments, ranges, sketches and category counts, but not
+    /// histograms (each short window has its own bins), so binned numeric methods do not apply.
+    public func rollUp(from: Date, to: Date, length: TimeInterval) async throws -> [RolledUpWindow] {
+        guard length >= granularity, length.truncatingRemainder(dividingBy: granularity) == 0 else {
+            throw MonitorError("a roll-up must be a whole number of \(Int(granularity)) s windows")
+        }
+        let first = (from.timeIntervalSince1970 / length).rounded(.down) * length
+        let baseline = try await fixedBaseline(now: to)
+        let offset: TimeInterval? = switch data.baseline {
+        case .previous: length
+        case let .seasonal(period): TimeInterval(period.seconds)
+        case .table, .fixed: nil
+        }
+        var results: [RolledUpWindow] = []
+        var start = first
+        while start + length <= to.timeIntervalSince1970 {
+            let period = (Date(timeIntervalSince1970: start), Date(timeIntervalSince1970: start + length))
+            let current = try await mergedProfiles(period.0, period.1)
+            let reference: Reference?
+            if let baseline {
+                reference = Reference(profiles: baseline, window: nil, comparison: "baseline", name: baselineName)
+            } else if let offset {
+                let window = (period.0.addingTimeInterval(-offset), period.1.addingTimeInterval(-offset))
+                let profiles = try await mergedProfiles(window.0, window.1)
+                reference = profiles.isEmpty ? nil : Reference(
+                    profiles: profiles, window: window, comparison: offset == length ? "previous" : "seasonal", name: "rolled-up \(baselineName)"
+                )
+            } else {
+                reference = nil
+            }
+            if let reference, !current.isEmpty {
+                let columns = current.profiles.map { (ProfiledRows.Column(name: $0.key.column, role: current.roles[$0.key.column] ?? "feature"), $0.value) }
+                    .sorted { $0.0.name < $1.0.name }
+                results.append(RolledUpWindow(
+                    start: period.0, end: period.1, windows: current.windowCount,
+                    drift: drift(columns, samples: [:], slice: .overall, reference: reference)
+                ))
+            }
+            start += length
+        }
+        return results
+    }
+
+    /// The stored whole-window profiles inside [start, end), merged column by column.
+    private func mergedProfiles(_ start: Date, _ end: Date) async throws -> ProfileSet {
+        var set = ProfileSet()
+        var windows = Set<Date>()
+        for (windowStart, stored) in try await store.profiles(model: model, within: start, end) {
+            let key = ProfileSet.Key(slice: .overall, column: stored.columnName)
+            let profile = try ColumnProfile.decoded(stored.profile)
+            set.profiles[key] = set.profiles[key].map { $0.merged(with: profile) } ?? profile
+            set.roles[stored.columnName] = stored.role
+            windows.insert(windowStart)
+        }
+        set.windowCount = windows.count
+        return set
+    }
+
     // MARK: - One window
 
     func compute(_ signature: WindowSignature, baseline: ProfileSet?) async throws -> WindowMetrics {
@@ -126,7 +198,7 @@ public struct WindowMonitor: Sendable {
                 ))
             }
             if let reference {
-                metrics.drift += drift(table, slice: slice, reference: reference)
+                metrics.drift += drift(table.profiles, samples: table.samples, slice: slice, reference: reference)
             }
             metrics.integrity += integrity(table, rows: rows, slice: slice, reference: reference, quarantined: quarantinedByColumn)
             metrics.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { metric in
@@ -270,10 +342,13 @@ public struct WindowMonitor: Sendable {
         return numeric ? .normedWasserstein : .jensenShannon
     }
 
-    func drift(_ table: ProfiledRows, slice: Slice, reference: Reference) -> [DriftMetric] {
+    /// Drift of each profiled column against the reference's profile of the same slice and column.
+    /// `samples` (a window's sorted values) let binned methods recount on the reference's edges;
+    /// without them (rolled-up profiles) a binned method applies only where the edges agree.
+    func drift(_ profiles: [(ProfiledRows.Column, ColumnProfile)], samples: [String: SortedSample], slice: Slice, reference: Reference) -> [DriftMetric] {
         var results: [DriftMetric] = []
         let tested = Set(options.features ?? data.features.map(\.name))
-        for (column, current) in table.profiles where column.role != "feature" || tested.contains(column.name) {
+        for (column, current) in profiles where column.role != "feature" || tested.contains(column.name) {
             guard let base = reference.profiles[slice, column.name] else { continue }
             guard current.rowCount - current.missingCount >= options.minimumRows, base.rowCount - base.missingCount >= options.minimumRows else { continue }
             let method = method(for: current, reference: base)
@@ -282,9 +357,13 @@ public struct WindowMonitor: Sendable {
             do {
                 if method.supportsNumeric, let referenceNumbers = base.numeric, let currentNumbers = current.numeric,
                    base.distinctCount > DriftPolicy().maximumDistinctForCategorical || !method.supportsCategorical {
-                    let compared = method.isBinned ? currentNumbers.rebinned(on: referenceNumbers.edges ?? [], from: table.samples[column.name]!) : currentNumbers
+                    var compared = currentNumbers
+                    if method.isBinned, let sample = samples[column.name] {
+                        compared = currentNumbers.rebinned(on: referenceNumbers.edges ?? [], from: sample)
+                    }
                     result = try ProfileDrift.compare(referenceNumbers, compared, method: method, threshold: threshold)
-                } else if let referenceCategories = base.categorical, let currentCategories = current.categorical ?? table.categoricalView(column.name) {
+                } else if let referenceCategories = base.categorical,
+                          let currentCategories = current.categorical ?? samples[column.name].map(ProfiledRows.categoricalView) {
                     result = try ProfileDrift.compare(referenceCategories, currentCategories, method: method, threshold: threshold)
                 } else {
                     continue
@@ -295,7 +374,7 @@ public struct WindowMonitor: Sendable {
             }
             var drifted = result.drifted, pValue = result.pValue, parameters = result.parameters
             if drifted, options.method == nil, let level = options.significance,
-               let test = significanceTest(current: current, reference: base, sample: table.samples[column.name], numeric: method.supportsNumeric) {
+               let test = significanceTest(current: current, reference: base, numeric: method.supportsNumeric) {
                 pValue = test.pValue
                 parameters["significance"] = level
                 parameters["significance_test"] = test.method == .ks ? 1 : 2
@@ -318,7 +397,7 @@ public struct WindowMonitor: Sendable {
     }
 
     /// KS (numbers) or chi-square (categories) between the profiles, for the significance check.
-    private func significanceTest(current: ColumnProfile, reference: ColumnProfile, sample: SortedSample?, numeric: Bool) -> DriftResult? {
+    private func significanceTest(current: ColumnProfile, reference: ColumnProfile, numeric: Bool) -> DriftResult? {
         if numeric, let referenceNumbers = reference.numeric, let currentNumbers = current.numeric {
             return try? ProfileDrift.compare(referenceNumbers, currentNumbers, method: .ks)
         }

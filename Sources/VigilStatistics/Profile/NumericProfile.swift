@@ -134,4 +134,24 @@ extension NumericProfile {
         copy.histogram = QuantileBins(edges: edges).counts(sample)
         return copy
     }
+
+    /// The profile of the union of both windows, whatever their histogram edges: moments, range
+    /// and sketch merge exactly as in ``merged(with:)``; the histogram is kept only when both
+    /// windows share their edges. This is how short windows roll up into long ones.
+    public func combined(with other: NumericProfile) -> NumericProfile {
+        if edges == other.edges { return merged(with: other) }
+        return NumericProfile(stripping: self).merged(with: NumericProfile(stripping: other))
+    }
+
+    /// `profile` without its histogram.
+    private init(stripping profile: NumericProfile) {
+        self.init(edges: nil, sketchK: profile.sketch.k)
+        count = profile.count
+        missingCount = profile.missingCount
+        mean = profile.mean
+        squaredDeviations = profile.squaredDeviations
+        minimum = profile.minimum
+        maximum = profile.maximum
+        sketch = profile.sketch
+    }
 }

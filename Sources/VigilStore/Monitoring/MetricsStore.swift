@@ -132,6 +132,20 @@ public struct MetricsStore: Sendable {
         return profiles
     }
 
+    /// The whole-window profiles of every computed window inside [start, end), with each window's start.
+    public func profiles(model: String, within start: Date, _ end: Date) async throws -> [(windowStart: Date, profile: StoredProfile)] {
+        let rows = try await database.client.query("""
+            SELECT window_start, column_name, role, kind, profile::text FROM window_profiles
+            WHERE model = \(model) AND window_start >= \(start) AND window_end <= \(end) AND slice_key IS NULL
+            ORDER BY window_start
+            """, logger: database.logger)
+        var profiles: [(Date, StoredProfile)] = []
+        for try await (windowStart, column, role, kind, profile) in rows.decode((Date, String, String, String, String).self) {
+            profiles.append((windowStart, StoredProfile(slice: .overall, columnName: column, role: role, kind: kind, profile: profile)))
+        }
+        return profiles
+    }
+
     /// The performance metrics of a window (every slice), for a later window's baseline values.
     public func performance(model: String, start: Date, end: Date) async throws -> [WindowMetric] {
         let rows = try await database.client.query("""
