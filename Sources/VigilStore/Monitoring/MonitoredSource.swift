@@ -23,10 +23,13 @@ public struct MonitoredSource: Sendable {
         return try MonitoredSource(model: model, data: data)
     }
 
+    /// The user's table as a quoted identifier, checked once.
+    private let quotedTable: String?
+
     public init(model: String, data: MonitoredData) throws(StoreError) {
         self.model = model
         self.data = data
-        if let table = data.table { _ = try Self.quotedName(table) }
+        quotedTable = try data.table.map { name throws(StoreError) in try Self.quotedName(name) }
         for column in [data.timestamp, data.prediction, data.requestID] + [data.label, data.score].compactMap({ $0 }) + data.features.map(\.name) {
             _ = try Self.quotedName(column, dotted: false)
         }
@@ -51,8 +54,8 @@ public struct MonitoredSource: Sendable {
 
     /// FROM and the fixed part of WHERE; `$1` is the model and `$2` the roles for Vigil's log.
     var fromClause: String {
-        guard isVigilLog else {
-            return "FROM \(try! Self.quotedName(data.table!)) t WHERE $1::text IS NOT NULL AND $2::text[] IS NOT NULL"
+        if let quotedTable {
+            return "FROM \(quotedTable) t WHERE $1::text IS NOT NULL AND $2::text[] IS NOT NULL"
         }
         return """
             FROM inference_log t LEFT JOIN inference_labels y ON y.model = t.model AND y.request_id = t.request_id
