@@ -1,6 +1,7 @@
 import Foundation
 import VigilStatistics
 import VigilStore
+import VigilWorkflow
 
 /// What the monitor keeps of one column in one window (and slice): a mergeable profile, and for
 /// numbers with few distinct values a categorical view too, since those are compared as categories.
@@ -35,7 +36,7 @@ struct ColumnProfile: Sendable, Codable {
             while index < values.count {
                 var next = index + 1
                 while next < values.count && values[next] == values[index] { next += 1 }
-                categories.add(Self.categoryName(values[index]), count: next - index)
+                categories.add(NumberText.format(values[index]), count: next - index)
                 index = next
             }
             categories.add(nil, count: sample.missingCount)
@@ -72,9 +73,6 @@ struct ColumnProfile: Sendable, Codable {
         return result
     }
 
-    static func categoryName(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-    }
 
     func encoded() throws -> String {
         String(decoding: try JSONEncoder().encode(self), as: UTF8.self)

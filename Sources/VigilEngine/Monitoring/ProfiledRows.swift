@@ -93,7 +93,7 @@ struct ProfiledRows {
     /// A numeric column's values as categories, for comparing with a low-cardinality reference.
     static func categoricalView(_ sample: SortedSample) -> CategoricalProfile {
         var profile = CategoricalProfile()
-        for value in sample.values { profile.add(ColumnProfile.categoryName(value)) }
+        for value in sample.values { profile.add(NumberText.format(value)) }
         profile.add(nil, count: sample.missingCount)
         return profile
     }

@@ -1,6 +1,7 @@
 import Foundation
 import VigilStatistics
 import VigilStore
+import VigilWorkflow
 
 /// A slicing expression from a workflow's `data.slices`: a feature (`region`, one slice per
 /// value) or a comparison of a feature with a literal (`plan = 'team'`, slices `true` and `false`).
@@ -61,10 +62,10 @@ struct SliceRule: Sendable, Equatable {
         case let .numeric(numbers):
             return numbers.map { number in
                 guard !number.isNaN else { return nil }
-                guard let (comparison, literal) = comparison else { return ColumnProfile.categoryName(number) }
+                guard let (comparison, literal) = comparison else { return NumberText.format(number) }
                 switch literal {
                 case let .number(bound): return String(Self.holds(comparison, number, bound))
-                case let .text(text): return String(Self.holds(comparison, ColumnProfile.categoryName(number), text))
+                case let .text(text): return String(Self.holds(comparison, NumberText.format(number), text))
                 }
             }
         case let .categorical(texts):

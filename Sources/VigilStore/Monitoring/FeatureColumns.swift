@@ -1,5 +1,6 @@
 import Foundation
 import VigilStatistics
+import VigilWorkflow
 
 /// Turns the `features` JSON of inference-log rows into one column per declared feature.
 ///
@@ -202,35 +203,10 @@ struct JSONScanner {
         return false
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
-
-    /// A JSON number: exact fast path for up to 15 significant digits without exponent, strtod otherwise.
+    /// A JSON number: the exact fast path for plain decimals, Foundation's parser otherwise.
     static func number(_ json: UnsafeRawBufferPointer, _ range: Range<Int>) -> Double {
-        var index = range.lowerBound
-        let negative = index < range.upperBound && json[index] == UInt8(ascii: "-")
-        if negative { index += 1 }
-        var mantissa: UInt64 = 0
-        var digits = 0, fraction = 0, point = false, simple = true
-        while index < range.upperBound {
-            let byte = json[index]
-            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                mantissa = mantissa &* 10 &+ UInt64(byte - UInt8(ascii: "0"))
-                digits += 1
-                if point { fraction += 1 }
-            } else if byte == UInt8(ascii: "."), !point {
-                point = true
-            } else {
-                simple = false
-                break
-            }
-            index += 1
-        }
-        if simple, digits > 0, digits <= 15 {
-            let value = Double(mantissa) / powersOfTen[fraction]
-            return negative ? -value : value
-        }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: json[range]), as: UTF8.self)
-        return Double(text) ?? .nan
+        let bytes = UnsafeRawBufferPointer(rebasing: json[range])
+        return NumberText.simpleDecimal(bytes) ?? Double(String(decoding: bytes, as: UTF8.self)) ?? .nan
     }
 
     /// The text of a string with escapes, decoded through Foundation (rare: keys and values with quotes or non-ASCII escapes).

@@ -217,11 +217,6 @@ struct InferenceRowEncoder {
         return Int((seconds / 86_400).rounded(.down))
     }
 
-    /// A number as a person writes it: `600`, not `600.0`.
-    static func show(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-    }
-
     /// Appends a text field, escaped; `false` when it is not valid UTF-8.
     private mutating func appendText(_ record: DataRecord, _ column: Int) -> Bool {
         if let raw = record.asciiBytes(column) {
@@ -254,9 +249,9 @@ struct InferenceRowEncoder {
             guard let number = record.number(index) else {
                 return (name, "feature '\(name)': '\((record.text(index) ?? "").prefix(40))' is not a number")
             }
-            if schema.type == .integer && number != number.rounded() { return (name, "feature '\(name)': \(Self.show(number)) is not a whole number") }
-            if let minimum = schema.minimum, number < minimum { return (name, "feature '\(name)': \(Self.show(number)) is below the minimum \(Self.show(minimum))") }
-            if let maximum = schema.maximum, number > maximum { return (name, "feature '\(name)': \(Self.show(number)) is above the maximum \(Self.show(maximum))") }
+            if schema.type == .integer && number != number.rounded() { return (name, "feature '\(name)': \(NumberText.format(number)) is not a whole number") }
+            if let minimum = schema.minimum, number < minimum { return (name, "feature '\(name)': \(NumberText.format(number)) is below the minimum \(NumberText.format(minimum))") }
+            if let maximum = schema.maximum, number > maximum { return (name, "feature '\(name)': \(NumberText.format(number)) is above the maximum \(NumberText.format(maximum))") }
             key()
             if let raw = record.rawNumber(index) { copy.verbatim(raw) } else { copy.number(number) }
         case .boolean:

@@ -28,6 +28,21 @@ struct CSVReader {
         }
     }
 
+    /// The column names of a header row: each non-empty and distinct.
+    func header(_ fields: [Field], line: Int) throws(DataFileError) -> [String] {
+        var names: [String] = []
+        for field in fields {
+            guard let name = text(field)?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
+                throw DataFileError(file: file, line: line, "the header row has an empty or unreadable column name (column \(names.count + 1))")
+            }
+            guard !names.contains(name) else {
+                throw DataFileError(file: file, line: line, "the header row names column '\(name)' twice")
+            }
+            names.append(name)
+        }
+        return names
+    }
+
     /// Where a read has got to.
     struct Cursor {
         var position = 0
@@ -125,33 +140,9 @@ struct CSVReader {
         }
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
-
-    /// `-?digits[.digits]` with at most 15 significant digits, exactly as strtod reads it: the
-    /// digits form an integer below 2⁵³ and the power of ten is exact, so the one division is
-    /// correctly rounded. `nil` for anything else (strtod handles it).
+    /// ``NumberText/simpleDecimal(_:)`` on the field's bytes.
     private func simpleDecimal(_ field: Field) -> Double? {
-        var index = field.start
-        let negative = bytes[index] == UInt8(ascii: "-")
-        if negative { index += 1 }
-        var mantissa: UInt64 = 0
-        var digits = 0, fractionDigits = 0, seenPoint = false
-        while index < field.end {
-            let byte = bytes[index]
-            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                mantissa = mantissa &* 10 &+ UInt64(byte &- UInt8(ascii: "0"))
-                digits += 1
-                if seenPoint { fractionDigits += 1 }
-            } else if byte == UInt8(ascii: "."), !seenPoint {
-                seenPoint = true
-            } else {
-                return nil
-            }
-            index += 1
-        }
-        guard digits > 0, digits <= 15, !(seenPoint && fractionDigits == 0) else { return nil }
-        let value = Double(mantissa) / Self.powersOfTen[fractionDigits]
-        return negative ? -value : value
+        bytes.withUnsafeBytes { NumberText.simpleDecimal(UnsafeRawBufferPointer(rebasing: $0[field.start..<field.end])) }
     }
 
     /// Whether the field is empty or a missing marker.

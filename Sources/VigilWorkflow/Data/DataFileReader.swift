@@ -49,16 +49,7 @@ public enum DataFileReader {
         var builders: [ColumnBuilder] = []
         try reader.forEachRecord { fields, line throws(DataFileError) in
             guard let names = header else {
-                var names: [String] = []
-                for field in fields {
-                    guard let name = reader.text(field)?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
-                        throw DataFileError(file: reader.file, line: line, "the header row has an empty or unreadable column name (column \(names.count + 1))")
-                    }
-                    if names.contains(name) {
-                        throw DataFileError(file: reader.file, line: line, "the header row names column '\(name)' twice")
-                    }
-                    names.append(name)
-                }
+                let names = try reader.header(fields, line: line)
                 header = names
                 builders = names.map { ColumnBuilder(name: $0, reading: readings[$0] ?? .inferred) }
                 return
@@ -119,13 +110,5 @@ struct ColumnBuilder {
 
     func column() -> DataTable.Column {
         isText ? .text(texts) : .numeric(numbers)
-    }
-}
-
-/// Numbers written back as text when a column turns out not to be numeric.
-enum NumberText {
-    static func format(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return String(value)
     }
 }

@@ -56,13 +56,7 @@ public final class DataRecordReader {
             guard let line = try reader.next(&csvCursor, fields: &fields) else {
                 throw DataFileError(file: file, line: nil, "the file is empty; a header row is needed")
             }
-            for field in fields {
-                guard let name = reader.text(field)?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
-                    throw DataFileError(file: file, line: line, "the header row has an empty or unreadable column name (column \(columnNames.count + 1))")
-                }
-                guard columnIndex[name] == nil else {
-                    throw DataFileError(file: file, line: line, "the header row names column '\(name)' twice")
-                }
+            for name in try reader.header(fields, line: line) {
                 columnIndex[name] = columnNames.count
                 columnNames.append(name)
             }

@@ -66,7 +66,7 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
         switch self {
         case .null: ""
         case let .bool(value): String(value)
-        case let .number(value): value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        case let .number(value): NumberText.format(value)
         case let .string(value): value
         case .array, .object:
             (try? String(decoding: JSONEncoder.sorted.encode(self), as: UTF8.self)) ?? ""
