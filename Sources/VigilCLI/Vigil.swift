@@ -19,6 +19,7 @@ struct Vigil: AsyncParsableCommand {
             GraphCommand.self,
             RunCommand.self,
             RunsCommand.self,
+            AlertsCommand.self,
             TriggerCommand.self,
             ApproveCommand.self,
             RejectCommand.self,

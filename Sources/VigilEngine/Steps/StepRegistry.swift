@@ -19,6 +19,7 @@ public struct StepRegistry: Sendable {
         registry.register(HTTPStep())
         registry.register(MonitorStep())
         registry.register(EvaluateStep())
+        registry.register(EscalateStep())
         return registry
     }
 

@@ -35,11 +35,19 @@ extension StepCatalog {
             parameters: [
                 .init("severity", .string, required: true, allowed: ["none", "soft", "hard"].map(JSONValue.string)),
                 .init("reasons", .list),
-                .init("channels", .object, summary: "severity → channel names"),
-                .init("renotify_after", .duration),
-                .init("quiet_period", .duration),
+                .init("channels", .object, summary: "severity → channel names, for example { soft: [slack], hard: [pagerduty, alertmanager] }"),
+                .init("renotify_after", .duration, summary: "page again while a hard alert stays unacknowledged this long"),
+                .init("quiet_period", .duration, summary: "no new notification for the same fingerprint within this long of the last"),
+                .init("alert", .string, summary: "the alert's name, matched by workflows' alert triggers (default <model>-drift)"),
+                .init("subject", .string, summary: "what within the model the alert is about (default model)"),
+                .init("labels", .object, summary: "extra labels for the alert and its receivers"),
+                .init("resolve_after", .integer, minimum: 1, summary: "consecutive clear windows before the alert resolves itself (default 3)"),
+                .init("window", .string, summary: "the evaluated window (default: the latest computed window)"),
             ],
-            outputs: [.init("alert_id", .string), .init("notified", .list), .init("escalated", .boolean)]
+            outputs: [
+                .init("alert_id", .string), .init("notified", .list), .init("escalated", .boolean), .init("state", .string),
+                .init("fingerprint", .string), .init("runs", .list),
+            ]
         ),
         StepSchema(
             typeName: "retrain", summary: "Train a new model version on recent labelled data and register it as challenger.",

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilStore
+import VigilWorkflow
+
+/// Keeps alerts moving when no step is looking: pages hard alerts again past their deadline,
+/// delivers notifications nobody delivered (queued by the CLI, or left by a step that crashed),
+/// and takes in how the runs alerts started ended — a promotion resolves the alert, a failure
+/// leaves it open saying why. Any number of keepers may share one database.
+public final class AlertKeeper: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Wall seconds between passes.
+        public var interval: TimeInterval = 5
+        /// A notification queued this long ago and still pending is delivered by the keeper.
+        public var orphanAge: TimeInterval = 10
+        public var identifier = "alert-keeper-\(HostName.current)-\(getpid())"
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    let notifier: AlertNotifier
+    let alerts: AlertStore
+    let runs: RunStore
+    let clock: any EngineClock
+    let logger: Logger
+
+    public init(database: Database, channels: ChannelDirectory, clock: any EngineClock = SystemClock(), configuration: Configuration = Configuration(), logger: Logger) {
+        self.configuration = configuration
+        notifier = AlertNotifier(database: database, channels: channels, clock: clock, actor: configuration.identifier, logger: logger)
+        alerts = AlertStore(database: database)
+        runs = RunStore(database: database)
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await self.tick()
+                } catch {
+                    self.logger.warning("alert keeper pass failed; retrying", metadata: ["error": "\(StoreError.explain(error))"])
+                }
+                try? await Task.sleep(for: .milliseconds(Int64(self.configuration.interval * 1_000)))
+            }
+        }
+    }
+
+    /// One pass: renotifications, orphaned deliveries, ended runs.
+    public func tick() async throws {
+        let now = clock.now()
+        try await NotificationOutbox(database: alerts.database).queueDueRenotifications(actor: configuration.identifier, now: now)
+        try await notifier.deliverPending(queuedBefore: now.addingTimeInterval(-configuration.orphanAge))
+        for ended in try await alerts.endedRuns() {
+            let (outcome, resolve, reason) = try await judge(ended)
+            try await alerts.recordRunOutcome(ended, outcome: outcome, resolve: resolve, reason: reason, actor: configuration.identifier, now: clock.now())
+            logger.info("an alert's run ended", metadata: ["alert": "\(ended.alertID)", "run": "\(ended.runID)", "outcome": "\(outcome)"])
+        }
+        // Resolutions just queued go out now rather than a pass later.
+        try await notifier.deliverPending(queuedBefore: clock.now().addingTimeInterval(1))
+    }
+
+    /// What a run's ending means for its alert: `(outcome, resolve, reason)`.
+    func judge(_ ended: AlertStore.EndedRun) async throws -> (String, Bool, String) {
+        let name = "\(ended.workflow) run \(ended.runID)"
+        switch ended.state {
+        case .succeeded:
+            let steps = try await runs.steps(ofRun: ended.runID)
+            if let promotion = steps.first(where: { $0.outputs?["promoted"] == .bool(true) }) {
+                let version = promotion.outputs?["version"].map { " version \($0)" } ?? ""
+                return ("promoted", true, "\(name) promoted a new model\(version) that passed its guards")
+            }
+            return ("finished", false, "\(name) finished without promoting a new model; the alert stays open")
+        case .cancelled:
+            return ("cancelled", false, "\(name) was cancelled; the alert stays open")
+        default:
+            return ("failed", false, "\(name) failed: \(ended.error ?? "no reason recorded"); the alert stays open")
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import VigilWorkflow
+
+/// Where notifications go: each named channel's receiver, endpoint and secret.
+///
+/// Channels come from the deployment, never from a workflow file (a workflow only names them):
+/// a YAML file named by `$VIGIL_CHANNELS_FILE` (or `--channels`), whose values may be `${VARIABLE}`
+/// references to the environment, and these shortcuts when no file defines the name:
+///
+/// | channel | environment |
+/// | --- | --- |
+/// | `slack` | `VIGIL_SLACK_WEBHOOK_URL` |
+/// | `pagerduty` | `VIGIL_PAGERDUTY_ROUTING_KEY` (and `VIGIL_PAGERDUTY_URL`) |
+/// | `alertmanager` | `VIGIL_ALERTMANAGER_URL` |
+/// | `webhook` | `VIGIL_WEBHOOK_URL` (and `VIGIL_WEBHOOK_SECRET`) |
+///
+/// ```yaml
+/// public_url: https://vigil.example.com
+/// channels:
+///   slack: { type: slack, url: "${SLACK_WEBHOOK_URL}" }
+///   risk-hook: { type: webhook, url: https://hooks.example.com/vigil, secret: "${RISK_HOOK_SECRET}", timeout: 5s, attempts: 4 }
+/// ```
+public struct ChannelDirectory: Sendable {
+    public var channels: [String: ChannelConfiguration]
+    /// The base URL of `vigil serve`, for links to runs and alerts in notifications.
+    public var publicURL: String?
+
+    public init(channels: [String: ChannelConfiguration] = [:], publicURL: String? = nil) {
+        self.channels = channels
+        self.publicURL = publicURL
+    }
+
+    public subscript(name: String) -> ChannelConfiguration? { channels[name] }
+
+    /// The channels this process is configured with.
+    ///
+    /// - Throws: ``ChannelConfigurationError`` naming the file, line and column of a bad entry.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment, file: String? = nil) throws -> ChannelDirectory {
+        var directory = ChannelDirectory(publicURL: environment["VIGIL_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 })
+        if let path = file ?? environment["VIGIL_CHANNELS_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            directory = try ChannelFileReader(environment: environment).read(path: path, into: directory)
+        }
+        func set(_ name: String, _ type: ChannelConfiguration.Kind, url: String?, secret: String? = nil) {
+            guard directory.channels[name] == nil, let url, !url.isEmpty else { return }
+            directory.channels[name] = ChannelConfiguration(name: name, kind: type, url: url, secret: secret)
+        }
+        set("slack", .slack, url: environment["VIGIL_SLACK_WEBHOOK_URL"])
+        set("alertmanager", .alertmanager, url: environment["VIGIL_ALERTMANAGER_URL"])
+        set("webhook", .webhook, url: environment["VIGIL_WEBHOOK_URL"], secret: environment["VIGIL_WEBHOOK_SECRET"])
+        if let key = environment["VIGIL_PAGERDUTY_ROUTING_KEY"], !key.isEmpty {
+            set("pagerduty", .pagerduty, url: environment["VIGIL_PAGERDUTY_URL"] ?? ChannelConfiguration.pagerDutyEventsURL, secret: key)
+        }
+        return directory
+    }
+}
+
+/// One channel: its receiver's kind, endpoint, secret, and how hard to try.
+public struct ChannelConfiguration: Sendable {
+    /// The receiver's format.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Prometheus Alertmanager: `url` is its base URL; alerts go to `/api/v2/alerts`.
+        case alertmanager
+        /// PagerDuty Events API v2: `secret` is the routing key.
+        case pagerduty
+        /// A Slack incoming webhook: `url` is the webhook (itself a secret).
+        case slack
+        /// Any HTTP endpoint taking JSON; with a `secret`, bodies are signed with HMAC-SHA256.
+        case webhook
+    }
+
+    public static let pagerDutyEventsURL = "https://events.pagerduty.com/v2/enqueue"
+
+    public var name: String
+    public var kind: Kind
+    public var url: String
+    /// The routing key (PagerDuty) or signing secret (webhook). Never logged.
+    public var secret: String?
+    /// Each request's time limit.
+    public var timeout: TimeInterval
+    /// Attempts in all, retrying network errors, 5xx and 429.
+    public var attempts: Int
+    /// The first wait between attempts; it doubles each time.
+    public var backoff: TimeInterval
+
+    public init(name: String, kind: Kind, url: String, secret: String? = nil, timeout: TimeInterval = 10, attempts: Int = 4, backoff: TimeInterval = 0.5) {
+        self.name = name
+        self.kind = kind
+        self.url = url
+        self.secret = secret
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff = backoff
+    }
+
+    /// The endpoint with its path and query hidden, for messages: webhook URLs are secrets too.
+    public var redactedURL: String {
+        guard let components = URLComponents(string: url), let host = components.host else { return "(invalid URL)" }
+        return "\(components.scheme ?? "http")://\(host)\(components.port.map { ":\($0)" } ?? "")/…"
+    }
+}
+
+/// A channels file that cannot be used.
+public struct ChannelConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// Reads the channels file.
+struct ChannelFileReader {
+    let environment: [String: String]
+
+    func read(path: String, into directory: ChannelDirectory) throws -> ChannelDirectory {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ChannelConfigurationError(description: "\(path): cannot read the channels file")
+        }
+        let root: YAMLNode?
+        do {
+            root = try YAMLLoader.load(Array(data), file: path)
+        } catch {
+            throw ChannelConfigurationError(description: "\(error)")
+        }
+        guard case let .mapping(entries, _)? = root else {
+            throw ChannelConfigurationError(description: "\(path):1:1: the channels file must be a mapping with `channels:`")
+        }
+        var directory = directory
+        for entry in entries {
+            switch entry.key {
+            case "public_url": directory.publicURL = try text(entry.value, "public_url")
+            case "channels":
+                guard case let .mapping(channels, _) = entry.value else { throw problem(entry.value.location, "`channels` must map names to channels") }
+                for channel in channels { directory.channels[channel.key] = try configuration(named: channel.key, channel.value) }
+            default: throw problem(entry.keyLocation, "unknown key '\(entry.key)' (expected public_url, channels)")
+            }
+        }
+        return directory
+    }
+
+    private func configuration(named name: String, _ node: YAMLNode) throws -> ChannelConfiguration {
+        guard case let .mapping(entries, location) = node else { throw problem(node.location, "channel '\(name)' must be a mapping with type and url") }
+        let known = ["type", "url", "secret", "routing_key", "timeout", "attempts", "backoff"]
+        for entry in entries where !known.contains(entry.key) {
+            throw problem(entry.keyLocation, "unknown key '\(entry.key)' in channel '\(name)' (expected \(known.joined(separator: ", ")))")
+        }
+        guard let typeNode = node["type"] else { throw problem(location, "channel '\(name)' needs `type` (\(kinds))") }
+        guard let kind = ChannelConfiguration.Kind(rawValue: try text(typeNode, "type")) else {
+            throw problem(typeNode.location, "channel '\(name)' has unknown type '\(try text(typeNode, "type"))' (expected \(kinds))")
+        }
+        var url = try node["url"].map { try text($0, "url") }
+        if kind == .pagerduty && url == nil { url = ChannelConfiguration.pagerDutyEventsURL }
+        guard let url, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+            throw problem(node["url"]?.location ?? location, "channel '\(name)' needs an http or https `url`")
+        }
+        var configuration = ChannelConfiguration(name: name, kind: kind, url: url)
+        configuration.secret = try (node["secret"] ?? node["routing_key"]).map { try text($0, "secret") }
+        if kind == .pagerduty && (configuration.secret ?? "").isEmpty {
+            throw problem(location, "channel '\(name)' needs `routing_key` (the PagerDuty integration key)")
+        }
+        for (key, path) in [("timeout", \ChannelConfiguration.timeout), ("backoff", \ChannelConfiguration.backoff)] {
+            guard let value = node[key] else { continue }
+            guard let duration = WorkflowDuration(try text(value, key)), duration.seconds > 0 else {
+                throw problem(value.location, "`\(key)` must be a duration such as 10s")
+            }
+            configuration[keyPath: path] = duration.seconds
+        }
+        if let attempts = node["attempts"] {
+            guard let count = Int(try text(attempts, "attempts")), (1...20).contains(count) else { throw problem(attempts.location, "`attempts` must be a whole number from 1 to 20") }
+            configuration.attempts = count
+        }
+        return configuration
+    }
+
+    private var kinds: String { ChannelConfiguration.Kind.allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// A scalar's text with `${VARIABLE}` references replaced from the environment.
+    private func text(_ node: YAMLNode, _ key: String) throws -> String {
+        guard case let .scalar(scalar) = node, !scalar.isNull else { throw problem(node.location, "`\(key)` must be text") }
+        var result = ""
+        var rest = Substring(scalar.text)
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else { throw problem(scalar.location, "unclosed ${ in `\(key)`") }
+            let name = String(rest[start.upperBound..<end])
+            guard let value = environment[name], !value.isEmpty else {
+                throw problem(scalar.location, "`\(key)` refers to ${\(name)}, which is not set in the environment")
+            }
+            result += value
+            rest = rest[rest.index(after: end)...]
+        }
+        return result + rest
+    }
+
+    private func problem(_ location: SourceLocation, _ message: String) -> ChannelConfigurationError {
+        ChannelConfigurationError(description: "\(location): \(message)")
+    }
+}

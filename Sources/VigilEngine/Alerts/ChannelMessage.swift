@@ -1,0 +1,200 @@
+import Crypto
+import Foundation
+import VigilStore
+import VigilWorkflow
+
+/// One notification as its receiver expects it: where to send it, the headers and the JSON body.
+struct ChannelMessage: Sendable {
+    var url: String
+    var headers: [(String, String)]
+    var body: Data
+
+    /// The message for a notification on `channel`, or `nil` when the channel has no use for this
+    /// kind (Alertmanager and acknowledgements).
+    static func make(for claim: NotificationOutbox.Claim, channel: ChannelConfiguration, publicURL: String?, now: Date) throws -> ChannelMessage? {
+        let content = AlertContent(alert: claim.alert, kind: claim.notification.kind, publicURL: publicURL, now: now)
+        let payload: JSONValue
+        var url = channel.url
+        switch channel.kind {
+        case .alertmanager:
+            guard let alert = content.alertmanager else { return nil }
+            payload = .array([alert])
+            url = channel.url.hasSuffix("/") ? channel.url + "api/v2/alerts" : channel.url + "/api/v2/alerts"
+        case .pagerduty: payload = content.pagerDuty(routingKey: channel.secret ?? "")
+        case .slack: payload = content.slack
+        case .webhook: payload = content.webhook(dedupKey: claim.notification.dedupKey)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = try encoder.encode(payload)
+        var headers = [
+            ("Content-Type", "application/json"), ("User-Agent", "vigil"),
+            ("Idempotency-Key", claim.notification.dedupKey), ("X-Vigil-Event", claim.notification.kind.rawValue),
+        ]
+        if channel.kind == .webhook, let secret = channel.secret, !secret.isEmpty {
+            headers.append(("X-Vigil-Signature-256", "sha256=" + Self.signature(of: body, secret: secret)))
+        }
+        return ChannelMessage(url: url, headers: headers, body: body)
+    }
+
+    /// Lower-case hex HMAC-SHA256 of `body` with `secret`: what a webhook receiver recomputes to
+    /// check that the body came from Vigil unchanged.
+    static func signature(of body: Data, secret: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
+        return code.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+    }
+}
+
+/// What a notification says about an alert, shaped for each receiver.
+struct AlertContent {
+    let alert: Alert
+    let kind: NotificationKind
+    let publicURL: String?
+    let now: Date
+
+    private static func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+
+    var reasons: [String] {
+        guard case let .array(values)? = alert.findings["reasons"] else { return [] }
+        return values.compactMap(\.stringValue)
+    }
+
+    /// The drifted features, highest score first: `(name, score, method)`.
+    var driftedFeatures: [(name: String, score: Double, method: String?)] {
+        guard case let .array(values)? = alert.findings["drifted_features"] else { return [] }
+        return values.compactMap { value -> (String, Double, String?)? in
+            guard case let .object(feature) = value, let name = feature["feature"]?.stringValue else { return nil }
+            return (name, feature["score"]?.numberValue ?? .nan, feature["method"]?.stringValue)
+        }
+    }
+
+    var runID: Int? { alert.findings["run"]?.numberValue.map { Int($0) } }
+
+    var runLink: String? {
+        guard let runID else { return nil }
+        return publicURL.map { "\($0.hasSuffix("/") ? String($0.dropLast()) : $0)/runs/\(runID)" }
+    }
+
+    var alertLink: String? {
+        publicURL.map { "\($0.hasSuffix("/") ? String($0.dropLast()) : $0)/alerts/\(alert.id)" }
+    }
+
+    var headline: String {
+        let what = "\(alert.rule) on model \(alert.model)"
+        return switch kind {
+        case .trigger: "\(alert.severity == .hard ? "Hard" : "Soft") alert: \(what)"
+        case .escalate: "Escalated to hard: \(what)"
+        case .renotify: "Still firing, unacknowledged: \(what)"
+        case .acknowledge: "Acknowledged by \(alert.acknowledgedBy ?? "someone"): \(what)"
+        case .resolve: "Resolved: \(what)"
+        }
+    }
+
+    var summary: String {
+        let detail = kind == .resolve ? (alert.resolution ?? "") : reasons.joined(separator: "; ")
+        return String((detail.isEmpty ? headline : "\(headline): \(detail)").prefix(1_000))
+    }
+
+    var featureLines: [String] {
+        driftedFeatures.prefix(5).map { feature in
+            let score = feature.score.isFinite ? String(format: "%.3f", feature.score) : "n/a"
+            return "\(feature.name): \(score)\(feature.method.map { " (\($0))" } ?? "")"
+        }
+    }
+
+    // MARK: Receivers
+
+    /// One alert for Alertmanager's `POST /api/v2/alerts`; resolution sends `endsAt`.
+    var alertmanager: JSONValue? {
+        guard kind != .acknowledge else { return nil }
+        var labels: [String: JSONValue] = [:]
+        for (key, value) in alert.labels { labels[Self.labelName(key)] = .string(value) }
+        labels["alertname"] = .string(alert.rule)
+        labels["model"] = .string(alert.model)
+        labels["severity"] = .string(alert.severity.rawValue)
+        labels["subject"] = .string(alert.subject)
+        labels["source"] = .string("vigil")
+        var annotations: [String: JSONValue] = [
+            "summary": .string(headline), "description": .string(reasons.joined(separator: "; ")),
+            "vigil_alert_id": .string(String(alert.id)), "fingerprint": .string(alert.fingerprint),
+        ]
+        if !featureLines.isEmpty { annotations["drifted_features"] = .string(featureLines.joined(separator: ", ")) }
+        if let runID { annotations["run"] = .string(runLink ?? "vigil runs show \(runID)") }
+        var payload: [String: JSONValue] = [
+            "labels": .object(labels), "annotations": .object(annotations), "startsAt": .string(Self.iso(alert.startedAt)),
+        ]
+        if kind == .resolve { payload["endsAt"] = .string(Self.iso(max(now, alert.startedAt.addingTimeInterval(1)))) }
+        if let alertLink { payload["generatorURL"] = .string(alertLink) }
+        return .object(payload)
+    }
+
+    /// A PagerDuty Events API v2 event: trigger (with details), acknowledge or resolve.
+    func pagerDuty(routingKey: String) -> JSONValue {
+        let action = switch kind {
+        case .acknowledge: "acknowledge"
+        case .resolve: "resolve"
+        case .trigger, .escalate, .renotify: "trigger"
+        }
+        var event: [String: JSONValue] = [
+            "routing_key": .string(routingKey), "event_action": .string(action), "dedup_key": .string("vigil-alert-\(alert.id)"),
+        ]
+        guard action == "trigger" else { return .object(event) }
+        var details: [String: JSONValue] = [
+            "alert_id": .number(Double(alert.id)), "fingerprint": .string(alert.fingerprint), "model": .string(alert.model),
+            "rule": .string(alert.rule), "subject": .string(alert.subject), "occurrences": .number(Double(alert.occurrences)),
+            "reasons": .array(reasons.map(JSONValue.string)),
+            "drifted_features": .array(driftedFeatures.map { .object(["feature": .string($0.name), "score": $0.score.isFinite ? .number($0.score) : .null]) }),
+        ]
+        for key in ["window_start", "window_end", "workflow"] { if let value = alert.findings[key] { details[key] = value } }
+        if let runID { details["run"] = .number(Double(runID)) }
+        event["payload"] = .object([
+            "summary": .string(summary), "source": .string("vigil/\(alert.model)"),
+            "severity": .string(alert.severity == .hard ? "critical" : "warning"), "timestamp": .string(Self.iso(now)),
+            "component": .string(alert.model), "group": .string(alert.rule), "class": .string("drift"), "custom_details": .object(details),
+        ])
+        event["client"] = .string("Vigil")
+        if let alertLink { event["client_url"] = .string(alertLink) }
+        if let runLink { event["links"] = .array([.object(["href": .string(runLink), "text": .string("Vigil run \(runID ?? 0)")])]) }
+        return .object(event)
+    }
+
+    /// A Slack message: the model, the severity, the top drifted features with scores, and the run.
+    var slack: JSONValue {
+        var lines = ["*\(headline)*", "Model: `\(alert.model)` · Severity: *\(alert.severity.rawValue)* · State: \(alert.state.rawValue) · Seen \(alert.occurrences)×"]
+        if kind == .resolve, let resolution = alert.resolution { lines.append("Resolution: \(resolution)") }
+        if !reasons.isEmpty && kind != .resolve { lines.append("Why: " + reasons.joined(separator: "; ")) }
+        if !featureLines.isEmpty { lines.append("Top drifted features:\n" + featureLines.map { "• \($0)" }.joined(separator: "\n")) }
+        if let runID { lines.append(runLink.map { "Run: <\($0)|run \(runID)>" } ?? "Run: `vigil runs show \(runID)`") }
+        lines.append(alertLink.map { "Alert: <\($0)|alert \(alert.id)>" } ?? "Alert: `vigil alerts show \(alert.id)`")
+        let text = lines.joined(separator: "\n")
+        return .object([
+            "text": .string(summary),
+            "blocks": .array([.object(["type": .string("section"), "text": .object(["type": .string("mrkdwn"), "text": .string(text)])])]),
+        ])
+    }
+
+    /// The generic webhook's JSON: the event and the whole alert.
+    func webhook(dedupKey: String) -> JSONValue {
+        var body: [String: JSONValue] = [
+            "id": .number(Double(alert.id)), "fingerprint": .string(alert.fingerprint), "model": .string(alert.model),
+            "rule": .string(alert.rule), "subject": .string(alert.subject), "severity": .string(alert.severity.rawValue),
+            "state": .string(alert.state.rawValue), "labels": .object(alert.labels.mapValues(JSONValue.string)),
+            "findings": .object(alert.findings), "started_at": .string(Self.iso(alert.startedAt)),
+            "first_seen": .string(Self.iso(alert.firstSeen)), "last_seen": .string(Self.iso(alert.lastSeen)),
+            "occurrences": .number(Double(alert.occurrences)),
+        ]
+        if let by = alert.acknowledgedBy { body["acknowledged_by"] = .string(by) }
+        if let resolution = alert.resolution { body["resolution"] = .string(resolution) }
+        if let alertLink { body["url"] = .string(alertLink) }
+        return .object([
+            "event": .string(kind.rawValue), "summary": .string(summary), "dedup_key": .string(dedupKey),
+            "sent_at": .string(Self.iso(now)), "alert": .object(body),
+        ])
+    }
+
+    /// A Prometheus label name: letters, digits and underscores, not starting with a digit.
+    static func labelName(_ key: String) -> String {
+        let mapped = String(key.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+        return mapped.first?.isNumber == true ? "_" + mapped : mapped
+    }
+}

@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import Foundation
+import VigilStore
+import VigilWorkflow
+
+/// `escalate`: turns an evaluation into an alert and tells the right people and systems, once.
+///
+/// - `severity: soft|hard` raises the alert named `alert` (default `<model>-drift`) or updates the
+///   open one with the same fingerprint (model, alert, subject); a soft alert that worsens becomes
+///   hard. Notifications go to `channels[severity]`, except within `quiet_period` of the last one
+///   for the fingerprint; a hard alert left unacknowledged is paged again every `renotify_after`
+///   (a durable timer the alert keeper fires). A hard alert starts the workflows whose `alert:`
+///   trigger matches it, one run per incident.
+/// - `severity: none` counts a clear window; after `resolve_after` of them in a row the alert
+///   resolves and every channel that heard of it hears so.
+///
+/// A retried attempt has the same idempotency key: it neither counts the finding twice nor
+/// notifies twice; it only retries deliveries that failed. Channels come from the deployment
+/// (``ChannelDirectory``), never from the workflow file.
+public struct EscalateStep: WorkflowStep {
+    public struct Parameters: Decodable, Sendable {
+        let severity: String
+        let reasons: [String]?
+        let channels: [String: [String]]?
+        let renotifyAfter: WorkflowDuration?
+        let quietPeriod: WorkflowDuration?
+        let alert: String?
+        let subject: String?
+        let labels: [String: String]?
+        let resolveAfter: Int?
+        let window: String?
+
+        enum CodingKeys: String, CodingKey {
+            case severity, reasons, channels, alert, subject, labels, window
+            case renotifyAfter = "renotify_after", quietPeriod = "quiet_period", resolveAfter = "resolve_after"
+        }
+    }
+
+    public static var schema: StepSchema { StepCatalog.builtIn.schemas["escalate"]! }
+
+    let channels: ChannelDirectory?
+    let client: HTTPClient
+
+    /// - Parameter channels: where notifications go; `nil` reads ``ChannelDirectory/load(environment:file:)`` at each run.
+    public init(channels: ChannelDirectory? = nil, client: HTTPClient = .shared) {
+        self.channels = channels
+        self.client = client
+    }
+
+    public func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
+        guard let model = context.workflow.model else {
+            return .failed("the escalate step needs the workflow to declare `model`", retryable: false)
+        }
+        guard parameters.severity == "none" || AlertSeverity(rawValue: parameters.severity) != nil else {
+            return .failed("severity must be none, soft or hard (got '\(parameters.severity)')", retryable: false)
+        }
+        let directory: ChannelDirectory
+        do {
+            directory = try channels ?? ChannelDirectory.load()
+        } catch {
+            return .failed("cannot read the channels configuration: \(error)", retryable: false)
+        }
+        let actor = "workflow:\(context.workflow.name)#\(context.runID)"
+        let notifier = AlertNotifier(database: context.database, channels: directory, client: client, clock: context.clock, actor: actor, logger: context.logger)
+        let latest = try await MetricsStore(database: context.database).recentWindows(model: model, count: 1).first
+        var finding = AlertFinding(model: model, rule: parameters.alert ?? "\(model)-drift", subject: parameters.subject ?? "model", severity: .soft)
+        let window = parameters.window ?? latest.map { MonitorStep.format($0.end) }
+
+        guard let severity = AlertSeverity(rawValue: parameters.severity) else {
+            let alert = try await AlertStore(database: context.database).clear(fingerprint: finding.fingerprint, window: window, actor: actor, now: context.clock.now())
+            guard let alert else {
+                return .completed(["alert_id": .string(""), "notified": .array([]), "escalated": .bool(false), "state": .string("none")])
+            }
+            await context.log(["condition clear for alert \(alert.id) (\(alert.clearWindows) of \(alert.resolveAfter) windows)" + (alert.state == .resolved ? ": resolved" : "")])
+            let deliveries = try await notifier.deliverPending(alertID: alert.id)
+            return try await outcome(alert: alert, escalated: false, deliveries: deliveries, runs: [], context: context)
+        }
+
+        finding.severity = severity
+        finding.labels = parameters.labels ?? [:]
+        finding.channels = parameters.channels?[severity.rawValue] ?? []
+        finding.renotifyAfter = parameters.renotifyAfter?.seconds
+        finding.quietPeriod = parameters.quietPeriod?.seconds
+        finding.resolveAfter = max(1, parameters.resolveAfter ?? 3)
+        finding.details = Self.details(reasons: parameters.reasons ?? [], latest: latest, context: context)
+        let raise = try await AlertStore(database: context.database).raise(
+            finding, idempotencyKey: context.idempotencyKey, runID: context.runID, actor: actor, now: context.clock.now()
+        )
+        let alert = raise.alert
+        await context.log([
+            raise.replayed ? "alert \(alert.id) already raised by this step; retrying its deliveries"
+                : "\(raise.opened ? "opened" : raise.escalated ? "escalated" : "updated") \(alert.severity.rawValue) alert \(alert.id) (\(alert.state.rawValue), seen \(alert.occurrences)×)",
+        ] + (raise.queued.isEmpty ? [] : ["notifying \(raise.queued.joined(separator: ", "))"]))
+        let outbox = NotificationOutbox(database: context.database)
+        try await outbox.requeueFailed(alertID: alert.id)
+        let deliveries = try await notifier.deliverPending(alertID: alert.id)
+
+        var runs: [Int] = []
+        if alert.severity == .hard && (alert.state == .firing || alert.state == .acknowledged) {
+            for (workflow, creation) in try await AlertRunStarter(database: context.database, clock: context.clock).startRuns(for: alert, actor: "alert:\(alert.id)") {
+                switch creation {
+                case let .created(run): runs.append(run); await context.log(["started \(workflow) run \(run)"])
+                case let .existing(run): runs.append(run)
+                case let .skipped(other): await context.log(["\(workflow) not started: run \(other) is going (concurrency policy skip)"])
+                }
+            }
+        }
+        try await context.recordLineage(from: context.runNode, to: LineageNode(kind: "alert", id: String(alert.id)), relation: "raised")
+        return try await outcome(alert: alert, escalated: raise.escalated, deliveries: deliveries, runs: runs, context: context)
+    }
+
+    /// The step's outputs, or a failure naming every delivery that failed.
+    private func outcome(alert: Alert, escalated: Bool, deliveries: [AlertNotifier.Delivery], runs: [Int], context: StepContext) async throws -> StepOutcome {
+        let failed = deliveries.filter { $0.state == .failed }
+        for delivery in deliveries {
+            await context.log(["\(delivery.notification.kind.rawValue) → \(delivery.notification.channel): \(delivery.state.rawValue)\(delivery.error.map { ": \($0)" } ?? "")"])
+        }
+        if !failed.isEmpty {
+            let reasons = failed.map { $0.error ?? $0.notification.channel }.joined(separator: "; ")
+            return .failed("alert \(alert.id): \(failed.count) notification\(failed.count == 1 ? "" : "s") not delivered: \(reasons)", retryable: true)
+        }
+        let notified = deliveries.filter { $0.state == .delivered }.map(\.notification.channel)
+        return .completed([
+            "alert_id": .string(String(alert.id)), "notified": .array(notified.map(JSONValue.string)), "escalated": .bool(escalated),
+            "state": .string(alert.state.rawValue), "fingerprint": .string(alert.fingerprint),
+            "runs": .array(runs.map { .number(Double($0)) }),
+        ])
+    }
+
+    /// What the alert shows: the reasons, the top drifted features of the latest window with
+    /// their scores, the window, and the run that found them.
+    static func details(reasons: [String], latest: WindowReport?, context: StepContext) -> [String: JSONValue] {
+        var details: [String: JSONValue] = [
+            "reasons": .array(reasons.map(JSONValue.string)), "run": .number(Double(context.runID)),
+            "workflow": .string(context.workflow.name), "step": .string(context.stepName),
+        ]
+        if let latest {
+            let drifted = latest.drift.filter { $0.sliceKey == nil && $0.drifted }.sorted { $0.driftScore > $1.driftScore }
+            details["drifted_features"] = .array(drifted.prefix(10).map {
+                .object(["feature": .string($0.featureName), "score": .number($0.driftScore), "method": .string($0.method), "role": .string($0.columnRole)])
+            })
+            details["window_start"] = .string(MonitorStep.format(latest.start))
+            details["window_end"] = .string(MonitorStep.format(latest.end))
+        }
+        return details
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import VigilEngine
+import VigilStore
+
+/// Vigil's HTTP server (`vigil serve`): health, readiness, and the receivers other systems post to.
+public struct APIServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        /// 0 picks a free port; ``onListening`` is told which.
+        public var port = 8080
+        /// Larger request bodies are refused with 413.
+        public var maximumBodyBytes = 1 << 20
+
+        public init() {}
+    }
+
+    public let database: Database
+    public let configuration: Configuration
+    let clock: any EngineClock
+    let logger: Logger
+
+    public init(database: Database, configuration: Configuration = Configuration(), clock: any EngineClock = SystemClock(), logger: Logger) {
+        self.database = database
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The server as a service for a `ServiceGroup`; `onListening` gets the bound port.
+    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vigil"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/health") { _, _ in
+            JSONResponse.ok(["status": "ok"])
+        }
+        router.get("/ready") { _, _ in
+            do {
+                try await database.client.query("SELECT 1", logger: logger)
+                return JSONResponse.ok(["status": "ready"])
+            } catch {
+                return JSONResponse.error(.serviceUnavailable, code: "database_unreachable", "the database cannot be reached: \(StoreError.explain(error))")
+            }
+        }
+        router.post("/api/v1/alertmanager") { request, _ in
+            await handleAlertmanager(request)
+        }
+        return router
+    }
+
+    /// `POST /api/v1/alertmanager`: an Alertmanager webhook receiver.
+    func handleAlertmanager(_ request: Request) async -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maximumBodyBytes)
+        } catch {
+            return JSONResponse.error(.contentTooLarge, code: "body_too_large", "the body is larger than \(configuration.maximumBodyBytes) bytes")
+        }
+        let notification: AlertmanagerNotification
+        do {
+            notification = try AlertmanagerNotification(json: Data(buffer: body))
+        } catch {
+            return JSONResponse.error(.badRequest, code: "invalid_payload", error.description)
+        }
+        do {
+            let results = try await AlertmanagerReceiver(database: database, clock: clock).receive(notification)
+            return JSONResponse.ok(["alerts": results])
+        } catch {
+            logger.error("could not take in an Alertmanager notification", metadata: ["error": "\(StoreError.explain(error))"])
+            return JSONResponse.error(.serviceUnavailable, code: "store_unavailable", "the notification could not be recorded; Alertmanager will retry")
+        }
+    }
+}
+
+/// JSON responses with one error shape: `{"error": {"status": 400, "code": "…", "message": "…"}}`.
+enum JSONResponse {
+    static func ok(_ body: some Encodable) -> Response {
+        make(.ok, body)
+    }
+
+    static func error(_ status: HTTPResponse.Status, code: String, _ message: String) -> Response {
+        make(status, ["error": ErrorBody(status: Int(status.code), code: code, message: message)])
+    }
+
+    private struct ErrorBody: Encodable {
+        let status: Int
+        let code: String
+        let message: String
+    }
+
+    private static func make(_ status: HTTPResponse.Status, _ body: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(body)) ?? Data(#"{"error":{"status":500,"code":"encoding","message":"the response could not be encoded"}}"#.utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
