@@ -128,13 +128,13 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilEngineTests",
-            dependencies: ["VigilEngine", "VigilTesting"],
+            dependencies: ["VigilEngine", "VigilTesting", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VigilCLITests",
-            dependencies: ["VigilStore", "VigilTesting"],
+            dependencies: ["VigilStore", "VigilTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
     ]

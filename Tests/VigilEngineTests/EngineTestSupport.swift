@@ -80,6 +80,7 @@ enum EngineFixtures {
         registry.register(RecordStep())
         registry.register(FlakyStep())
         registry.register(HangStep())
+        registry.register(PromoteStub())
         return registry
     }
 
@@ -112,7 +113,7 @@ enum EngineFixtures {
     /// Runs `workers` workers while `body` runs, then stops them gracefully.
     static func withWorkers<Result: Sendable>(
         _ database: Database, count: Int = 1, clock: any EngineClock = SystemClock(), configuration: Worker.Configuration = workerConfiguration(),
-        _ body: @Sendable () async throws -> Result
+        registry: StepRegistry = registry, _ body: @Sendable () async throws -> Result
     ) async throws -> Result {
         let workers = (0..<count).map { index in
             var configuration = configuration

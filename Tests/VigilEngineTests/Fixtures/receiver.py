@@ -3,7 +3,8 @@
 
 Usage: receiver.py LOG_FILE PORT_FILE
 Paths: /ok answers 200 with a JSON body; /flaky answers 500 to its first two requests, then 200;
-/missing answers 404; anything else 200 with an empty body.
+/missing answers 404; /hang never answers (holds the connection for a minute); anything else 200
+with an empty body. Each record has the method, path, body, and the headers tests check.
 """
 import json
 import sys
@@ -21,9 +22,17 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         counts[self.path] = counts.get(self.path, 0) + 1
+        record = {"method": self.command, "path": self.path, "body": body,
+                  "idempotency_key": self.headers.get("Idempotency-Key"),
+                  "signature": self.headers.get("X-Vigil-Signature-256"),
+                  "event": self.headers.get("X-Vigil-Event"),
+                  "content_type": self.headers.get("Content-Type")}
         with open(log_path, "a") as log:
-            log.write(json.dumps({"method": self.command, "path": self.path, "body": body,
-                                  "idempotency_key": self.headers.get("Idempotency-Key")}) + "\n")
+            log.write(json.dumps({key: value for key, value in record.items() if value is not None}) + "\n")
+        if self.path == "/hang":
+            import time
+            time.sleep(60)
+            return
         if self.path == "/flaky" and counts[self.path] <= 2:
             status, reply = 500, b"busy"
         elif self.path == "/missing":

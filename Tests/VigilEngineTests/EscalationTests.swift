@@ -1,0 +1,344 @@
+import Crypto
+import Foundation
+import Testing
+import VigilEngine
+import VigilStore
+import VigilTesting
+import VigilWorkflow
+
+/// Fixtures for escalation: a model window with known drift, a watch workflow, channels.
+enum EscalationFixtures {
+    /// One computed window of model `churn` in which `tenure_months` (0.31) and `order_amount`
+    /// (0.12) drifted and `plan` (0.01) did not.
+    static func insertDriftedWindow(_ database: Database) async throws {
+        let start = Date(timeIntervalSince1970: 1_764_000_000), end = start.addingTimeInterval(3_600)
+        try await database.client.query("""
+            INSERT INTO monitor_windows (model, window_start, window_end, workflow, row_count, labelled_count, quarantined, sample_rate, computed_at)
+            VALUES ('churn', \(start), \(end), 'watch', 300, 0, 0, 1, \(end))
+            """)
+        for (feature, score, drifted) in [("tenure_months", 0.31, true), ("order_amount", 0.12, true), ("plan", 0.01, false)] {
+            try await database.client.query("""
+                INSERT INTO drift_metrics (model, window_start_time, window_end_time, feature_name, column_role, method, drift_score, drift_threshold,
+                    p_value, drifted, comparison, reference, reference_count, current_count, count_delta, null_rate_delta, computed_at)
+                VALUES ('churn', \(start), \(end), \(feature), 'feature', 'wasserstein_normed', \(score), 0.1, 0.0001, \(drifted),
+                    'previous', 'previous window', 300, 300, 0, 0, \(end))
+                """)
+        }
+    }
+
+    /// A workflow of model `churn` whose one step escalates with `severity`.
+    static func watch(name: String = "watch", severity: String = "hard", channels: String, extra: String = "", retry: Int = 1) -> String {
+        """
+        name: \(name)
+        model: churn
+        steps:
+          escalate:
+            uses: escalate
+            retry: \(retry)
+            with:
+              severity: \(severity)
+              reasons: ["drift share 0.67 ≥ 0.4", "feature tenure_months drifted"]
+              channels: \(channels)
+        \(extra.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
+        """
+    }
+
+    static func registry(_ channels: ChannelDirectory) -> StepRegistry {
+        var registry = EngineFixtures.registry
+        registry.register(EscalateStep(channels: channels))
+        return registry
+    }
+
+    static func channel(_ name: String, _ kind: ChannelConfiguration.Kind, _ url: String, secret: String? = nil,
+                        timeout: TimeInterval = 5, attempts: Int = 4) -> (String, ChannelConfiguration) {
+        (name, ChannelConfiguration(name: name, kind: kind, url: url, secret: secret, timeout: timeout, attempts: attempts, backoff: 0.05))
+    }
+
+    /// Starts a run of `workflow`, runs workers until it ends, and returns it with its steps.
+    static func run(_ workflow: String, in database: Database, channels: ChannelDirectory) async throws -> (RunSummary, [String: StepRecord]) {
+        let id = try await RunLauncher(database: database).start(workflow, trigger: .init(kind: .manual, actor: "t")).runID
+        let run = try await EngineFixtures.withWorkers(database, registry: registry(channels)) { try await EngineFixtures.waitForRun(id, in: database) }
+        let steps = try await RunStore(database: database).steps(ofRun: id)
+        return (run, Dictionary(uniqueKeysWithValues: steps.map { ($0.name, $0) }))
+    }
+
+    static func json(_ text: String?) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data((text ?? "").utf8))) as? [String: Any] ?? [:]
+    }
+}
+
+@Suite("Escalation: alerts, channels, and alerts that start workflows", .timeLimit(.minutes(3)))
+struct EscalationTests {
+    @Test("Slack, PagerDuty and webhook payloads carry the alert field by field; the webhook's HMAC verifies; resolution reaches every channel")
+    func channelPayloads() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [
+                    EscalationFixtures.channel("slack", .slack, "\(base)/slack"),
+                    EscalationFixtures.channel("pagerduty", .pagerduty, "\(base)/pd", secret: "R0UTING-KEY"),
+                    EscalationFixtures.channel("webhook", .webhook, "\(base)/hook", secret: "s3cret"),
+                ]), publicURL: "https://vigil.example.com")
+                try await EscalationFixtures.insertDriftedWindow(database)
+                _ = try await EngineFixtures.apply(EscalationFixtures.watch(channels: "{ soft: [slack], hard: [slack, pagerduty, webhook] }"), to: database)
+                let (run, steps) = try await EscalationFixtures.run("watch", in: database, channels: channels)
+                #expect(run.state == .succeeded, "\(steps["escalate"]?.error ?? "")")
+                let outputs = try #require(steps["escalate"]?.outputs)
+                #expect(outputs["notified"] == .array(["slack", "pagerduty", "webhook"].map(JSONValue.string)))
+                let alertID = try #require(outputs["alert_id"]?.stringValue.flatMap { Int($0) })
+
+                let sent = try requests()
+                let slack = EscalationFixtures.json(sent.first { $0["path"] == "/slack" }?["body"])
+                #expect((slack["text"] as? String)?.hasPrefix("Hard alert: churn-drift on model churn: drift share 0.67 ≥ 0.4") == true)
+                let block = ((slack["blocks"] as? [[String: Any]])?.first?["text"] as? [String: Any])?["text"] as? String ?? ""
+                #expect(block.contains("Model: `churn` · Severity: *hard*"))
+                #expect(block.contains("• tenure_months: 0.310 (wasserstein_normed)\n• order_amount: 0.120 (wasserstein_normed)"))
+                #expect(!block.contains("plan:"))
+                #expect(block.contains("Run: <https://vigil.example.com/runs/\(run.id)|run \(run.id)>"))
+
+                let pd = EscalationFixtures.json(sent.first { $0["path"] == "/pd" }?["body"])
+                #expect(pd["routing_key"] as? String == "R0UTING-KEY")
+                #expect(pd["event_action"] as? String == "trigger")
+                #expect(pd["dedup_key"] as? String == "vigil-alert-\(alertID)")
+                let payload = pd["payload"] as? [String: Any] ?? [:]
+                #expect(payload["severity"] as? String == "critical")
+                #expect(payload["source"] as? String == "vigil/churn")
+                #expect(payload["component"] as? String == "churn")
+                #expect(payload["group"] as? String == "churn-drift")
+                let details = payload["custom_details"] as? [String: Any] ?? [:]
+                let drifted = details["drifted_features"] as? [[String: Any]] ?? []
+                #expect(drifted.first?["feature"] as? String == "tenure_months" && drifted.first?["score"] as? Double == 0.31)
+                #expect(details["run"] as? Double == Double(run.id))
+                #expect((pd["links"] as? [[String: Any]])?.first?["href"] as? String == "https://vigil.example.com/runs/\(run.id)")
+
+                let hook = try #require(sent.first { $0["path"] == "/hook" })
+                let body = Data(try #require(hook["body"]).utf8)
+                let expected = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data("s3cret".utf8)))
+                #expect(hook["signature"] == "sha256=" + expected.map { String(format: "%02x", $0) }.joined())
+                #expect(hook["event"] == "trigger" && hook["content_type"] == "application/json")
+                #expect(hook["idempotency_key"] == "vigil-\(alertID)/webhook/trigger")
+                let event = EscalationFixtures.json(hook["body"])
+                let alert = event["alert"] as? [String: Any] ?? [:]
+                #expect(event["event"] as? String == "trigger")
+                #expect(alert["model"] as? String == "churn" && alert["severity"] as? String == "hard" && alert["state"] as? String == "firing")
+                #expect(alert["url"] as? String == "https://vigil.example.com/alerts/\(alertID)")
+
+                // Secrets never reach the run's outputs or log.
+                let logs = try await RunStore(database: database).logs(ofRun: run.id, step: "escalate").map(\.line).joined(separator: "\n")
+                for secret in ["R0UTING-KEY", "s3cret", "/pd", "/hook"] {
+                    #expect(!logs.contains(secret) && !"\(outputs)".contains(secret), "\(secret) leaked")
+                }
+
+                // Resolution: every channel that heard of the alert hears it is over.
+                try await AlertStore(database: database).resolve(alertID, actor: "alice", reason: "fixed upstream", now: Date())
+                let deliveries = try await AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger).deliverPending(alertID: alertID)
+                #expect(deliveries.map(\.state) == [.delivered, .delivered, .delivered])
+                let after = try requests()
+                let resolvedPD = EscalationFixtures.json(after.last { $0["path"] == "/pd" }?["body"])
+                #expect(resolvedPD["event_action"] as? String == "resolve" && resolvedPD["dedup_key"] as? String == "vigil-alert-\(alertID)")
+                #expect(resolvedPD["payload"] == nil)
+                #expect((EscalationFixtures.json(after.last { $0["path"] == "/slack" }?["body"])["text"] as? String) == "Resolved: churn-drift on model churn: fixed upstream")
+                #expect(after.last { $0["path"] == "/hook" }?["event"] == "resolve")
+            }
+        }
+    }
+
+    @Test("a receiver answering 500 twice then 200 gets one delivered notification; one that never answers fails the step and the alert records it")
+    func retriesAndFailures() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [
+                    EscalationFixtures.channel("flaky", .webhook, "\(base)/flaky"),
+                    EscalationFixtures.channel("silent", .webhook, "\(base)/hang", timeout: 0.5, attempts: 2),
+                ]))
+                _ = try await EngineFixtures.apply(EscalationFixtures.watch(channels: "{ hard: [flaky] }"), to: database)
+                let (run, steps) = try await EscalationFixtures.run("watch", in: database, channels: channels)
+                #expect(run.state == .succeeded, "\(steps["escalate"]?.error ?? "")")
+                let flaky = try requests().filter { $0["path"] == "/flaky" }
+                #expect(flaky.count == 3)
+                #expect(Set(flaky.map { $0["idempotency_key"] ?? "" }).count == 1)
+                let alertID = try #require(steps["escalate"]?.outputs?["alert_id"]?.stringValue.flatMap { Int($0) })
+                let outbox = NotificationOutbox(database: database)
+                let delivered = try await outbox.notifications(ofAlert: alertID)
+                #expect(delivered.map(\.state) == [.delivered] && delivered.first?.attempts == 3 && delivered.first?.lastStatus == 200)
+
+                // The same step attempt reporting again (a retry after a crash) changes nothing and sends nothing.
+                let store = AlertStore(database: database)
+                let replay = try await store.raise(
+                    AlertFinding(model: "churn", rule: "churn-drift", severity: .hard, channels: ["flaky"]),
+                    idempotencyKey: steps["escalate"]!.idempotencyKey, runID: run.id, actor: "t", now: Date()
+                )
+                #expect(replay.replayed && replay.alert.occurrences == 1 && replay.queued.isEmpty)
+                #expect(try await AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger).deliverPending(alertID: alertID).isEmpty)
+                #expect(try requests().filter { $0["path"] == "/flaky" }.count == 3)
+
+                _ = try await EngineFixtures.apply(EscalationFixtures.watch(name: "quiet", channels: "{ hard: [silent] }", extra: "alert: silent-drift"), to: database)
+                let (failed, failedSteps) = try await EscalationFixtures.run("quiet", in: database, channels: channels)
+                #expect(failed.state == .failed)
+                let error = failedSteps["escalate"]?.error ?? ""
+                #expect(error.contains("1 notification not delivered: silent (webhook at http://127.0.0.1:"), "\(error)")
+                #expect(error.hasSuffix("did not answer: timed out (after 2 attempts)"), "\(error)")
+                #expect(!error.contains("/hang"))
+                let silent = try #require(try await store.list(model: "churn").first { $0.rule == "silent-drift" })
+                let record = try await outbox.notifications(ofAlert: silent.id)
+                #expect(record.map(\.state) == [.failed] && record.first?.attempts == 2)
+                #expect(try await store.events(ofAlert: silent.id).contains { $0.action == "delivery_failed" && $0.reason?.contains("timed out") == true })
+            }
+        }
+    }
+
+    @Test("fifty identical hard findings within a minute: one open alert, one page, one workflow run")
+    func alertStorm() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [EscalationFixtures.channel("pagerduty", .pagerduty, "\(base)/pd", secret: "k")]))
+                _ = try await EngineFixtures.apply(EscalationFixtures.watch(channels: "{ hard: [pagerduty] }", extra: "renotify_after: 1h\nquiet_period: 6h"), to: database)
+                _ = try await EngineFixtures.apply("""
+                    name: retrain
+                    model: churn
+                    triggers:
+                      - alert: churn-drift
+                        labels: { severity: hard }
+                    steps:
+                      train: { uses: record }
+                    """, to: database)
+                try await EngineFixtures.createSideEffects(database)
+                let launcher = RunLauncher(database: database)
+                var started: [Int] = []
+                for _ in 0..<50 { started.append(try await launcher.start("watch", trigger: .init(kind: .manual, actor: "t")).runID) }
+                let ids = started
+                let runs = try await EngineFixtures.withWorkers(database, count: 2, registry: EscalationFixtures.registry(channels)) {
+                    var runs: [RunSummary] = []
+                    for id in ids { runs.append(try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(60))) }
+                    let retrains = try await RunStore(database: database).list(workflow: "retrain", state: nil, limit: 10)
+                    for retrain in retrains { _ = try await EngineFixtures.waitForRun(retrain.id, in: database) }
+                    return runs
+                }
+                #expect(runs.allSatisfy { $0.state == .succeeded })
+                let alerts = try await AlertStore(database: database).list(model: "churn")
+                #expect(alerts.count == 1)
+                #expect(alerts.first?.occurrences == 50 && alerts.first?.state == .firing)
+                #expect(try requests().filter { $0["path"] == "/pd" }.count == 1)
+                let retrains = try await RunStore(database: database).list(workflow: "retrain", state: nil, limit: 10)
+                #expect(retrains.count == 1)
+                #expect(retrains.first?.trigger.fingerprint == alerts.first?.fingerprint)
+                #expect(try await AlertStore(database: database).runs(ofAlert: alerts[0].id).map(\.runID) == retrains.map(\.id))
+            }
+        }
+    }
+
+    @Test("lifecycle: soft worsens to hard, renotifies until acknowledged, resolves after clear windows, quiet period, silence, false positive")
+    func lifecycle() async throws {
+        try await TestDatabase.withFresh { database in
+            let store = AlertStore(database: database)
+            let outbox = NotificationOutbox(database: database)
+            let start = Date(timeIntervalSince1970: 1_764_000_000)
+            func at(_ minutes: Double) -> Date { start.addingTimeInterval(minutes * 60) }
+            func finding(_ severity: AlertSeverity) -> AlertFinding {
+                AlertFinding(model: "churn", rule: "churn-drift", severity: severity, details: ["reasons": .array([.string("\(severity) rule")])],
+                             channels: severity == .hard ? ["pagerduty"] : ["slack"], renotifyAfter: 3_600, quietPeriod: 6 * 3_600)
+            }
+            let soft = try await store.raise(finding(.soft), idempotencyKey: "k1", runID: nil, actor: "workflow:watch", now: at(0))
+            #expect(soft.opened && soft.alert.severity == .soft && soft.queued == ["slack"] && soft.alert.renotifyAt == nil)
+            let hard = try await store.raise(finding(.hard), idempotencyKey: "k2", runID: nil, actor: "workflow:watch", now: at(60))
+            #expect(hard.escalated && hard.alert.id == soft.alert.id && hard.alert.severity == .hard && hard.queued == ["pagerduty"])
+            #expect(hard.alert.renotifyAt == at(120))
+            let again = try await store.raise(finding(.soft), idempotencyKey: "k3", runID: nil, actor: "workflow:watch", now: at(70))
+            #expect(!again.escalated && again.alert.severity == .hard && again.queued.isEmpty && again.alert.occurrences == 3)
+
+            #expect(try await outbox.queueDueRenotifications(actor: "keeper", now: at(100)).isEmpty)
+            #expect(try await outbox.queueDueRenotifications(actor: "keeper", now: at(121)) == [soft.alert.id])
+            #expect(try await outbox.queueDueRenotifications(actor: "keeper", now: at(122)).isEmpty)
+            try await store.acknowledge(soft.alert.id, actor: "alice", reason: "looking into it", now: at(130))
+            await #expect(throws: StoreError.self) { try await store.acknowledge(soft.alert.id, actor: "bob", reason: "me too", now: at(131)) }
+            #expect(try await outbox.queueDueRenotifications(actor: "keeper", now: at(400)).isEmpty)
+
+            #expect(try await store.clear(fingerprint: hard.alert.fingerprint, window: "w1", actor: "workflow:watch", now: at(180))?.clearWindows == 1)
+            #expect(try await store.clear(fingerprint: hard.alert.fingerprint, window: "w1", actor: "workflow:watch", now: at(181))?.clearWindows == 1)
+            #expect(try await store.clear(fingerprint: hard.alert.fingerprint, window: "w2", actor: "workflow:watch", now: at(240))?.state == .acknowledged)
+            let resolved = try await store.clear(fingerprint: hard.alert.fingerprint, window: "w3", actor: "workflow:watch", now: at(300))
+            #expect(resolved?.state == .resolved && resolved?.resolution == "condition clear for 3 consecutive windows")
+            let sent = try await outbox.notifications(ofAlert: soft.alert.id).map { "\($0.kind.rawValue)→\($0.channel)" }
+            #expect(sent == ["trigger→slack", "escalate→pagerduty", "renotify→pagerduty", "acknowledge→pagerduty", "acknowledge→slack", "resolve→pagerduty", "resolve→slack"])
+
+            // Firing again within the quiet period opens a new alert but notifies no one.
+            let reopened = try await store.raise(finding(.hard), idempotencyKey: "k4", runID: nil, actor: "workflow:watch", now: at(320))
+            #expect(reopened.opened && reopened.alert.id != soft.alert.id && reopened.queued.isEmpty)
+            #expect(try await store.events(ofAlert: reopened.alert.id).map(\.action) == ["raised", "quieted"])
+
+            // A silence stops paging; once it ends, the next finding notifies again.
+            let (_, silenced) = try await store.silence(model: "churn", rule: nil, for: 7_200, actor: "carol", reason: "planned migration", now: at(330))
+            #expect(silenced == [reopened.alert.id])
+            let during = try await store.raise(finding(.hard), idempotencyKey: "k5", runID: nil, actor: "workflow:watch", now: at(400))
+            #expect(during.alert.state == .silenced && during.queued.isEmpty)
+            let after = try await store.raise(finding(.hard), idempotencyKey: "k6", runID: nil, actor: "workflow:watch", now: at(1_000))
+            #expect(after.alert.state == .firing && after.queued == ["pagerduty"])
+
+            let marked = try await store.markFalsePositive(reopened.alert.id, actor: "dave", reason: "a holiday, not drift", now: at(1_010))
+            #expect(marked.falsePositive && marked.state == .resolved && marked.resolvedBy == "dave")
+            let history = try await store.events(ofAlert: reopened.alert.id)
+            #expect(history.map(\.action) == ["raised", "quieted", "silenced", "fired_again", "fired_again", "unsilenced", "false_positive", "resolved"])
+            #expect(history.first { $0.action == "silenced" }?.actor == "carol" && history.first { $0.action == "silenced" }?.reason == "planned migration")
+            #expect(history.first { $0.action == "false_positive" }?.actor == "dave")
+            let first = try await store.events(ofAlert: soft.alert.id)
+            #expect(first.first { $0.action == "acknowledged" }.map { ($0.actor, $0.reason) } ?? ("", nil) == ("alice", "looking into it"))
+        }
+    }
+
+    @Test("the run an alert started: a promotion resolves the alert and tells its channels; a failure leaves it open saying why")
+    func runOutcomes() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [EscalationFixtures.channel("hook", .webhook, "\(base)/hook")]))
+                _ = try await EngineFixtures.apply("""
+                    name: retrain
+                    triggers: [{ alert: churn-drift }]
+                    steps:
+                      promote: { uses: promote_stub }
+                    """, to: database)
+                _ = try await EngineFixtures.apply("""
+                    name: broken-retrain
+                    triggers: [{ alert: fraud-drift }]
+                    steps:
+                      train: { uses: flaky, with: { failures: 5 } }
+                    """, to: database)
+                let store = AlertStore(database: database)
+                let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
+                let churn = try await store.raise(AlertFinding(model: "churn", rule: "churn-drift", severity: .hard, channels: ["hook"]),
+                                                  idempotencyKey: nil, runID: nil, actor: "t", now: Date())
+                let fraud = try await store.raise(AlertFinding(model: "fraud", rule: "fraud-drift", severity: .hard, channels: ["hook"]),
+                                                  idempotencyKey: nil, runID: nil, actor: "t", now: Date())
+                try await notifier.deliverPending()
+                let starter = AlertRunStarter(database: database)
+                let promoted = try #require(try await starter.startRuns(for: churn.alert, actor: "t").first?.creation.runID)
+                let broken = try #require(try await starter.startRuns(for: fraud.alert, actor: "t").first?.creation.runID)
+                // Firing again starts nothing new: one incident, one run.
+                #expect(try await starter.startRuns(for: churn.alert, actor: "t").first?.creation == .existing(promoted))
+                _ = try await EngineFixtures.withWorkers(database, registry: EscalationFixtures.registry(channels)) {
+                    _ = try await EngineFixtures.waitForRun(promoted, in: database)
+                    return try await EngineFixtures.waitForRun(broken, in: database)
+                }
+                try await AlertKeeper(database: database, channels: channels, logger: EngineFixtures.logger).tick()
+                let closed = try await store.alert(churn.alert.id)
+                #expect(closed.state == .resolved && closed.resolution == "retrain run \(promoted) promoted a new model version 2 that passed its guards")
+                let open = try await store.alert(fraud.alert.id)
+                #expect(open.state == .firing)
+                #expect(open.statusReason?.hasPrefix("broken-retrain run \(broken) failed:") == true, "\(open.statusReason ?? "")")
+                #expect(try await store.runs(ofAlert: fraud.alert.id).map(\.outcome) == ["failed"])
+                let hooks = try requests().filter { $0["path"] == "/hook" }.map { $0["event"] ?? "" }
+                #expect(hooks.sorted() == ["resolve", "trigger", "trigger"])
+                let lineage = try await LineageStore(database: database).graph(around: LineageNode(kind: "run", id: String(promoted)))
+                #expect(lineage.upstream.contains { $0.from == LineageNode(kind: "alert", id: String(churn.alert.id)) })
+            }
+        }
+    }
+}
+
+/// `promote_stub`: reports a promotion, as the promote step does when every guard passed.
+struct PromoteStub: WorkflowStep {
+    struct Parameters: Decodable, Sendable {}
+    static let schema = StepSchema(typeName: "promote_stub", summary: "Report a promotion.", outputs: [.init("promoted", .boolean), .init("version", .integer)])
+
+    func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
+        .completed(["promoted": .bool(true), "version": .number(2)])
+    }
+}
