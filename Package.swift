@@ -128,7 +128,10 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilEngineTests",
-            dependencies: ["VigilEngine", "VigilTesting", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "VigilEngine", "VigilTesting",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -270,7 +270,7 @@ public struct EmbeddedCluster: Sendable {
     }
 
     /// A loopback port nobody listens on now: bind port 0 and read back what the kernel chose.
-    static func freePort() throws(StoreError) -> Int {
+    public static func freePort() throws(StoreError) -> Int {
         try bindLoopback(port: 0)
     }
 

@@ -57,6 +57,11 @@ public struct VigilProcess: Sendable {
 
         public var processIdentifier: Int32 { process.processIdentifier }
 
+        /// What the process has written to standard output so far.
+        public var standardOutputSoFar: String {
+            (try? String(contentsOf: folder.appendingPathComponent("out"), encoding: .utf8)) ?? ""
+        }
+
         public func wait() async throws -> Output {
             while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
             defer { try? FileManager.default.removeItem(at: folder) }
