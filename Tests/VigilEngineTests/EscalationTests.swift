@@ -342,3 +342,54 @@ struct PromoteStub: WorkflowStep {
         .completed(["promoted": .bool(true), "version": .number(2)])
     }
 }
+
+@Suite("Channel configuration")
+struct ChannelConfigurationTests {
+    static func load(_ yaml: String, environment: [String: String] = [:]) throws -> ChannelDirectory {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-channels-\(UUID().uuidString).yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try ChannelDirectory.load(environment: environment, file: file.path)
+    }
+
+    /// The error loading `yaml` gives, with the file's path shortened to `channels.yaml`.
+    static func problem(_ yaml: String) -> String? {
+        do {
+            _ = try load(yaml)
+            return nil
+        } catch {
+            return "\(error)".replacing(#/^/[^:]*\.yaml/#, with: "channels.yaml")
+        }
+    }
+
+    @Test("a channels file names receivers, takes secrets from the environment, and environment shortcuts fill in the rest")
+    func loads() throws {
+        let directory = try Self.load("""
+            public_url: https://vigil.example.com
+            channels:
+              pagerduty: { type: pagerduty, routing_key: "${PD_KEY}" }
+              risk-hook: { type: webhook, url: "https://hooks.example.com/${HOOK_PATH}", secret: "${HOOK_SECRET}", timeout: 3s, attempts: 2, backoff: 250ms }
+            """, environment: ["PD_KEY": "pd-123", "HOOK_PATH": "abc", "HOOK_SECRET": "s", "VIGIL_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X"])
+        #expect(directory.publicURL == "https://vigil.example.com")
+        #expect(directory["pagerduty"]?.secret == "pd-123" && directory["pagerduty"]?.url == ChannelConfiguration.pagerDutyEventsURL)
+        let hook = try #require(directory["risk-hook"])
+        #expect(hook.url == "https://hooks.example.com/abc" && hook.timeout == 3 && hook.attempts == 2 && hook.backoff == 0.25)
+        #expect(hook.redactedURL == "https://hooks.example.com/…")
+        #expect(directory["slack"]?.kind == .slack && directory["slack"]?.redactedURL == "https://hooks.slack.com/…")
+    }
+
+    @Test("a bad channels file is refused with file:line:column and the reason")
+    func refuses() throws {
+        let cases: [(String, String)] = [
+            ("channels:\n  slack: { type: sms, url: https://x }\n", "channels.yaml:2:18: channel 'slack' has unknown type 'sms' (expected alertmanager, pagerduty, slack, webhook)"),
+            ("channels:\n  hook: { type: webhook, url: \"${MISSING}\" }\n", "channels.yaml:2:31: `url` refers to ${MISSING}, which is not set in the environment"),
+            ("channels:\n  hook: { type: webhook, url: ftp://x }\n", "channels.yaml:2:31: channel 'hook' needs an http or https `url`"),
+            ("channels:\n  pd: { type: pagerduty }\n", "channels.yaml:2:7: channel 'pd' needs `routing_key` (the PagerDuty integration key)"),
+            ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, timeout, attempts, backoff)"),
+            ("chanels: {}\n", "channels.yaml:1:1: unknown key 'chanels' (expected public_url, channels)"),
+        ]
+        for (yaml, message) in cases {
+            #expect(Self.problem(yaml) == message)
+        }
+    }
+}
