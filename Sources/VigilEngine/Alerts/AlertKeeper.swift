@@ -57,9 +57,9 @@ public final class AlertKeeper: Service, Sendable {
             let (outcome, resolve, reason) = try await judge(ended)
             try await alerts.recordRunOutcome(ended, outcome: outcome, resolve: resolve, reason: reason, actor: configuration.identifier, now: clock.now())
             logger.info("an alert's run ended", metadata: ["alert": "\(ended.alertID)", "run": "\(ended.runID)", "outcome": "\(outcome)"])
+            // A resolution just queued goes out now rather than a pass later.
+            if resolve { try await notifier.deliverPending(alertID: ended.alertID) }
         }
-        // Resolutions just queued go out now rather than a pass later.
-        try await notifier.deliverPending(queuedBefore: clock.now().addingTimeInterval(1))
     }
 
     /// What a run's ending means for its alert: `(outcome, resolve, reason)`.
