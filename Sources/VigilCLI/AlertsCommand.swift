@@ -91,22 +91,20 @@ struct AlertsCommand: AsyncParsableCommand {
     struct Ack: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Acknowledge an alert: it is not paged again.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The alert.") var id: Int
-        @Option(help: "Why (recorded).") var reason: String
+        @OptionGroup var action: AlertAction
 
         func run() async throws {
-            try await act(global) { store, now in try await store.acknowledge(id, actor: global.actor, reason: reason, now: now) }
+            try await act(global) { store, now in try await store.acknowledge(action.id, actor: global.actor, reason: action.reason, now: now) }
         }
     }
 
     struct Resolve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Resolve an alert by hand; every channel that heard of it hears so.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The alert.") var id: Int
-        @Option(help: "Why (recorded).") var reason: String
+        @OptionGroup var action: AlertAction
 
         func run() async throws {
-            try await act(global) { store, now in try await store.resolve(id, actor: global.actor, reason: reason, now: now) }
+            try await act(global) { store, now in try await store.resolve(action.id, actor: global.actor, reason: action.reason, now: now) }
         }
     }
 
@@ -115,11 +113,10 @@ struct AlertsCommand: AsyncParsableCommand {
             commandName: "false-positive", abstract: "Mark an alert as a false positive (counts against alert precision); an open one is resolved."
         )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The alert.") var id: Int
-        @Option(help: "Why (recorded).") var reason: String
+        @OptionGroup var action: AlertAction
 
         func run() async throws {
-            try await act(global) { store, now in try await store.markFalsePositive(id, actor: global.actor, reason: reason, now: now) }
+            try await act(global) { store, now in try await store.markFalsePositive(action.id, actor: global.actor, reason: action.reason, now: now) }
         }
     }
 
@@ -142,6 +139,12 @@ struct AlertsCommand: AsyncParsableCommand {
                   + (silenced.isEmpty ? "" : "; silenced open alert\(silenced.count == 1 ? "" : "s") \(silenced.map(String.init).joined(separator: ", "))"))
         }
     }
+}
+
+/// The alert a person acts on, and why.
+struct AlertAction: ParsableArguments {
+    @Argument(help: "The alert.") var id: Int
+    @Option(help: "Why (recorded).") var reason: String
 }
 
 /// Runs an action on one alert, then delivers what it queued to the channels this process knows
