@@ -213,6 +213,15 @@ public struct ModelRegistry: Sendable {
         }
     }
 
+    /// Appends an entry to a model's changelog (for example `shadow_started`).
+    public func log(_ action: String, model: String, version: Int?, reason: String, runID: Int?, actor: String, now: Date) async throws {
+        try await database.transaction { connection in
+            let change = ModelChange(connection: connection, logger: database.logger, model: model, actor: actor, now: now)
+            try await change.requireModel()
+            try await change.log(action, version: version, reason: reason, runID: runID)
+        }
+    }
+
     static func checkName(_ model: String) throws(StoreError) {
         guard !model.isEmpty, model.count <= 100, model.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
             throw StoreError(.conflict, "'\(model)' is not a model name (letters, digits, '-', '_' and '.', up to 100)")

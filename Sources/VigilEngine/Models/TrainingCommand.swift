@@ -1,0 +1,82 @@
+import Foundation
+import VigilStore
+import VigilWorkflow
+
+/// A training program run by the `retrain` step's `command` executor.
+///
+/// It gets, as arguments and in its environment, the model, the training window, an output
+/// directory and the step's idempotency key (the same on every attempt):
+///
+/// ```
+/// PROGRAM ARGS… --model churn --training-start 2026-11-18T10:00:00Z --training-end 2026-11-25T10:00:00Z \
+///     --output-dir DIR --idempotency-key KEY
+/// VIGIL_MODEL, VIGIL_TRAINING_START, VIGIL_TRAINING_END, VIGIL_OUTPUT_DIR, VIGIL_IDEMPOTENCY_KEY, VIGIL_DATABASE_URL
+/// ```
+///
+/// The database URL, which carries a password, is passed in the environment only. The program's
+/// output streams into the step's log; on timeout or cancellation its whole process group is
+/// killed. It must write `DIR/manifest.json`:
+///
+/// ```json
+/// {"artifact": "model.onnx", "framework": "sklearn", "metrics": {"f1": 0.81}, "parameters": {"C": 1.0}}
+/// ```
+///
+/// `artifact` is a path (relative to the output directory) or a URI.
+struct TrainingCommand {
+    let command: [String]
+    let output: URL
+
+    func run(model: String, from: Date, to: Date, context: StepContext) async throws -> RetrainStep.Trained {
+        try? FileManager.default.removeItem(at: output)
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let start = MonitorStep.format(from), end = MonitorStep.format(to)
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") && !$0.key.hasPrefix("PG") }
+        environment.merge([
+            "VIGIL_MODEL": model, "VIGIL_TRAINING_START": start, "VIGIL_TRAINING_END": end, "VIGIL_OUTPUT_DIR": output.path,
+            "VIGIL_IDEMPOTENCY_KEY": context.idempotencyKey, "VIGIL_RUN_ID": String(context.runID), "VIGIL_ATTEMPT": String(context.attempt),
+            "VIGIL_DATABASE_URL": context.database.configuration.url(revealingPassword: true),
+        ]) { $1 }
+        let arguments = command + [
+            "--model", model, "--training-start", start, "--training-end", end, "--output-dir", output.path, "--idempotency-key", context.idempotencyKey,
+        ]
+        let group: ProcessGroup
+        do {
+            group = try ProcessGroup.start(arguments, environment: environment, workingDirectory: nil)
+        } catch {
+            throw TrainingError(error.description)
+        }
+        let exit = try await group.wait { stream, lines in await context.log(lines, stream: stream) }
+        guard exit.status == 0 else { throw TrainingError("the training command \(command[0]) exited with status \(exit.status)") }
+        let manifestFile = output.appendingPathComponent("manifest.json")
+        guard let data = FileManager.default.contents(atPath: manifestFile.path) else {
+            throw TrainingError("the training command \(command[0]) wrote no manifest: expected \(manifestFile.path)")
+        }
+        guard case let .object(manifest)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            throw TrainingError("\(manifestFile.path) is not a JSON object")
+        }
+        guard let artifact = manifest["artifact"]?.stringValue, !artifact.isEmpty else {
+            throw TrainingError("\(manifestFile.path) has no \"artifact\" (the path or URI of the trained model)")
+        }
+        for key in ["metrics", "parameters"] {
+            if let value = manifest[key], case .object = value {} else if manifest[key] != nil {
+                throw TrainingError("\(manifestFile.path): \"\(key)\" must be an object")
+            }
+        }
+        var uri = artifact, checksum: String?
+        if !artifact.contains("://") {
+            let file = artifact.hasPrefix("/") ? URL(fileURLWithPath: artifact) : output.appendingPathComponent(artifact)
+            guard let bytes = FileManager.default.contents(atPath: file.path) else {
+                throw TrainingError("\(manifestFile.path) names artifact \(artifact), which does not exist")
+            }
+            uri = file.absoluteString
+            checksum = bytes.sha256Hex
+        }
+        guard case let .object(metrics) = manifest["metrics"] ?? .object([:]), case let .object(parameters) = manifest["parameters"] ?? .object([:]) else {
+            throw TrainingError("\(manifestFile.path): metrics and parameters must be objects")
+        }
+        return RetrainStep.Trained(
+            artifactURI: uri, checksum: checksum, framework: manifest["framework"]?.stringValue ?? "command", rows: manifest["rows"]?.numberValue.map { Int($0) },
+            parameters: parameters.merging(["command": .array(command.map(JSONValue.string))]) { old, _ in old }, metrics: metrics
+        )
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import VigilStatistics
+import VigilStore
+import VigilWorkflow
+
+/// `shadow_compare`: judges the challenger against the champion on the same requests of the last
+/// `window`, and decides `promote` or `reject` by `promote_if`.
+///
+/// The requests come from the serving layer's shadow predictions (role `shadow` in the inference
+/// log, the champion's request ids) when there are at least `min_samples` of them with labels;
+/// otherwise Vigil replays the window's labelled requests through both models, when it can score
+/// both (built-in artifacts). Outputs both models' metric on the same rows, the lift with a
+/// bootstrap interval, McNemar's test (classifiers) or a paired t-test (regressors), the agreement
+/// rate and both latencies' P95 (logged requests only).
+public struct ShadowCompareStep: WorkflowStep {
+    public struct Parameters: Decodable, Sendable {
+        let challenger: Int?
+        let window: WorkflowDuration?
+        let metric: String?
+        let promoteIf: Rules?
+        let bootstrap: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case challenger, window, metric, bootstrap
+            case promoteIf = "promote_if"
+        }
+    }
+
+    /// When the challenger is promoted: every rule must hold.
+    struct Rules: Decodable, Sendable {
+        var minSamples: Int?
+        var minLift: Double?
+        var maxLatencyRegression: Double?
+        var significance: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case minSamples = "min_samples", minLift = "min_lift", maxLatencyRegression = "max_latency_regression", significance
+        }
+    }
+
+    public static var schema: StepSchema { StepCatalog.builtIn.schemas["shadow_compare"]! }
+
+    public init() {}
+
+    public func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
+        guard let model = context.workflow.model else { return .failed("the shadow_compare step needs the workflow to declare `model`", retryable: false) }
+        let registry = ModelRegistry(database: context.database)
+        guard let champion = try await registry.version(aliased: "champion", of: model) else {
+            return .failed("model \(model) has no champion to compare with; `vigil models alias \(model) champion VERSION` sets one", retryable: false)
+        }
+        let aliased = try await registry.version(aliased: "challenger", of: model)
+        guard let challenger = parameters.challenger ?? aliased else {
+            return .failed("no challenger: pass `challenger:` or set the challenger alias", retryable: false)
+        }
+        guard challenger != champion else { return .failed("the challenger is the champion (version \(champion))", retryable: false) }
+        let classification = context.workflow.data?.problemType != .regression
+        let metric = parameters.metric ?? (classification ? "f1" : "rmse")
+        guard (classification ? PairedEvaluation.classificationMetrics : PairedEvaluation.regressionMetrics).contains(metric) else {
+            let supported = (classification ? PairedEvaluation.classificationMetrics : PairedEvaluation.regressionMetrics).sorted().joined(separator: ", ")
+            return .failed("metric \(metric) is not supported for \(classification ? "classification" : "regression") shadow comparisons (use \(supported))", retryable: false)
+        }
+        let rules = parameters.promoteIf ?? Rules()
+        let minimum = rules.minSamples ?? 200
+        let end = context.clock.now(), start = end.addingTimeInterval(-(parameters.window?.seconds ?? 6 * 3_600))
+        let actor = "workflow:\(context.workflow.name)#\(context.runID)"
+        try await registry.log("shadow_started", model: model, version: challenger, reason: "compared with champion \(champion) on \(MonitorStep.format(start)) to \(MonitorStep.format(end))",
+                               runID: context.runID, actor: actor, now: end)
+
+        let data = ServingData(database: context.database)
+        var source = "logged"
+        var latencies: (Double?, Double?) = (nil, nil)
+        var pairs: [PairedEvaluation.Pair]
+        let logged = try await data.shadowPairs(model: model, champion: champion, challenger: challenger, from: start, to: end)
+        if logged.count >= minimum {
+            pairs = logged.map { PairedEvaluation.Pair(label: $0.label, champion: $0.championPrediction, challenger: $0.challengerPrediction) }
+            latencies = (Self.p95(logged.compactMap(\.championLatency)), Self.p95(logged.compactMap(\.challengerLatency)))
+        } else {
+            source = "replay"
+            let first = try await registry.version(champion, of: model), second = try await registry.version(challenger, of: model)
+            let models: (BuiltinModel, BuiltinModel)
+            do {
+                models = (try BuiltinModel.load(uri: first.artifactURI, checksum: first.checksum), try BuiltinModel.load(uri: second.artifactURI, checksum: second.checksum))
+            } catch {
+                return .failed("only \(logged.count) logged shadow predictions (need \(minimum)), and Vigil cannot replay requests through both models: \(error)", retryable: false)
+            }
+            let rows = try await data.labelledRows(model: model, from: start, to: end)
+            pairs = rows.map { row in
+                PairedEvaluation.Pair(label: row.label, champion: models.0.predict(row.features).prediction, challenger: models.1.predict(row.features).prediction)
+            }
+        }
+        await context.log(["comparing champion \(champion) and challenger \(challenger) on \(pairs.count) \(source) requests by \(metric)"])
+
+        var comparison = ShadowComparison(model: model, championVersion: champion, challengerVersion: challenger, runID: context.runID, source: source,
+                                          windowStart: start, windowEnd: end, samples: pairs.count, metric: metric,
+                                          test: classification ? "mcnemar" : "paired_t", decision: "reject", reasons: [])
+        var reasons: [String] = []
+        var promote = pairs.count >= minimum
+        if !promote { reasons.append("\(pairs.count) labelled requests, fewer than min_samples \(minimum)") }
+        if pairs.count >= 2 {
+            let evaluation = PairedEvaluation(pairs: pairs, metric: metric)
+            comparison.championValue = evaluation.championValue()
+            comparison.challengerValue = evaluation.challengerValue()
+            let lift = evaluation.lift(pairs.indices)
+            comparison.lift = lift
+            comparison.agreement = evaluation.agreement
+            if let interval = try? PairedComparison.bootstrapInterval(count: pairs.count, resamples: parameters.bootstrap ?? 1_000, seed: 1, statistic: evaluation.lift) {
+                comparison.liftLow = interval.low
+                comparison.liftHigh = interval.high
+            }
+            let (test, p) = try evaluation.test()
+            comparison.test = test
+            comparison.pValue = p
+            let minimumLift = rules.minLift ?? 0
+            if !(lift > minimumLift || (minimumLift > 0 && lift >= minimumLift)) {
+                promote = false
+                reasons.append("lift \(Self.text(lift)) in \(metric) is not above min_lift \(Self.text(minimumLift))")
+            }
+            if let significance = rules.significance, !(p < significance) {
+                promote = false
+                reasons.append("\(test) p = \(Self.text(p)), not below significance \(Self.text(significance))")
+            }
+            if promote { reasons.append("\(metric) \(Self.text(comparison.championValue ?? .nan)) → \(Self.text(comparison.challengerValue ?? .nan)) (lift \(Self.text(lift)), \(test) p = \(Self.text(p)))") }
+        }
+        comparison.championLatencyP95 = latencies.0
+        comparison.challengerLatencyP95 = latencies.1
+        if let limit = rules.maxLatencyRegression, let first = latencies.0, let second = latencies.1, first > 0, second / first - 1 > limit {
+            promote = false
+            reasons.append("latency P95 \(Self.text(first)) → \(Self.text(second)) ms regresses more than \(Self.text(limit * 100))%")
+        }
+        comparison.decision = promote ? "promote" : "reject"
+        comparison.reasons = reasons
+        let id = try await registry.record(comparison, actor: actor, now: context.clock.now())
+        let node = LineageNode(kind: "shadow_comparison", id: String(id))
+        try await context.recordLineage(from: LineageNode(kind: "model_version", id: "\(model)@\(challenger)"), to: node, relation: "compared_in")
+        try await context.recordLineage(from: context.runNode, to: node, relation: "produced")
+        await context.log(["decision: \(comparison.decision): " + reasons.joined(separator: "; ")])
+        func number(_ value: Double?) -> JSONValue { value.map { $0.isFinite ? .number($0) : .null } ?? .null }
+        return .completed([
+            "decision": .string(comparison.decision), "lift": number(comparison.lift), "p_value": number(comparison.pValue),
+            "challenger": .number(Double(challenger)), "champion": .number(Double(champion)), "samples": .number(Double(pairs.count)),
+            "champion_value": number(comparison.championValue), "challenger_value": number(comparison.challengerValue),
+            "lift_low": number(comparison.liftLow), "lift_high": number(comparison.liftHigh), "agreement": number(comparison.agreement),
+            "source": .string(source), "comparison": .number(Double(id)), "reasons": .array(reasons.map(JSONValue.string)),
+        ])
+    }
+
+    static func p95(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let position = 0.95 * Double(sorted.count - 1)
+        let lower = Int(position), upper = min(sorted.count - 1, lower + 1)
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+    }
+
+    static func text(_ value: Double) -> String {
+        value.isFinite ? String(format: "%.4g", value) : "n/a"
+    }
+}
