@@ -20,6 +20,9 @@ public struct StepRegistry: Sendable {
         registry.register(MonitorStep())
         registry.register(EvaluateStep())
         registry.register(EscalateStep())
+        registry.register(RetrainStep())
+        registry.register(ShadowCompareStep())
+        registry.register(PromoteStep())
         return registry
     }
 

@@ -58,9 +58,13 @@ extension StepCatalog {
                 .init("url", .string, summary: "training service (executor: http)"),
                 .init("algorithm", .string, allowed: ["logistic_regression", "linear_regression"].map(JSONValue.string)),
                 .init("seed", .integer),
-                .init("parameters", .object),
+                .init("parameters", .object, summary: "training parameters (builtin: l2); sent to the http service"),
+                .init("poll_interval", .duration, summary: "how often the http executor polls the training service (default 5s)"),
             ],
-            outputs: [.init("model_version", .integer), .init("artifact_uri", .string), .init("metrics", .object)]
+            outputs: [
+                .init("model_version", .integer), .init("artifact_uri", .string), .init("metrics", .object),
+                .init("training_start", .string), .init("training_end", .string),
+            ]
         ),
         StepSchema(
             typeName: "shadow_compare", summary: "Judge challenger against champion on the same requests.",
@@ -71,7 +75,11 @@ extension StepCatalog {
                 .init("promote_if", .object, summary: "min_samples, min_lift, max_latency_regression, significance"),
                 .init("bootstrap", .integer, minimum: 100),
             ],
-            outputs: [.init("decision", .string), .init("lift", .number), .init("p_value", .number), .init("challenger", .integer)]
+            outputs: [
+                .init("decision", .string), .init("lift", .number), .init("p_value", .number), .init("challenger", .integer), .init("champion", .integer),
+                .init("samples", .integer), .init("champion_value", .number), .init("challenger_value", .number), .init("lift_low", .number),
+                .init("lift_high", .number), .init("agreement", .number), .init("source", .string), .init("comparison", .integer), .init("reasons", .list),
+            ]
         ),
         StepSchema(
             typeName: "promote", summary: "Promote the challenger by canary stages with guard metrics and automatic rollback.",
@@ -79,10 +87,14 @@ extension StepCatalog {
                 .init("version", .integer),
                 .init("stages", .list, summary: "traffic percentages, for example [10, 50, 100]"),
                 .init("hold", .duration, summary: "how long each stage is held"),
-                .init("guards", .object, summary: "max_error_rate, max_latency_p95_ratio, min_quality_ratio"),
+                .init("guards", .object, summary: "max_error_rate, max_latency_p95_ratio, min_quality_ratio, min_requests, min_labelled"),
                 .init("approval_before_full", .boolean),
+                .init("max_holds", .integer, minimum: 0, summary: "how often a stage is held again for want of canary traffic (default 3)"),
+                .init("channels", .list, summary: "channels that hear of a rollback's alert"),
             ],
-            outputs: [.init("promoted", .boolean), .init("rolled_back", .boolean), .init("final_stage", .number)]
+            outputs: [
+                .init("promoted", .boolean), .init("rolled_back", .boolean), .init("final_stage", .number), .init("version", .integer), .init("reason", .string),
+            ]
         ),
         StepSchema(
             typeName: "command", summary: "Run a program; its stdout and stderr go to the step log, its outputs come from a JSON file.",
