@@ -20,6 +20,8 @@ struct Vigil: AsyncParsableCommand {
             RunCommand.self,
             RunsCommand.self,
             AlertsCommand.self,
+            ModelsCommand.self,
+            LineageCommand.self,
             TriggerCommand.self,
             ApproveCommand.self,
             RejectCommand.self,

@@ -105,7 +105,12 @@ public struct EscalateStep: WorkflowStep {
                 }
             }
         }
-        try await context.recordLineage(from: context.runNode, to: LineageNode(kind: "alert", id: String(alert.id)), relation: "raised")
+        let alertNode = LineageNode(kind: "alert", id: String(alert.id))
+        try await context.recordLineage(from: context.runNode, to: alertNode, relation: "raised")
+        if let latest {
+            let window = LineageNode(kind: "data_window", id: "\(model):\(MonitorStep.format(latest.start))/\(MonitorStep.format(latest.end))")
+            try await context.recordLineage(from: window, to: alertNode, relation: "drifted")
+        }
         return try await outcome(alert: alert, escalated: raise.escalated, deliveries: deliveries, runs: runs, context: context)
     }
 

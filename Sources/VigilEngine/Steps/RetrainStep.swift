@@ -100,6 +100,11 @@ public struct RetrainStep: WorkflowStep {
         let window = LineageNode(kind: "training_window", id: "\(model):\(MonitorStep.format(start))/\(MonitorStep.format(end))")
         try await context.recordLineage(from: window, to: node, relation: "trained_on")
         try await context.recordLineage(from: context.runNode, to: window, relation: "selected")
+        // The alerts behind this retraining: the one that started the run, or one an earlier step of it raised.
+        let around = try await LineageStore(database: context.database).graph(around: context.runNode)
+        let alerts = Set((around.upstream.filter { $0.to == context.runNode }.map(\.from) + around.downstream.filter { $0.from == context.runNode }.map(\.to))
+            .filter { $0.kind == "alert" })
+        for alert in alerts { try await context.recordLineage(from: alert, to: window, relation: "triggered_retraining") }
         try await context.recordLineage(from: context.runNode, to: node, relation: "produced")
         await context.log(["registered \(model) version \(version.version) as challenger: \(trained.metrics.keys.sorted().map { "\($0)=\(trained.metrics[$0]!)" }.joined(separator: " "))"])
         return Self.outputs(version)
