@@ -13,6 +13,14 @@ struct PairedEvaluation {
 
     let pairs: [Pair]
     let metric: String
+    /// The positive class: `1`, `true` or `yes` when present, else the later label in order.
+    let positive: String
+
+    init(pairs: [Pair], metric: String) {
+        self.pairs = pairs
+        self.metric = metric
+        positive = BuiltinModel.positiveClass(of: Set(pairs.map(\.label)))
+    }
 
     static let classificationMetrics: Set = ["f1", "accuracy"]
     static let regressionMetrics: Set = ["rmse", "mae"]
@@ -42,11 +50,6 @@ struct PairedEvaluation {
         }
         if metric == "accuracy" { return count > 0 ? correct / count : .nan }
         return tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : 0
-    }
-
-    /// The positive class: `1`, `true` or `yes` when present, else the later label in order.
-    var positive: String {
-        BuiltinModel.positiveClass(of: Set(pairs.map(\.label)))
     }
 
     var higherIsBetter: Bool { !Self.regressionMetrics.contains(metric) }

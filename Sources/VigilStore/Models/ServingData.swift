@@ -18,6 +18,15 @@ public struct ServingData: Sendable {
         public let label: String
         public let prediction: String?
         public let latency: Double?
+
+        public init(requestID: String, ts: Date, features: [String: JSONValue], label: String, prediction: String?, latency: Double?) {
+            self.requestID = requestID
+            self.ts = ts
+            self.features = features
+            self.label = label
+            self.prediction = prediction
+            self.latency = latency
+        }
     }
 
     /// Requests of `model` served by the champion or the canary in `[from, to)` whose labels have
