@@ -8,7 +8,7 @@ struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "The model registry: versions, aliases, routing, the changelog; register, move aliases, roll back.",
-        subcommands: [List.self, Show.self, Versions.self, Changelog.self, Routing.self, Register.self, Alias.self, Rollback.self]
+        subcommands: [List.self, Show.self, Versions.self, Changelog.self, Routing.self, Register.self, Alias.self, Rollback.self, Archive.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -208,6 +208,25 @@ struct ModelsCommand: AsyncParsableCommand {
                 }
             }
             print("\(model): champion \(champion) serves all traffic")
+        }
+    }
+
+    struct Archive: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Retire a version no alias points at (it stays in the history).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The model.") var model: String
+        @Argument(help: "The version.") var version: Int
+        @Option(help: "Why (recorded).") var reason: String
+
+        func run() async throws {
+            try await global.withDatabase(logger: global.makeLogger()) { database in
+                do {
+                    try await ModelRegistry(database: database).archive(version, of: model, actor: global.actor, reason: reason, now: Date())
+                } catch let error as StoreError {
+                    throw CommandFailure(error.message)
+                }
+            }
+            print("\(model) version \(version) archived")
         }
     }
 }

@@ -22,6 +22,8 @@ struct Vigil: AsyncParsableCommand {
             AlertsCommand.self,
             ModelsCommand.self,
             LineageCommand.self,
+            AuditCommand.self,
+            TokensCommand.self,
             TriggerCommand.self,
             ApproveCommand.self,
             RejectCommand.self,

@@ -46,9 +46,13 @@ struct ModelsCommandTests {
             let rollback = try await vigil("models", "rollback", "churn", "--reason", "complaints from support", "--as", "carol")
             #expect(rollback.status == 0 && rollback.standardOutput == "churn: champion 1 serves all traffic\n", "\(rollback.standardError)")
 
+            let busy = try await vigil("models", "archive", "churn", "1", "--reason", "old")
+            #expect(busy.status != 0 && busy.standardError.contains("version 1 of churn is the champion; move the alias before archiving it"))
+            let archived = try await vigil("models", "archive", "churn", "2", "--reason", "superseded", "--as", "carol")
+            #expect(archived.status == 0 && archived.standardOutput == "churn version 2 archived\n", "\(archived.standardError)")
             let changelog = try await vigil("models", "changelog", "churn")
             let lines = changelog.standardOutput.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true) }
-            #expect(lines.map { String($0[1]) } == ["registered", "alias_moved", "registered", "alias_moved", "alias_moved", "rolled_back"])
+            #expect(lines.map { String($0[1]) } == ["registered", "alias_moved", "registered", "alias_moved", "alias_moved", "rolled_back", "archived"])
             #expect(changelog.standardOutput.contains("carol  complaints from support"))
             let versions = try await vigil("models", "versions", "churn", "--format", "json")
             let rows = try JSONSerialization.jsonObject(with: Data(versions.standardOutput.utf8)) as? [[String: Any]] ?? []

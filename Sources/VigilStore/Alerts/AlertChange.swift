@@ -118,12 +118,22 @@ struct AlertChange {
         return channels
     }
 
-    /// Appends to the alert's history.
+    /// The actions that are decisions with consequences or people's acts: they also go to the audit log.
+    static let audited: Set = [
+        "escalated", "acknowledged", "resolved", "silenced", "unsilenced", "false_positive", "run_started", "run_ended", "delivery_failed",
+    ]
+
+    /// Appends to the alert's history (and, for ``audited`` actions, to the audit log).
     func record(_ id: Int, _ action: String, reason: String? = nil, details: [String: JSONValue] = [:]) async throws {
         try await connection.query("""
             INSERT INTO alert_events (alert_id, at, actor, action, reason, details)
             VALUES (\(id), \(now), \(actor), \(action), \(reason), \(try JSONText.encode(details))::jsonb)
             """, logger: logger)
+        let isHardRaise = action == "raised" && details["severity"] == .string("hard")
+        if Self.audited.contains(action) || isHardRaise {
+            try await AuditLog.append(actor: actor, action: "alert.\(action)", subject: "alert:\(id)", reason: reason, details: details,
+                                      at: now, on: connection, logger: logger)
+        }
     }
 
     /// Queues one notification per channel; a dedup key already queued is not queued again.

@@ -61,6 +61,9 @@ extension AlertStore {
                 """, logger: database.logger)
             var silenceID = 0
             for try await id in inserted.decode(Int.self) { silenceID = id }
+            try await AuditLog.append(actor: actor, action: "alert.silence_created", subject: "model:\(model)", reason: reason,
+                                      details: ["silence": .number(Double(silenceID)), "rule": rule.map(JSONValue.string) ?? .null, "seconds": .number(duration)],
+                                      at: now, on: connection, logger: database.logger)
             let rows = try await connection.query("""
                 UPDATE alerts SET state = 'silenced', renotify_at = NULL
                 WHERE model = \(model) AND (\(rule)::text IS NULL OR rule = \(rule)) AND state = 'firing' RETURNING id

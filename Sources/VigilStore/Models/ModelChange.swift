@@ -18,6 +18,13 @@ struct ModelChange {
             INSERT INTO model_changelog (model, at, actor, action, version, alias, from_version, reason, run_id, details)
             VALUES (\(model), \(now), \(actor), \(action), \(version), \(alias), \(from), \(reason), \(runID), \(try JSONText.encode(details))::jsonb)
             """, logger: logger)
+        var audited = details
+        if let version { audited["version"] = .number(Double(version)) }
+        if let alias { audited["alias"] = .string(alias) }
+        if let from { audited["from_version"] = .number(Double(from)) }
+        if let runID { audited["run"] = .number(Double(runID)) }
+        try await AuditLog.append(actor: actor, action: "model.\(action)", subject: "model:\(model)", reason: reason, details: audited,
+                                  at: now, on: connection, logger: logger)
     }
 
     /// Points `alias` at `version` (with a traffic `weight` for the canary) and logs it as `action`.

@@ -213,6 +213,23 @@ public struct ModelRegistry: Sendable {
         }
     }
 
+    /// Archives a version no alias points at: it stays in the registry and its history, but is
+    /// marked as retired.
+    ///
+    /// - Throws: ``StoreError`` `conflict` while an alias points at it.
+    public func archive(_ version: Int, of model: String, actor: String, reason: String, now: Date) async throws {
+        try await database.transaction { connection in
+            let change = ModelChange(connection: connection, logger: database.logger, model: model, actor: actor, now: now)
+            try await change.requireModel()
+            try await change.requireVersion(version)
+            if let alias = try await change.lockedAliases().first(where: { $0.value == version })?.key {
+                throw StoreError(.conflict, "version \(version) of \(model) is the \(alias); move the alias before archiving it")
+            }
+            try await connection.query("UPDATE model_versions SET archived = true WHERE model = \(model) AND version = \(version)", logger: database.logger)
+            try await change.log("archived", version: version, reason: reason)
+        }
+    }
+
     /// Appends an entry to a model's changelog (for example `shadow_started`).
     public func log(_ action: String, model: String, version: Int?, reason: String, runID: Int?, actor: String, now: Date) async throws {
         try await database.transaction { connection in

@@ -155,6 +155,8 @@ extension RunStore {
         try await connection.query("UPDATE runs SET state = 'cancelled', finished_at = \(now), error = \(reason) WHERE id = \(id)", logger: logger)
         events.append(NewEvent(runID: id, from: run.state.rawValue, to: RunState.cancelled.rawValue, actor: actor, reason: reason, at: now))
         try await EventLog.append(events, on: connection, logger: logger)
+        try await AuditLog.append(actor: actor, action: "run.cancelled", subject: "run:\(id)", reason: reason, details: ["workflow": .string(run.workflow)],
+                                  at: now, on: connection, logger: logger)
         if let key = run.concurrencyKey { try await startNextQueued(key: key, actor: actor, now: now, on: connection) }
     }
 
@@ -197,6 +199,8 @@ extension RunStore {
             events.append(NewEvent(runID: id, from: run.state.rawValue, to: RunState.running.rawValue, actor: actor,
                                    reason: step.map { "retried from step '\($0)'" } ?? "retried", at: now))
             try await EventLog.append(events, on: connection, logger: logger)
+            try await AuditLog.append(actor: actor, action: "run.retried", subject: "run:\(id)", reason: step.map { "from step '\($0)'" },
+                                      details: ["steps": .array(names.map(JSONValue.string))], at: now, on: connection, logger: logger)
             let reopened = LockedRun(id: id, workflow: run.workflow, version: run.version, state: .running, params: run.params,
                                      trigger: run.trigger, concurrencyKey: run.concurrencyKey, spec: run.spec)
             try await advance(reopened, actor: actor, now: now, on: connection)
@@ -218,7 +222,10 @@ extension RunStore {
             var memo = try memoText.map { try JSONText.decode([String: JSONValue].self, from: $0) } ?? [:]
             memo["decision"] = .object(["approved": .bool(approve), "by": .string(actor), "reason": .string(reason), "at": .string(ISO8601DateFormatter().string(from: now))])
             let memoJSON = try JSONText.encode(memo)
-            if approve {
+            // A gate before a step fails the step on rejection; a step that asked for approval
+            // itself (an `approval` step, a promotion) is resumed either way, to act on the decision.
+            let isGate = memo["gate"] == .bool(true)
+            if approve || !isGate {
                 try await connection.query("""
                     UPDATE steps SET state = 'ready', ready_at = \(now), resuming = true, memo = \(memoJSON)::jsonb WHERE run_id = \(id) AND name = \(step)
                     """, logger: logger)
@@ -228,10 +235,12 @@ extension RunStore {
                     WHERE run_id = \(id) AND name = \(step)
                     """, logger: logger)
             }
-            let event = NewEvent(runID: id, step: step, from: state, to: approve ? StepState.ready.rawValue : StepState.failed.rawValue,
+            let event = NewEvent(runID: id, step: step, from: state, to: approve || !isGate ? StepState.ready.rawValue : StepState.failed.rawValue,
                                  attempt: attempt, actor: actor, reason: (approve ? "approved: " : "rejected: ") + reason, at: now)
             try await EventLog.append([event], on: connection, logger: logger)
-            if approve { try await EventLog.notifyReady(on: connection, logger: logger) }
+            try await AuditLog.append(actor: actor, action: approve ? "run.approved" : "run.rejected", subject: "run:\(id)/\(step)", reason: reason,
+                                      details: ["workflow": .string(run.workflow)], at: now, on: connection, logger: logger)
+            if approve || !isGate { try await EventLog.notifyReady(on: connection, logger: logger) }
             try await advance(run, actor: actor, now: now, on: connection)
         }
     }

@@ -46,6 +46,9 @@ public struct WorkflowStore: Sendable {
             INSERT INTO workflow_versions (workflow, version, content_hash, source, spec, applied_by)
             VALUES (\(name), \(next), \(hash), \(file.source), \(spec)::jsonb, \(actor))
             """, logger: logger)
+        try await AuditLog.append(actor: actor, action: "workflow.applied", subject: "workflow:\(name)", reason: nil,
+                                  details: ["version": .number(Double(next)), "content_hash": .string(hash), "file": .string(file.path)],
+                                  at: Date(), on: connection, logger: logger)
         return AppliedWorkflow(workflow: name, version: next, isNew: true)
     }
 
