@@ -77,7 +77,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedOpenAPI"]
         ),
         // Layer 5: the command line.
         .executableTarget(
@@ -100,6 +101,11 @@ let package = Package(
         ),
         .plugin(
             name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"]
+        ),
+        .plugin(
+            name: "EmbedOpenAPI",
             capability: .buildTool(),
             dependencies: ["MigrationEmbedder"]
         ),

@@ -1,8 +1,37 @@
 import Foundation
 
 // Usage: MigrationEmbedder OUTPUT.swift FILE.sql...
-// Writes a Swift file holding each migration's file name and exact text.
+//        MigrationEmbedder --document NAME OUTPUT.swift FILE
+// Writes a Swift file holding each migration's file name and exact text, or (with --document) one
+// file's text as `NAME.text`.
 let arguments = CommandLine.arguments.dropFirst()
+
+/// A raw string literal holding `text` exactly, with enough hashes that nothing in it can close it.
+func literal(_ text: String) -> String {
+    var hashes = "#"
+    while text.contains("\"" + hashes) { hashes += "#" }
+    return "\(hashes)\"\"\"\n\(text)\n\"\"\"\(hashes)"
+}
+
+if arguments.first == "--document" {
+    let values = Array(arguments.dropFirst())
+    guard values.count == 3 else {
+        FileHandle.standardError.write(Data("usage: MigrationEmbedder --document NAME OUTPUT FILE\n".utf8))
+        exit(2)
+    }
+    let text = try String(contentsOf: URL(fileURLWithPath: values[2]), encoding: .utf8)
+    let source = """
+        // Generated at build time from \(URL(fileURLWithPath: values[2]).lastPathComponent) by a build plugin. Do not edit.
+
+        /// The document as it was in the repository when this binary was built.
+        enum \(values[0]) {
+            static let text = \(literal(text))
+        }
+
+        """
+    try source.write(toFile: values[1], atomically: true, encoding: .utf8)
+    exit(0)
+}
 guard let output = arguments.first else {
     FileHandle.standardError.write(Data("usage: MigrationEmbedder OUTPUT FILE...\n".utf8))
     exit(2)
@@ -19,10 +48,7 @@ extension MigrationSource {
 for path in arguments.dropFirst() {
     let url = URL(fileURLWithPath: path)
     let text = try String(contentsOf: url, encoding: .utf8)
-    // A raw string with enough hashes that no sequence in the SQL can close it.
-    var hashes = "#"
-    while text.contains("\"" + hashes) { hashes += "#" }
-    source += "        MigrationFile(fileName: \"\(url.lastPathComponent)\", sql: \(hashes)\"\"\"\n\(text)\n\"\"\"\(hashes)),\n"
+    source += "        MigrationFile(fileName: \"\(url.lastPathComponent)\", sql: \(literal(text))),\n"
 }
 source += "    ]\n}\n"
 try source.write(toFile: String(output), atomically: true, encoding: .utf8)

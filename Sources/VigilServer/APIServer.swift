@@ -52,9 +52,10 @@ public struct APIServer: Sendable {
                 return JSONResponse.error(.serviceUnavailable, code: "database_unreachable", "the database cannot be reached: \(StoreError.explain(error))")
             }
         }
-        router.post("/api/v1/alertmanager") { request, _ in
-            await handleAlertmanager(request)
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
         }
+        APIRoutes(server: self).install(on: router)
         return router
     }
 
@@ -84,8 +85,8 @@ public struct APIServer: Sendable {
 
 /// JSON responses with one error shape: `{"error": {"status": 400, "code": "…", "message": "…"}}`.
 enum JSONResponse {
-    static func ok(_ body: some Encodable) -> Response {
-        make(.ok, body)
+    static func ok(_ body: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        make(status, body)
     }
 
     static func error(_ status: HTTPResponse.Status, code: String, _ message: String) -> Response {

@@ -106,12 +106,12 @@ public struct RunStore: Sendable {
 
     // MARK: Reading
 
-    /// Runs, newest first.
-    public func list(workflow: String? = nil, state: RunState? = nil, limit: Int = 50) async throws -> [RunSummary] {
+    /// Runs, newest first; `offset` skips that many (for pages).
+    public func list(workflow: String? = nil, state: RunState? = nil, limit: Int = 50, offset: Int = 0) async throws -> [RunSummary] {
         let rows = try await database.client.query("""
             SELECT id, workflow, workflow_version, state, trigger::text, created_at, started_at, finished_at, error FROM runs
             WHERE (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(state?.rawValue)::text IS NULL OR state = \(state?.rawValue))
-            ORDER BY id DESC LIMIT \(limit)
+            ORDER BY id DESC LIMIT \(limit) OFFSET \(offset)
             """, logger: logger)
         var runs: [RunSummary] = []
         for try await row in rows.decode((Int, String, Int, String, String, Date, Date?, Date?, String?).self) {

@@ -52,6 +52,18 @@ public struct WorkflowStore: Sendable {
         return AppliedWorkflow(workflow: name, version: next, isNew: true)
     }
 
+    /// The models whose latest workflow marks them `sensitive: true`.
+    public func sensitiveModels() async throws -> Set<String> {
+        let rows = try await database.client.query("""
+            SELECT DISTINCT v.spec ->> 'model' FROM workflow_versions v
+            JOIN (SELECT workflow, max(version) AS latest FROM workflow_versions GROUP BY workflow) l ON l.workflow = v.workflow AND l.latest = v.version
+            WHERE v.spec ->> 'model' IS NOT NULL AND coalesce((v.spec ->> 'sensitive')::boolean, false)
+            """, logger: database.logger)
+        var models = Set<String>()
+        for try await model in rows.decode(String.self) { models.insert(model) }
+        return models
+    }
+
     /// Every workflow with its latest version.
     public func list() async throws -> [WorkflowSummary] {
         let rows = try await database.client.query("""

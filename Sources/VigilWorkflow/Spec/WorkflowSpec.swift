@@ -13,6 +13,9 @@ public struct WorkflowSpec: Sendable, Hashable, Codable {
     public var description: String?
     /// The model this workflow looks after.
     public var model: String?
+    /// Whether the model's metrics, alerts and versions are sensitive: over the API, only tokens
+    /// granted the model (or `*`) see them. Optional, so specs stored before it existed decode.
+    public var sensitive: Bool?
     public var schedule: Schedule?
     public var triggers: [Trigger]
     public var concurrency: Concurrency?

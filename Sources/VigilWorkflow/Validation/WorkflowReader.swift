@@ -5,7 +5,7 @@ struct WorkflowReader {
     /// Template strings outside steps (the concurrency key), checked later with the expressions.
     var concurrencyKey: YAMLNode.Scalar?
 
-    static let topLevelKeys = ["name", "description", "model", "schedule", "triggers", "concurrency", "defaults", "params", "data", "steps"]
+    static let topLevelKeys = ["name", "description", "model", "sensitive", "schedule", "triggers", "concurrency", "defaults", "params", "data", "steps"]
     static let stepKeys = ["uses", "needs", "if", "with", "retry", "timeout", "on_failure", "approval", "description"]
 
     mutating func read(_ root: YAMLNode, file: String) -> WorkflowSpec? {
@@ -32,6 +32,7 @@ struct WorkflowReader {
             data: top["data"].flatMap { readData($0.value) },
             steps: []
         )
+        spec.sensitive = top["sensitive"].flatMap { reader.boolean($0.value, "sensitive") }
         if let entry = top["steps"] {
             spec.steps = readSteps(entry.value)
         } else {

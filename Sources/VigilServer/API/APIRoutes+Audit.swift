@@ -1,0 +1,37 @@
+import Foundation
+import Hummingbird
+import VigilStore
+import VigilWorkflow
+
+/// The audit log, for auditors.
+extension APIRoutes {
+    mutating func addAuditRoutes() {
+        add(.get, "/api/v1/audit", .auditor) { request in
+            let limit = try request.query("limit", in: 1...1_000, default: 200)
+            let entries = try await AuditLog(database: request.database).list(
+                since: try request.queryTime("since"), actor: try request.query("actor"), subject: try request.query("subject"),
+                after: try request.query("after", in: 0...Int(Int32.max), default: 0), limit: limit
+            )
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let rows: [JSONValue] = entries.map { entry in
+                .object([
+                    "id": .number(Double(entry.id)), "at": .string(formatter.string(from: entry.at)), "actor": .string(entry.actor),
+                    "action": .string(entry.action), "subject": .string(entry.subject), "reason": entry.reason.map(JSONValue.string) ?? .null,
+                    "details": .object(entry.details), "previous_hash": .string(entry.previousHash), "hash": .string(entry.hash),
+                ])
+            }
+            return JSONResponse.ok(JSONValue.object([
+                "entries": .array(rows), "next_after": entries.count == limit ? entries.last.map { .number(Double($0.id)) } ?? .null : .null,
+            ]))
+        }
+        add(.get, "/api/v1/audit/verify", .auditor) { request in
+            let result = try await AuditLog(database: request.database).verify()
+            var body: [String: JSONValue] = ["intact": .bool(result.broken == nil), "checked": .number(Double(result.checked))]
+            if let (entry, problem) = result.broken {
+                body["broken"] = .object(["id": .number(Double(entry.id)), "action": .string(entry.action), "subject": .string(entry.subject), "problem": .string(problem)])
+            }
+            return JSONResponse.ok(JSONValue.object(body))
+        }
+    }
+}

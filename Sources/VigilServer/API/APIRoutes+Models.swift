@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import VigilStore
+import VigilWorkflow
+
+/// Models: routing for the serving layer, versions, changelog; drift metrics.
+extension APIRoutes {
+    static func json(_ routing: ModelRouting) -> JSONValue {
+        .object([
+            "model": .string(routing.model), "champion_version": routing.championVersion.map { .number(Double($0)) } ?? .null,
+            "canary_version": routing.canaryVersion.map { .number(Double($0)) } ?? .null, "canary_weight": .number(routing.canaryWeight),
+            "shadow_version": routing.shadowVersion.map { .number(Double($0)) } ?? .null,
+            "updated_at": routing.updatedAt.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null,
+        ])
+    }
+
+    mutating func addModelRoutes() {
+        add(.get, "/api/v1/models", .viewer) { request in
+            let models = try await ModelRegistry(database: request.database).models()
+            let visible = try await request.visible(models.map(\.model))
+            return JSONResponse.ok(JSONValue.object(["models": .array(models.filter { visible.contains($0.model) }.map(Self.json))]))
+        }
+        add(.get, "/api/v1/models/{model}/routing", .viewer) { request in
+            let model = try request.path("model")
+            try await request.checkModelVisible(model)
+            return JSONResponse.ok(Self.json(try await ModelRegistry(database: request.database).routing(of: model)))
+        }
+        add(.get, "/api/v1/models/{model}/versions", .viewer) { request in
+            let model = try request.path("model")
+            try await request.checkModelVisible(model)
+            let registry = ModelRegistry(database: request.database)
+            _ = try await registry.routing(of: model)
+            let formatter = ISO8601DateFormatter()
+            let versions: [JSONValue] = try await registry.versions(of: model).map { version in
+                .object([
+                    "version": .number(Double(version.version)), "artifact_uri": .string(version.artifactURI), "checksum": version.checksum.map(JSONValue.string) ?? .null,
+                    "framework": .string(version.framework), "parent_version": version.parentVersion.map { .number(Double($0)) } ?? .null,
+                    "run_id": version.runID.map { .number(Double($0)) } ?? .null, "metrics": .object(version.metrics), "parameters": .object(version.parameters),
+                    "archived": .bool(version.archived), "created_at": .string(formatter.string(from: version.createdAt)), "created_by": .string(version.createdBy),
+                ])
+            }
+            return JSONResponse.ok(JSONValue.object(["versions": .array(versions)]))
+        }
+        add(.get, "/api/v1/models/{model}/changelog", .viewer) { request in
+            let model = try request.path("model")
+            try await request.checkModelVisible(model)
+            let registry = ModelRegistry(database: request.database)
+            _ = try await registry.routing(of: model)
+            let formatter = ISO8601DateFormatter()
+            let entries: [JSONValue] = try await registry.changelog(of: model).map { entry in
+                .object([
+                    "at": .string(formatter.string(from: entry.at)), "actor": .string(entry.actor), "action": .string(entry.action),
+                    "version": entry.version.map { .number(Double($0)) } ?? .null, "alias": entry.alias.map(JSONValue.string) ?? .null,
+                    "from_version": entry.fromVersion.map { .number(Double($0)) } ?? .null, "reason": entry.reason.map(JSONValue.string) ?? .null,
+                    "run_id": entry.runID.map { .number(Double($0)) } ?? .null, "details": .object(entry.details),
+                ])
+            }
+            return JSONResponse.ok(JSONValue.object(["entries": .array(entries)]))
+        }
+        add(.get, "/api/v1/models/{model}/drift", .viewer) { request in
+            let model = try request.path("model")
+            try await request.checkModelVisible(model)
+            let windows = try await MetricsStore(database: request.database).recentWindows(model: model, count: try request.query("windows", in: 1...500, default: 24))
+            let formatter = ISO8601DateFormatter()
+            let rows: [JSONValue] = windows.map { window in
+                .object([
+                    "window_start": .string(formatter.string(from: window.start)), "window_end": .string(formatter.string(from: window.end)),
+                    "rows": .number(Double(window.rows)),
+                    "drift": .array(window.drift.map { metric in
+                        .object([
+                            "feature": .string(metric.featureName), "role": .string(metric.columnRole), "method": .string(metric.method),
+                            "score": .number(metric.driftScore), "threshold": .number(metric.driftThreshold),
+                            "p_value": metric.pValue.map(JSONValue.number) ?? .null, "drifted": .bool(metric.drifted),
+                        ])
+                    }),
+                    "metrics": .object(window.metrics.mapValues { .number($0.value) }),
+                ])
+            }
+            return JSONResponse.ok(JSONValue.object(["model": .string(model), "windows": .array(rows)]))
+        }
+    }
+}
