@@ -5,6 +5,20 @@ import Testing
 import VigilStore
 import VigilTesting
 
+/// Starts `vigil serve --port 0 --no-workers --max-body 4096` on the database at `url`, and
+/// returns its base URL once it listens.
+func startServe(url: String, environment: [String: String]) async throws -> (String, VigilProcess.Running) {
+    let server = try VigilProcess.start(["serve", "--database-url", url, "--port", "0", "--no-workers", "--max-body", "4096"], environment: environment)
+    for _ in 0..<1_000 {
+        if let line = server.standardOutputSoFar.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
+            return (String(line.dropFirst("listening on ".count)), server)
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    kill(server.processIdentifier, SIGKILL)
+    throw CancellationError()
+}
+
 @Suite("vigil serve", .timeLimit(.minutes(2)))
 struct ServeCommandTests {
     static let workflow = """
@@ -27,10 +41,11 @@ struct ServeCommandTests {
         """
     }
 
-    /// `POST url` with `body`: the status and the JSON answer.
-    static func post(_ url: String, _ body: String) async throws -> (Int, [String: Any]) {
+    /// `POST url` with `body` (and a bearer `token`): the status and the JSON answer.
+    static func post(_ url: String, _ body: String, token: String? = nil) async throws -> (Int, [String: Any]) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
@@ -51,20 +66,13 @@ struct ServeCommandTests {
             let applied = try await VigilProcess.run(["apply", file.path, "--database-url", url], environment: environment)
             #expect(applied.status == 0, "\(applied.standardError)")
 
-            let server = try VigilProcess.start(["serve", "--database-url", url, "--port", "0", "--no-workers", "--max-body", "4096"], environment: environment)
-            var base = ""
-            for _ in 0..<500 where base.isEmpty {
-                if let line = server.standardOutputSoFar.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
-                    base = String(line.dropFirst("listening on ".count))
-                } else {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-            }
-            try #require(!base.isEmpty, "vigil serve did not say where it listens")
+            let (base, server) = try await startServe(url: url, environment: environment)
             let endpoint = "\(base)/api/v1/alertmanager"
             let runs = RunStore(database: database)
+            let (_, token) = try await TokenStore(database: database).create(principal: "alertmanager", roles: [.operator], actor: "t", now: Date())
+            #expect(try await Self.post(endpoint, Self.payload()).0 == 401)
 
-            let (status, body) = try await Self.post(endpoint, Self.payload())
+            let (status, body) = try await Self.post(endpoint, Self.payload(), token: token)
             #expect(status == 200, "\(body)")
             let result = (body["alerts"] as? [[String: Any]])?.first
             #expect(result?["status"] as? String == "firing")
@@ -75,7 +83,7 @@ struct ServeCommandTests {
             #expect(started.first?.trigger.labels["severity"] == "critical")
 
             // Alertmanager re-sends while the alert fires: the same incident, no second run.
-            let (again, againBody) = try await Self.post(endpoint, Self.payload())
+            let (again, againBody) = try await Self.post(endpoint, Self.payload(), token: token)
             #expect(again == 200)
             #expect(((againBody["alerts"] as? [[String: Any]])?.first?["runs"] as? [[String: Any]])?.first?["outcome"] as? String == "existing")
 
@@ -89,7 +97,7 @@ struct ServeCommandTests {
                 (Self.payload().replacingOccurrences(of: "\"startsAt\": \"2026-11-24T10:00:00.123Z\"", with: "\"startsAt\": 12"), 400, "'alerts[0].startsAt' must be an RFC 3339 time"),
                 (String(repeating: " ", count: 5_000) + Self.payload(), 413, "the body is larger than 4096 bytes"),
             ] {
-                let (status, body) = try await Self.post(endpoint, bad)
+                let (status, body) = try await Self.post(endpoint, bad, token: token)
                 let error = body["error"] as? [String: Any]
                 #expect(status == code && error?["message"] as? String == message && error?["status"] as? Int == code, "\(status) \(body)")
             }
@@ -97,7 +105,7 @@ struct ServeCommandTests {
             #expect(try await alerts.list().count == before)
 
             // Resolution from Alertmanager closes the alert.
-            let (resolved, _) = try await Self.post(endpoint, Self.payload(status: "resolved"))
+            let (resolved, _) = try await Self.post(endpoint, Self.payload(status: "resolved"), token: token)
             #expect(resolved == 200)
             #expect(try await alerts.list().first?.state == .resolved)
             #expect(try await alerts.list().first?.resolvedBy == "alertmanager:vigil")

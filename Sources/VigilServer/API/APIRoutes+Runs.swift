@@ -82,8 +82,11 @@ extension APIRoutes {
             case .existing: (.ok, "existing")
             case .skipped: (.conflict, "skipped")
             }
-            try await AuditLog(database: request.database).append(actor: request.principal.name, action: "run.triggered", subject: "run:\(creation.runID)",
-                                                                  reason: nil, details: ["workflow": .string(workflow), "outcome": .string(outcome)], at: request.now)
+            // A repeated request with the same idempotency key changed nothing, so it is not audited again.
+            if outcome != "existing" {
+                try await AuditLog(database: request.database).append(actor: request.principal.name, action: "run.triggered", subject: "run:\(creation.runID)",
+                                                                      reason: nil, details: ["workflow": .string(workflow), "outcome": .string(outcome)], at: request.now)
+            }
             return JSONResponse.ok(JSONValue.object(["run": .number(Double(creation.runID)), "outcome": .string(outcome)]), status: status)
         }
         add(.post, "/api/v1/runs/{id}/cancel", .operator) { request in

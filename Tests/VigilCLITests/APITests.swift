@@ -1,0 +1,193 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+import VigilStore
+import VigilTesting
+
+/// Calls `vigil serve`'s API.
+struct APIClient: Sendable {
+    let base: String
+
+    func call(_ method: String, _ path: String, token: String? = nil, body: String? = nil) async throws -> (status: Int, json: [String: Any], headers: [String: String]) {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = .init(rawValue: method)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 4 << 20)
+        let json = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
+        return (Int(response.status.code), json, Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }) { first, _ in first })
+    }
+}
+
+/// The `/api/v1` operations the OpenAPI document declares: `METHOD path`.
+func documentedOperations() throws -> Set<String> {
+    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi.yaml").standardized
+    var operations = Set<String>()
+    var path: String?
+    for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
+        if line.hasPrefix("  /") { path = String(line.dropFirst(2).dropLast()) }
+        else if !line.hasPrefix("    ") { path = nil }
+        else if let path, path.hasPrefix("/api/v1"), let method = ["get", "post", "put", "patch", "delete"].first(where: { line == "    \($0):" }) {
+            operations.insert("\(method.uppercased()) \(path)")
+        }
+    }
+    return operations
+}
+
+@Suite("The HTTP API", .timeLimit(.minutes(3)))
+struct APITests {
+    /// A database with two models (fraud marked sensitive), an alert and a run of each, and a token per role.
+    static func seed(_ database: Database, url: String, environment: [String: String]) async throws -> [String: String] {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-api-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try """
+            name: retrain
+            model: churn
+            steps:
+              wait: { uses: approval }
+            """.write(to: folder.appendingPathComponent("retrain.yaml"), atomically: true, encoding: .utf8)
+        try """
+            name: fraud-watch
+            model: fraud
+            sensitive: true
+            steps:
+              wait: { uses: sleep, with: { for: 1s } }
+            """.write(to: folder.appendingPathComponent("fraud.yaml"), atomically: true, encoding: .utf8)
+        let applied = try await VigilProcess.run(["apply", folder.path, "--database-url", url], environment: environment)
+        #expect(applied.status == 0, "\(applied.standardError)")
+        let alerts = AlertStore(database: database)
+        for model in ["churn", "fraud"] {
+            _ = try await alerts.raise(AlertFinding(model: model, rule: "\(model)-drift", severity: .hard), idempotencyKey: nil, runID: nil, actor: "t", now: Date())
+            try await ModelRegistry(database: database).register(NewModelVersion(artifactURI: "s3://m/\(model)/1", framework: "external"), of: model,
+                                                                 alias: "champion", actor: "t", now: Date())
+            let start = Date(timeIntervalSince1970: 1_764_000_000)
+            try await database.client.query("""
+                INSERT INTO monitor_windows (model, window_start, window_end, workflow, row_count, labelled_count, quarantined, sample_rate, computed_at)
+                VALUES (\(model), \(start), \(start.addingTimeInterval(3_600)), 'w', 100, 0, 0, 1, now())
+                """)
+        }
+        let tokens = TokenStore(database: database)
+        var issued: [String: String] = [:]
+        for (name, roles, sensitive) in [
+            ("viewer", [AccessRole.viewer], [String]()), ("auditor", [.auditor], []), ("operator", [.operator], []), ("approver", [.approver], []),
+            ("admin", [.admin], []), ("fraud-viewer", [.viewer], ["fraud"]),
+        ] {
+            issued[name] = try await tokens.create(principal: "\(name)-bot", roles: Set(roles), sensitiveModels: Set(sensitive), actor: "t", now: Date()).token
+        }
+        return issued
+    }
+
+    @Test("every endpoint answers 401 without a token and 403 with a token lacking its role; a viewer never sees a sensitive model; bad input gets 4xx and changes nothing")
+    func accessAndValidation() async throws {
+        try await TestDatabase.withFresh { database in
+            let url = database.configuration.url(revealingPassword: true)
+            let environment = VigilProcess.cleanEnvironment()
+            let tokens = try await Self.seed(database, url: url, environment: environment)
+            let (base, server) = try await startServe(url: url, environment: environment)
+            defer { kill(server.processIdentifier, SIGTERM) }
+            let api = APIClient(base: base)
+            let reason = #"{"reason": "checking"}"#
+            // Every operation, the role it needs, and a token that lacks it.
+            let operations: [(String, String, String?, String, String?)] = [
+                ("GET", "/api/v1/runs", nil, "viewer", nil),
+                ("GET", "/api/v1/runs/{id}", nil, "viewer", nil),
+                ("POST", "/api/v1/workflows/{workflow}/runs", "{}", "operator", "viewer"),
+                ("POST", "/api/v1/runs/{id}/cancel", reason, "operator", "approver"),
+                ("POST", "/api/v1/runs/{id}/steps/{step}/approve", reason, "approver", "operator"),
+                ("POST", "/api/v1/runs/{id}/steps/{step}/reject", reason, "approver", "operator"),
+                ("GET", "/api/v1/alerts", nil, "viewer", nil),
+                ("GET", "/api/v1/alerts/{id}", nil, "viewer", nil),
+                ("POST", "/api/v1/alerts/{id}/acknowledge", reason, "operator", "auditor"),
+                ("POST", "/api/v1/alerts/{id}/resolve", reason, "operator", "auditor"),
+                ("POST", "/api/v1/alerts/{id}/false-positive", reason, "operator", "auditor"),
+                ("POST", "/api/v1/silences", #"{"model": "churn", "for": "1h", "reason": "x"}"#, "operator", "viewer"),
+                ("POST", "/api/v1/alertmanager", "{}", "operator", "approver"),
+                ("GET", "/api/v1/models", nil, "viewer", nil),
+                ("GET", "/api/v1/models/{model}/routing", nil, "viewer", nil),
+                ("GET", "/api/v1/models/{model}/versions", nil, "viewer", nil),
+                ("GET", "/api/v1/models/{model}/changelog", nil, "viewer", nil),
+                ("GET", "/api/v1/models/{model}/drift", nil, "viewer", nil),
+                ("GET", "/api/v1/audit", nil, "auditor", "operator"),
+                ("GET", "/api/v1/audit/verify", nil, "auditor", "viewer"),
+            ]
+            #expect(Set(operations.map { "\($0.0) \($0.1)" }) == (try documentedOperations()))
+            func concrete(_ path: String) -> String {
+                path.replacingOccurrences(of: "{id}", with: "1").replacingOccurrences(of: "{workflow}", with: "retrain")
+                    .replacingOccurrences(of: "{step}", with: "wait").replacingOccurrences(of: "{model}", with: "churn")
+            }
+            for (method, path, body, role, lacking) in operations {
+                let anonymous = try await api.call(method, concrete(path), body: body)
+                #expect(anonymous.status == 401 && (anonymous.json["error"] as? [String: Any])?["code"] as? String == "unauthorized", "\(method) \(path)")
+                let forged = try await api.call(method, concrete(path), token: "vgl_not-a-token", body: body)
+                #expect(forged.status == 401, "\(method) \(path)")
+                if let lacking {
+                    let refused = try await api.call(method, concrete(path), token: tokens[lacking], body: body)
+                    let message = (refused.json["error"] as? [String: Any])?["message"] as? String ?? ""
+                    #expect(refused.status == 403 && message.contains("lacks the \(role) role"), "\(method) \(path): \(refused.status) \(message)")
+                }
+            }
+
+            // Sensitive models: hidden from lists, refused by name, shown to a granted token.
+            let models = try await api.call("GET", "/api/v1/models", token: tokens["viewer"])
+            #expect((models.json["models"] as? [[String: Any]])?.compactMap { $0["model"] as? String } == ["churn"])
+            #expect(try await api.call("GET", "/api/v1/models/fraud/drift", token: tokens["viewer"]).status == 403)
+            #expect(try await api.call("GET", "/api/v1/models/fraud/routing", token: tokens["operator"]).status == 403)
+            let viewerAlerts = try await api.call("GET", "/api/v1/alerts", token: tokens["viewer"])
+            #expect((viewerAlerts.json["alerts"] as? [[String: Any]])?.compactMap { $0["model"] as? String } == ["churn"])
+            #expect(try await api.call("GET", "/api/v1/alerts?model=fraud", token: tokens["viewer"]).status == 403)
+            let granted = try await api.call("GET", "/api/v1/models/fraud/drift", token: tokens["fraud-viewer"])
+            #expect(granted.status == 200 && (granted.json["windows"] as? [Any])?.count == 1)
+            #expect(try await api.call("GET", "/api/v1/models", token: tokens["admin"]).json["models"].map { ($0 as? [Any])?.count } == 2)
+
+            // Bad input: 4xx with a reason, and nothing changes.
+            let auditBefore = try await AuditLog(database: database).list().count
+            let alert = "/api/v1/alerts/1/acknowledge"
+            for (body, status, message) in [
+                ("{bad", 400, "the body is not valid JSON"), (#"{"reason": 5}"#, 422, "'reason' must be a non-empty string of at most 2000 characters"),
+                ("{}", 422, "'reason' is required: say why (it is recorded)"), ("[1]", 422, "the body must be a JSON object"),
+                (#"{"reason": "x\u0000y"}"#, 400, "the body's strings may not hold NUL characters"),
+                (#"{"reason": ""# + String(repeating: "a", count: 5_000) + #""}"#, 413, "the body is larger than 4096 bytes"),
+            ] {
+                let answer = try await api.call("POST", alert, token: tokens["operator"], body: body)
+                #expect(answer.status == status && (answer.json["error"] as? [String: Any])?["message"] as? String == message, "\(body.prefix(30)): \(answer.status) \(answer.json)")
+            }
+            for (method, path, body) in [
+                ("GET", "/api/v1/models/churn'%3B%20DROP%20TABLE%20runs%3B--/routing", nil as String?),
+                ("GET", "/api/v1/runs?workflow=x'%20OR%20'1'%3D'1", nil), ("GET", "/api/v1/runs?limit=1%3B%20DELETE%20FROM%20runs", nil),
+                ("GET", "/api/v1/runs/1%20OR%201%3D1", nil), ("GET", "/api/v1/audit?actor=%27%3B%20DELETE%20FROM%20audit_log%3B--", nil),
+                ("POST", "/api/v1/workflows/x'%3BDROP%20TABLE%20runs%3B--/runs", "{}"),
+                ("POST", "/api/v1/silences", #"{"model": "churn'; DROP TABLE alerts;--", "for": "1h; DROP", "reason": "x"}"#),
+                ("GET", "/api/v1/alerts?state=firing'--", nil),
+            ] {
+                let answer = try await api.call(method, path, token: tokens["admin"], body: body)
+                #expect(answer.status < 500 && (answer.status >= 400 || (answer.json["runs"] as? [Any])?.isEmpty == true
+                        || (answer.json["entries"] as? [Any])?.isEmpty == true), "\(method) \(path): \(answer.status)")
+            }
+            #expect(try await AlertStore(database: database).alert(1).state == .firing)
+            #expect(try await AuditLog(database: database).list().count == auditBefore)
+            #expect(try await RunStore(database: database).list().isEmpty)
+
+            // Writes work for the right role, and are audited with the token's principal.
+            let ack = try await api.call("POST", alert, token: tokens["operator"], body: #"{"reason": "on it"}"#)
+            #expect(ack.status == 200 && ack.json["state"] as? String == "acknowledged" && ack.json["acknowledged_by"] as? String == "operator-bot")
+            let started = try await api.call("POST", "/api/v1/workflows/retrain/runs", token: tokens["operator"], body: #"{"idempotency_key": "k1"}"#)
+            #expect(started.status == 201 && started.json["outcome"] as? String == "created")
+            #expect(try await api.call("POST", "/api/v1/workflows/retrain/runs", token: tokens["operator"], body: #"{"idempotency_key": "k1"}"#).json["outcome"] as? String == "existing")
+            #expect(try await api.call("POST", "/api/v1/workflows/nope/runs", token: tokens["operator"], body: "{}").status == 404)
+            let audit = try await api.call("GET", "/api/v1/audit?actor=operator-bot", token: tokens["auditor"])
+            #expect((audit.json["entries"] as? [[String: Any]])?.compactMap { $0["action"] as? String } == ["alert.acknowledged", "run.triggered"])
+            let verify = try await api.call("GET", "/api/v1/audit/verify", token: tokens["auditor"])
+            #expect(verify.json["intact"] as? Bool == true)
+            let wrongMethod = try await api.call("DELETE", "/api/v1/runs", token: tokens["admin"])
+            #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"] == "GET")
+            let run = try await api.call("GET", "/api/v1/runs/\(started.json["run"] as? Int ?? 0)", token: tokens["viewer"])
+            #expect(run.status == 200 && (run.json["steps"] as? [[String: Any]])?.first?["name"] as? String == "wait")
+        }
+    }
+}
