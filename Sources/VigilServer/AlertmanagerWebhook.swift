@@ -27,13 +27,15 @@ public struct AlertmanagerNotification: Sendable {
     public init(json data: Data) throws(PayloadError) {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
+            // PostgreSQL cannot store NUL in text: it is dropped from every string of the payload.
+            value = Self.withoutNUL(try JSONDecoder().decode(JSONValue.self, from: data))
         } catch {
             throw PayloadError("the body is not valid JSON")
         }
         guard case let .object(root) = value else { throw PayloadError("the body must be a JSON object (Alertmanager webhook payload, version 4)") }
         guard let version = root["version"]?.stringValue else { throw PayloadError("'version' is missing; Vigil reads Alertmanager webhook payloads of version \"4\"") }
         guard version == "4" else { throw PayloadError("'version' is \"\(version)\"; Vigil reads version \"4\"") }
+        if let value = root["receiver"], value.stringValue == nil { throw PayloadError("'receiver' must be a string") }
         receiver = root["receiver"]?.stringValue ?? ""
         status = try Self.status(root["status"], at: "status")
         guard let groupKey = root["groupKey"]?.stringValue else { throw PayloadError("'groupKey' must be a string") }
@@ -51,10 +53,11 @@ public struct AlertmanagerNotification: Sendable {
             }
             guard let startsAt = Self.date(fields["startsAt"]) else { throw PayloadError("'\(path).startsAt' must be an RFC 3339 time") }
             var endsAt: Date?
-            if let value = fields["endsAt"], value != .null {
+            if let value = fields["endsAt"] {
                 guard let date = Self.date(value) else { throw PayloadError("'\(path).endsAt' must be an RFC 3339 time") }
                 endsAt = date > Date(timeIntervalSince1970: 0) ? date : nil
             }
+            if let value = fields["generatorURL"], value.stringValue == nil { throw PayloadError("'\(path).generatorURL' must be a string") }
             alerts.append(Alert(
                 status: try Self.status(fields["status"], at: "\(path).status"), labels: labels,
                 annotations: fields["annotations"] == nil ? [:] : try Self.strings(fields["annotations"], at: "\(path).annotations"),
@@ -62,6 +65,15 @@ public struct AlertmanagerNotification: Sendable {
             ))
         }
         self.alerts = alerts
+    }
+
+    static func withoutNUL(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case let .string(text): .string(text.replacingOccurrences(of: "\u{0}", with: ""))
+        case let .array(items): .array(items.map(withoutNUL))
+        case let .object(fields): .object(Dictionary(fields.map { ($0.key.replacingOccurrences(of: "\u{0}", with: ""), withoutNUL($0.value)) }) { first, _ in first })
+        default: value
+        }
     }
 
     private static func status(_ value: JSONValue?, at path: String) throws(PayloadError) -> String {

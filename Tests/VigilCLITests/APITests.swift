@@ -149,9 +149,9 @@ struct APITests {
             let auditBefore = try await AuditLog(database: database).list().count
             let alert = "/api/v1/alerts/1/acknowledge"
             for (body, status, message) in [
-                ("{bad", 400, "the body is not valid JSON"), (#"{"reason": 5}"#, 422, "'reason' must be a non-empty string of at most 2000 characters"),
+                ("{bad", 400, "the body is not valid JSON"), (#"{"reason": 5}"#, 422, "'reason' must be a non-empty string of at most 2000 characters, without NUL"),
                 ("{}", 422, "'reason' is required: say why (it is recorded)"), ("[1]", 422, "the body must be a JSON object"),
-                (#"{"reason": "x\u0000y"}"#, 400, "the body's strings may not hold NUL characters"),
+                (#"{"reason": "x\u0000y"}"#, 422, "'reason' must be a non-empty string of at most 2000 characters, without NUL"),
                 (#"{"reason": ""# + String(repeating: "a", count: 5_000) + #""}"#, 413, "the body is larger than 4096 bytes"),
             ] {
                 let answer = try await api.call("POST", alert, token: tokens["operator"], body: body)

@@ -19,7 +19,7 @@ struct APIRequest: Sendable {
         guard let value = context.parameters.get(name)?.removingPercentEncoding ?? context.parameters.get(name), !value.isEmpty else {
             throw APIError.badRequest("path parameter '\(name)' is missing")
         }
-        guard value.count <= 200, !value.contains("\u{0}") else { throw APIError.badRequest("path parameter '\(name)' is longer than 200 characters or holds a NUL") }
+        guard value.unicodeScalars.count <= 200, !value.contains("\u{0}") else { throw APIError.badRequest("path parameter '\(name)' is longer than 200 characters or holds a NUL") }
         return value
     }
 
@@ -32,7 +32,7 @@ struct APIRequest: Sendable {
     /// A query parameter as text.
     func query(_ name: String) throws -> String? {
         guard let value = request.uri.queryParameters.get(name) else { return nil }
-        guard value.count <= 200, !value.contains("\u{0}") else { throw APIError.badRequest("query parameter '\(name)' is longer than 200 characters or holds a NUL") }
+        guard value.unicodeScalars.count <= 200, !value.contains("\u{0}") else { throw APIError.badRequest("query parameter '\(name)' is longer than 200 characters or holds a NUL") }
         return value
     }
 
@@ -45,12 +45,18 @@ struct APIRequest: Sendable {
         return value
     }
 
-    /// A time query parameter: RFC 3339, or a duration back from now (`24h`).
-    func queryTime(_ name: String) throws -> Date? {
-        guard let text = try query(name) else { return nil }
-        if let duration = WorkflowDuration(text) { return now.addingTimeInterval(-duration.seconds) }
-        if let seconds = Timestamp.parse(text) { return Date(timeIntervalSince1970: seconds) }
-        throw APIError.badRequest("query parameter '\(name)' must be an RFC 3339 time or a duration such as 24h")
+    /// The start of a time filter: `since` (a duration back from now) or `from` (an RFC 3339 time).
+    func queryStart() throws -> Date? {
+        if let text = try query("since") {
+            guard text.unicodeScalars.count <= 100, let duration = WorkflowDuration(text) else { throw APIError.badRequest("query parameter 'since' must be a duration such as 24h") }
+            // Further back than PostgreSQL's calendar reaches means "since the beginning".
+            return now.addingTimeInterval(-min(duration.seconds, 1_000 * 365 * 86_400))
+        }
+        if let text = try query("from") {
+            guard text.count >= 20, text.utf8.dropFirst(4).first == UInt8(ascii: "-"), let seconds = Timestamp.parse(text) else { throw APIError.badRequest("query parameter 'from' must be an RFC 3339 time such as 2026-11-24T10:00:00Z") }
+            return Date(timeIntervalSince1970: seconds)
+        }
+        return nil
     }
 
     /// The body as a JSON object (an empty body is an empty object).
@@ -64,7 +70,6 @@ struct APIRequest: Sendable {
         guard buffer.readableBytes > 0 else { return [:] }
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer)) else { throw APIError.badRequest("the body is not valid JSON") }
         guard case let .object(object) = value else { throw APIError.unprocessable("the body must be a JSON object") }
-        guard !Self.holdsNUL(value) else { throw APIError.badRequest("the body's strings may not hold NUL characters") }
         return object
     }
 
@@ -80,10 +85,22 @@ struct APIRequest: Sendable {
     /// The `reason` every write needs.
     func reason(in body: [String: JSONValue]) throws -> String {
         guard let value = body["reason"] else { throw APIError.unprocessable("'reason' is required: say why (it is recorded)") }
-        guard case let .string(reason) = value, !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.count <= 2_000 else {
-            throw APIError.unprocessable("'reason' must be a non-empty string of at most 2000 characters")
+        guard case let .string(reason) = value, !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, reason.unicodeScalars.count <= 2_000, !reason.contains("\u{0}") else {
+            throw APIError.unprocessable("'reason' must be a non-empty string of at most 2000 characters, without NUL")
         }
         return reason
+    }
+
+    /// An optional text field of the body: at most 200 characters, no NUL (PostgreSQL cannot store it).
+    func text(_ key: String, in body: [String: JSONValue], required: Bool = false) throws -> String? {
+        guard let value = body[key] else {
+            if required { throw APIError.unprocessable("'\(key)' is required") }
+            return nil
+        }
+        guard case let .string(text) = value, !text.isEmpty, text.unicodeScalars.count <= 200, !text.contains("\u{0}") else {
+            throw APIError.unprocessable("'\(key)' must be a string of 1 to 200 characters, without NUL")
+        }
+        return text
     }
 
     /// Refuses a model marked sensitive unless the principal was granted it.

@@ -22,7 +22,7 @@ extension APIRoutes {
     mutating func addAlertRoutes() {
         add(.get, "/api/v1/alerts", .viewer) { request in
             let states: [AlertState] = try request.query("state").map { text in
-                try text.split(separator: ",").map { name -> AlertState in
+                try text.split(separator: ",", omittingEmptySubsequences: false).map { name -> AlertState in
                     guard let state = AlertState(rawValue: String(name)) else {
                         throw APIError.badRequest("query parameter 'state' must be among \(AlertState.allCases.map(\.rawValue).joined(separator: ", "))")
                     }
@@ -31,7 +31,7 @@ extension APIRoutes {
             } ?? []
             let model = try request.query("model")
             if let model { try await request.checkModelVisible(model) }
-            let alerts = try await AlertStore(database: request.database).list(states: states, model: model, since: try request.queryTime("since"),
+            let alerts = try await AlertStore(database: request.database).list(states: states, model: model, since: try request.queryStart(),
                                                                                 limit: try request.query("limit", in: 1...500, default: 100))
             let visible = try await request.visible(alerts.map(\.model))
             return JSONResponse.ok(JSONValue.object(["alerts": .array(alerts.filter { visible.contains($0.model) }.map(Self.json))]))
@@ -61,15 +61,11 @@ extension APIRoutes {
         add(.post, "/api/v1/silences", .operator) { request in
             let body = try await request.object()
             let reason = try request.reason(in: body)
-            guard case let .string(model)? = body["model"], !model.isEmpty else { throw APIError.unprocessable("'model' is required: the model to silence") }
-            guard case let .string(length)? = body["for"], let duration = WorkflowDuration(length), duration.seconds > 0, duration.seconds <= 90 * 86_400 else {
-                throw APIError.unprocessable("'for' must be a duration such as 2h, at most 90d")
+            let model = try request.text("model", in: body, required: true)!
+            guard case let .string(length)? = body["for"], let duration = WorkflowDuration(length), duration.seconds > 0 else {
+                throw APIError.unprocessable("'for' must be a duration such as 2h")
             }
-            var rule: String?
-            if let value = body["alert"] {
-                guard case let .string(text) = value else { throw APIError.unprocessable("'alert' must be a string") }
-                rule = text
-            }
+            let rule = try request.text("alert", in: body)
             try await request.checkModelVisible(model)
             let (id, silenced) = try await AlertStore(database: request.database).silence(model: model, rule: rule, for: duration.seconds,
                                                                                           actor: request.principal.name, reason: reason, now: request.now)

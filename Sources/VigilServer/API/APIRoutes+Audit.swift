@@ -9,7 +9,7 @@ extension APIRoutes {
         add(.get, "/api/v1/audit", .auditor) { request in
             let limit = try request.query("limit", in: 1...1_000, default: 200)
             let entries = try await AuditLog(database: request.database).list(
-                since: try request.queryTime("since"), actor: try request.query("actor"), subject: try request.query("subject"),
+                since: try request.queryStart(), actor: try request.query("actor"), subject: try request.query("subject"),
                 after: try request.query("after", in: 0...Int(Int32.max), default: 0), limit: limit
             )
             let formatter = ISO8601DateFormatter()

@@ -58,17 +58,16 @@ extension APIRoutes {
         }
         add(.post, "/api/v1/workflows/{workflow}/runs", .operator) { request in
             let workflow = try request.path("workflow")
+            _ = try await WorkflowStore(database: request.database).version(of: workflow)
             let body = try await request.object()
             var params: [String: JSONValue] = [:]
             if let value = body["params"] {
-                guard case let .object(given) = value else { throw APIError.unprocessable("'params' must be an object of parameter values") }
+                guard case let .object(given) = value, !APIRequest.holdsNUL(value) else {
+                    throw APIError.unprocessable("'params' must be an object of parameter values, without NUL characters")
+                }
                 params = given
             }
-            var key: String?
-            if let value = body["idempotency_key"] {
-                guard case let .string(text) = value, !text.isEmpty, text.count <= 200 else { throw APIError.unprocessable("'idempotency_key' must be a string of 1 to 200 characters") }
-                key = text
-            }
+            let key = try request.text("idempotency_key", in: body)
             for name in body.keys where !["params", "idempotency_key"].contains(name) { throw APIError.unprocessable("unknown field '\(name)' (expected params, idempotency_key)") }
             let creation: RunCreation
             do {

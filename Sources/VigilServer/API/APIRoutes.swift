@@ -30,10 +30,11 @@ struct APIRoutes {
         operations.append(Operation(method: method, path: path, role: role, handler: handler))
     }
 
-    /// Registers every operation on `router`, and 405 answers for the other methods of each path.
-    func install(on router: Router<BasicRequestContext>) {
+    /// Registers every operation on `router`, and 405 answers for the other methods of each path
+    /// (`unauthenticated` lists the paths served without a token, with their methods).
+    func install(on router: Router<BasicRequestContext>, unauthenticated: [String: [HTTPRequest.Method]]) {
         let server = self.server
-        var methodsByPath: [String: [HTTPRequest.Method]] = [:]
+        var methodsByPath = unauthenticated
         for operation in operations {
             methodsByPath[operation.path, default: []].append(operation.method)
             router.on(RouterPath(operation.path), method: operation.method) { request, context in
@@ -47,15 +48,36 @@ struct APIRoutes {
                 }
             }
         }
-        for (path, methods) in methodsByPath {
-            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !methods.contains(method) {
-                router.on(RouterPath(path), method: method) { _, _ in
-                    var response = APIError(status: .methodNotAllowed, code: "method_not_allowed",
-                                            message: "\(method) is not allowed on \(path); use \(methods.map(\.rawValue).joined(separator: ", "))").response
-                    response.headers[.allow] = methods.map(\.rawValue).joined(separator: ", ")
-                    return response
-                }
-            }
+        router.add(middleware: MethodGuard(methodsByPath: methodsByPath))
+    }
+}
+
+/// Answers a request whose path exists but not with its method with 405 and `Allow`, and any
+/// other unknown request with a JSON 404.
+struct MethodGuard: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    /// Path patterns split into segments (`{name}` matches any one segment), with their methods.
+    let patterns: [(segments: [Substring], methods: [String])]
+
+    init(methodsByPath: [String: [HTTPRequest.Method]]) {
+        patterns = methodsByPath.map { path, methods in (path.split(separator: "/"), methods.map(\.rawValue).sorted()) }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let segments = request.uri.path.split(separator: "/")
+            let allowed = patterns.first { pattern in
+                pattern.segments.count == segments.count
+                    && zip(pattern.segments, segments).allSatisfy { expected, given in expected.hasPrefix("{") || expected == given }
+            }?.methods
+            guard let allowed else { return APIError.notFound("no such path: \(request.uri.path)").response }
+            var response = APIError(status: .methodNotAllowed, code: "method_not_allowed",
+                                    message: "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))").response
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
         }
     }
 }
