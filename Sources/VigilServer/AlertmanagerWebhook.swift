@@ -48,7 +48,7 @@ public struct AlertmanagerNotification: Sendable {
             guard case let .object(fields) = item else { throw PayloadError("'\(path)' must be an object") }
             let labels = try Self.strings(fields["labels"], at: "\(path).labels")
             guard let name = labels["alertname"], !name.isEmpty else { throw PayloadError("'\(path).labels.alertname' is missing") }
-            guard let fingerprint = fields["fingerprint"]?.stringValue, !fingerprint.isEmpty, fingerprint.count <= 128 else {
+            guard let fingerprint = fields["fingerprint"]?.stringValue, !fingerprint.isEmpty, fingerprint.unicodeScalars.count <= 128 else {
                 throw PayloadError("'\(path).fingerprint' must be a non-empty string")
             }
             guard let startsAt = Self.date(fields["startsAt"]) else { throw PayloadError("'\(path).startsAt' must be an RFC 3339 time") }
@@ -92,12 +92,8 @@ public struct AlertmanagerNotification: Sendable {
     }
 
     private static func date(_ value: JSONValue?) -> Date? {
-        guard let text = value?.stringValue else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
+        guard let text = value?.stringValue, text.utf8.count >= 19 else { return nil }
+        return Timestamp.parse(text).map { Date(timeIntervalSince1970: $0) }
     }
 }
 

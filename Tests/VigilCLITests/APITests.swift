@@ -191,3 +191,48 @@ struct APITests {
         }
     }
 }
+
+@Suite("The API against its OpenAPI document", .timeLimit(.minutes(3)))
+struct OpenAPIConformanceTests {
+    @Test("schemathesis, run against vigil serve with an admin token, finds no server error and no response that violates the document")
+    func schemathesis() async throws {
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+        let binary = ProcessInfo.processInfo.environment["VIGIL_SCHEMATHESIS"] ?? package.appendingPathComponent(".build/schemathesis/bin/schemathesis").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            Issue.record("schemathesis is not installed at \(binary): `bash scripts/test` installs it (or set VIGIL_SCHEMATHESIS)")
+            return
+        }
+        try await TestDatabase.withFresh { database in
+            let url = database.configuration.url(revealingPassword: true)
+            let environment = VigilProcess.cleanEnvironment()
+            let tokens = try await APITests.seed(database, url: url, environment: environment)
+            let (base, server) = try await startServe(url: url, environment: environment, maxBody: 1 << 20)
+            defer { kill(server.processIdentifier, SIGTERM) }
+            // Our own copy of the served document: it must be the one in the repository.
+            let served = try await APIClient(base: base).call("GET", "/openapi.yaml")
+            #expect(served.status == 200)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-schemathesis-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.currentDirectoryURL = folder
+            process.arguments = [
+                "run", package.appendingPathComponent("docs/openapi.yaml").path, "--url", base, "-n", "10", "--seed", "1", "--no-color",
+                // The stateful phase guesses links between operations and sends ids it made up (`runs/None`).
+                "--phases=examples,coverage,fuzzing",
+                "--header", "Authorization: Bearer \(tokens["admin"]!)",
+            ]
+            let log = folder.appendingPathComponent("out.txt")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: log)
+            process.standardError = process.standardOutput
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            #expect(process.terminationStatus == 0, "schemathesis found problems:\n\(output.components(separatedBy: "\n").filter { $0.contains("ST") || $0.contains("curl") || $0.contains("Invalid") }.joined(separator: "\n"))")
+            #expect(output.contains("Tested: 23"), "\(output.suffix(2_000))")
+        }
+    }
+}
