@@ -48,15 +48,18 @@ struct ModelsCommandTests {
 
             let busy = try await vigil("models", "archive", "churn", "1", "--reason", "old")
             #expect(busy.status != 0 && busy.standardError.contains("version 1 of churn is the champion; move the alias before archiving it"))
-            let archived = try await vigil("models", "archive", "churn", "2", "--reason", "superseded", "--as", "carol")
-            #expect(archived.status == 0 && archived.standardOutput == "churn version 2 archived\n", "\(archived.standardError)")
+            let previous = try await vigil("models", "archive", "churn", "2", "--reason", "old")
+            #expect(previous.status != 0 && previous.standardError.contains("version 2 of churn is the previous"))
+            _ = try await vigil("models", "register", "churn", "--artifact", "s3://models/churn/3", "--as", "alice")
+            let archived = try await vigil("models", "archive", "churn", "3", "--reason", "superseded", "--as", "carol")
+            #expect(archived.status == 0 && archived.standardOutput == "churn version 3 archived\n", "\(archived.standardError)")
             let changelog = try await vigil("models", "changelog", "churn")
             let lines = changelog.standardOutput.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true) }
-            #expect(lines.map { String($0[1]) } == ["registered", "alias_moved", "registered", "alias_moved", "alias_moved", "rolled_back", "archived"])
+            #expect(lines.map { String($0[1]) } == ["registered", "alias_moved", "registered", "alias_moved", "alias_moved", "rolled_back", "registered", "archived"])
             #expect(changelog.standardOutput.contains("carol  complaints from support"))
             let versions = try await vigil("models", "versions", "churn", "--format", "json")
             let rows = try JSONSerialization.jsonObject(with: Data(versions.standardOutput.utf8)) as? [[String: Any]] ?? []
-            #expect(rows.count == 2 && rows[1]["parent_version"] as? Int == 1 && rows[0]["checksum"] as? String == Array("weights".utf8).sha256Hex)
+            #expect(rows.count == 3 && rows[1]["parent_version"] as? Int == 1 && rows[0]["checksum"] as? String == Array("weights".utf8).sha256Hex)
             let unknown = try await vigil("models", "changelog", "fraud")
             #expect(unknown.status != 0 && unknown.standardError.contains("no model 'fraud'"))
         }

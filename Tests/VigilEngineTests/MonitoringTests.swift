@@ -331,7 +331,8 @@ struct MonitoringTests {
                 """, to: database)
             let id = try await RunLauncher(database: database).start("watch", trigger: .init(kind: .manual, actor: "t")).runID
             let run = try await EngineFixtures.withWorkers(database) {
-                try await EngineFixtures.waitForRun(id, in: database)
+                // Thirty windows of profiling in a debug build, beside the rest of the suite: give it time.
+                try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(120))
             }
             #expect(run.state == .succeeded)
             let steps = try await RunStore(database: database).steps(ofRun: id)

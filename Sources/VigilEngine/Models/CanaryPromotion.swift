@@ -98,6 +98,8 @@ struct CanaryPromotion {
 
     /// Makes the version the champion.
     func complete(_ promotion: Promotion, reason: String) async throws -> StepOutcome {
+        let current = try await registry.promotion(promotion.id)
+        guard current.state != .promoted else { return outcome(current, rolledBack: false) }
         do {
             try await registry.completePromotion(promotion, actor: actor, reason: reason, now: context.clock.now())
         } catch let error as StoreError where error.code == .conflict {

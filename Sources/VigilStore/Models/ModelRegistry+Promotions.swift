@@ -58,9 +58,11 @@ extension ModelRegistry {
     public func setCanary(_ promotion: Promotion, percent: Double, actor: String, reason: String, now: Date) async throws {
         try await database.transaction { connection in
             let change = ModelChange(connection: connection, logger: database.logger, model: promotion.model, actor: actor, now: now)
-            guard try await change.activePromotion()?.id == promotion.id else {
+            guard let active = try await change.activePromotion(), active.id == promotion.id else {
                 throw StoreError(.conflict, "promotion \(promotion.id) of \(promotion.model) is no longer in progress")
             }
+            // A step attempt that runs again (at-least-once execution) changes nothing the second time.
+            if active.stagePercent == percent { return }
             try await connection.query("""
                 UPDATE promotions SET stage_percent = \(percent), state = 'canary' WHERE id = \(promotion.id)
                 """, logger: database.logger)
