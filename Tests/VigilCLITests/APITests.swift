@@ -24,7 +24,7 @@ struct APIClient: Sendable {
     }
 }
 
-/// The `/api/v1` operations the OpenAPI document declares: `METHOD path`.
+/// The operations the OpenAPI document declares under `/api/v1`, and `/metrics`: `METHOD path`.
 func documentedOperations() throws -> Set<String> {
     let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/openapi.yaml").standardized
     var operations = Set<String>()
@@ -32,7 +32,7 @@ func documentedOperations() throws -> Set<String> {
     for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
         if line.hasPrefix("  /") { path = String(line.dropFirst(2).dropLast()) }
         else if !line.hasPrefix("    ") { path = nil }
-        else if let path, path.hasPrefix("/api/v1"), let method = ["get", "post", "put", "patch", "delete"].first(where: { line == "    \($0):" }) {
+        else if let path, path.hasPrefix("/api/v1") || path == "/metrics", let method = ["get", "post", "put", "patch", "delete"].first(where: { line == "    \($0):" }) {
             operations.insert("\(method.uppercased()) \(path)")
         }
     }
@@ -115,6 +115,7 @@ struct APITests {
                 ("GET", "/api/v1/models/{model}/drift", nil, "viewer", nil),
                 ("GET", "/api/v1/audit", nil, "auditor", "operator"),
                 ("GET", "/api/v1/audit/verify", nil, "auditor", "viewer"),
+                ("GET", "/metrics", nil, "viewer", nil),
             ]
             #expect(Set(operations.map { "\($0.0) \($0.1)" }) == (try documentedOperations()))
             func concrete(_ path: String) -> String {
@@ -232,7 +233,94 @@ struct OpenAPIConformanceTests {
             while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             #expect(process.terminationStatus == 0, "schemathesis found problems:\n\(output.components(separatedBy: "\n").filter { $0.contains("ST") || $0.contains("curl") || $0.contains("Invalid") }.joined(separator: "\n"))")
-            #expect(output.contains("Tested: 23"), "\(output.suffix(2_000))")
+            #expect(output.contains("Tested: 24"), "\(output.suffix(2_000))")
+        }
+    }
+}
+
+@Suite("Prometheus scraping vigil serve", .timeLimit(.minutes(2)))
+struct PrometheusScrapeTests {
+    @Test("a real Prometheus scrapes /metrics with a viewer token and reads runs, queue depth, alerts, drift, performance and ingest; a sensitive model stays out")
+    func scrape() async throws {
+        guard let binary = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            Issue.record("Prometheus is not installed: `apt-get install --no-install-recommends prometheus` (scripts/test does it)")
+            return
+        }
+        try await TestDatabase.withFresh { database in
+            let url = database.configuration.url(revealingPassword: true)
+            let environment = VigilProcess.cleanEnvironment()
+            let tokens = try await APITests.seed(database, url: url, environment: environment)
+            let window = Date(timeIntervalSince1970: 1_764_000_000)
+            for (model, score) in [("churn", 0.31), ("fraud", 0.5)] {
+                try await database.client.query("""
+                    INSERT INTO drift_metrics (model, window_start_time, window_end_time, feature_name, column_role, method, drift_score, drift_threshold,
+                        drifted, comparison, reference, reference_count, current_count, count_delta, null_rate_delta, computed_at)
+                    VALUES (\(model), \(window), \(window.addingTimeInterval(3_600)), 'tenure', 'feature', 'wasserstein_normed', \(score), 0.1, true,
+                        'previous', 'previous window', 100, 100, 0, 0, now())
+                    """)
+            }
+            try await database.client.query("""
+                INSERT INTO performance_metrics (model, window_start_time, window_end_time, metric, value, labelled_rows, row_count, computed_at)
+                VALUES ('churn', \(window), \(window.addingTimeInterval(3_600)), 'f1', 0.8, 100, 100, now())
+                """)
+            try await database.client.query("""
+                INSERT INTO ingest_batches (model, kind, source, actor, rows_read, rows_loaded, quarantined, started_at, finished_at)
+                VALUES ('churn', 'inferences', 'log.csv', 't', 10000, 9997, 3, now(), now())
+                """)
+            #expect(try await VigilProcess.run(["run", "retrain", "--database-url", url], environment: environment).status == 0)
+            let (base, server) = try await startServe(url: url, environment: environment)
+            defer { kill(server.processIdentifier, SIGTERM) }
+
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-prometheus-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try """
+                global: { scrape_interval: 1s, evaluation_interval: 1s }
+                scrape_configs:
+                  - job_name: vigil
+                    metrics_path: /metrics
+                    authorization: { credentials: "\(tokens["viewer"]!)" }
+                    static_configs: [{ targets: ["\(base.replacingOccurrences(of: "http://", with: ""))"] }]
+                """.write(to: folder.appendingPathComponent("p.yml"), atomically: true, encoding: .utf8)
+            let port = try EmbeddedCluster.freePort()
+            let prometheus = Process()
+            prometheus.executableURL = URL(fileURLWithPath: binary)
+            prometheus.arguments = ["--config.file=\(folder.appendingPathComponent("p.yml").path)", "--storage.tsdb.path=\(folder.appendingPathComponent("data").path)",
+                                    "--web.listen-address=127.0.0.1:\(port)"]
+            prometheus.standardOutput = FileHandle.nullDevice
+            prometheus.standardError = FileHandle.nullDevice
+            prometheus.standardInput = FileHandle.nullDevice
+            try prometheus.run()
+            defer {
+                prometheus.terminate()
+                prometheus.waitUntilExit()
+            }
+            let api = APIClient(base: "http://127.0.0.1:\(port)")
+            func query(_ expression: String) async throws -> [(labels: [String: String], value: Double)] {
+                let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? expression
+                let answer = try await api.call("GET", "/api/v1/query?query=\(encoded)")
+                let results = ((answer.json["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
+                return results.map { result in
+                    ((result["metric"] as? [String: String]) ?? [:], Double(((result["value"] as? [Any])?.last as? String) ?? "") ?? .nan)
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(60)
+            var scraped = false
+            while !scraped && ContinuousClock.now < deadline {
+                scraped = (try? await query("vigil_alerts_open"))?.isEmpty == false
+                if !scraped { try await Task.sleep(for: .milliseconds(500)) }
+            }
+            try #require(scraped, "Prometheus never read vigil_alerts_open")
+            #expect(try await query("up{job=\"vigil\"}").first?.value == 1)
+            #expect(try await query("vigil_alerts_open").map { $0.labels["model"] } == ["churn"])
+            #expect(try await query("vigil_alerts_open{model=\"churn\",severity=\"hard\",state=\"firing\"}").first?.value == 1)
+            #expect(try await query("vigil_drift_score").map { "\($0.labels["model"] ?? "")/\($0.labels["feature"] ?? "")=\($0.value)" } == ["churn/tenure=0.31"])
+            #expect(try await query("vigil_model_performance{model=\"churn\",metric=\"f1\"}").first?.value == 0.8)
+            #expect(try await query("vigil_ingested_rows{model=\"churn\"}").first?.value == 9_997)
+            #expect(try await query("vigil_quarantined_rows{model=\"churn\"}").first?.value == 3)
+            #expect(try await query("vigil_runs{workflow=\"retrain\"}").reduce(0) { $0 + $1.value } == 1)
+            #expect(try await query("vigil_queue_depth").first?.value == 1)
+            #expect(try await query("vigil_steps{type=\"approval\",state=\"ready\"}").first?.value == 1)
         }
     }
 }

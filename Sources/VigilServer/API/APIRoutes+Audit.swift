@@ -3,9 +3,15 @@ import Hummingbird
 import VigilStore
 import VigilWorkflow
 
-/// The audit log, for auditors.
+/// The audit log, for auditors; and Prometheus metrics.
 extension APIRoutes {
     mutating func addAuditRoutes() {
+        add(.get, "/metrics", .viewer) { request in
+            let sensitive = try await WorkflowStore(database: request.database).sensitiveModels()
+            let hidden = sensitive.filter { !request.principal.maySee(sensitiveModel: $0) }
+            let text = MetricsExporter.render(try await ServiceSnapshot.read(from: request.database, hiding: hidden))
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
         add(.get, "/api/v1/audit", .auditor) { request in
             let limit = try request.query("limit", in: 1...1_000, default: 200)
             let entries = try await AuditLog(database: request.database).list(
