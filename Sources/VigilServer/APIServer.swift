@@ -55,7 +55,8 @@ public struct APIServer: Sendable {
         router.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
         }
-        APIRoutes(server: self).install(on: router, unauthenticated: ["/health": [.get], "/ready": [.get], "/openapi.yaml": [.get]])
+        WebPages(server: self).install(on: router)
+        APIRoutes(server: self).install(on: router, unauthenticated: WebPages.paths.merging(["/health": [.get], "/ready": [.get], "/openapi.yaml": [.get]]) { $1 })
         return router
     }
 

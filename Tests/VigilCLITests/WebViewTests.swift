@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import VigilStore
+import VigilTesting
+
+/// Runs headless Chromium (Debian's `chromium`) on `url`, off the network but for loopback.
+func chromium(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+    guard let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        Issue.record("Chromium is not installed: `apt-get install --no-install-recommends chromium` (scripts/test does it)")
+        throw CancellationError()
+    }
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-chromium-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let output = folder.appendingPathComponent("out.html")
+    FileManager.default.createFile(atPath: output.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+        "--disable-sync", "--user-data-dir=\(folder.appendingPathComponent("profile").path)", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ] + arguments
+    process.standardOutput = try FileHandle(forWritingTo: output)
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let deadline = ContinuousClock.now + .seconds(60)
+    while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+}
+
+@Suite("The auditor's web view", .timeLimit(.minutes(3)))
+struct WebViewTests {
+    @Test("headless Chromium renders a real run's timeline with who approved it, and a model's changelog with drift charts")
+    func pages() async throws {
+        try await TestDatabase.withFresh { database in
+            let url = database.configuration.url(revealingPassword: true)
+            let environment = VigilProcess.cleanEnvironment()
+            let tokens = try await APITests.seed(database, url: url, environment: environment)
+            for (hour, score) in [(0, 0.05), (1, 0.12), (2, 0.31)] {
+                let start = Date(timeIntervalSince1970: 1_764_000_000 + Double(hour) * 3_600)
+                try await database.client.query("""
+                    INSERT INTO monitor_windows (model, window_start, window_end, workflow, row_count, labelled_count, quarantined, sample_rate, computed_at)
+                    VALUES ('churn', \(start), \(start.addingTimeInterval(3_600)), 'w', 100, 0, 0, 1, now()) ON CONFLICT DO NOTHING
+                    """)
+                try await database.client.query("""
+                    INSERT INTO drift_metrics (model, window_start_time, window_end_time, feature_name, column_role, method, drift_score, drift_threshold,
+                        drifted, comparison, reference, reference_count, current_count, count_delta, null_rate_delta, computed_at)
+                    VALUES ('churn', \(start), \(start.addingTimeInterval(3_600)), 'tenure', 'feature', 'wasserstein_normed', \(score), 0.1, \(score > 0.1),
+                        'previous', 'previous window', 100, 100, 0, 0, now())
+                    """)
+            }
+            let (base, server) = try await startServe(url: url, environment: environment, workers: true)
+            defer { kill(server.processIdentifier, SIGTERM) }
+            #expect(try await VigilProcess.run(["run", "retrain", "--database-url", url], environment: environment).status == 0)
+            let store = RunStore(database: database)
+            let run = try #require(try await store.list(workflow: "retrain").first?.id)
+            var waiting = false
+            for _ in 0..<300 where !waiting {
+                waiting = try await store.steps(ofRun: run).first?.state == .awaitingApproval
+                if !waiting { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            try #require(waiting)
+            let approved = try await VigilProcess.run(["approve", String(run), "wait", "--reason", "looks fine", "--as", "alice", "--database-url", url], environment: environment)
+            #expect(approved.status == 0, "\(approved.standardError)")
+            var finished = false
+            for _ in 0..<300 where !finished {
+                finished = try await store.run(run).state == .succeeded
+                if !finished { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(finished)
+
+            let anonymous = try await APIClient(base: base).call("GET", "/ui/runs")
+            #expect(anonymous.status == 401)
+            let sensitive = try await APIClient(base: base).call("GET", "/ui/models/fraud", token: tokens["viewer"])
+            #expect(sensitive.status == 403)
+
+            let login = "\(base)/ui/login?token=\(tokens["viewer"]!)&next="
+            let timeline = try await chromium(["--dump-dom", login + "/ui/runs/\(run)"])
+            #expect(timeline.status == 0)
+            #expect(timeline.output.contains("<h1>Run \(run)</h1>") && timeline.output.contains("id=\"timeline\""), "\(timeline.output.prefix(500))")
+            #expect(timeline.output.contains("approved: looks fine") && timeline.output.contains("<td>alice</td>"))
+            #expect(timeline.output.contains("awaiting_approval → ready") && timeline.output.contains("class=\"state-succeeded\""))
+            #expect(timeline.output.contains("signed in as viewer-bot"))
+
+            let model = try await chromium(["--dump-dom", login + "/ui/models/churn"])
+            #expect(model.output.contains("<h1>Model churn</h1>") && model.output.contains("Drift score per feature"))
+            #expect(model.output.contains("<polyline") && model.output.contains("id=\"changelog\"") && model.output.contains("registered"))
+            let runs = try await chromium(["--dump-dom", login + "/ui/runs?state=succeeded"])
+            #expect(runs.output.contains("href=\"/ui/runs/\(run)\""))
+
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-shot-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let shot = folder.appendingPathComponent("model.png")
+            _ = try await chromium(["--screenshot=\(shot.path)", "--window-size=1200,900", login + "/ui/models/churn"])
+            let size = (try? FileManager.default.attributesOfItem(atPath: shot.path)[.size] as? Int) ?? 0
+            #expect(size > 10_000, "the screenshot is \(size) bytes")
+        }
+    }
+}
