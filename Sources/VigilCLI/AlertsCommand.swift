@@ -159,11 +159,7 @@ private func act(_ global: GlobalOptions, _ action: @Sendable (AlertStore, Date)
     }
     try await global.withDatabase(logger: logger) { database in
         let alert: Alert
-        do {
-            alert = try await action(AlertStore(database: database), Date())
-        } catch let error as StoreError {
-            throw CommandFailure(error.message)
-        }
+        alert = try await action(AlertStore(database: database), Date())
         print("alert \(alert.id): \(alert.state.rawValue)\(alert.falsePositive ? " (false positive)" : "")")
         let notifier = AlertNotifier(database: database, channels: channels, actor: global.actor, logger: logger)
         for delivery in try await notifier.deliverPending(alertID: alert.id, onlyConfigured: true) {

@@ -165,11 +165,7 @@ struct TokensCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await global.withDatabase(logger: global.makeLogger()) { database in
-                do {
-                    try await TokenStore(database: database).revoke(id, actor: global.actor, reason: reason, now: Date())
-                } catch let error as StoreError {
-                    throw CommandFailure(error.message)
-                }
+                try await TokenStore(database: database).revoke(id, actor: global.actor, reason: reason, now: Date())
             }
             print("token \(id) revoked")
         }

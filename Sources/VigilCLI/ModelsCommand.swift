@@ -154,14 +154,10 @@ struct ModelsCommand: AsyncParsableCommand {
                 recorded = values
             }
             let version = try await global.withDatabase(logger: global.makeLogger()) { database in
-                do {
-                    return try await ModelRegistry(database: database).register(
-                        NewModelVersion(artifactURI: uri, checksum: sum, framework: framework, metrics: recorded, parentVersion: parent),
-                        of: model, alias: alias, actor: global.actor, reason: reason ?? "registered by hand", now: Date()
-                    )
-                } catch let error as StoreError {
-                    throw CommandFailure(error.message)
-                }
+                return try await ModelRegistry(database: database).register(
+                    NewModelVersion(artifactURI: uri, checksum: sum, framework: framework, metrics: recorded, parentVersion: parent),
+                    of: model, alias: alias, actor: global.actor, reason: reason ?? "registered by hand", now: Date()
+                )
             }
             print("registered \(model) version \(version.version)" + (alias.map { " as \($0)" } ?? ""))
         }
@@ -183,11 +179,7 @@ struct ModelsCommand: AsyncParsableCommand {
             }
             guard name != "canary" else { throw ValidationError("the canary alias belongs to promotions; use the promote step, or `vigil models rollback`") }
             try await global.withDatabase(logger: global.makeLogger()) { database in
-                do {
-                    try await ModelRegistry(database: database).moveAlias(name, of: model, to: target, actor: global.actor, reason: reason, now: Date())
-                } catch let error as StoreError {
-                    throw CommandFailure(error.message)
-                }
+                try await ModelRegistry(database: database).moveAlias(name, of: model, to: target, actor: global.actor, reason: reason, now: Date())
             }
             print("\(model) \(name) → \(target.map(String.init) ?? "none")")
         }
@@ -201,11 +193,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let champion = try await global.withDatabase(logger: global.makeLogger()) { database in
-                do {
-                    return try await ModelRegistry(database: database).rollback(model, actor: global.actor, reason: reason, now: Date())
-                } catch let error as StoreError {
-                    throw CommandFailure(error.message)
-                }
+                return try await ModelRegistry(database: database).rollback(model, actor: global.actor, reason: reason, now: Date())
             }
             print("\(model): champion \(champion) serves all traffic")
         }
@@ -220,11 +208,7 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await global.withDatabase(logger: global.makeLogger()) { database in
-                do {
-                    try await ModelRegistry(database: database).archive(version, of: model, actor: global.actor, reason: reason, now: Date())
-                } catch let error as StoreError {
-                    throw CommandFailure(error.message)
-                }
+                try await ModelRegistry(database: database).archive(version, of: model, actor: global.actor, reason: reason, now: Date())
             }
             print("\(model) version \(version) archived")
         }

@@ -76,6 +76,23 @@ enum ServingFixtures {
         ).version
     }
 
+    /// A champion trained on the old concept; two days of labelled traffic under the new one; and
+    /// what serving logs during a canary of version 2 (with `canaryErrorRate` of its requests failing).
+    ///
+    /// - Returns: the champion's version.
+    @discardableResult
+    static func seedConceptDrift(_ database: Database, artifacts: URL, canaryErrorRate: Double) async throws -> Int {
+        let champion = try await registerChampion(
+            trainedOn: requests(600, from: start.addingTimeInterval(-40 * 86_400), span: 86_400, version: 0, concept: "old", seed: 1, prefix: "old"),
+            in: database, artifacts: artifacts)
+        try await insert(requests(1_500, from: start.addingTimeInterval(-2 * 86_400), span: 2 * 86_400, version: champion, concept: "new", seed: 2, prefix: "recent"),
+                         into: database)
+        try await insert(
+            requests(600, from: start, span: 6 * 3_600, version: 2, role: "canary", concept: nil, seed: 3, errorRate: canaryErrorRate, prefix: "canary")
+                + requests(1_200, from: start, span: 6 * 3_600, version: champion, concept: nil, seed: 4, prefix: "live"), into: database)
+        return champion
+    }
+
     static let data = """
         data:
           timestamp: ts
@@ -158,16 +175,7 @@ struct ModelLifecycleTests {
         try await withReceiver { base, requests in
             try await TestDatabase.withFresh { database in
                 let start = ServingFixtures.start
-                let champion = try await ServingFixtures.registerChampion(
-                    trainedOn: ServingFixtures.requests(600, from: start.addingTimeInterval(-40 * 86_400), span: 86_400, version: 0, concept: "old", seed: 1, prefix: "old"),
-                    in: database, artifacts: artifacts)
-                // The concept changed: the last two days' labels follow `b`.
-                try await ServingFixtures.insert(ServingFixtures.requests(1_500, from: start.addingTimeInterval(-2 * 86_400), span: 2 * 86_400, version: champion,
-                                                                          concept: "new", seed: 2, prefix: "recent"), into: database)
-                // What serving will log during the canary: healthy canary and champion traffic.
-                try await ServingFixtures.insert(
-                    ServingFixtures.requests(600, from: start, span: 6 * 3_600, version: 2, role: "canary", concept: nil, seed: 3, prefix: "canary")
-                        + ServingFixtures.requests(1_200, from: start, span: 6 * 3_600, version: champion, concept: nil, seed: 4, prefix: "live"), into: database)
+                try await ServingFixtures.seedConceptDrift(database, artifacts: artifacts, canaryErrorRate: 0)
                 try await EscalationFixtures.insertDriftedWindow(database)
                 _ = try await EngineFixtures.apply(EscalationFixtures.watch(channels: "{ hard: [] }"), to: database)
                 _ = try await EngineFixtures.apply(ServingFixtures.lifecycle(trigger: "triggers: [{ alert: churn-drift, labels: { severity: hard } }]"), to: database)
@@ -267,15 +275,8 @@ struct ModelLifecycleTests {
         defer { try? FileManager.default.removeItem(at: artifacts) }
         try await TestDatabase.withFresh { database in
             let start = ServingFixtures.start
-            let champion = try await ServingFixtures.registerChampion(
-                trainedOn: ServingFixtures.requests(600, from: start.addingTimeInterval(-40 * 86_400), span: 86_400, version: 0, concept: "old", seed: 1, prefix: "old"),
-                in: database, artifacts: artifacts)
-            try await ServingFixtures.insert(ServingFixtures.requests(1_500, from: start.addingTimeInterval(-2 * 86_400), span: 2 * 86_400, version: champion,
-                                                                      concept: "new", seed: 2, prefix: "recent"), into: database)
             // Better offline, but the canary fails one request in ten.
-            try await ServingFixtures.insert(
-                ServingFixtures.requests(600, from: start, span: 6 * 3_600, version: 2, role: "canary", concept: nil, seed: 3, errorRate: 0.1, prefix: "canary")
-                    + ServingFixtures.requests(1_200, from: start, span: 6 * 3_600, version: champion, concept: nil, seed: 4, prefix: "live"), into: database)
+            let champion = try await ServingFixtures.seedConceptDrift(database, artifacts: artifacts, canaryErrorRate: 0.1)
             _ = try await EngineFixtures.apply(ServingFixtures.lifecycle(), to: database)
             let clock = ManualClock(start)
             let id = try await RunLauncher(database: database, clock: clock).start("lifecycle", trigger: .init(kind: .manual, actor: "t")).runID
