@@ -80,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Request bodies larger than this many bytes are refused (413).")
     var maxBody = 1 << 20
 
+    @Option(help: "Inference and label batches larger than this many bytes are refused (413).")
+    var maxBatch = 64 << 20
+
     func run() async throws {
         let configuration = try options.configuration()
         let logger = global.makeLogger()
@@ -93,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         server.host = host
         server.port = port
         server.maximumBodyBytes = maxBody
+        server.maximumIngestBytes = maxBatch
         try await global.withDatabase(logger: logger) { database in
             let application = APIServer(database: database, configuration: server, logger: logger).application { port in
                 // Unbuffered, so a supervisor reading a pipe sees it at once.

@@ -13,6 +13,8 @@ public struct APIServer: Sendable {
         public var port = 8080
         /// Larger request bodies are refused with 413.
         public var maximumBodyBytes = 1 << 20
+        /// Larger inference or label batches are refused with 413.
+        public var maximumIngestBytes = 64 << 20
 
         public init() {}
     }

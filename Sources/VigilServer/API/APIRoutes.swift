@@ -24,6 +24,7 @@ struct APIRoutes {
         addAlertRoutes()
         addModelRoutes()
         addAuditRoutes()
+        addIngestRoutes()
     }
 
     mutating func add(_ method: HTTPRequest.Method, _ path: String, _ role: AccessRole, _ handler: @escaping Handler) {

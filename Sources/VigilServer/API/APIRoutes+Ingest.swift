@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import VigilStore
+import VigilWorkflow
+
+/// Inference-log batches and delayed labels from the serving layer, with the same checks and
+/// quarantine as `vigil ingest`: CSV (`text/csv`) or JSON lines (`application/x-ndjson`).
+extension APIRoutes {
+    mutating func addIngestRoutes() {
+        add(.post, "/api/v1/models/{model}/inferences", .operator) { request in
+            try await Self.ingest(request, labels: false)
+        }
+        add(.post, "/api/v1/models/{model}/labels", .operator) { request in
+            try await Self.ingest(request, labels: true)
+        }
+    }
+
+    static func ingest(_ request: APIRequest, labels: Bool) async throws -> Response {
+        let model = try request.path("model")
+        guard model.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw APIError.badRequest("'\(model)' is not a model name (letters, digits, '-', '_' and '.')")
+        }
+        try await request.checkModelVisible(model)
+        let contentType = request.request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let format: DataFileReader.Format
+        switch contentType {
+        case "text/csv": format = .csv
+        case "application/x-ndjson", "application/jsonl", "application/jsonlines": format = .jsonLines
+        default:
+            throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "send text/csv or application/x-ndjson (JSON lines)")
+        }
+        let role = try request.query("role") ?? "champion"
+        guard InferenceIngest.roles.contains(role) else { throw APIError.badRequest("query parameter 'role' must be one of champion, challenger, shadow, canary") }
+        let body: ByteBuffer
+        do {
+            body = try await request.request.body.collect(upTo: request.server.configuration.maximumIngestBytes)
+        } catch {
+            throw APIError(status: .contentTooLarge, code: "body_too_large", message: "the batch is larger than \(request.server.configuration.maximumIngestBytes) bytes; send smaller batches")
+        }
+        // The readers work on files: the batch goes to a private temporary file for the duration.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-batch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("batch")
+        try Data(buffer: body).write(to: file)
+        let source = "api:\(request.principal.name)"
+        let reader: DataRecordReader
+        do {
+            reader = try DataRecordReader(path: file.path, format: format)
+        } catch {
+            throw APIError.badRequest(error.description.replacingOccurrences(of: file.path, with: "body"))
+        }
+        let report: IngestReport
+        do {
+            if labels {
+                report = try await LabelStore(database: request.database).load(reader, model: model, actor: source)
+            } else {
+                let spec = try await WorkflowStore(database: request.database).monitoringWorkflow(forModel: model)
+                var options = InferenceIngest.Options(model: model, features: spec?.spec.data?.features ?? [], actor: source)
+                options.role = role
+                options.modelVersion = try request.query("model_version") ?? ""
+                report = try await InferenceIngest(database: request.database).load(reader, options: options)
+            }
+        } catch let error as DataFileError {
+            throw APIError.badRequest(error.description.replacingOccurrences(of: file.path, with: "body"))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(report))))
+    }
+}
