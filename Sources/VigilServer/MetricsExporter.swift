@@ -7,25 +7,29 @@ import VigilStore
 enum MetricsExporter {
     static func render(_ snapshot: ServiceSnapshot) -> String {
         let registry = PrometheusCollectorRegistry()
-        func gauges(_ name: String, _ help: String, _ counts: [ServiceSnapshot.Count]) {
-            for count in counts { registry.makeGauge(name: name, labels: count.labels, help: help).set(count.value) }
+        /// Sets `vigil_<name>[_<unit>]{labels}` to `value`.
+        func set(_ name: String, unit: String = "", _ help: String, _ labels: [(String, String)] = [], _ value: Double) {
+            let descriptor = MetricNameDescriptor(namespace: "vigil", metricName: name, unitName: unit, helpText: help)
+            registry.makeGauge(descriptor: descriptor, labels: labels).set(value)
         }
-        gauges("vigil_runs", "Runs by workflow and state.", snapshot.runs)
-        gauges("vigil_steps", "Steps by type and state.", snapshot.steps)
-        registry.makeGauge(name: "vigil_queue_depth", help: "Steps ready and waiting for a worker.").set(snapshot.queueDepth)
+        func counts(_ name: String, _ help: String, _ counts: [ServiceSnapshot.Count]) {
+            for count in counts { set(name, help, count.labels, count.value) }
+        }
+        counts("runs", "Runs by workflow and state.", snapshot.runs)
+        counts("steps", "Steps by type and state.", snapshot.steps)
+        set("queue_depth", "Steps ready and waiting for a worker.", [], snapshot.queueDepth)
         for (quantile, seconds) in snapshot.claimLatency {
-            registry.makeGauge(name: "vigil_claim_latency_seconds", labels: [("quantile", quantile)],
-                               help: "Seconds from ready to claimed, over steps started in the last hour.").set(seconds)
+            set("claim_latency", unit: "seconds", "Seconds from ready to claimed, over steps started in the last hour.", [("quantile", quantile)], seconds)
         }
         for (type, count, seconds) in snapshot.stepDurations {
-            registry.makeGauge(name: "vigil_step_duration_seconds_count", labels: [("type", type)], help: "Finished steps by type.").set(count)
-            registry.makeGauge(name: "vigil_step_duration_seconds_sum", labels: [("type", type)], help: "Total seconds of finished steps by type.").set(seconds)
+            set("step_duration", unit: "seconds_count", "Finished steps by type.", [("type", type)], count)
+            set("step_duration", unit: "seconds_sum", "Total seconds of finished steps by type.", [("type", type)], seconds)
         }
-        gauges("vigil_alerts_open", "Open alerts by model, severity and state.", snapshot.openAlerts)
-        gauges("vigil_drift_score", "The latest window's drift score by model and feature.", snapshot.drift)
-        gauges("vigil_model_performance", "The latest window's performance metric by model and metric.", snapshot.performance)
-        gauges("vigil_ingested_rows", "Inference rows loaded, by model.", snapshot.ingested)
-        gauges("vigil_quarantined_rows", "Rows set aside at ingest, by model.", snapshot.quarantined)
+        counts("alerts_open", "Open alerts by model, severity and state.", snapshot.openAlerts)
+        counts("drift_score", "The latest window's drift score by model and feature.", snapshot.drift)
+        counts("model_performance", "The latest window's performance metric by model and metric.", snapshot.performance)
+        counts("ingested_rows", "Inference rows loaded, by model.", snapshot.ingested)
+        counts("quarantined_rows", "Rows set aside at ingest, by model.", snapshot.quarantined)
         return registry.emitToString()
     }
 }
