@@ -144,15 +144,20 @@ enum ServingFixtures {
         return registry
     }
 
-    /// Runs workers on a manual clock that moves ten minutes every 20 ms until run `id` ends.
+    /// Runs workers on a manual clock that moves ten minutes every 20 ms, while the run only waits,
+    /// until run `id` ends.
     static func runToEnd(_ id: Int, in database: Database, clock: ManualClock, registry: StepRegistry) async throws -> RunSummary {
-        try await EngineFixtures.withWorkers(database, clock: clock, registry: registry) {
+        // A lease of a day of clock time: ten-minute jumps never take a running step away.
+        try await EngineFixtures.withWorkers(database, clock: clock, configuration: EngineFixtures.workerConfiguration(lease: 86_400), registry: registry) {
             let store = RunStore(database: database)
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
                 let run = try await store.run(id)
                 if run.state.isTerminal { return run }
-                if run.state == .waiting { clock.advance(by: 600) }
+                // Time moves only while every step sleeps: a claimed step's lease is in clock time too.
+                if run.state == .waiting, try await store.steps(ofRun: id).allSatisfy({ $0.state != .running && $0.state != .ready }) {
+                    clock.advance(by: 600)
+                }
                 try await Task.sleep(for: .milliseconds(20))
             }
             return try await store.run(id)
