@@ -72,8 +72,11 @@ struct WebViewTests {
             }
             #expect(finished)
 
-            let anonymous = try await APIClient(base: base).call("GET", "/ui/runs")
-            #expect(anonymous.status == 401)
+            for page in ["/ui/runs", "/ui/runs/\(run)", "/ui/alerts", "/ui/models", "/ui/models/churn"] {
+                let anonymous = try await APIClient(base: base).call("GET", page)
+                #expect(anonymous.status == 401, "\(page)")
+                #expect(try await APIClient(base: base).call("GET", page, token: "vgl_forged").status == 401, "\(page)")
+            }
             let sensitive = try await APIClient(base: base).call("GET", "/ui/models/fraud", token: tokens["viewer"])
             #expect(sensitive.status == 403)
 
