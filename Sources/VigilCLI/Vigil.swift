@@ -24,6 +24,7 @@ struct Vigil: AsyncParsableCommand {
             LineageCommand.self,
             AuditCommand.self,
             TokensCommand.self,
+            SimulateCommand.self,
             TriggerCommand.self,
             ApproveCommand.self,
             RejectCommand.self,

@@ -44,7 +44,8 @@ public struct RetrainStep: WorkflowStep {
         self.client = client
     }
 
-    static func artifactDirectory(_ configured: URL?) -> URL {
+    /// Where artifacts go: `configured`, else `$VIGIL_ARTIFACTS`, else `$VIGIL_HOME/artifacts` (`.vigil/artifacts`).
+    public static func artifactDirectory(_ configured: URL? = nil) -> URL {
         if let configured { return configured }
         if let path = ProcessInfo.processInfo.environment["VIGIL_ARTIFACTS"], !path.isEmpty { return URL(fileURLWithPath: path) }
         return EmbeddedCluster.defaultHome().appendingPathComponent("artifacts")
