@@ -66,7 +66,7 @@ public struct RetrainStep: WorkflowStep {
         let registry = ModelRegistry(database: context.database)
         let end = context.clock.now()
         let start = end.addingTimeInterval(-(parameters.window?.seconds ?? 7 * 86_400))
-        if let existing = try await registry.versions(of: model).first(where: { $0.runID == context.runID && $0.step == context.stepName }) {
+        if let existing = try await registry.version(idempotencyKey: context.idempotencyKey) {
             await context.log(["version \(existing.version) was registered by an earlier attempt of this step"])
             return Self.outputs(existing)
         }

@@ -145,11 +145,7 @@ public struct ShadowCompareStep: WorkflowStep {
     }
 
     static func p95(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        let position = 0.95 * Double(sorted.count - 1)
-        let lower = Int(position), upper = min(sorted.count - 1, lower + 1)
-        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+        (try? SortedSample(values))?.quantile(0.95)
     }
 
     static func text(_ value: Double) -> String {

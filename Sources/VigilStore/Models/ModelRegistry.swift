@@ -82,6 +82,19 @@ public struct ModelRegistry: Sendable {
         throw StoreError(.notFound, "model \(model) has no version \(version); `vigil models versions \(model)` lists them")
     }
 
+    /// The version a step attempt with this idempotency key registered, if one did.
+    public func version(idempotencyKey key: String) async throws -> ModelVersion? {
+        try await database.client.withConnection { try await Self.version(idempotencyKey: key, on: $0, logger: database.logger) }
+    }
+
+    static func version(idempotencyKey key: String, on connection: PostgresConnection, logger: Logger) async throws -> ModelVersion? {
+        let rows = try await connection.query(PostgresQuery(
+            unsafeSQL: "SELECT \(versionColumns) FROM model_versions WHERE idempotency_key = $1", binds: try AlertStore.binds(key)
+        ), logger: logger)
+        for try await row in rows { return try version(from: row) }
+        return nil
+    }
+
     /// A model's aliases.
     public func aliases(of model: String) async throws -> [ModelAlias] {
         let rows = try await database.client.query("""
@@ -125,11 +138,8 @@ public struct ModelRegistry: Sendable {
     ) async throws -> ModelVersion {
         try Self.checkName(model)
         return try await database.transaction { connection in
-            if let key = new.idempotencyKey {
-                let rows = try await connection.query(PostgresQuery(
-                    unsafeSQL: "SELECT \(Self.versionColumns) FROM model_versions WHERE idempotency_key = $1", binds: try AlertStore.binds(key)
-                ), logger: database.logger)
-                for try await row in rows { return try Self.version(from: row) }
+            if let key = new.idempotencyKey, let existing = try await Self.version(idempotencyKey: key, on: connection, logger: database.logger) {
+                return existing
             }
             try await connection.query("""
                 INSERT INTO models (name, created_at, created_by) VALUES (\(model), \(now), \(actor)) ON CONFLICT (name) DO NOTHING
