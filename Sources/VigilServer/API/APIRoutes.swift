@@ -84,14 +84,20 @@ struct MethodGuard: RouterMiddleware {
 }
 
 extension APIServer {
+    /// The token of an `Authorization: Bearer …` header.
+    static func bearerToken(of request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
+        return String(header.dropFirst(7))
+    }
+
     /// The principal behind the request's bearer token, if it holds `role`.
     ///
     /// - Throws: ``APIError`` 401 without a valid token, 403 without the role.
     func authenticate(_ request: Request, needing role: AccessRole, for operation: String) async throws -> Principal {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let token = Self.bearerToken(of: request) else {
             throw APIError.unauthorized("an API token is required: Authorization: Bearer vgl_… (`vigil tokens create`)")
         }
-        guard let principal = try await TokenStore(database: database).authenticate(String(header.dropFirst(7)), now: clock.now()) else {
+        guard let principal = try await TokenStore(database: database).authenticate(token, now: clock.now()) else {
             throw APIError.unauthorized("the API token is unknown, revoked or expired")
         }
         guard principal.has(role) else {

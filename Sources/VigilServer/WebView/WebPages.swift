@@ -63,8 +63,7 @@ struct WebPages {
     }
 
     private func principal(of request: Request) async -> Principal? {
-        var token: String?
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") { token = String(header.dropFirst(7)) }
+        var token = APIServer.bearerToken(of: request)
         if token == nil, let cookies = request.headers[.cookie] {
             for part in cookies.split(separator: ";") {
                 let pair = part.trimmingCharacters(in: .whitespaces)

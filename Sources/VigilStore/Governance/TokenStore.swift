@@ -127,14 +127,19 @@ public struct TokenStore: Sendable {
     }
 
     /// The principal a presented token stands for, or `nil` when it is unknown, revoked or expired.
+    ///
+    /// Tokens are checked on every request (a serving layer polling routing, Prometheus scraping),
+    /// so this reads; `last_used_at` is written at most once a minute per token.
     public func authenticate(_ token: String, now: Date) async throws -> Principal? {
         guard token.hasPrefix("vgl_"), token.count < 200 else { return nil }
         let rows = try await database.client.query("""
-            UPDATE api_tokens SET last_used_at = \(now)
+            SELECT id, principal, roles, sensitive, last_used_at FROM api_tokens
             WHERE token_hash = \(token.sha256Hex) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > \(now))
-            RETURNING principal, roles, sensitive
             """, logger: database.logger)
-        for try await (principal, roles, sensitive) in rows.decode((String, [String], [String]).self) {
+        for try await (id, principal, roles, sensitive, used) in rows.decode((Int, String, [String], [String], Date?).self) {
+            if used.map({ now.timeIntervalSince($0) >= 60 }) ?? true {
+                try await database.client.query("UPDATE api_tokens SET last_used_at = \(now) WHERE id = \(id)", logger: database.logger)
+            }
             return Principal(name: principal, roles: Set(roles.compactMap(AccessRole.init(rawValue:))), sensitiveModels: Set(sensitive))
         }
         return nil
