@@ -32,7 +32,7 @@ struct AlertsCommand: AsyncParsableCommand {
                 try await AlertStore(database: database).list(states: states, model: model, limit: limit)
             }
             if format == .json {
-                print(try AlertJSON.encode(alerts.map(AlertJSON.init)))
+                print(try JSONOutput.encode(alerts.map(AlertJSON.init)))
                 return
             }
             var table = TextTable(["id", "model", "alert", "severity", "state", "seen", "first_seen", "last_seen", "summary"])
@@ -61,7 +61,7 @@ struct AlertsCommand: AsyncParsableCommand {
                 if let by = alert.acknowledgedBy, let at = alert.acknowledgedAt { print("acknowledged by \(by) at \(formatter.string(from: at))") }
                 if let by = alert.resolvedBy, let at = alert.resolvedAt { print("resolved by \(by) at \(formatter.string(from: at)): \(alert.resolution ?? "")") }
                 if let reason = alert.statusReason { print("status: \(reason)") }
-                if !alert.findings.isEmpty { print("findings: \(try AlertJSON.encode(alert.findings))") }
+                if !alert.findings.isEmpty { print("findings: \(try JSONOutput.encode(alert.findings))") }
                 let notifications = try await NotificationOutbox(database: database).notifications(ofAlert: id)
                 if !notifications.isEmpty {
                     print("\nnotifications:")
@@ -212,11 +212,5 @@ struct AlertJSON: Encodable {
     enum CodingKeys: String, CodingKey {
         case id, fingerprint, model, alert, subject, source, severity, state, occurrences, summary, findings
         case falsePositive = "false_positive", firstSeen = "first_seen", lastSeen = "last_seen", statusReason = "status_reason"
-    }
-
-    static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -17,11 +17,8 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Only this actor's entries.") var actor: String?
         @Option(help: "Only entries about this subject (model:churn, alert:12, run:40, workflow:churn-retrain).") var subject: String?
 
-        func start(now: Date = Date()) throws -> Date? {
-            guard let since else { return nil }
-            if let duration = WorkflowDuration(since) { return now.addingTimeInterval(-duration.seconds) }
-            if let seconds = Timestamp.parse(since) { return Date(timeIntervalSince1970: seconds) }
-            throw ValidationError("--since must be a time (2026-11-24T10:00:00Z) or a duration (24h)")
+        func start() throws -> Date? {
+            try since.map { try SinceOption.date($0) }
         }
     }
 
@@ -82,10 +79,10 @@ struct AuditCommand: AsyncParsableCommand {
                     let page = try await log.list(since: since, actor: filters.actor, subject: filters.subject, after: after, limit: 5_000)
                     guard let last = page.last else { break }
                     for entry in page {
-                        let details = try AlertJSON.encode(entry.details)
+                        let details = try JSONOutput.encode(entry.details)
                         switch format {
                         case .jsonl:
-                            print(try AlertJSON.encode(JSONValue.object([
+                            print(try JSONOutput.encode(JSONValue.object([
                                 "id": .number(Double(entry.id)), "at": .string(formatter.string(from: entry.at)), "actor": .string(entry.actor),
                                 "action": .string(entry.action), "subject": .string(entry.subject), "reason": entry.reason.map(JSONValue.string) ?? .null,
                                 "details": .object(entry.details), "previous_hash": .string(entry.previousHash), "hash": .string(entry.hash),

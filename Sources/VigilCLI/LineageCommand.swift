@@ -47,7 +47,7 @@ struct LineageCommand: AsyncParsableCommand {
                         ])
                     })
                 }
-                print(try AlertJSON.encode(JSONValue.object(["node": .string(start.description), "upstream": rows(graph.upstream), "downstream": rows(graph.downstream)])))
+                print(try JSONOutput.encode(JSONValue.object(["node": .string(start.description), "upstream": rows(graph.upstream), "downstream": rows(graph.downstream)])))
             case .openlineage:
                 for line in try await Self.openLineage(graph.upstream + graph.downstream, runs: RunStore(database: database)) { print(line) }
             }
@@ -96,7 +96,7 @@ struct LineageCommand: AsyncParsableCommand {
                 "inputs": .array(inputs.map(dataset)), "outputs": .array(outputs.map(dataset)),
                 "producer": .string(producer), "schemaURL": .string(schemaURL),
             ])
-            lines.append(try AlertJSON.encode(event))
+            lines.append(try JSONOutput.encode(event))
         }
         return lines
     }

@@ -73,10 +73,7 @@ struct MetricsCommand: AsyncParsableCommand {
     }
 
     func sinceDate() throws -> Date {
-        guard let since else { return .distantPast }
-        if let seconds = Timestamp.parse(since), since.contains("-") { return Date(timeIntervalSince1970: seconds) }
-        if let duration = WorkflowDuration(since) { return Date().addingTimeInterval(-duration.seconds) }
-        throw ValidationError("--since takes an ISO 8601 time (2026-11-24T00:00:00Z) or a duration (24h, 7d)")
+        try since.map { try SinceOption.date($0) } ?? .distantPast
     }
 
     func query(_ database: Database, since: Date) async throws -> TextTable {

@@ -70,7 +70,7 @@ struct ModelsCommand: AsyncParsableCommand {
                         "created_at": .string(formatter.string(from: version.createdAt)), "created_by": .string(version.createdBy),
                     ])
                 }
-                print(try AlertJSON.encode(rows))
+                print(try JSONOutput.encode(rows))
                 return
             }
             var table = TextTable(["version", "framework", "parent", "run", "trained_on", "metrics", "created_at", "artifact"])
@@ -116,10 +116,7 @@ struct ModelsCommand: AsyncParsableCommand {
         func run() async throws {
             let routing = try await global.withDatabase(logger: global.makeLogger()) { try await ModelRegistry(database: $0).routing(of: model) }
             if format == .json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                encoder.dateEncodingStrategy = .iso8601
-                print(String(decoding: try encoder.encode(routing), as: UTF8.self))
+                print(try JSONOutput.encode(routing))
                 return
             }
             print("champion \(routing.championVersion.map(String.init) ?? "none"), canary \(routing.canaryVersion.map(String.init) ?? "none") at \(String(format: "%.0f", routing.canaryWeight * 100))%, shadow \(routing.shadowVersion.map(String.init) ?? "none")")

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import VigilWorkflow
 
 /// How a command prints its result.
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
@@ -37,5 +39,24 @@ struct TextTable {
                     ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
             }.joined(separator: ",")
         }.joined(separator: "\n") + "\n"
+    }
+}
+
+/// JSON as commands print it: sorted keys, unescaped slashes, ISO 8601 dates.
+enum JSONOutput {
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// The `--since` options: an RFC 3339 time, or a duration back from `now`.
+enum SinceOption {
+    static func date(_ text: String, now: Date = Date()) throws -> Date {
+        if text.contains("-"), let seconds = Timestamp.parse(text) { return Date(timeIntervalSince1970: seconds) }
+        if let duration = WorkflowDuration(text) { return now.addingTimeInterval(-duration.seconds) }
+        throw ValidationError("--since takes an ISO 8601 time (2026-11-24T00:00:00Z) or a duration (24h, 7d)")
     }
 }
