@@ -44,22 +44,13 @@ enum ServingFixtures {
     }
 
     static func insert(_ requests: [Request], into database: Database) async throws {
-        guard let first = requests.map(\.ts).min(), let last = requests.map(\.ts).max() else { return }
-        try await InferenceIngest(database: database).createPartitions(from: first, to: last)
-        for chunk in stride(from: 0, to: requests.count, by: 2_000).map({ Array(requests[$0..<min($0 + 2_000, requests.count)]) }) {
-            try await database.client.query("""
-                INSERT INTO inference_log (model, model_version, role, request_id, ts, features, prediction, latency_ms, error)
-                SELECT 'churn', v, r, id, ts, f::json, p, l, e
-                FROM unnest(\(chunk.map { String($0.version) }), \(chunk.map(\.role)), \(chunk.map(\.id)), \(chunk.map(\.ts)),
-                            \(chunk.map { #"{"a": \#($0.a), "b": \#($0.b), "plan": "\#($0.plan)"}"# }), \(chunk.map(\.prediction)),
-                            \(chunk.map(\.latency)), \(chunk.map(\.error))) AS t(v, r, id, ts, f, p, l, e)
-                """)
-            let labelled = chunk.filter { $0.label != nil }
-            try await database.client.query("""
-                INSERT INTO inference_labels (model, request_id, label, received_at)
-                SELECT 'churn', id, label, now() FROM unnest(\(labelled.map(\.id)), \(labelled.map { $0.label! })) AS t(id, label)
-                """)
-        }
+        let log = ServingLog(database: database)
+        try await log.append(requests.map { request in
+            ServingLog.Prediction(requestID: request.id, ts: request.ts, version: request.version, role: request.role,
+                                  features: ["a": .number(request.a), "b": .number(request.b), "plan": .string(request.plan)],
+                                  prediction: request.prediction, score: 0, latency: request.latency, error: request.error)
+        }, model: "churn")
+        try await log.label(requests.compactMap { request in request.label.map { (request.id, $0, request.ts) } }, model: "churn")
     }
 
     /// Trains a built-in model on `requests` and registers it as the champion.
