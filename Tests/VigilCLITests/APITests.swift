@@ -66,11 +66,7 @@ struct APITests {
             _ = try await alerts.raise(AlertFinding(model: model, rule: "\(model)-drift", severity: .hard), idempotencyKey: nil, runID: nil, actor: "t", now: Date())
             try await ModelRegistry(database: database).register(NewModelVersion(artifactURI: "s3://m/\(model)/1", framework: "external"), of: model,
                                                                  alias: "champion", actor: "t", now: Date())
-            let start = Date(timeIntervalSince1970: 1_764_000_000)
-            try await database.client.query("""
-                INSERT INTO monitor_windows (model, window_start, window_end, workflow, row_count, labelled_count, quarantined, sample_rate, computed_at)
-                VALUES (\(model), \(start), \(start.addingTimeInterval(3_600)), 'w', 100, 0, 0, 1, now())
-                """)
+            try await MetricRowsFixture.window(model, start: Date(timeIntervalSince1970: 1_764_000_000), in: database)
         }
         let tokens = TokenStore(database: database)
         var issued: [String: String] = [:]
@@ -274,12 +270,7 @@ struct PrometheusScrapeTests {
             let tokens = try await APITests.seed(database, url: url, environment: environment)
             let window = Date(timeIntervalSince1970: 1_764_000_000)
             for (model, score) in [("churn", 0.31), ("fraud", 0.5)] {
-                try await database.client.query("""
-                    INSERT INTO drift_metrics (model, window_start_time, window_end_time, feature_name, column_role, method, drift_score, drift_threshold,
-                        drifted, comparison, reference, reference_count, current_count, count_delta, null_rate_delta, computed_at)
-                    VALUES (\(model), \(window), \(window.addingTimeInterval(3_600)), 'tenure', 'feature', 'wasserstein_normed', \(score), 0.1, true,
-                        'previous', 'previous window', 100, 100, 0, 0, now())
-                    """)
+                try await MetricRowsFixture.window(model, start: window, drift: [("tenure", score)], in: database)
             }
             try await database.client.query("""
                 INSERT INTO performance_metrics (model, window_start_time, window_end_time, metric, value, labelled_rows, row_count, computed_at)

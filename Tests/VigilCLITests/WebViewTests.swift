@@ -40,17 +40,8 @@ struct WebViewTests {
             let environment = VigilProcess.cleanEnvironment()
             let tokens = try await APITests.seed(database, url: url, environment: environment)
             for (hour, score) in [(0, 0.05), (1, 0.12), (2, 0.31)] {
-                let start = Date(timeIntervalSince1970: 1_764_000_000 + Double(hour) * 3_600)
-                try await database.client.query("""
-                    INSERT INTO monitor_windows (model, window_start, window_end, workflow, row_count, labelled_count, quarantined, sample_rate, computed_at)
-                    VALUES ('churn', \(start), \(start.addingTimeInterval(3_600)), 'w', 100, 0, 0, 1, now()) ON CONFLICT DO NOTHING
-                    """)
-                try await database.client.query("""
-                    INSERT INTO drift_metrics (model, window_start_time, window_end_time, feature_name, column_role, method, drift_score, drift_threshold,
-                        drifted, comparison, reference, reference_count, current_count, count_delta, null_rate_delta, computed_at)
-                    VALUES ('churn', \(start), \(start.addingTimeInterval(3_600)), 'tenure', 'feature', 'wasserstein_normed', \(score), 0.1, \(score > 0.1),
-                        'previous', 'previous window', 100, 100, 0, 0, now())
-                    """)
+                try await MetricRowsFixture.window("churn", start: Date(timeIntervalSince1970: 1_764_000_000 + Double(hour) * 3_600),
+                                                   drift: [("tenure", score)], in: database)
             }
             let (base, server) = try await startServe(url: url, environment: environment, workers: true)
             defer { kill(server.processIdentifier, SIGTERM) }

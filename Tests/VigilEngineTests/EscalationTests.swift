@@ -11,19 +11,8 @@ enum EscalationFixtures {
     /// One computed window of model `churn` in which `tenure_months` (0.31) and `order_amount`
     /// (0.12) drifted and `plan` (0.01) did not.
     static func insertDriftedWindow(_ database: Database) async throws {
-        let start = Date(timeIntervalSince1970: 1_764_000_000), end = start.addingTimeInterval(3_600)
-        try await database.client.query("""
-            INSERT INTO monitor_windows (model, window_start, window_end, workflow, row_count, labelled_count, quarantined, sample_rate, computed_at)
-            VALUES ('churn', \(start), \(end), 'watch', 300, 0, 0, 1, \(end))
-            """)
-        for (feature, score, drifted) in [("tenure_months", 0.31, true), ("order_amount", 0.12, true), ("plan", 0.01, false)] {
-            try await database.client.query("""
-                INSERT INTO drift_metrics (model, window_start_time, window_end_time, feature_name, column_role, method, drift_score, drift_threshold,
-                    p_value, drifted, comparison, reference, reference_count, current_count, count_delta, null_rate_delta, computed_at)
-                VALUES ('churn', \(start), \(end), \(feature), 'feature', 'wasserstein_normed', \(score), 0.1, 0.0001, \(drifted),
-                    'previous', 'previous window', 300, 300, 0, 0, \(end))
-                """)
-        }
+        try await MetricRowsFixture.window("churn", start: Date(timeIntervalSince1970: 1_764_000_000),
+                                           drift: [("tenure_months", 0.31), ("order_amount", 0.12), ("plan", 0.01)], in: database)
     }
 
     /// A workflow of model `churn` whose one step escalates with `severity`.
