@@ -50,7 +50,7 @@ public struct AlertStore: Sendable {
     ///
     /// - Throws: ``StoreError`` `notFound` when there is no such alert.
     public func alert(_ id: Int) async throws -> Alert {
-        let rows = try await database.client.query(PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM alerts WHERE id = $1", binds: try Self.binds(id)), logger: database.logger)
+        let rows = try await database.client.query(PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM alerts WHERE id = $1", binds: try PostgresBindings(values: id)), logger: database.logger)
         for try await row in rows { return try Self.alert(from: row) }
         throw StoreError(.notFound, "no alert \(id); `vigil alerts list` shows them")
     }
@@ -77,7 +77,7 @@ public struct AlertStore: Sendable {
     /// The open alert with this fingerprint, if there is one.
     public func openAlert(fingerprint: String) async throws -> Alert? {
         let rows = try await database.client.query(
-            PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM alerts WHERE fingerprint = $1 AND state <> 'resolved'", binds: try Self.binds(fingerprint)),
+            PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM alerts WHERE fingerprint = $1 AND state <> 'resolved'", binds: try PostgresBindings(values: fingerprint)),
             logger: database.logger
         )
         for try await row in rows { return try Self.alert(from: row) }
@@ -171,12 +171,6 @@ public struct AlertStore: Sendable {
 
     // MARK: Locking helpers
 
-    static func binds(_ values: any PostgresEncodable & Sendable...) throws -> PostgresBindings {
-        var bindings = PostgresBindings()
-        for value in values { try bindings.append(value) }
-        return bindings
-    }
-
     static func reportedAlert(_ key: String, on connection: PostgresConnection, logger: Logger) async throws -> Int? {
         let rows = try await connection.query("SELECT alert_id FROM alert_findings WHERE idempotency_key = \(key)", logger: logger)
         for try await id in rows.decode(Int?.self) { return id }
@@ -185,14 +179,14 @@ public struct AlertStore: Sendable {
 
     static func lockedOpenAlert(fingerprint: String, on connection: PostgresConnection, logger: Logger) async throws -> Alert? {
         let rows = try await connection.query(PostgresQuery(
-            unsafeSQL: "SELECT \(columns) FROM alerts WHERE fingerprint = $1 AND state <> 'resolved' FOR UPDATE", binds: try binds(fingerprint)
+            unsafeSQL: "SELECT \(columns) FROM alerts WHERE fingerprint = $1 AND state <> 'resolved' FOR UPDATE", binds: try PostgresBindings(values: fingerprint)
         ), logger: logger)
         for try await row in rows { return try alert(from: row) }
         return nil
     }
 
     static func lockedAlert(id: Int, on connection: PostgresConnection, logger: Logger) async throws -> Alert {
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(columns) FROM alerts WHERE id = $1 FOR UPDATE", binds: try binds(id)), logger: logger)
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(columns) FROM alerts WHERE id = $1 FOR UPDATE", binds: try PostgresBindings(values: id)), logger: logger)
         for try await row in rows { return try alert(from: row) }
         throw StoreError(.notFound, "no alert \(id); `vigil alerts list` shows them")
     }

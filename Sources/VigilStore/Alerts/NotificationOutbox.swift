@@ -102,7 +102,7 @@ public struct NotificationOutbox: Sendable {
     /// An alert's notifications, oldest first.
     public func notifications(ofAlert id: Int) async throws -> [AlertNotification] {
         let rows = try await database.client.query(PostgresQuery(
-            unsafeSQL: "SELECT \(Self.columns) FROM alert_notifications WHERE alert_id = $1 ORDER BY id", binds: try AlertStore.binds(id)
+            unsafeSQL: "SELECT \(Self.columns) FROM alert_notifications WHERE alert_id = $1 ORDER BY id", binds: try PostgresBindings(values: id)
         ), logger: database.logger)
         var notifications: [AlertNotification] = []
         for try await row in rows { notifications.append(try Self.notification(from: row)) }

@@ -78,7 +78,7 @@ struct ModelChange {
     func activePromotion() async throws -> Promotion? {
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
             SELECT \(ModelRegistry.promotionColumns) FROM promotions WHERE model = $1 AND state IN ('canary', 'awaiting_approval') FOR UPDATE
-            """, binds: try AlertStore.binds(model)), logger: logger)
+            """, binds: try PostgresBindings(values: model)), logger: logger)
         for try await row in rows { return try ModelRegistry.promotion(from: row) }
         return nil
     }

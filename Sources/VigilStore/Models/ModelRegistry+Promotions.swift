@@ -20,7 +20,7 @@ extension ModelRegistry {
     /// One promotion.
     public func promotion(_ id: Int) async throws -> Promotion {
         let rows = try await database.client.query(PostgresQuery(
-            unsafeSQL: "SELECT \(Self.promotionColumns) FROM promotions WHERE id = $1", binds: try AlertStore.binds(id)
+            unsafeSQL: "SELECT \(Self.promotionColumns) FROM promotions WHERE id = $1", binds: try PostgresBindings(values: id)
         ), logger: database.logger)
         for try await row in rows { return try Self.promotion(from: row) }
         throw StoreError(.notFound, "no promotion \(id)")

@@ -64,7 +64,7 @@ public struct ModelRegistry: Sendable {
     /// A model's versions, oldest first.
     public func versions(of model: String) async throws -> [ModelVersion] {
         let rows = try await database.client.query(PostgresQuery(
-            unsafeSQL: "SELECT \(Self.versionColumns) FROM model_versions WHERE model = $1 ORDER BY version", binds: try AlertStore.binds(model)
+            unsafeSQL: "SELECT \(Self.versionColumns) FROM model_versions WHERE model = $1 ORDER BY version", binds: try PostgresBindings(values: model)
         ), logger: database.logger)
         var versions: [ModelVersion] = []
         for try await row in rows { versions.append(try Self.version(from: row)) }
@@ -76,7 +76,7 @@ public struct ModelRegistry: Sendable {
     /// - Throws: ``StoreError`` `notFound`.
     public func version(_ version: Int, of model: String) async throws -> ModelVersion {
         let rows = try await database.client.query(PostgresQuery(
-            unsafeSQL: "SELECT \(Self.versionColumns) FROM model_versions WHERE model = $1 AND version = $2", binds: try AlertStore.binds(model, version)
+            unsafeSQL: "SELECT \(Self.versionColumns) FROM model_versions WHERE model = $1 AND version = $2", binds: try PostgresBindings(values: model, version)
         ), logger: database.logger)
         for try await row in rows { return try Self.version(from: row) }
         throw StoreError(.notFound, "model \(model) has no version \(version); `vigil models versions \(model)` lists them")
@@ -89,7 +89,7 @@ public struct ModelRegistry: Sendable {
 
     static func version(idempotencyKey key: String, on connection: PostgresConnection, logger: Logger) async throws -> ModelVersion? {
         let rows = try await connection.query(PostgresQuery(
-            unsafeSQL: "SELECT \(versionColumns) FROM model_versions WHERE idempotency_key = $1", binds: try AlertStore.binds(key)
+            unsafeSQL: "SELECT \(versionColumns) FROM model_versions WHERE idempotency_key = $1", binds: try PostgresBindings(values: key)
         ), logger: logger)
         for try await row in rows { return try version(from: row) }
         return nil
