@@ -42,6 +42,8 @@ public struct Alert: Sendable {
     public let occurrences: Int
     public let escalatedAt: Date?
     public let clearWindows: Int
+    /// The last window counted as clear, so the same window is not counted twice.
+    public let lastClearWindow: String?
     public let resolveAfter: Int
     public let channels: [String]
     public let renotifyAt: Date?

@@ -17,7 +17,7 @@ public struct AlertStore: Sendable {
     /// The columns ``alert(from:)`` reads.
     static let columns = """
         id, fingerprint, model, rule, subject, source, severity, state, labels::text AS labels, findings::text AS findings,
-        started_at, first_seen, last_seen, occurrences, escalated_at, clear_windows, resolve_after, channels::text AS channels,
+        started_at, first_seen, last_seen, occurrences, escalated_at, clear_windows, last_clear_window, resolve_after, channels::text AS channels,
         renotify_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution, false_positive, status_reason
         """
 
@@ -34,6 +34,7 @@ public struct AlertStore: Sendable {
             startedAt: try cells["started_at"].decode(Date.self), firstSeen: try cells["first_seen"].decode(Date.self),
             lastSeen: try cells["last_seen"].decode(Date.self), occurrences: try cells["occurrences"].decode(Int.self),
             escalatedAt: try cells["escalated_at"].decode(Date?.self), clearWindows: try cells["clear_windows"].decode(Int.self),
+            lastClearWindow: try cells["last_clear_window"].decode(String?.self),
             resolveAfter: try cells["resolve_after"].decode(Int.self),
             channels: try JSONText.decode([String].self, from: cells["channels"].decode(String.self)),
             renotifyAt: try cells["renotify_at"].decode(Date?.self),
@@ -150,12 +151,7 @@ public struct AlertStore: Sendable {
         try await database.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("vigil:alert:" + fingerprint)))", logger: database.logger)
             guard let open = try await Self.lockedOpenAlert(fingerprint: fingerprint, on: connection, logger: database.logger) else { return nil }
-            let rows = try await connection.query("""
-                SELECT clear_windows, last_clear_window FROM alerts WHERE id = \(open.id)
-                """, logger: database.logger)
-            var lastWindow: String?
-            for try await (_, last) in rows.decode((Int, String?).self) { lastWindow = last }
-            if let window, window == lastWindow { return open }
+            if let window, window == open.lastClearWindow { return open }
             try await connection.query("""
                 UPDATE alerts SET clear_windows = clear_windows + 1, last_clear_window = \(window) WHERE id = \(open.id)
                 """, logger: database.logger)
