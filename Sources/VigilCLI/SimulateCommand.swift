@@ -52,17 +52,11 @@ struct SimulateCommand: AsyncParsableCommand {
             if routing?.championVersion == nil {
                 guard bootstrap else { throw CommandFailure("model \(model) has no champion to serve; pass --bootstrap to train one, or `vigil models register`") }
                 let trainingEnd = min(traffic.onset, start.addingTimeInterval(min(onset.seconds, 12 * 3_600)))
-                let rows = simulator.requests(from: start, to: trainingEnd).map {
-                    ServingData.LabelledRow(requestID: $0.id, ts: $0.ts, features: $0.features, label: $0.churned ? "1" : "0", prediction: nil, latency: nil)
-                }
-                let (fitted, metrics, count) = try BuiltinModel.train(rows: rows, features: ChurnTraffic.featureNames, classification: true, l2: 1)
-                let (uri, checksum) = try fitted.write(into: RetrainStep.artifactDirectory().appendingPathComponent(model))
-                let version = try await registry.register(
-                    NewModelVersion(artifactURI: uri, checksum: checksum, framework: "vigil-builtin/logistic_regression", trainingStart: start,
-                                    trainingEnd: trainingEnd, trainingRows: count, metrics: metrics),
-                    of: model, alias: "champion", actor: global.actor, reason: "bootstrap champion for the simulation", now: Date()
-                )
-                print("registered \(model) version \(version.version) as champion (trained on \(count) simulated requests)")
+                let version = try await simulator.bootstrapChampion(trainingFrom: start, to: trainingEnd, actor: global.actor, now: Date())
+                print("registered \(model) version \(version.version) as champion (trained on \(version.trainingRows ?? 0) simulated requests)")
+            }
+            if let episode = traffic.episode(model: model) {
+                try await DriftEpisodes(database: database).record(episode, actor: global.actor, now: Date())
             }
             var total = TrafficSimulator.Served()
             var hour = start

@@ -12,7 +12,7 @@ struct WorkflowCommandsTests {
         let environment = VigilProcess.cleanEnvironment()
         let good = try await VigilProcess.run(["validate", Self.repository.appendingPathComponent("workflows").path], environment: environment)
         #expect(good.status == 0)
-        #expect(good.standardOutput.hasPrefix("2 workflows valid: churn-retrain, fraud-monitor"))
+        #expect(good.standardOutput.hasPrefix("3 workflows valid: churn-monitor, churn-retrain, fraud-monitor"))
         let broken = Self.repository.appendingPathComponent("Tests/VigilWorkflowTests/Broken/cycle.yaml").path
         let bad = try await VigilProcess.run(["validate", broken], environment: environment)
         #expect(bad.status == 1)

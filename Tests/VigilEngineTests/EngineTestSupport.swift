@@ -6,26 +6,6 @@ import VigilEngine
 import VigilStore
 import VigilWorkflow
 
-/// A clock tests move by hand.
-final class ManualClock: EngineClock {
-    private let current: Mutex<Date>
-
-    init(_ start: Date = Date()) {
-        current = Mutex(start)
-    }
-
-    func now() -> Date { current.withLock { $0 } }
-
-    func advance(by seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-
-    func sleep(for seconds: TimeInterval) async throws {
-        let target = now().addingTimeInterval(seconds)
-        while now() < target { try await Task.sleep(for: .milliseconds(5)) }
-    }
-}
-
 /// `record`: inserts one row per execution into `side_effects`, whose unique key is the step's
 /// idempotency key, so a step that ran twice would be seen.
 struct RecordStep: WorkflowStep {

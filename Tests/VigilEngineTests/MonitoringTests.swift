@@ -174,7 +174,7 @@ struct MonitoringTests {
             #expect(windows.count == 48)
             let drifted = windows.flatMap(\.drift).filter { $0.drifted && $0.columnRole == "feature" }
             #expect(drifted.count <= 1, "\(drifted.map { "\($0.featureName) \($0.driftScore)" })")
-            // No window comes near the hard rule of workflows/churn-retrain.yaml (40 % of features drifted).
+            // No window comes near the hard rule of workflows/churn-monitor.yaml (40 % of features drifted).
             for window in windows {
                 let tested = window.drift.filter { $0.columnRole == "feature" }
                 #expect(tested.count == 4)

@@ -17,10 +17,13 @@ struct WorkflowValidationTests {
         for file in files {
             #expect(throws: Never.self) { try WorkflowLoader.load(path: file) }
         }
+        let monitor = try WorkflowLoader.load(path: repositoryRoot.appendingPathComponent("workflows/churn-monitor.yaml").path).spec
+        #expect(monitor.steps.map(\.uses) == ["monitor", "evaluate", "escalate"])
+        #expect(monitor.data?.features.count == 7 && monitor.schedule != nil)
         let churn = try WorkflowLoader.load(path: repositoryRoot.appendingPathComponent("workflows/churn-retrain.yaml").path).spec
-        #expect(churn.steps.map(\.uses) == ["monitor", "evaluate", "escalate", "retrain", "shadow_compare", "promote"])
-        #expect(churn.concurrency?.policy == .skip)
-        #expect(churn.data?.features.count == 7)
+        #expect(churn.steps.map(\.uses) == ["sleep", "retrain", "shadow_compare", "promote"])
+        #expect(churn.concurrency?.policy == .skip && churn.schedule == nil)
+        #expect(churn.data?.features.map(\.name) == monitor.data?.features.map(\.name))
         #expect(churn.step(named: "retrain")?.timeout == WorkflowDuration(seconds: 7_200))
         #expect(churn.defaults.retry?.maximumAttempts == 3)
     }

@@ -15,51 +15,82 @@ struct PairedEvaluation {
     let metric: String
     /// The positive class: `1`, `true` or `yes` when present, else the later label in order.
     let positive: String
+    /// Per pair, what a classification metric needs, as bits (see ``Outcome``): a bootstrap
+    /// resample tallies these instead of comparing text thousands of times over.
+    private let outcomes: [UInt8]
+    /// Per pair, each side's error (squared for `rmse`, absolute for `mae`); `nil` when a value is not a number.
+    private let errors: [(champion: Double, challenger: Double)?]
+
+    /// Bits of ``outcomes``.
+    private enum Outcome {
+        static let labelPositive: UInt8 = 1
+        static let championPositive: UInt8 = 2
+        static let challengerPositive: UInt8 = 4
+        static let championRight: UInt8 = 8
+        static let challengerRight: UInt8 = 16
+    }
+
+    private enum Side { case champion, challenger }
 
     init(pairs: [Pair], metric: String) {
         self.pairs = pairs
         self.metric = metric
-        positive = BuiltinModel.positiveClass(of: Set(pairs.map(\.label)))
+        let positive = BuiltinModel.positiveClass(of: Set(pairs.map(\.label)))
+        self.positive = positive
+        outcomes = pairs.map { pair in
+            (pair.label == positive ? Outcome.labelPositive : 0) | (pair.champion == positive ? Outcome.championPositive : 0)
+                | (pair.challenger == positive ? Outcome.challengerPositive : 0) | (pair.champion == pair.label ? Outcome.championRight : 0)
+                | (pair.challenger == pair.label ? Outcome.challengerRight : 0)
+        }
+        let squared = metric == "rmse"
+        errors = Self.regressionMetrics.contains(metric) ? pairs.map { pair in
+            guard let truth = Double(pair.label), let first = Double(pair.champion), let second = Double(pair.challenger) else { return nil }
+            return squared ? ((first - truth) * (first - truth), (second - truth) * (second - truth)) : (abs(first - truth), abs(second - truth))
+        } : []
     }
 
     static let classificationMetrics: Set = ["f1", "accuracy"]
     static let regressionMetrics: Set = ["rmse", "mae"]
 
     /// The metric's value for one side over the rows at `indices`.
-    private func value(_ side: KeyPath<Pair, String>, _ indices: some Sequence<Int>) -> Double {
+    private func value(_ side: Side, _ indices: some Sequence<Int>) -> Double {
         if Self.regressionMetrics.contains(metric) {
             var total = 0.0, count = 0.0
             for index in indices {
-                guard let truth = Double(pairs[index].label), let predicted = Double(pairs[index][keyPath: side]) else { continue }
-                let error = predicted - truth
-                total += metric == "rmse" ? error * error : abs(error)
+                guard let error = errors[index] else { continue }
+                total += side == .champion ? error.champion : error.challenger
                 count += 1
             }
             guard count > 0 else { return .nan }
             return metric == "rmse" ? (total / count).squareRoot() : total / count
         }
-        var tp = 0.0, fp = 0.0, fn = 0.0, correct = 0.0, count = 0.0
-        for index in indices {
-            let pair = pairs[index]
-            let predicted = pair[keyPath: side]
-            count += 1
-            if predicted == pair.label { correct += 1 }
-            if predicted == positive && pair.label == positive { tp += 1 }
-            if predicted == positive && pair.label != positive { fp += 1 }
-            if predicted != positive && pair.label == positive { fn += 1 }
+        var tally = [Int](repeating: 0, count: 32)
+        for index in indices { tally[Int(outcomes[index])] += 1 }
+        let predictedBit = side == .champion ? Outcome.championPositive : Outcome.challengerPositive
+        let rightBit = side == .champion ? Outcome.championRight : Outcome.challengerRight
+        var truePositives = 0, falsePositives = 0, falseNegatives = 0, correct = 0, count = 0
+        for (code, times) in tally.enumerated() where times > 0 {
+            let outcome = UInt8(code)
+            let predicted = outcome & predictedBit != 0, actual = outcome & Outcome.labelPositive != 0
+            count += times
+            if outcome & rightBit != 0 { correct += times }
+            if predicted && actual { truePositives += times }
+            if predicted && !actual { falsePositives += times }
+            if !predicted && actual { falseNegatives += times }
         }
-        if metric == "accuracy" { return count > 0 ? correct / count : .nan }
-        return tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : 0
+        if metric == "accuracy" { return count > 0 ? Double(correct) / Double(count) : .nan }
+        let wrong = falsePositives + falseNegatives
+        return truePositives + wrong > 0 ? 2 * Double(truePositives) / Double(2 * truePositives + wrong) : 0
     }
 
     var higherIsBetter: Bool { !Self.regressionMetrics.contains(metric) }
 
-    func championValue() -> Double { value(\.champion, pairs.indices) }
-    func challengerValue() -> Double { value(\.challenger, pairs.indices) }
+    func championValue() -> Double { value(.champion, pairs.indices) }
+    func challengerValue() -> Double { value(.challenger, pairs.indices) }
 
     /// How much better the challenger is (positive: better), on the rows at `indices`.
     func lift(_ indices: some Collection<Int>) -> Double {
-        let difference = value(\.challenger, indices) - value(\.champion, indices)
+        let difference = value(.challenger, indices) - value(.champion, indices)
         return higherIsBetter ? difference : -difference
     }
 

@@ -14,6 +14,7 @@ import VigilStore
 ///   custom: [{ metric: conversion, min: 0.02 }]
 ///   missing_rate: 0.2                         # any feature
 ///   quarantined: 100                          # rows set aside at ingest
+///   persistence: { windows: 2, of: 3 }        # this severity's own, instead of the step's
 /// ```
 struct RuleSet: Decodable, Sendable {
     struct ScoreRule: Decodable, Sendable {
@@ -53,9 +54,12 @@ struct RuleSet: Decodable, Sendable {
     var custom: [Bound]?
     var missingRate: Double?
     var quarantined: Int?
+    /// How many of the latest windows this severity's rules must hold in, when it differs from
+    /// the step's: a soft warning on the first window, a hard alert when it persists.
+    var persistence: Persistence?
 
     enum CodingKeys: String, CodingKey {
-        case features, slo, custom, quarantined
+        case features, slo, custom, quarantined, persistence
         case driftShare = "drift_share"
         case driftScore = "drift_score"
         case performanceDrop = "performance_drop"
@@ -142,6 +146,11 @@ struct Persistence: Decodable, Sendable {
     var of: Int
 
     static let latestOnly = Persistence(windows: 1, of: 1)
+
+    /// Why it cannot be used, if it cannot.
+    var problem: String? {
+        windows >= 1 && of >= windows ? nil : "persistence needs 1 ≤ windows ≤ of (got \(windows) of \(of))"
+    }
 }
 
 /// A severity and why, from rules over the latest windows.
@@ -158,11 +167,13 @@ struct Evaluation: Sendable {
     var severity = Severity.none
     var reasons: [String] = []
 
-    /// Applies `hard`, then `soft`, to `windows` (newest first).
+    /// Applies `hard`, then `soft`, to `windows` (newest first), each with its own persistence
+    /// or else `persistence`.
     static func evaluate(windows: [WindowReport], soft: RuleSet?, hard: RuleSet?, persistence: Persistence) -> Evaluation {
         var evaluation = Evaluation()
-        let considered = Array(windows.prefix(persistence.of))
         for (severity, rules) in [(Severity.hard, hard), (.soft, soft)] {
+            let persistence = rules?.persistence ?? persistence
+            let considered = Array(windows.prefix(persistence.of))
             for rule in rules?.rules ?? [] {
                 let seen = considered.compactMap(rule.holds)
                 guard seen.count >= persistence.windows, let latest = seen.first else { continue }

@@ -1,5 +1,6 @@
 import Foundation
 import VigilStatistics
+import VigilStore
 import VigilWorkflow
 
 /// A churn model's traffic, seeded and deterministic: the features a request carries and whether
@@ -15,7 +16,7 @@ import VigilWorkflow
 /// | `seasonal` | discount rates rise (data drift in one feature), churn follows the same rule |
 /// | `concept` | churn follows a different rule: support tickets and region, no longer tenure |
 /// | `gradual` | the rule moves from the old to the new over `ramp` |
-/// | `bad-challenger` | nothing changes in the data; the canary's serving fails one request in ten |
+/// | `bad-challenger` | as `concept`, but whichever version serves as canary fails one request in ten |
 public struct ChurnTraffic: Sendable {
     public enum Scenario: String, Sendable, CaseIterable {
         case none, seasonal, concept, gradual
@@ -57,14 +58,34 @@ public struct ChurnTraffic: Sendable {
         // about 0.78 for both, measured with scikit-learn on 40,000 rows each).
         let new = -1.6 + 0.65 * tickets + (region == "apac" ? 1.2 : 0)
         let weight: Double = switch scenario {
-        case .concept: after ? 1 : 0
+        case .concept, .badChallenger: after ? 1 : 0
         case .gradual: after ? min(1, time.timeIntervalSince(onset) / ramp) : 0
-        case .none, .seasonal, .badChallenger: 0
+        case .none, .seasonal: 0
         }
         let logit = (1 - weight) * old + weight * new
         let probability = 1 / (1 + exp(-3 * logit))
         return (features, generator.uniform() < probability)
     }
+
+    /// The drift episode this scenario is, as ground truth for reports; `nil` when nothing drifts.
+    public func episode(model: String) -> DriftEpisode? {
+        let kind: DriftEpisode.Kind? = switch scenario {
+        case .none: nil
+        case .seasonal: .data
+        case .concept, .badChallenger: .concept
+        case .gradual: .gradual
+        }
+        return kind.map {
+            DriftEpisode(model: model, kind: $0, startedAt: onset, source: "simulator:\(scenario.rawValue)", note: Self.notes[scenario])
+        }
+    }
+
+    static let notes: [Scenario: String] = [
+        .seasonal: "discount rates rise by 0.2; churn follows the same rule",
+        .concept: "churn now follows support tickets and region instead of tenure, orders and plan",
+        .gradual: "churn moves from the old rule to the new one over the ramp",
+        .badChallenger: "churn now follows support tickets and region; the canary fails one request in ten",
+    ]
 
     static func pick(_ shares: [Double], _ u: Double) -> Int {
         var total = 0.0

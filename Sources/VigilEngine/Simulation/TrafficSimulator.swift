@@ -45,9 +45,13 @@ public struct TrafficSimulator: Sendable {
         self.database = database
     }
 
-    /// The requests of `[from, to)` with their truth.
+    /// The requests of `[from, to)` with their truth (none before the configuration's start).
     public func requests(from: Date, to: Date) -> [(id: String, ts: Date, features: [String: JSONValue], churned: Bool)] {
-        let from = max(from, configuration.start)
+        draw(from: max(from, configuration.start), to: to)
+    }
+
+    /// The requests of `[from, to)` with their truth, whether or not they are served.
+    func draw(from: Date, to: Date) -> [(id: String, ts: Date, features: [String: JSONValue], churned: Bool)] {
         guard from < to else { return [] }
         var requests: [(id: String, ts: Date, features: [String: JSONValue], churned: Bool)] = []
         var hour = (from.timeIntervalSince1970 / 3_600).rounded(.down)
@@ -104,6 +108,22 @@ public struct TrafficSimulator: Sendable {
         try await log.label(due.map { ($0.id, $0.churned ? "1" : "0", $0.ts.addingTimeInterval(configuration.labelDelay)) }, model: configuration.model)
         served.labels = due.count
         return served
+    }
+
+    /// Trains a built-in model on the truth of `[from, to)` (requests that were never served) and
+    /// registers it as the champion: a model for the simulated traffic to start from.
+    @discardableResult
+    public func bootstrapChampion(trainingFrom from: Date, to: Date, artifacts: URL? = nil, actor: String, now: Date) async throws -> ModelVersion {
+        let rows = draw(from: from, to: to).map {
+            ServingData.LabelledRow(requestID: $0.id, ts: $0.ts, features: $0.features, label: $0.churned ? "1" : "0", prediction: nil, latency: nil)
+        }
+        let (fitted, metrics, count) = try BuiltinModel.train(rows: rows, features: ChurnTraffic.featureNames, classification: true, l2: 1)
+        let (uri, checksum) = try fitted.write(into: RetrainStep.artifactDirectory(artifacts).appendingPathComponent(configuration.model))
+        return try await ModelRegistry(database: database).register(
+            NewModelVersion(artifactURI: uri, checksum: checksum, framework: "vigil-builtin/logistic_regression", trainingStart: from,
+                            trainingEnd: to, trainingRows: count, metrics: metrics),
+            of: configuration.model, alias: "champion", actor: actor, reason: "bootstrap champion for the simulation", now: now
+        )
     }
 
     /// A stable 64-bit hash of text (FNV-1a), for draws that must not depend on the process.

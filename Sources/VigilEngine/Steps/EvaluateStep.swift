@@ -20,12 +20,17 @@ public struct EvaluateStep: WorkflowStep {
             return .failed("the evaluate step needs the workflow to declare `model`", retryable: false)
         }
         let persistence = parameters.persistence ?? .latestOnly
-        guard persistence.windows >= 1, persistence.of >= persistence.windows else {
-            return .failed("persistence needs 1 ≤ windows ≤ of (got \(persistence.windows) of \(persistence.of))", retryable: false)
-        }
-        let windows = try await MetricsStore(database: context.database).recentWindows(model: model, count: persistence.of)
+        let all = [persistence] + [parameters.soft?.persistence, parameters.hard?.persistence].compactMap { $0 }
+        if let problem = all.lazy.compactMap(\.problem).first { return .failed(problem, retryable: false) }
+        // Windows a replaced champion served say nothing about the one serving now.
+        let championSince = try await ModelRegistry(database: context.database).championChanged(of: model)
+        let windows = try await MetricsStore(database: context.database).recentWindows(
+            model: model, count: all.map(\.of).max()!, since: championSince ?? .distantPast
+        )
         let evaluation = Evaluation.evaluate(windows: windows, soft: parameters.soft, hard: parameters.hard, persistence: persistence)
-        await context.log(evaluation.reasons.isEmpty ? ["severity none: no rule holds"] : ["severity \(evaluation.severity.rawValue)"] + evaluation.reasons)
+        var lines = evaluation.reasons.isEmpty ? ["severity none: no rule holds"] : ["severity \(evaluation.severity.rawValue)"] + evaluation.reasons
+        if let championSince { lines.append("windows considered: from \(MonitorStep.format(championSince)), when the champion last changed") }
+        await context.log(lines)
         let latest = windows.first
         let drifted = latest?.drift.filter { $0.columnRole == "feature" && $0.drifted }.sorted { $0.driftScore > $1.driftScore }.map(\.featureName) ?? []
         return .completed([

@@ -71,29 +71,41 @@ public enum ProfileDrift {
 
     /// sup |F̂₁ − F̂₂| over the retained items of both sketches (where the step CDFs change).
     static func sketchKolmogorovSmirnov(_ a: QuantileSketch, _ b: QuantileSketch) -> Double {
-        var largest = 0.0
-        for point in breakpoints(a, b) {
-            largest = max(largest, abs(a.cdf(point) - b.cdf(point)))
-        }
-        return min(largest, 1)
+        min(stepCDFs(a, b).reduce(0) { max($0, abs($1.a - $1.b)) }, 1)
     }
 
     /// ∫ |F̂₁ − F̂₂| dx between the sketches' step CDFs.
     static func sketchWasserstein(_ a: QuantileSketch, _ b: QuantileSketch) -> Double {
-        let points = breakpoints(a, b)
+        let steps = stepCDFs(a, b)
         var area = KahanSum()
-        for (left, right) in zip(points, points.dropFirst()) {
-            area.add(abs(a.cdf(left) - b.cdf(left)) * (right - left))
+        for (step, next) in zip(steps, steps.dropFirst()) {
+            area.add(abs(step.a - step.b) * (next.point - step.point))
         }
         return area.value
     }
 
-    private static func breakpoints(_ a: QuantileSketch, _ b: QuantileSketch) -> [Double] {
-        var points = (a.weightedItems().map(\.value) + b.weightedItems().map(\.value))
+    /// Both sketches' estimated CDFs at every distinct retained value, ascending, in one sweep
+    /// over their items in order (each CDF is the running weight of the items at or below the
+    /// value, as ``QuantileSketch/cdf(_:)`` computes it one value at a time).
+    private static func stepCDFs(_ a: QuantileSketch, _ b: QuantileSketch) -> [(point: Double, a: Double, b: Double)] {
+        let itemsA = a.weightedItems(), itemsB = b.weightedItems()
+        var points = itemsA.map(\.value) + itemsB.map(\.value)
         points.sort()
-        var unique: [Double] = []
-        unique.reserveCapacity(points.count)
-        for point in points where unique.last != point { unique.append(point) }
-        return unique
+        var steps: [(point: Double, a: Double, b: Double)] = []
+        steps.reserveCapacity(points.count)
+        var nextA = 0, nextB = 0
+        var rankA = 0.0, rankB = 0.0
+        for point in points where steps.last?.point != point {
+            while nextA < itemsA.count, itemsA[nextA].value <= point {
+                rankA += itemsA[nextA].weight
+                nextA += 1
+            }
+            while nextB < itemsB.count, itemsB[nextB].value <= point {
+                rankB += itemsB[nextB].weight
+                nextB += 1
+            }
+            steps.append((point, a.count == 0 ? 0 : min(1, rankA / Double(a.count)), b.count == 0 ? 0 : min(1, rankB / Double(b.count))))
+        }
+        return steps
     }
 }

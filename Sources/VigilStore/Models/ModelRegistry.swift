@@ -107,6 +107,15 @@ public struct ModelRegistry: Sendable {
         return aliases
     }
 
+    /// When a different version last took all of `model`'s traffic: its latest full promotion or
+    /// rollback of the champion; `nil` when the champion never changed that way.
+    public func championChanged(of model: String) async throws -> Date? {
+        let rows = try await database.client.query("""
+            SELECT max(at) FROM model_changelog WHERE model = \(model) AND alias = 'champion' AND action IN ('promoted', 'rolled_back')
+            """, logger: database.logger)
+        return try await rows.collect().first?.decode(Date?.self)
+    }
+
     /// The version an alias points at, if it is set.
     public func version(aliased alias: String, of model: String) async throws -> Int? {
         try await aliases(of: model).first { $0.alias == alias }?.version

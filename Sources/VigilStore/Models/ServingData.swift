@@ -108,3 +108,19 @@ public struct ServingData: Sendable {
         return Traffic(requests: 0, errors: 0, latencyP95: nil, labelled: 0, correct: 0)
     }
 }
+
+extension ServingData {
+    /// How often each (prediction, label) pair occurred among the labelled requests the model
+    /// answered (champion or canary, not shadow) in `[from, to)`: a confusion matrix to pool.
+    public func outcomes(model: String, from: Date, to: Date) async throws -> [(prediction: String, label: String, count: Int)] {
+        let rows = try await database.client.query("""
+            SELECT l.prediction, b.label, count(*)::int8
+            FROM inference_log l JOIN inference_labels b ON b.model = l.model AND b.request_id = l.request_id
+            WHERE l.model = \(model) AND l.ts >= \(from) AND l.ts < \(to) AND l.role IN ('champion', 'canary') AND l.prediction IS NOT NULL
+            GROUP BY 1, 2 ORDER BY 1, 2
+            """, logger: database.logger)
+        var outcomes: [(prediction: String, label: String, count: Int)] = []
+        for try await (prediction, label, count) in rows.decode((String, String, Int).self) { outcomes.append((prediction, label, count)) }
+        return outcomes
+    }
+}

@@ -198,11 +198,12 @@ public struct WindowReport: Sendable {
 }
 
 extension MetricsStore {
-    /// The latest `count` computed windows of `model`, newest first, with their whole-window metrics.
-    public func recentWindows(model: String, count: Int) async throws -> [WindowReport] {
+    /// The latest `count` computed windows of `model` (starting at `since` or later), newest
+    /// first, with their whole-window metrics.
+    public func recentWindows(model: String, count: Int, since: Date = .distantPast) async throws -> [WindowReport] {
         var reports: [WindowReport] = []
         let windows = try await database.client.query("""
-            SELECT window_start, window_end, row_count FROM monitor_windows WHERE model = \(model)
+            SELECT window_start, window_end, row_count FROM monitor_windows WHERE model = \(model) AND window_start >= \(since)
             ORDER BY window_start DESC LIMIT \(count)
             """, logger: database.logger)
         for try await (start, end, rows) in windows.decode((Date, Date, Int).self) {

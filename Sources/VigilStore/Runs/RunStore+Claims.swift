@@ -154,6 +154,17 @@ extension RunStore {
         }
     }
 
+    /// How many steps and runs could make progress at `now`: queued or running runs, ready or
+    /// running steps, and retrying or sleeping steps whose time has come. Zero means every run
+    /// waits for a later time or a person, so a driver of a manual clock may move time on.
+    public func workInProgress(now: Date) async throws -> Int {
+        let rows = try await database.client.query("""
+            SELECT (SELECT count(*) FROM runs WHERE state IN ('queued', 'running'))
+                 + (SELECT count(*) FROM steps WHERE state IN ('ready', 'running') OR (state IN ('retrying', 'sleeping') AND ready_at <= \(now)))
+            """, logger: logger)
+        return try await rows.collect().first?.decode(Int.self) ?? 0
+    }
+
     /// Records what running steps came to, in one transaction, and advances their runs.
     ///
     /// A completion whose lease `worker` no longer holds (it expired and another worker took the

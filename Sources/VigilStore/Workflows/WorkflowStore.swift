@@ -16,19 +16,21 @@ public struct WorkflowStore: Sendable {
 
     /// Stores every file in one transaction: all are applied, or none.
     ///
-    /// - Parameter actor: who applies them, recorded with each new version.
-    public func apply(_ files: [WorkflowFile], actor: String) async throws -> [AppliedWorkflow] {
+    /// - Parameters:
+    ///   - actor: who applies them, recorded with each new version.
+    ///   - now: when, on the engine's clock: a schedule's first tick comes after it.
+    public func apply(_ files: [WorkflowFile], actor: String, now: Date = Date()) async throws -> [AppliedWorkflow] {
         let logger = database.logger
         return try await database.transaction { connection in
             var results: [AppliedWorkflow] = []
             for file in files {
-                results.append(try await Self.apply(file, actor: actor, on: connection, logger: logger))
+                results.append(try await Self.apply(file, actor: actor, now: now, on: connection, logger: logger))
             }
             return results
         }
     }
 
-    private static func apply(_ file: WorkflowFile, actor: String, on connection: PostgresConnection, logger: Logger) async throws -> AppliedWorkflow {
+    private static func apply(_ file: WorkflowFile, actor: String, now: Date, on connection: PostgresConnection, logger: Logger) async throws -> AppliedWorkflow {
         let name = file.spec.name
         let hash = file.source.sha256Hex
         try await connection.query("INSERT INTO workflows (name) VALUES (\(name)) ON CONFLICT (name) DO NOTHING", logger: logger)
@@ -43,12 +45,12 @@ public struct WorkflowStore: Sendable {
         ).decode(Int.self).first { _ in true } ?? 1
         let spec = String(decoding: try JSONEncoder().encode(file.spec), as: UTF8.self)
         try await connection.query("""
-            INSERT INTO workflow_versions (workflow, version, content_hash, source, spec, applied_by)
-            VALUES (\(name), \(next), \(hash), \(file.source), \(spec)::jsonb, \(actor))
+            INSERT INTO workflow_versions (workflow, version, content_hash, source, spec, applied_at, applied_by)
+            VALUES (\(name), \(next), \(hash), \(file.source), \(spec)::jsonb, \(now), \(actor))
             """, logger: logger)
         try await AuditLog.append(actor: actor, action: "workflow.applied", subject: "workflow:\(name)", reason: nil,
                                   details: ["version": .number(Double(next)), "content_hash": .string(hash), "file": .string(file.path)],
-                                  at: Date(), on: connection, logger: logger)
+                                  at: now, on: connection, logger: logger)
         return AppliedWorkflow(workflow: name, version: next, isNew: true)
     }
 

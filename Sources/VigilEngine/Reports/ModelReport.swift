@@ -1,0 +1,100 @@
+import Foundation
+import VigilStore
+
+/// How well Vigil kept a model healthy over a period, measured from the records: when drift began
+/// and when it was noticed, whether a new model was promoted automatically and restored quality,
+/// how long that took, how trustworthy the alerts were, and how the serving held up.
+///
+/// An *incident* is a known drift episode (`drift_episodes`: a simulator's scenario, a change an
+/// operator recorded) or, for a model with none recorded, a hard drift alert not marked a false
+/// positive. Canary-rollback alerts are about a promotion, not drift: they are counted apart.
+public struct ModelReport: Sendable, Codable {
+    /// What decides the figures.
+    public struct Options: Sendable {
+        /// The quality metric: `f1`, `accuracy`, `precision`, `recall` (pooled over labelled
+        /// requests), or any window metric such as `rmse` (averaged over windows).
+        public var metric = "f1"
+        /// A window whose metric is this much worse than on its reference shows quality loss.
+        public var qualityLoss = 0.05
+        /// Quality counts as restored within this much of its level before the drift.
+        public var recoveryTolerance = 0.02
+        /// How much traffic before the drift, and after a promotion, quality is pooled over.
+        public var qualityPeriod: TimeInterval = 24 * 3_600
+        /// An episode is detected when an alert comes within this long of its onset.
+        public var detectionHorizon: TimeInterval = 24 * 3_600
+        /// Service-level objectives a window must meet.
+        public var maximumErrorRate = 0.01
+        public var maximumLatencyP95 = 250.0
+
+        public init() {}
+    }
+
+    /// One drift incident, from onset to recovery.
+    public struct Incident: Sendable, Codable, Equatable {
+        /// Known onset and kind (`nil` when inferred from a hard alert).
+        public var onset: Date?
+        public var kind: String?
+        public var firstAlert: Date?
+        public var firstAlertID: Int?
+        public var hardAlert: Date?
+        /// Start of the first window whose quality fell by `qualityLoss` against its reference.
+        public var qualityLoss: Date?
+        /// The first promotion after the hard alert, the version, and whether a workflow made it.
+        public var promotion: Date?
+        public var promotedVersion: Int?
+        public var automated = false
+        public var rollbacks = 0
+        public var qualityBefore: Double?
+        public var qualityAfter: Double?
+        public var recovered = false
+    }
+
+    /// The headline figures.
+    public struct Figures: Sendable, Codable, Equatable {
+        public var incidents = 0
+        /// Mean seconds from known drift onset to the first alert.
+        public var onsetToFirstAlert: TimeInterval?
+        /// Mean seconds from the first alert to measurable quality loss (negative: the loss came first).
+        public var firstAlertToQualityLoss: TimeInterval?
+        /// Share of incidents a workflow's promotion mitigated (quality restored, no person involved).
+        public var automatedMitigation: Double?
+        /// Mean seconds from the hard alert to the promotion that restored quality.
+        public var meanTimeToRecover: TimeInterval?
+        public var alerts = 0
+        public var hardAlerts = 0
+        public var falsePositives = 0
+        public var canaryRollbacks = 0
+        public var alertPrecision: Double?
+        public var alertRecall: Double?
+        /// `known drift episodes` or `false-positive marks`.
+        public var alertTruth = ""
+        public var requests = 0
+        public var errors = 0
+        /// Share of requests served without error.
+        public var uptime: Double?
+        /// Share of windows meeting the error-rate and latency objectives.
+        public var slaAdherence: Double?
+        public var windows = 0
+    }
+
+    /// One monitoring window, for charts.
+    public struct Window: Sendable, Codable, Equatable {
+        public var start: Date
+        public var end: Date
+        public var requests: Int
+        public var quality: Double?
+        public var labelled: Int
+        public var drift: [String: Double]
+        public var errorRate: Double?
+        public var latencyP95: Double?
+    }
+
+    public var model: String
+    public var from: Date
+    public var to: Date
+    public var metric: String
+    public var figures: Figures
+    public var incidents: [Incident]
+    public var timeline: [TimelineEvent]
+    public var windows: [Window]
+}
