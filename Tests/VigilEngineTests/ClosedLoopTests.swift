@@ -23,8 +23,11 @@ enum ClosedLoopFixtures {
         ])
     }
 
-    /// Runs `scenario` on the real engine in a fresh database; returns the report and what each hour showed.
-    static func run(_ scenario: ChurnTraffic.Scenario, hours: Int = 23) async throws -> (ModelReport, [ClosedLoop.Hour], ClosedLoop.Configuration) {
+    /// Runs `scenario` on the real engine in a fresh database; returns the report, what each hour
+    /// showed, and what `inspect` read from the database at the end.
+    static func run<Extra: Sendable>(
+        _ scenario: ChurnTraffic.Scenario, hours: Int = 34, inspect: @Sendable (Database, ClosedLoop.Configuration) async throws -> Extra
+    ) async throws -> ((report: ModelReport, extra: Extra), [ClosedLoop.Hour], ClosedLoop.Configuration) {
         let artifacts = try ServingFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: artifacts) }
         return try await withReceiver { base, _ in
@@ -39,30 +42,95 @@ enum ClosedLoopFixtures {
                 )
                 try await loop.prepare(workflows: try workflows())
                 let hours = Recorder<ClosedLoop.Hour>()
-                let began = ContinuousClock.now
-                print("prepared")
-                try await loop.run { hour in
-                    hours.append(hour)
-                    print(hour.index, ContinuousClock.now - began, hour.window.map { "\($0.start) f1 \($0.metrics["f1"]!.value) \($0.metrics["f1"]!.labelledRows)" } ?? "-",
-                          hour.openAlerts.map { "\($0.id) \($0.severity)" }, hour.activeSteps, hour.events.map(\.summary))
-                }
+                try await loop.run { hours.append($0) }
                 let report = try await ModelReport.build(model: "churn", from: .distantPast, to: configuration.end, database: database)
-                return (report, hours.values, configuration)
+                return ((report, try await inspect(database, configuration)), hours.values, configuration)
             }
         }
     }
+
+    /// F1 of the labelled requests the model answered in `[from, to)`, from the log.
+    static func f1(_ database: Database, from: Date, to: Date) async throws -> Double {
+        let rows = try await database.client.query("""
+            SELECT count(*) FILTER (WHERE l.prediction = '1' AND b.label = '1')::float8,
+                   count(*) FILTER (WHERE l.prediction = '1')::float8 + count(*) FILTER (WHERE b.label = '1')::float8
+            FROM inference_log l JOIN inference_labels b USING (model, request_id)
+            WHERE l.model = 'churn' AND l.role IN ('champion', 'canary') AND l.ts >= \(from) AND l.ts < \(to)
+            """)
+        for try await (truePositives, total) in rows.decode((Double, Double).self) { return 2 * truePositives / total }
+        return .nan
+    }
+
+    /// A timeline without its figures: when, what, about what.
+    static func outline(_ timeline: [TimelineEvent]) -> [String] {
+        timeline.map { "\(ISO8601DateFormatter().string(from: $0.at)) \($0.kind.rawValue) \($0.subject)" }
+    }
 }
 
-@Suite("The closed loop on the real engine: drift → alert → retrain → shadow → canary → promotion", .timeLimit(.minutes(5)))
+@Suite("The closed loop on the real engine: drift → alert → retrain → shadow → canary → promotion", .timeLimit(.minutes(6)))
 struct ClosedLoopTests {
-    @Test("concept drift: a hard alert within 3 windows, a retrained champion through every canary stage, F1 restored, and the report agrees")
+    @Test("concept drift: a hard alert within 3 windows, a retrained champion through every canary stage, F1 restored, and the report agrees with the timeline")
     func conceptDrift() async throws {
-        let (report, hours, configuration) = try await ClosedLoopFixtures.run(.concept)
-        for event in report.timeline { print(event.at, event.kind.rawValue, event.summary) }
-        print(report.figures)
-        print(report.incidents)
-        _ = hours
-        _ = configuration
+        let (report, hours, configuration) = try await ClosedLoopFixtures.run(.concept) { database, configuration in
+            // F1 of what the model answered, straight from the log: before the onset, and after the promotion.
+            let promotion = try #require(try await ModelRegistry(database: database).changelog(of: "churn").first { $0.action == "promoted" }?.at)
+            return (try await ClosedLoopFixtures.f1(database, from: configuration.onset.addingTimeInterval(-86_400), to: configuration.onset),
+                    try await ClosedLoopFixtures.f1(database, from: promotion, to: configuration.end))
+        }
+        // The bootstrap champion was registered before the engine started.
+        let timeline = report.report.timeline.filter { $0.at >= configuration.start }
+        #expect(timeline.map(\.kind) == [.driftOnset, .alertRaised, .alertEscalated, .runStarted, .registered, .shadowResult, .canary, .canary, .alertResolved, .promoted, .runFinished],
+                "\(timeline.map { "\($0.at) \($0.summary)" })")
+        let onset = try #require(timeline.first { $0.kind == .driftOnset }).at
+        let soft = try #require(timeline.first { $0.kind == .alertRaised })
+        let hard = try #require(timeline.first { $0.kind == .alertEscalated })
+        let promoted = try #require(timeline.first { $0.kind == .promoted })
+        #expect(onset == configuration.onset)
+        #expect(soft.summary.hasPrefix("soft alert") && soft.at > onset)
+        // Within 3 windows (hours) of the onset, and never before it.
+        #expect(hard.at > onset && hard.at.timeIntervalSince(onset) <= 3 * 3_600, "hard alert at \(hard.at), onset \(onset)")
+        #expect(timeline.filter { $0.kind == .canary }.map(\.summary) == ["churn@2 on canary at 10%", "churn@2 on canary at 50%"])
+        #expect(promoted.summary == "churn@2 promoted to champion")
+        #expect(hours.last?.routing.championVersion == 2 && hours.last?.routing.canaryVersion == nil)
+
+        let (before, after) = report.extra
+        #expect(abs(after - before) <= 0.02, "F1 before the drift \(before), after the promotion \(after)")
+
+        // The report's figures are the timeline's intervals.
+        let figures = report.report.figures
+        #expect(figures.incidents == 1 && figures.alertRecall == 1 && figures.alertPrecision == 1)
+        #expect(figures.onsetToFirstAlert == soft.at.timeIntervalSince(onset))
+        #expect(figures.meanTimeToRecover == promoted.at.timeIntervalSince(hard.at))
+        #expect(figures.automatedMitigation == 1)
+        let incident = try #require(report.report.incidents.first)
+        #expect(incident.recovered && incident.automated && incident.promotedVersion == 2)
+        #expect(incident.qualityLoss.map { $0 >= onset && $0 <= soft.at } == true)
+        #expect(figures.uptime.map { $0 > 0.99 && $0 < 1 } == true && figures.slaAdherence == 1)
+
+        // The same configuration writes the same timeline: compare with the run recorded in the fixture.
+        let recorded = try String(contentsOf: ClosedLoopFixtures.repository.appendingPathComponent("Tests/VigilEngineTests/Fixtures/concept-timeline.txt"), encoding: .utf8)
+        #expect(ClosedLoopFixtures.outline(timeline) == recorded.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init))
+    }
+
+    @Test("no drift over the same length: no hard alert, no retraining, nothing to report as an incident")
+    func noDrift() async throws {
+        let (report, hours, _) = try await ClosedLoopFixtures.run(.none) { _, _ in () }
+        #expect(!report.report.timeline.contains { $0.kind == .alertEscalated || $0.kind == .runStarted || $0.kind == .promoted })
+        #expect(!report.report.timeline.contains { $0.kind == .alertRaised && $0.summary.hasPrefix("hard") })
+        #expect(report.report.figures.hardAlerts == 0 && report.report.figures.incidents == 0)
+        #expect(hours.allSatisfy { $0.routing.championVersion == 1 && $0.routing.canaryVersion == nil })
+    }
+
+    @Test("a bad challenger is rolled back at its first canary stage and never takes full traffic")
+    func badChallenger() async throws {
+        let (report, hours, _) = try await ClosedLoopFixtures.run(.badChallenger, hours: 23) { _, _ in () }
+        let timeline = report.report.timeline
+        #expect(timeline.contains { $0.kind == .canary && $0.summary == "churn@2 on canary at 10%" })
+        #expect(!timeline.contains { $0.kind == .promoted })
+        let rollback = try #require(timeline.first { $0.kind == .rolledBack })
+        #expect(rollback.summary.contains("canary error rate"), "\(rollback.summary)")
+        #expect(hours.allSatisfy { ($0.routing.canaryWeight) < 1 } && hours.last?.routing.championVersion == 1 && hours.last?.routing.canaryVersion == nil)
+        #expect(report.report.figures.canaryRollbacks == 1 && report.report.figures.automatedMitigation == 0)
     }
 }
 

@@ -55,10 +55,14 @@ extension ModelReport {
         var incidents: [Incident] = []
         for scope in scopes {
             var incident = Incident(onset: scope.onset, kind: scope.kind)
-            let inScope = alerts.filter { $0.firstSeen >= scope.start && $0.firstSeen < scope.end }.sorted { $0.firstSeen < $1.firstSeen }
-            incident.firstAlert = inScope.first?.firstSeen
-            incident.firstAlertID = inScope.first?.id
-            incident.hardAlert = inScope.compactMap(hardSince).min()
+            // An alert raised before the scope (a soft one from before the onset) counts from when it turned hard in it.
+            let noticed = alerts.compactMap { alert -> (alert: Alert, at: Date)? in
+                let at = [alert.firstSeen, hardSince(alert)].compactMap { $0 }.filter { $0 >= scope.start && $0 < scope.end }.min()
+                return at.map { (alert, $0) }
+            }.sorted { $0.at < $1.at }
+            incident.firstAlert = noticed.first?.at
+            incident.firstAlertID = noticed.first?.alert.id
+            incident.hardAlert = noticed.compactMap { hardSince($0.alert) }.filter { $0 >= scope.start && $0 < scope.end }.min()
             let lossFrom = scope.onset ?? scope.start.addingTimeInterval(-options.detectionHorizon)
             incident.qualityLoss = stored.reversed().first { window in
                 guard window.start >= lossFrom, window.start < scope.end, let metric = window.metrics[options.metric], metric.labelledRows > 0,

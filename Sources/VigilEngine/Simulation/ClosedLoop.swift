@@ -18,7 +18,7 @@ public struct ClosedLoop: Sendable {
         public var start = Date(timeIntervalSince1970: 1_780_272_000)
         public var historyHours = 30
         public var onsetHours = 6
-        public var hours = 40
+        public var hours = 34
         public var requestsPerHour = 2_000
         public var labelDelay: TimeInterval = 1_800
         public var model = "churn"

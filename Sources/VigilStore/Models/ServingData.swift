@@ -62,15 +62,29 @@ public struct ServingData: Sendable {
     /// Requests in `[from, to)` the champion answered and the challenger answered in shadow (role
     /// `shadow`, the same request id), with their labels.
     public func shadowPairs(model: String, champion: Int, challenger: Int, from: Date, to: Date) async throws -> [ShadowPair] {
+        // One scan grouped by request, not a self-join: a day partition just written has no
+        // statistics yet, and the planner would nest two scans of it.
         let rows = try await database.client.query("""
-            SELECT b.label, c.prediction, s.prediction, c.score, s.score, c.latency_ms, s.latency_ms
-            FROM inference_log c
-            JOIN inference_log s ON s.model = c.model AND s.request_id = c.request_id AND s.role = 'shadow' AND s.model_version = \(String(challenger))
-                AND s.ts >= \(from.addingTimeInterval(-3_600)) AND s.ts < \(to.addingTimeInterval(3_600))
-            JOIN inference_labels b ON b.model = c.model AND b.request_id = c.request_id
-            WHERE c.model = \(model) AND c.role = 'champion' AND c.model_version = \(String(champion)) AND c.ts >= \(from) AND c.ts < \(to)
-              AND c.prediction IS NOT NULL AND s.prediction IS NOT NULL
-            ORDER BY c.ts, c.request_id
+            SELECT b.label, p.champion, p.challenger, p.champion_score, p.challenger_score, p.champion_latency, p.challenger_latency
+            FROM (
+                SELECT l.request_id,
+                       min(l.ts) FILTER (WHERE l.role = 'champion') AS ts,
+                       min(l.prediction) FILTER (WHERE l.role = 'champion') AS champion,
+                       min(l.prediction) FILTER (WHERE l.role = 'shadow') AS challenger,
+                       min(l.score) FILTER (WHERE l.role = 'champion') AS champion_score,
+                       min(l.score) FILTER (WHERE l.role = 'shadow') AS challenger_score,
+                       min(l.latency_ms) FILTER (WHERE l.role = 'champion') AS champion_latency,
+                       min(l.latency_ms) FILTER (WHERE l.role = 'shadow') AS challenger_latency
+                FROM inference_log l
+                WHERE l.model = \(model) AND l.prediction IS NOT NULL AND (
+                    (l.role = 'champion' AND l.model_version = \(String(champion)) AND l.ts >= \(from) AND l.ts < \(to))
+                    OR (l.role = 'shadow' AND l.model_version = \(String(challenger))
+                        AND l.ts >= \(from.addingTimeInterval(-3_600)) AND l.ts < \(to.addingTimeInterval(3_600))))
+                GROUP BY l.request_id
+            ) p
+            JOIN inference_labels b ON b.model = \(model) AND b.request_id = p.request_id
+            WHERE p.champion IS NOT NULL AND p.challenger IS NOT NULL
+            ORDER BY p.ts, p.request_id
             """, logger: database.logger)
         var pairs: [ShadowPair] = []
         for try await (label, first, second, firstScore, secondScore, firstLatency, secondLatency)
