@@ -22,6 +22,8 @@ struct Vigil: AsyncParsableCommand {
             AlertsCommand.self,
             ModelsCommand.self,
             LineageCommand.self,
+            ReportCommand.self,
+            DemoCommand.self,
             AuditCommand.self,
             TokensCommand.self,
             SimulateCommand.self,

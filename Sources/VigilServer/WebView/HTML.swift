@@ -19,8 +19,9 @@ enum HTML {
         return escaped
     }
 
-    /// A whole page: title, navigation, body. No scripts: everything reads without JavaScript.
-    static func page(title: String, principal: String?, body: String) -> String {
+    /// A whole page: title, navigation (unless `standalone`), body. No scripts: everything reads
+    /// without JavaScript.
+    static func page(title: String, principal: String?, body: String, standalone: Bool = false) -> String {
         """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(escape(title)) · Vigil</title>
@@ -30,12 +31,16 @@ enum HTML {
         th{background:#f6f8fa}.state-failed,.state-rolled_back{color:#cf222e}.state-succeeded,.state-promoted{color:#1a7f37}
         .muted{color:#57606a}svg{background:#fff;border:1px solid #d0d7de}
         </style></head>
-        <body><nav><strong>Vigil</strong> <a href="/ui/runs">Runs</a><a href="/ui/alerts">Open alerts</a><a href="/ui/models">Models</a>\
-        \(principal.map { "<span class=\"muted\">signed in as \(escape($0))</span>" } ?? "")</nav>
+        <body>\(standalone ? "" : navigation(principal: principal))
         <h1>\(escape(title))</h1>
         \(body)
         </body></html>
         """
+    }
+
+    static func navigation(principal: String?) -> String {
+        "<nav><strong>Vigil</strong> <a href=\"/ui/runs\">Runs</a><a href=\"/ui/alerts\">Open alerts</a><a href=\"/ui/models\">Models</a>"
+            + (principal.map { "<span class=\"muted\">signed in as \(escape($0))</span>" } ?? "") + "</nav>"
     }
 
     /// A table: a header row, then rows of already-escaped cells.

@@ -42,9 +42,10 @@ struct SVGChart {
             "<text x=\"\(left)\" y=\"\(height - 8)\" font-size=\"10\">\(HTML.time(first))</text>",
             "<text x=\"\(right)\" y=\"\(height - 8)\" font-size=\"10\" text-anchor=\"end\">\(HTML.time(last))</text>",
         ]
-        for mark in marks where mark.at >= first && mark.at <= last {
+        // Labels step down a line each, four deep, so marks close together stay readable.
+        for (index, mark) in marks.filter({ $0.at >= first && $0.at <= last }).enumerated() {
             parts.append("<line x1=\"\(x(mark.at))\" y1=\"\(top)\" x2=\"\(x(mark.at))\" y2=\"\(bottom)\" stroke=\"#bf8700\" stroke-dasharray=\"4 3\"><title>\(HTML.escape(mark.label))</title></line>")
-            parts.append("<text x=\"\(x(mark.at) + 2)\" y=\"\(top + 10)\" font-size=\"9\" fill=\"#9a6700\">\(HTML.escape(mark.label))</text>")
+            parts.append("<text x=\"\(x(mark.at) + 2)\" y=\"\(top + 10 + Double(index % 4) * 11)\" font-size=\"9\" fill=\"#9a6700\">\(HTML.escape(mark.label))</text>")
         }
         for (index, line) in series.enumerated() {
             let color = Self.colors[index % Self.colors.count]

@@ -1,0 +1,61 @@
+import Foundation
+
+extension ModelReport {
+    /// A duration as people read it: `3h`, `2h 30m`, `45s`, `-1h` (negative: before).
+    public static func duration(_ seconds: TimeInterval) -> String {
+        let sign = seconds < 0 ? "-" : ""
+        var rest = Int(abs(seconds).rounded())
+        let days = rest / 86_400
+        rest %= 86_400
+        let parts = [(days, "d"), (rest / 3_600, "h"), (rest % 3_600 / 60, "m"), (rest % 60, "s")].filter { $0.0 > 0 }.prefix(2)
+        return parts.isEmpty ? "0s" : sign + parts.map { "\($0.0)\($0.1)" }.joined(separator: " ")
+    }
+
+    /// The headline figures as `(name, value)` rows, `n/a` where history cannot tell.
+    public var figureRows: [(String, String)] {
+        func share(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "n/a" }
+        func time(_ value: TimeInterval?) -> String { value.map(Self.duration) ?? "n/a" }
+        let truth = figures.alertTruth
+        return [
+            ("drift incidents", "\(figures.incidents)"),
+            ("drift onset → first alert", time(figures.onsetToFirstAlert)),
+            ("first alert → measurable quality loss", time(figures.firstAlertToQualityLoss)),
+            ("incidents mitigated automatically", share(figures.automatedMitigation)),
+            ("mean time to recover (hard alert → promotion that restored quality)", time(figures.meanTimeToRecover)),
+            ("alerts (hard)", "\(figures.alerts) (\(figures.hardAlerts))"),
+            ("alert precision (\(truth))", share(figures.alertPrecision)),
+            ("alert recall (\(truth))", share(figures.alertRecall)),
+            ("canary rollbacks", "\(figures.canaryRollbacks)"),
+            ("uptime (requests served without error)", share(figures.uptime)),
+            ("SLA adherence (windows within error rate and latency objectives)", share(figures.slaAdherence)),
+        ]
+    }
+
+    /// Each incident in a line.
+    public var incidentLines: [String] {
+        incidents.map { incident in
+            var parts: [String] = []
+            if let onset = incident.onset { parts.append("\(incident.kind ?? "drift") from \(Self.stamp(onset))") }
+            if let alert = incident.firstAlert { parts.append("first alert \(Self.stamp(alert))") }
+            if let hard = incident.hardAlert { parts.append("hard \(Self.stamp(hard))") }
+            if let promotion = incident.promotion {
+                parts.append("\(incident.automated ? "promoted by a workflow" : "promoted by hand") v\(incident.promotedVersion.map(String.init) ?? "?") \(Self.stamp(promotion))")
+            } else {
+                parts.append("no promotion")
+            }
+            if incident.rollbacks > 0 { parts.append("\(incident.rollbacks) canary rollback\(incident.rollbacks == 1 ? "" : "s")") }
+            let quality = [incident.qualityBefore, incident.qualityAfter].map { $0.map { String(format: "%.3f", $0) } ?? "n/a" }
+            parts.append("\(metric) \(quality[0]) before → \(quality[1]) after" + (incident.recovered ? " (recovered)" : ""))
+            return parts.joined(separator: "; ")
+        }
+    }
+
+    /// A time in the report's lines: ISO 8601 to the minute, UTC.
+    public static func stamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: date)
+    }
+}
