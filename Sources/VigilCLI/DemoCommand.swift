@@ -40,13 +40,7 @@ struct DemoCommand: AsyncParsableCommand {
         guard hours >= 1, hours <= 24 * 14, onset >= 0, rate >= 10, rate <= 50_000 else {
             throw ValidationError("--hours must be 1 to 336, --onset at least 0, and --rate 10 to 50000")
         }
-        let files = try ["churn-monitor.yaml", "churn-retrain.yaml"].map { name in
-            let path = URL(fileURLWithPath: workflows).appendingPathComponent(name).path
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw CommandFailure("\(path) not found: run the demo from the repository's root, or pass --workflows FOLDER")
-            }
-            return try WorkflowFiles.loadAll([path])[0]
-        }
+        let files = try Self.workflowFiles(in: workflows)
         var configuration = ClosedLoop.Configuration()
         configuration.scenario = kind
         configuration.hours = hours
@@ -59,10 +53,8 @@ struct DemoCommand: AsyncParsableCommand {
         view.say("Vigil demo: \(kind.rawValue) drift in the churn model over \(hours) simulated hours from \(ModelReport.stamp(configuration.start)) UTC (seed \(seed))")
         let built = try await Database.withDatabase(database, logger: logger) { database in
             try await Migrator(database: database).apply()
-            return try await withReceiver(logger: logger, view: view) { channels, routing in
-                var registry = StepRegistry.standard
-                registry.register(PromoteStep(routingWebhook: routing))
-                let loop = ClosedLoop(database: database, configuration: configuration, registry: registry, channels: channels, logger: logger)
+            return try await Self.withReceiver(logger: logger, deliver: { view.notified(channel: $0, line: $1) }) { channels, routing in
+                let loop = ClosedLoop(database: database, configuration: configuration, registry: Self.registry(routing: routing), channels: channels, logger: logger)
                 view.say("training a champion on simulated history and serving \(configuration.historyHours) hours of it…")
                 try await loop.prepare(workflows: files)
                 try await loop.run { hour in view.show(hour) }
@@ -101,15 +93,15 @@ struct DemoCommand: AsyncParsableCommand {
         return configuration
     }
 
-    /// Runs `body` with the local notification receiver listening; passes its channels and routing URL.
-    func withReceiver<Result: Sendable>(
-        logger: Logger, view: DemoView, _ body: (ChannelDirectory, String) async throws -> Result
+    /// Runs `body` with a local notification receiver listening; passes its channels and routing
+    /// URL. `deliver` gets each notification as a channel and one line.
+    static func withReceiver<Result: Sendable>(
+        logger: Logger, deliver: @escaping @Sendable (String, String) async -> Void, _ body: (ChannelDirectory, String) async throws -> Result
     ) async throws -> Result {
         var quiet = logger
         quiet.logLevel = .error
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let receiver = NotificationReceiver(logger: quiet) { channel, line in view.notified(channel: channel, line: line) }
-        let application = receiver.application { port in continuation.yield(port) }
+        let application = NotificationReceiver(logger: quiet, deliver: deliver).application { port in continuation.yield(port) }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await application.runService(gracefulShutdownSignals: []) }
             defer { group.cancelAll() }
@@ -119,6 +111,24 @@ struct DemoCommand: AsyncParsableCommand {
             let result = try await body(NotificationReceiver.channels(at: base), "\(base)/routing")
             group.cancelAll()
             return result
+        }
+    }
+
+    /// The registry the demo runs: the standard steps, with routing changes pushed to `routing`.
+    static func registry(routing: String) -> StepRegistry {
+        var registry = StepRegistry.standard
+        registry.register(PromoteStep(routingWebhook: routing))
+        return registry
+    }
+
+    /// The demo's two workflow files from `folder`.
+    static func workflowFiles(in folder: String) throws -> [WorkflowFile] {
+        try ["churn-monitor.yaml", "churn-retrain.yaml"].map { name in
+            let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CommandFailure("\(path) not found: run from the repository's root, or pass --workflows FOLDER")
+            }
+            return try WorkflowFiles.loadAll([path])[0]
         }
     }
 }
