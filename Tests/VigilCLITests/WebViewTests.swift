@@ -82,6 +82,9 @@ struct WebViewTests {
             let model = try await chromium(["--dump-dom", login + "/ui/models/churn"])
             #expect(model.output.contains("<h1>Model churn</h1>") && model.output.contains("Drift score per feature"))
             #expect(model.output.contains("<polyline") && model.output.contains("id=\"changelog\"") && model.output.contains("registered"))
+            let report = try await chromium(["--dump-dom", login + "/ui/models/churn/report"])
+            #expect(report.output.contains("<h1>Report: churn</h1>") && report.output.contains("id=\"figures\"") && report.output.contains("id=\"quality-chart\""))
+            #expect(report.output.contains("signed in as viewer-bot"))
             let runs = try await chromium(["--dump-dom", login + "/ui/runs?state=succeeded"])
             #expect(runs.output.contains("href=\"/ui/runs/\(run)\""))
 

@@ -7,7 +7,13 @@ import VigilStore
 /// canary stages and promotions marked, the incidents and the timeline. `vigil report --format
 /// html` and `vigil demo` write it; `/ui/models/NAME/report` serves it.
 public enum ReportPage {
-    public static func html(_ report: ModelReport, standalone: Bool = true) -> String {
+    /// The page on its own, for a file.
+    public static func html(_ report: ModelReport) -> String {
+        HTML.page(title: "Report: \(report.model)", principal: nil, body: body(report), standalone: true)
+    }
+
+    /// The page's content, for a frame.
+    static func body(_ report: ModelReport) -> String {
         let marks = report.timeline.compactMap(mark)
         var drift: [String: [(Date, Double)]] = [:]
         var quality: [(Date, Double)] = []
@@ -20,7 +26,7 @@ public enum ReportPage {
         )
         let qualityChart = SVGChart(title: "\(report.metric) over time (labelled windows)", series: [SVGChart.Series(name: report.metric, points: quality)], marks: marks, height: 300)
         let period = "\(ModelReport.stamp(report.from == .distantPast ? (report.windows.first?.start ?? report.to) : report.from)) – \(ModelReport.stamp(report.to)) UTC"
-        let body = [
+        return [
             "<p class=\"muted\">Model <strong>\(HTML.escape(report.model))</strong>, \(HTML.escape(period)). Every figure is read from Vigil's records; see docs/report.md for how each is measured.</p>",
             "<h2>Figures</h2>",
             HTML.table(["figure", "value"], report.figureRows.map { [HTML.escape($0.0), HTML.escape($0.1)] }, id: "figures"),
@@ -35,7 +41,6 @@ public enum ReportPage {
                 [HTML.escape(ModelReport.stamp($0.at)), HTML.escape($0.kind.rawValue.replacingOccurrences(of: "_", with: " ")), HTML.escape($0.summary)]
             }, id: "timeline"),
         ].joined(separator: "\n")
-        return HTML.page(title: "Report: \(report.model)", principal: nil, body: body, standalone: standalone)
     }
 
     /// The chart mark of a timeline event, for the events worth marking.

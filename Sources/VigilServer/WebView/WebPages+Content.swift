@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import VigilEngine
 import VigilStore
 import VigilWorkflow
 
@@ -83,11 +84,26 @@ extension WebPages {
         return HTML.page(title: "Models", principal: principal.name, body: HTML.table(["model", "champion", "canary", "shadow"], rows, id: "models"))
     }
 
-    func model(_ context: BasicRequestContext, _ principal: Principal) async throws -> String {
+    /// The model named in the path, when the principal may see it.
+    func visibleModel(_ context: BasicRequestContext, _ principal: Principal) async throws -> String {
         guard let name = context.parameters.get("model") else { throw APIError.notFound("no such model") }
         guard try await visibleModels([name], principal).contains(name) else {
             throw APIError.forbidden("model \(name) is sensitive; token of \(principal.name) is not granted it")
         }
+        return name
+    }
+
+    func report(_ context: BasicRequestContext, _ principal: Principal) async throws -> String {
+        let name = try await visibleModel(context, principal)
+        guard try await ModelRegistry(database: server.database).models().contains(where: { $0.model == name }) else {
+            throw APIError.notFound("no model named \(name)")
+        }
+        let report = try await ModelReport.build(model: name, from: .distantPast, to: Date(), database: server.database)
+        return HTML.page(title: "Report: \(name)", principal: principal.name, body: ReportPage.body(report))
+    }
+
+    func model(_ context: BasicRequestContext, _ principal: Principal) async throws -> String {
+        let name = try await visibleModel(context, principal)
         let registry = ModelRegistry(database: server.database)
         let changelog = try await registry.changelog(of: name)
         let windows = try await MetricsStore(database: server.database).recentWindows(model: name, count: 168)
@@ -120,7 +136,8 @@ extension WebPages {
             }
             lineage = "<p>Champion version \(champion).</p>" + (items.isEmpty ? "" : "<ul id=\"lineage\">\(items.joined())</ul>")
         }
-        return HTML.page(title: "Model \(name)", principal: principal.name, body: driftChart.svg + qualityChart.svg
+        let report = "<p><a href=\"/ui/models/\(HTML.escape(name))/report\">Report: incidents, time to recover, alert precision and recall</a></p>"
+        return HTML.page(title: "Model \(name)", principal: principal.name, body: report + driftChart.svg + qualityChart.svg
             + "<h2>Changelog</h2>" + HTML.table(["at", "action", "version", "alias", "from", "run", "who", "why"], entries, id: "changelog")
             + "<h2>Lineage</h2>" + lineage)
     }

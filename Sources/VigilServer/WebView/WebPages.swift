@@ -11,6 +11,7 @@ import VigilWorkflow
 ///   events, who approved);
 /// - `/ui/models` and `/ui/models/{model}`: changelog, lineage of the champion, drift per feature and
 ///   performance over time as SVG charts, with alerts and promotions marked;
+///   `/ui/models/{model}/report`: the model's ``ReportPage`` over its whole history;
 /// - `/ui/alerts`: open alerts.
 struct WebPages {
     let server: APIServer
@@ -18,7 +19,7 @@ struct WebPages {
     /// The paths served, for 405 answers.
     static let paths: [String: [HTTPRequest.Method]] = [
         "/ui/login": [.get, .post], "/ui/logout": [.get], "/ui/runs": [.get], "/ui/runs/{id}": [.get], "/ui/alerts": [.get],
-        "/ui/models": [.get], "/ui/models/{model}": [.get],
+        "/ui/models": [.get], "/ui/models/{model}": [.get], "/ui/models/{model}/report": [.get],
     ]
 
     func install(on router: Router<BasicRequestContext>) {
@@ -45,6 +46,7 @@ struct WebPages {
         page("/ui/alerts") { _, _, principal in try await alerts(principal) }
         page("/ui/models") { _, _, principal in try await models(principal) }
         page("/ui/models/{model}") { _, context, principal in try await model(context, principal) }
+        page("/ui/models/{model}/report") { _, context, principal in try await report(context, principal) }
 
         func page(_ path: String, _ render: @escaping @Sendable (Request, BasicRequestContext, Principal) async throws -> String) {
             router.get(RouterPath(path)) { request, context in
