@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The one source of time in the engine: schedules, timers, leases, backoff and windows all read
 /// it, so tests and the demo can run days of schedules in seconds against the production code.
@@ -26,30 +25,5 @@ public struct SystemClock: EngineClock {
 
     public func sleep(for seconds: TimeInterval) async throws {
         try await Task.sleep(for: .milliseconds(Int64(max(0, seconds) * 1_000)))
-    }
-}
-
-/// Time that runs `rate` times faster than the wall clock from `start`: an hour of schedules in a
-/// minute at rate 60. Every process sharing a database must use the same start and rate.
-public struct AcceleratedClock: EngineClock {
-    public let start: Date
-    public let rate: Double
-    private let origin: ContinuousClock.Instant
-
-    public init(start: Date, rate: Double) {
-        precondition(rate > 0)
-        self.start = start
-        self.rate = rate
-        origin = .now
-    }
-
-    public func now() -> Date {
-        let elapsed = ContinuousClock.now - origin
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        return start.addingTimeInterval(seconds * rate)
-    }
-
-    public func sleep(for seconds: TimeInterval) async throws {
-        try await Task.sleep(for: .milliseconds(Int64(max(0, seconds / rate) * 1_000)))
     }
 }
