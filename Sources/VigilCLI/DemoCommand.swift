@@ -165,7 +165,10 @@ final class DemoView: Sendable {
         var output = "\r\u{1B}[2K"
         for event in hour.events { output += "  \(clock)  \(event.summary)\n" }
         for line in notifications { output += "  \(clock)    \(line)\n" }
-        output += status(hour)
+        // The status line is rewritten in place: it must fit on one terminal line.
+        var size = winsize()
+        let width = ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 10 ? Int(size.ws_col) - 1 : 119
+        output += String(status(hour).prefix(width))
         FileHandle.standardOutput.write(Data(output.utf8))
     }
 
