@@ -86,9 +86,7 @@ struct DemoCommand: AsyncParsableCommand {
                     run it with VIGIL_HOME=/tmp/vigil-demo (its own embedded cluster) or --database-url of an empty database
                     """)
             }
-            // A transaction left open by a call abandoned at its deadline (see DatabaseCall) would hold its
-            // row locks until its connection closes, and the loop could never settle: the server ends it.
-            try await Database.recreate(configuration, settings: ["idle_in_transaction_session_timeout": "20s"], logger: logger)
+            try await Database.recreate(configuration, logger: logger)
         } catch {
             throw CommandFailure(error)
         }

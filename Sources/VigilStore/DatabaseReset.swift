@@ -16,20 +16,14 @@ extension Database {
     }
 
     /// Drops the configured database and creates it again, empty, through the server's
-    /// `postgres` database (the login needs the right to create databases), with `settings` as
-    /// the database's defaults for every session (`ALTER DATABASE … SET`).
-    public static func recreate(_ configuration: DatabaseConfiguration, settings: [String: String] = [:], logger: Logger) async throws {
+    /// `postgres` database (the login needs the right to create databases).
+    public static func recreate(_ configuration: DatabaseConfiguration, logger: Logger) async throws {
         var maintenance = configuration
         maintenance.database = "postgres"
         let name = "\"" + configuration.database.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         try await withDatabase(maintenance, maximumConnections: 1, logger: logger) { database in
             try await database.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
             try await database.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-            for (setting, value) in settings.sorted(by: { $0.key < $1.key }) {
-                guard setting.allSatisfy({ $0.isLetter || $0 == "_" }) else { throw StoreError(.invalidConfiguration, "not a setting name: \(setting)") }
-                let literal = "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
-                try await database.client.query(PostgresQuery(unsafeSQL: "ALTER DATABASE \(name) SET \(setting) = \(literal)"), logger: logger)
-            }
         }
     }
 }

@@ -13,8 +13,10 @@ extension Task where Success == Void, Failure == Never {
             }
             Task<Void, Never> {
                 await self.value
-                timer.cancel()
+                // Claim before cancelling the timer: a cancelled timer wakes at once, and claiming
+                // first is what keeps it from reporting a task that finished as one that did not.
                 if first.claim() { continuation.resume(returning: true) }
+                timer.cancel()
             }
         }
     }

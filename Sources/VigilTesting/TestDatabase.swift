@@ -111,12 +111,9 @@ actor TestServer {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-tests-\(getpid())")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             chmod(folder.path, 0o755)
-            // The server ends a transaction left idle for 20 s: one abandoned by a call past its
-            // deadline (see VigilEngine's DatabaseCall) then fails a test instead of hanging it.
             let cluster = EmbeddedCluster(
                 home: folder,
-                settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "300",
-                           "idle_in_transaction_session_timeout": "20s"]
+                settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "300"]
             )
             configuration = try cluster.start(logger: TestDatabase.logger)
             self.cluster = cluster
