@@ -66,21 +66,19 @@ struct PairedEvaluation {
         }
         var tally = [Int](repeating: 0, count: 32)
         for index in indices { tally[Int(outcomes[index])] += 1 }
+        if metric == "accuracy" {
+            // Exact matches, however many classes.
+            let right = side == .champion ? Outcome.championRight : Outcome.challengerRight
+            let count = tally.reduce(0, +)
+            return count > 0 ? Double(tally.enumerated().filter { UInt8($0.offset) & right != 0 }.reduce(0) { $0 + $1.element }) / Double(count) : .nan
+        }
         let predictedBit = side == .champion ? Outcome.championPositive : Outcome.challengerPositive
-        let rightBit = side == .champion ? Outcome.championRight : Outcome.challengerRight
-        var truePositives = 0, falsePositives = 0, falseNegatives = 0, correct = 0, count = 0
+        var matrix = ConfusionMatrix(classCount: 2)
         for (code, times) in tally.enumerated() where times > 0 {
             let outcome = UInt8(code)
-            let predicted = outcome & predictedBit != 0, actual = outcome & Outcome.labelPositive != 0
-            count += times
-            if outcome & rightBit != 0 { correct += times }
-            if predicted && actual { truePositives += times }
-            if predicted && !actual { falsePositives += times }
-            if !predicted && actual { falseNegatives += times }
+            matrix.add(label: outcome & Outcome.labelPositive != 0 ? 1 : 0, prediction: outcome & predictedBit != 0 ? 1 : 0, count: times)
         }
-        if metric == "accuracy" { return count > 0 ? Double(correct) / Double(count) : .nan }
-        let wrong = falsePositives + falseNegatives
-        return truePositives + wrong > 0 ? 2 * Double(truePositives) / Double(2 * truePositives + wrong) : 0
+        return matrix.f1(1)
     }
 
     var higherIsBetter: Bool { !Self.regressionMetrics.contains(metric) }

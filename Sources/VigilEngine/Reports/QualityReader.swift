@@ -30,16 +30,17 @@ struct QualityReader: Sendable {
         let outcomes = try await data.outcomes(model: model, from: from, to: to)
         let total = outcomes.reduce(0) { $0 + $1.count }
         guard total > 0 else { return nil }
-        let correct = outcomes.filter { $0.prediction == $0.label }.reduce(0) { $0 + $1.count }
-        if metric == "accuracy" { return Double(correct) / Double(total) }
+        // Accuracy is exact matches, however many classes; the rest are of the positive class.
+        if metric == "accuracy" { return Double(outcomes.filter { $0.prediction == $0.label }.reduce(0) { $0 + $1.count }) / Double(total) }
         guard let positive = PerformanceSummary.positiveClass(Array(Set(outcomes.flatMap { [$0.prediction, $0.label] })).sorted()) else { return nil }
-        let truePositives = Double(outcomes.filter { $0.prediction == positive && $0.label == positive }.reduce(0) { $0 + $1.count })
-        let predicted = Double(outcomes.filter { $0.prediction == positive }.reduce(0) { $0 + $1.count })
-        let actual = Double(outcomes.filter { $0.label == positive }.reduce(0) { $0 + $1.count })
+        var matrix = ConfusionMatrix(classCount: 2)
+        for outcome in outcomes {
+            matrix.add(label: outcome.label == positive ? 1 : 0, prediction: outcome.prediction == positive ? 1 : 0, count: outcome.count)
+        }
         switch metric {
-        case "precision": return predicted == 0 ? nil : truePositives / predicted
-        case "recall": return actual == 0 ? nil : truePositives / actual
-        default: return predicted + actual == 0 ? nil : 2 * truePositives / (predicted + actual)
+        case "precision": return matrix.precision(1)
+        case "recall": return matrix.recall(1)
+        default: return matrix.f1(1)
         }
     }
 }
