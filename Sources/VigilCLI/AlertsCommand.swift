@@ -130,7 +130,7 @@ struct AlertsCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let length = WorkflowDuration(duration), length.seconds > 0 else {
-                throw ValidationError("--for must be a duration such as 30m or 2h")
+                throw ValidationError("--for must be a duration from 1s to 36500d, such as 30m or 2h")
             }
             let (silence, silenced) = try await global.withDatabase(logger: global.makeLogger()) { database in
                 try await AlertStore(database: database).silence(model: model, rule: alert, for: length.seconds, actor: global.actor, reason: reason, now: Date())

@@ -140,7 +140,7 @@ struct MetricsCommand: AsyncParsableCommand {
         // The workflow's own monitor settings, where they are plain values.
         var options = WindowMonitor.Options()
         if let with = workflow.spec.steps.first(where: { $0.uses == "monitor" })?.with {
-            if case let .number(minimum)? = with["min_rows"] { options.minimumRows = Int(minimum) }
+            if let minimum = with["min_rows"]?.intValue, minimum >= 1 { options.minimumRows = minimum }
             if case let .number(threshold)? = with["threshold"] { options.threshold = threshold }
             if case let .string(method)? = with["method"], let chosen = DriftMethod(rawValue: method) { options.method = chosen }
         }

@@ -16,10 +16,10 @@ struct WorkerOptions: ParsableArguments {
     var lease = "15s"
 
     func configuration() throws -> Worker.Configuration {
-        guard let lease = WorkflowDuration(lease), lease.seconds >= 1 else {
-            throw ValidationError("--lease must be a duration of at least 1s, such as 15s")
+        guard let lease = WorkflowDuration(lease), lease.seconds >= 1, lease.seconds <= 86_400 else {
+            throw ValidationError("--lease must be a duration from 1s to 1d, such as 15s")
         }
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard (1...1_024).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 1024, found \(concurrency)") }
         var configuration = Worker.Configuration()
         configuration.concurrency = concurrency
         configuration.lease = lease.seconds
@@ -77,11 +77,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The channels file (default: $VIGIL_CHANNELS_FILE); see docs/escalation.md.", valueName: "file"))
     var channels: String?
 
-    @Option(help: "Request bodies larger than this many bytes are refused (413).")
-    var maxBody = 1 << 20
+    @Option(help: "Request bodies larger than this many bytes (1 KiB to 1 GiB; default 64 MiB) are refused with 413, before they are read when Content-Length says so. JSON bodies are capped at 1 MiB or this, whichever is less.")
+    var maxBody = 64 << 20
 
-    @Option(help: "Inference and label batches larger than this many bytes are refused (413).")
-    var maxBatch = 64 << 20
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535, found \(port)") }
+        guard (1_024...(1 << 30)).contains(maxBody) else { throw ValidationError("--max-body must be from 1024 to 1073741824 bytes, found \(maxBody)") }
+    }
 
     func run() async throws {
         let configuration = try options.configuration()
@@ -96,7 +98,6 @@ struct ServeCommand: AsyncParsableCommand {
         server.host = host
         server.port = port
         server.maximumBodyBytes = maxBody
-        server.maximumIngestBytes = maxBatch
         try await global.withDatabase(logger: logger) { database in
             let application = APIServer(database: database, configuration: server, logger: logger).application { port in
                 // Unbuffered, so a supervisor reading a pipe sees it at once.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import VigilEngine
@@ -11,10 +12,13 @@ public struct APIServer: Sendable {
         public var host = "127.0.0.1"
         /// 0 picks a free port; ``onListening`` is told which.
         public var port = 8080
-        /// Larger request bodies are refused with 413.
-        public var maximumBodyBytes = 1 << 20
-        /// Larger inference or label batches are refused with 413.
-        public var maximumIngestBytes = 64 << 20
+        /// Larger request bodies (inference and label batches too) are refused with 413: at once when
+        /// `Content-Length` says so, while streaming otherwise.
+        public var maximumBodyBytes = 64 << 20
+        /// JSON bodies are held in memory whole: they are capped lower still.
+        public var maximumJSONBytes = 1 << 20
+        /// A connection that sends nothing between requests for this long is closed.
+        public var idleTimeout: TimeAmount = .seconds(60)
 
         public init() {}
     }
@@ -33,8 +37,15 @@ public struct APIServer: Sendable {
 
     /// The server as a service for a `ServiceGroup`; `onListening` gets the bound port.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let limits = RequestLimitHandler.Limits(maximumBodyBytes: configuration.maximumBodyBytes)
+        let http = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestLimitHandler(limits: limits)],
+            idleTimeout: configuration.idleTimeout,
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100)
+        )
+        return Application(
             router: router(),
+            server: .http1(configuration: http),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vigil"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
@@ -66,9 +77,9 @@ public struct APIServer: Sendable {
     func handleAlertmanager(_ request: Request) async -> Response {
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: configuration.maximumBodyBytes)
+            body = try await request.body.collect(upTo: configuration.maximumJSONBytes)
         } catch {
-            return JSONResponse.error(.contentTooLarge, code: "body_too_large", "the body is larger than \(configuration.maximumBodyBytes) bytes")
+            return JSONResponse.error(.contentTooLarge, code: "body_too_large", "the body is larger than \(configuration.maximumJSONBytes) bytes")
         }
         let notification: AlertmanagerNotification
         do {
@@ -93,7 +104,12 @@ enum JSONResponse {
     }
 
     static func error(_ status: HTTPResponse.Status, code: String, _ message: String) -> Response {
-        make(status, ["error": ErrorBody(status: Int(status.code), code: code, message: message)])
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: errorBody(status, code: code, message)))
+    }
+
+    /// The bytes of an error answer, for the connection guard that answers below the router.
+    static func errorBody(_ status: HTTPResponse.Status, code: String, _ message: String) -> ByteBuffer {
+        ByteBuffer(bytes: encode(["error": ErrorBody(status: status.code, code: code, message: message)]))
     }
 
     private struct ErrorBody: Encodable {
@@ -103,9 +119,12 @@ enum JSONResponse {
     }
 
     private static func make(_ status: HTTPResponse.Status, _ body: some Encodable) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: encode(body))))
+    }
+
+    private static func encode(_ body: some Encodable) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(body)) ?? Data(#"{"error":{"status":500,"code":"encoding","message":"the response could not be encoded"}}"#.utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return (try? encoder.encode(body)) ?? Data(#"{"error":{"status":500,"code":"encoding","message":"the response could not be encoded"}}"#.utf8)
     }
 }

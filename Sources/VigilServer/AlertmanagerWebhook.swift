@@ -53,8 +53,9 @@ public struct AlertmanagerNotification: Sendable {
             }
             guard let startsAt = Self.date(fields["startsAt"]) else { throw PayloadError("'\(path).startsAt' must be an RFC 3339 time") }
             var endsAt: Date?
-            if let value = fields["endsAt"] {
-                guard let date = Self.date(value) else { throw PayloadError("'\(path).endsAt' must be an RFC 3339 time") }
+            // Alertmanager writes 0001-01-01T00:00:00Z for "not ended yet".
+            if let value = fields["endsAt"], value.stringValue?.hasPrefix("0001-01-01") != true {
+                guard let date = Self.date(value) else { throw PayloadError("'\(path).endsAt' must be an RFC 3339 time from 1970 to 9999") }
                 endsAt = date > Date(timeIntervalSince1970: 0) ? date : nil
             }
             if let value = fields["generatorURL"], value.stringValue == nil { throw PayloadError("'\(path).generatorURL' must be a string") }

@@ -57,9 +57,9 @@ public struct NotificationReceiver: Sendable {
                 return "\(labels?["alertname"]?.stringValue ?? "?") \(labels?["severity"]?.stringValue ?? "") \(state)"
             }.joined(separator: "; ")
         case "routing":
-            let champion = value["champion_version"]?.numberValue.map { "champion v\(Int($0))" } ?? "no champion"
-            let canary = value["canary_version"]?.numberValue.map { version in
-                "canary v\(Int(version)) at \(Int(((value["canary_weight"]?.numberValue ?? 0) * 100).rounded()))%"
+            let champion = value["champion_version"]?.intValue.map { "champion v\($0)" } ?? "no champion"
+            let canary = value["canary_version"]?.intValue.map { version in
+                "canary v\(version) at \(NumberText.format(((value["canary_weight"]?.numberValue ?? 0) * 100).rounded()))%"
             }
             return ([champion] + [canary].compactMap { $0 }).joined(separator: ", ")
         default:

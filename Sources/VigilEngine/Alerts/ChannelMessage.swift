@@ -68,7 +68,7 @@ struct AlertContent {
         }
     }
 
-    var runID: Int? { alert.findings["run"]?.numberValue.map { Int($0) } }
+    var runID: Int? { alert.findings["run"]?.intValue }
 
     var runLink: String? {
         guard let runID else { return nil }

@@ -54,8 +54,8 @@ struct CanaryPromotion {
 
     /// At the end of a hold: advance, hold again, or roll back.
     func judge(_ promotion: Promotion, memo: [String: JSONValue]) async throws -> StepOutcome {
-        let index = Int(memo["stage"]?.numberValue ?? 0)
-        let holds = Int(memo["holds"]?.numberValue ?? 0)
+        let index = memo["stage"]?.intValue ?? 0
+        let holds = memo["holds"]?.intValue ?? 0
         let start = Date(timeIntervalSince1970: memo["stage_started"]?.numberValue ?? 0)
         let end = context.clock.now()
         let guards = parameters.guards ?? PromoteStep.Guards()

@@ -75,7 +75,7 @@ struct TrainingCommand {
             throw TrainingError("\(manifestFile.path): metrics and parameters must be objects")
         }
         return RetrainStep.Trained(
-            artifactURI: uri, checksum: checksum, framework: manifest["framework"]?.stringValue ?? "command", rows: manifest["rows"]?.numberValue.map { Int($0) },
+            artifactURI: uri, checksum: checksum, framework: manifest["framework"]?.stringValue ?? "command", rows: manifest["rows"]?.intValue,
             parameters: parameters.merging(["command": .array(command.map(JSONValue.string))]) { old, _ in old }, metrics: metrics
         )
     }

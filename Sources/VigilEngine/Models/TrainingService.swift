@@ -40,7 +40,7 @@ struct TrainingService {
                     throw TrainingError("the training service's metrics and parameters must be objects")
                 }
                 return RetrainStep.Trained(artifactURI: uri, checksum: answer["checksum"]?.stringValue, framework: answer["framework"]?.stringValue ?? "http",
-                                           rows: answer["rows"]?.numberValue.map { Int($0) }, parameters: recorded, metrics: metrics)
+                                           rows: answer["rows"]?.intValue, parameters: recorded, metrics: metrics)
             case "failed":
                 throw TrainingError("the training service reported failure: \(answer["error"]?.stringValue ?? "no reason given")")
             case "running", "queued", "pending", nil:

@@ -62,7 +62,7 @@ public struct PromoteStep: WorkflowStep {
             return .failed("stages must be rising traffic percentages in (0, 100], such as [10, 50, 100]", retryable: false)
         }
         let canary = CanaryPromotion(parameters: parameters, stages: stages, model: model, context: context, routing: routing)
-        guard let memo = context.memo, let id = memo["promotion"]?.numberValue.map({ Int($0) }) else {
+        guard let memo = context.memo, let id = memo["promotion"]?.intValue else {
             let aliased = try await ModelRegistry(database: context.database).version(aliased: "challenger", of: model)
             guard let version = parameters.version ?? aliased else {
                 return .failed("no version to promote: pass `version:` or set the challenger alias", retryable: false)

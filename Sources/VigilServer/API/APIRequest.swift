@@ -48,7 +48,7 @@ struct APIRequest: Sendable {
     /// The start of a time filter: `since` (a duration back from now) or `from` (an RFC 3339 time).
     func queryStart() throws -> Date? {
         if let text = try query("since") {
-            guard text.unicodeScalars.count <= 100, let duration = WorkflowDuration(text) else { throw APIError.badRequest("query parameter 'since' must be a duration such as 24h") }
+            guard text.unicodeScalars.count <= 100, let duration = WorkflowDuration(text) else { throw APIError.badRequest("query parameter 'since' must be a duration of at most 36500d, such as 24h") }
             // Further back than PostgreSQL's calendar reaches means "since the beginning".
             return now.addingTimeInterval(-min(duration.seconds, 1_000 * 365 * 86_400))
         }
@@ -63,12 +63,15 @@ struct APIRequest: Sendable {
     func object() async throws -> [String: JSONValue] {
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: server.configuration.maximumBodyBytes)
+            buffer = try await request.body.collect(upTo: min(server.configuration.maximumJSONBytes, server.configuration.maximumBodyBytes))
         } catch {
-            throw APIError(status: .contentTooLarge, code: "body_too_large", message: "the body is larger than \(server.configuration.maximumBodyBytes) bytes")
+            throw APIError(status: .contentTooLarge, code: "body_too_large",
+                           message: "the body is larger than \(min(server.configuration.maximumJSONBytes, server.configuration.maximumBodyBytes)) bytes, the limit for JSON bodies")
         }
         guard buffer.readableBytes > 0 else { return [:] }
+        guard String(validating: buffer.readableBytesView, as: UTF8.self) != nil else { throw APIError.badRequest("the body is not valid UTF-8") }
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer)) else { throw APIError.badRequest("the body is not valid JSON") }
+        guard !Self.holdsNUL(value) else { throw APIError.badRequest("the body holds a NUL character (\\u0000), which no field accepts") }
         guard case let .object(object) = value else { throw APIError.unprocessable("the body must be a JSON object") }
         return object
     }

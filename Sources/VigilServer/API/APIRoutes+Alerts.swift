@@ -63,7 +63,7 @@ extension APIRoutes {
             let reason = try request.reason(in: body)
             let model = try request.text("model", in: body, required: true)!
             guard case let .string(length)? = body["for"], let duration = WorkflowDuration(length), duration.seconds > 0 else {
-                throw APIError.unprocessable("'for' must be a duration such as 2h")
+                throw APIError.unprocessable("'for' must be a duration from 1s to 36500d, such as 2h")
             }
             let rule = try request.text("alert", in: body)
             try await request.checkModelVisible(model)

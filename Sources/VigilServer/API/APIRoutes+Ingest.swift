@@ -34,9 +34,9 @@ extension APIRoutes {
         guard InferenceIngest.roles.contains(role) else { throw APIError.badRequest("query parameter 'role' must be one of champion, challenger, shadow, canary") }
         let body: ByteBuffer
         do {
-            body = try await request.request.body.collect(upTo: request.server.configuration.maximumIngestBytes)
+            body = try await request.request.body.collect(upTo: request.server.configuration.maximumBodyBytes)
         } catch {
-            throw APIError(status: .contentTooLarge, code: "body_too_large", message: "the batch is larger than \(request.server.configuration.maximumIngestBytes) bytes; send smaller batches")
+            throw APIError(status: .contentTooLarge, code: "body_too_large", message: "the batch is larger than \(request.server.configuration.maximumBodyBytes) bytes (--max-body); send smaller batches")
         }
         // The readers work on files: the batch goes to a private temporary file for the duration.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-batch-\(UUID().uuidString)")

@@ -105,7 +105,7 @@ struct InferenceRowEncoder {
             if reader.columnNames.count != roles.count { resolve(reader.columnNames) }
             rowsRead += 1
             count += 1
-            if let day = encode(record), day != lastDay {
+            if let day = try encode(record, file: reader.file), day != lastDay {
                 days.insert(day)
                 lastDay = day
             }
@@ -114,7 +114,10 @@ struct InferenceRowEncoder {
     }
 
     /// Encodes one record, or quarantines it; returns the day of a loaded row.
-    private mutating func encode(_ record: DataRecord) -> Int? {
+    ///
+    /// - Throws: ``DataFileError`` for a timestamp outside the years 1970–9999: such a value is a
+    ///   broken export rather than one bad row, so the file loads nothing.
+    private mutating func encode(_ record: DataRecord, file: String) throws(DataFileError) -> Int? {
         var timestamp: Double?
         func reject(_ column: String?, _ reason: String) -> Int? {
             quarantined.append(Rejected(line: record.line, timestamp: timestamp, column: column, reason: reason, raw: record.raw))
@@ -124,8 +127,14 @@ struct InferenceRowEncoder {
             copy.truncate(to: rowStart)
             return reject(column, "\(column) is not valid UTF-8")
         }
-        guard known.timestamp >= 0, let seconds = record.withBytes(known.timestamp, Timestamp.parse) else {
-            return reject("ts", known.timestamp < 0 ? "the file has no ts column" : "ts is missing or not a timestamp")
+        guard known.timestamp >= 0 else { return reject("ts", "the file has no ts column") }
+        let seconds: Double
+        switch record.withBytes(known.timestamp, Timestamp.read) ?? .invalid {
+        case let .seconds(value): seconds = value
+        case .invalid: return reject("ts", "ts is missing or not a timestamp")
+        case .outOfRange:
+            let value = (record.text(known.timestamp) ?? "").prefix(40)
+            throw DataFileError(file: file, line: record.line, "\(names[known.timestamp]) '\(value)' is out of range: it must be \(Timestamp.rangeDescription)")
         }
         timestamp = seconds
         guard known.requestID >= 0, !record.isMissing(known.requestID) else {

@@ -8,6 +8,14 @@ public enum NumberText {
         return String(value)
     }
 
+    /// `value` as an `Int` when it is a whole number within ±2⁵³; `nil` otherwise (a fraction, NaN,
+    /// infinity, or a magnitude where a `Double` skips whole numbers). The one checked way from a
+    /// number that came from outside to an `Int`.
+    public static func exactInt(_ value: Double) -> Int? {
+        guard value.isFinite, abs(value) <= 9_007_199_254_740_992, value == value.rounded(.towardZero) else { return nil }
+        return Int(value)
+    }
+
     private static let powersOfTen: [Double] = (0...22).map { pow(10, Double($0)) }
 
     /// `-?digits[.digits]` with at most 15 significant digits, exactly as strtod reads it: the

@@ -2,10 +2,26 @@ import Foundation
 
 /// Reads and writes the timestamps of data files quickly: millions of rows pass through here.
 ///
-/// Accepted: ISO 8601 / RFC 3339 (`2026-11-24T10:00:00Z`, `2026-11-24 10:00:00.125+01:00`,
-/// `2026-11-24T10:00`, `2026-11-24`); no offset means UTC. A plain number is Unix seconds.
+/// Accepted, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z (``range``):
+/// - RFC 3339 / ISO 8601: `2026-11-24T10:00:00Z`, `2026-11-24 10:00:00.125+01:00`,
+///   `2026-11-24T10:00`, `2026-11-24`; no offset means UTC.
+/// - A plain number: Unix seconds up to 253402300799 (the end of year 9999); a larger number up
+///   to 253402300799999 is Unix milliseconds. Anything beyond, negative, NaN or infinite is out of range.
 public enum Timestamp {
-    /// Seconds since 1970-01-01T00:00:00Z, or `nil` when `text` is not a timestamp.
+    /// The instants Vigil stores, in Unix seconds: years 1970 to 9999.
+    public static let range: ClosedRange<Double> = 0...253_402_300_799.999_999
+
+    /// What a text said: an instant, a time outside ``range``, or no timestamp at all.
+    public enum Reading: Sendable, Equatable {
+        case seconds(Double)
+        case outOfRange
+        case invalid
+    }
+
+    /// How the accepted range is stated in error messages.
+    public static let rangeDescription = "an RFC 3339 time or Unix seconds or milliseconds, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z"
+
+    /// Seconds since 1970-01-01T00:00:00Z, or `nil` when `text` is not a timestamp within ``range``.
     public static func parse(_ text: String) -> Double? {
         var text = text
         return text.withUTF8 { parse(UnsafeBufferPointer(rebasing: $0[...])) }
@@ -13,22 +29,28 @@ public enum Timestamp {
 
     /// As ``parse(_:)-swift.type.method``, on UTF-8 bytes.
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        if case let .seconds(seconds) = read(bytes) { return seconds }
+        return nil
+    }
+
+    /// Reads `bytes`, telling a time outside ``range`` apart from text that is no timestamp.
+    public static func read(_ bytes: UnsafeBufferPointer<UInt8>) -> Reading {
         var reader = ByteScanner(bytes: bytes)
         guard let year = reader.digits(4), reader.skip(UInt8(ascii: "-")), let month = reader.digits(2),
               reader.skip(UInt8(ascii: "-")), let day = reader.digits(2)
         else {
-            return Double(String(decoding: bytes, as: UTF8.self)).flatMap { $0.isFinite ? $0 : nil }
+            return readNumber(bytes)
         }
-        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return .invalid }
         var seconds = 0.0
         if !reader.atEnd {
             guard reader.skip(UInt8(ascii: "T")) || reader.skip(UInt8(ascii: " ")) || reader.skip(UInt8(ascii: "t")),
                   let hour = reader.digits(2), reader.skip(UInt8(ascii: ":")), let minute = reader.digits(2),
                   hour < 24, minute < 60
-            else { return nil }
+            else { return .invalid }
             seconds = Double(hour * 3_600 + minute * 60)
             if reader.skip(UInt8(ascii: ":")) {
-                guard let second = reader.digits(2), second < 61 else { return nil }
+                guard let second = reader.digits(2), second < 61 else { return .invalid }
                 seconds += Double(second)
                 if reader.skip(UInt8(ascii: ".")) || reader.skip(UInt8(ascii: ",")) {
                     var scale = 0.1, fraction = 0.0, any = false
@@ -37,26 +59,46 @@ public enum Timestamp {
                         scale /= 10
                         any = true
                     }
-                    guard any else { return nil }
+                    guard any else { return .invalid }
                     seconds += fraction
                 }
             }
             if reader.skip(UInt8(ascii: "Z")) || reader.skip(UInt8(ascii: "z")) {
             } else if let sign = reader.sign() {
-                guard let hours = reader.digits(2) else { return nil }
+                guard let hours = reader.digits(2) else { return .invalid }
                 _ = reader.skip(UInt8(ascii: ":"))
                 let minutes = reader.digits(2) ?? 0
-                guard hours < 24, minutes < 60 else { return nil }
+                guard hours < 24, minutes < 60 else { return .invalid }
                 seconds -= Double(sign * (hours * 3_600 + minutes * 60))
             }
-            guard reader.atEnd else { return nil }
+            guard reader.atEnd else { return .invalid }
         }
-        return Double(daysFromCivil(year: year, month: month, day: day)) * 86_400 + seconds
+        // Four digits bound the year, so this product is small; the range check is what remains.
+        let instant = Double(daysFromCivil(year: year, month: month, day: day)) * 86_400 + seconds
+        return range.contains(instant) ? .seconds(instant) : .outOfRange
+    }
+
+    /// A plain number: seconds within ``range``, else milliseconds within it, else out of range.
+    private static func readNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Reading {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let lowered = text.lowercased()
+        if ["nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"].contains(lowered) { return .outOfRange }
+        // Double(_:) also reads hexadecimal; a timestamp is decimal.
+        guard !text.isEmpty, text.utf8.count <= 64,
+              text.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || "+-.eE".utf8.contains($0) }),
+              let value = Double(text)
+        else { return .invalid }
+        if range.contains(value) { return .seconds(value) }
+        let seconds = value / 1_000
+        if value > range.upperBound, range.contains(seconds) { return .seconds(seconds) }
+        return .outOfRange
     }
 
     /// `2026-11-24 10:00:00.125000+00`, the form PostgreSQL reads fastest, in UTC with microseconds.
+    ///
+    /// - Precondition: `seconds` lies in ``range`` (``read(_:)`` gives no other), so the microseconds fit an `Int64`.
     public static func format(_ seconds: Double, into bytes: inout [UInt8]) {
-        let micros = Int64((seconds * 1_000_000).rounded())
+        let micros = Int64((min(max(seconds, range.lowerBound), range.upperBound) * 1_000_000).rounded())
         var days = micros / 86_400_000_000
         var rest = micros % 86_400_000_000
         if rest < 0 {

@@ -66,8 +66,8 @@ public struct ExpressionEvaluator: Sendable {
                 case let .index(index):
                     switch (value, try evaluate(index)) {
                     case let (.array(items), .number(number)):
-                        let position = Int(number)
-                        value = items.indices.contains(position) ? items[position] : .null
+                        let position = NumberText.exactInt(number)
+                        value = position.flatMap { items.indices.contains($0) ? items[$0] : nil } ?? .null
                     case let (.object(object), .string(key)): value = object[key] ?? .null
                     default: value = .null
                     }

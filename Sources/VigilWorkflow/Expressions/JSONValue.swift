@@ -87,6 +87,13 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
         if case let .number(value) = self { return value }
         return nil
     }
+
+    /// The value as a whole number, or `nil` when it is not a number, has a fraction, or lies
+    /// beyond ±2⁵³ (where a `Double` no longer holds every whole number): never a trap.
+    public var intValue: Int? {
+        guard case let .number(value) = self else { return nil }
+        return NumberText.exactInt(value)
+    }
 }
 
 extension JSONEncoder {

@@ -62,7 +62,7 @@ struct NodeReader {
 
     mutating func duration(_ node: YAMLNode, _ what: String) -> WorkflowDuration? {
         guard case let .scalar(scalar) = node, let value = WorkflowDuration(scalar.text) else {
-            report(node.location, "\(what) must be a duration such as 30s, 5m, 2h or 1d, found \(node.kindDescription)")
+            report(node.location, "\(what) must be a duration of at most 36500d such as 30s, 5m, 2h or 1d, found \(node.kindDescription)")
             return nil
         }
         guard value.seconds > 0 else {
