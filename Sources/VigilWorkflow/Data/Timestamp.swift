@@ -8,8 +8,9 @@ import Foundation
 /// - A plain number: Unix seconds up to 253402300799 (the end of year 9999); a larger number up
 ///   to 253402300799999 is Unix milliseconds. Anything beyond, negative, NaN or infinite is out of range.
 public enum Timestamp {
-    /// The instants Vigil stores, in Unix seconds: years 1970 to 9999.
-    public static let range: ClosedRange<Double> = 0...253_402_300_799.999_999
+    /// The instants Vigil stores, in Unix seconds: years 1970 to 9999, to the millisecond (a
+    /// `Double` this large resolves about 30 µs, so the last microsecond would round into year 10000).
+    public static let range: ClosedRange<Double> = 0...253_402_300_799.999
 
     /// What a text said: an instant, a time outside ``range``, or no timestamp at all.
     public enum Reading: Sendable, Equatable {
