@@ -18,8 +18,10 @@ struct AlertsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only alerts in this state (\(AlertState.allCases.map(\.rawValue).joined(separator: ", "))); repeatable.") var state: [String] = []
         @Option(help: "Only this model's alerts.") var model: String?
-        @Option(help: "At most this many.") var limit = 50
+        @Option(help: "At most this many, 1 to 100000.") var limit = 50
         @Option(help: "table or json.") var format: ReportFormat = .table
+
+        func validate() throws { try ListLimit.check(limit) }
 
         func run() async throws {
             let states = try state.map { text in

@@ -26,7 +26,9 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List audit entries, oldest first.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var filters: Filters
-        @Option(help: "At most this many (the oldest that match).") var limit = 200
+        @Option(help: "At most this many (the oldest that match), 1 to 100000.") var limit = 200
+
+        func validate() throws { try ListLimit.check(limit) }
 
         func run() async throws {
             let since = try filters.start()

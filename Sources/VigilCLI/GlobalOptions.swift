@@ -90,3 +90,13 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 enum LogFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
+
+/// The `--limit` of the list commands: how many rows at most.
+enum ListLimit {
+    static let range = 1...100_000
+
+    /// - Throws: `ValidationError` naming the accepted range when `limit` is outside it.
+    static func check(_ limit: Int) throws {
+        guard range.contains(limit) else { throw ValidationError("--limit must be from \(range.lowerBound) to \(range.upperBound), found \(limit)") }
+    }
+}

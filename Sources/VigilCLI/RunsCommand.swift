@@ -15,7 +15,9 @@ struct RunsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this workflow's runs.") var workflow: String?
         @Option(help: "Only runs in this state (\(RunState.allCases.map(\.rawValue).joined(separator: ", "))).") var state: String?
-        @Option(help: "At most this many.") var limit = 50
+        @Option(help: "At most this many, 1 to 100000.") var limit = 50
+
+        func validate() throws { try ListLimit.check(limit) }
 
         func run() async throws {
             let filter = try state.map { text in

@@ -34,7 +34,7 @@ struct SimulateCommand: AsyncParsableCommand {
         guard let onset = WorkflowDuration(onset), let delay = WorkflowDuration(labelDelay) else {
             throw ValidationError("--onset and --label-delay must be durations such as 24h")
         }
-        guard hours >= 1, rate >= 1, rate <= 100_000 else { throw ValidationError("--hours must be at least 1 and --rate from 1 to 100000") }
+        guard (1...8_784).contains(hours), (1...100_000).contains(rate) else { throw ValidationError("--hours must be from 1 to 8784 (a year) and --rate from 1 to 100000") }
         let finish = try end.map { text in
             guard let seconds = Timestamp.parse(text) else { throw ValidationError("--end must be an RFC 3339 time") }
             return Date(timeIntervalSince1970: seconds)

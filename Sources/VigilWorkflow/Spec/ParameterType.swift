@@ -9,7 +9,7 @@ public enum ParameterType: String, Sendable, Hashable, Codable, CaseIterable {
         case (.string, .string), (.number, .number), (.boolean, .bool), (.list, .array), (.object, .object): true
         case let (.integer, .number(number)): number == number.rounded()
         case let (.duration, .string(text)): WorkflowDuration(text) != nil
-        case let (.duration, .number(seconds)): seconds >= 0
+        case let (.duration, .number(seconds)): seconds >= 0 && seconds <= WorkflowDuration.maximum.seconds
         default: false
         }
     }
