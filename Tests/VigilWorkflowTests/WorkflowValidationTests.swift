@@ -184,3 +184,46 @@ struct FuzzRandom {
         return Int((state &* 2_685_821_657_736_338_717) % UInt64(max(bound, 1)))
     }
 }
+
+@Suite("Validation of large workflows")
+struct LargeWorkflowTests {
+    /// `steps` sleeps in a chain, each needing the one before; `closing` makes the first need the last.
+    static func chain(steps: Int, closing: Bool = false) -> String {
+        var text = "name: chain\nsteps:\n"
+        for index in 0..<steps {
+            let need = index > 0 ? ", needs: s\(index - 1)" : (closing ? ", needs: s\(steps - 1)" : "")
+            let condition = index > 0 && index % 10 == 0 ? ", if: \"${{ steps.s\(index - 1).state == 'succeeded' }}\"" : ""
+            text += "  s\(index): { uses: sleep, with: { for: 1s }\(need)\(condition) }\n"
+        }
+        return text
+    }
+
+    @Test("a chain of 10,000 steps validates, in chain order (`vigil bench validate` times it)")
+    func longChain() throws {
+        let spec = try WorkflowLoader.parse(Array(Self.chain(steps: 10_000).utf8), file: "chain.yaml")
+        #expect(spec.steps.count == 10_000)
+        #expect(WorkflowGraph(spec).topologicalOrder.map(\.name) == (0..<10_000).map { "s\($0)" })
+        #expect(WorkflowGraph(spec).levels["s9999"] == 9_999)
+    }
+
+    @Test("a cycle through 10,000 steps is found without exhausting the stack, and reported where it closes")
+    func longCycle() {
+        #expect {
+            try WorkflowLoader.parse(Array(Self.chain(steps: 10_000, closing: true).utf8), file: "cycle.yaml")
+        } throws: { error in
+            let message = (error as? WorkflowError)?.diagnostics.first?.description ?? ""
+            return message.hasPrefix("cycle.yaml:") && message.contains("steps form a cycle: ")
+        }
+    }
+
+    @Test("a step reading a step that is not upstream is refused, however long the chain before it")
+    func notUpstream() {
+        var text = Self.chain(steps: 2_000)
+        text += "  side: { uses: sleep, with: { for: 1s }, if: \"${{ steps.s1999.state == 'succeeded' }}\" }\n"
+        #expect {
+            try WorkflowLoader.parse(Array(text.utf8), file: "side.yaml")
+        } throws: { error in
+            (error as? WorkflowError)?.diagnostics.map(\.description).first?.contains("step 's1999' is not upstream of this step") == true
+        }
+    }
+}

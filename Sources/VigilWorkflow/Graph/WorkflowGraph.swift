@@ -10,16 +10,7 @@ public struct WorkflowGraph: Sendable {
     /// Steps in an order where every step comes after the steps it needs (file order among peers).
     /// A validated workflow has no cycle; steps in one would be left out.
     public var topologicalOrder: [StepSpec] {
-        var placed = Set<String>()
-        var order: [StepSpec] = []
-        var remaining = spec.steps
-        while !remaining.isEmpty {
-            guard let next = remaining.firstIndex(where: { $0.needs.allSatisfy(placed.contains) }) else { break }
-            let step = remaining.remove(at: next)
-            placed.insert(step.name)
-            order.append(step)
-        }
-        return order
+        StepIndex(spec.steps).topologicalOrder()
     }
 
     /// Each step's depth: 0 for steps with no needs, else one more than its deepest need.

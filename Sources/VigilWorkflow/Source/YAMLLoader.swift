@@ -82,12 +82,63 @@ public enum YAMLLoader {
             return Diagnostic(at(mark), "invalid YAML: \(prefix)\(problem)")
         case let .duplicatedKeysInMapping(duplicates, context):
             let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return Diagnostic(at(context.mark), "duplicate key \(names) in the same mapping")
+            let first = at(context.mark)
+            let duplicate = duplicates.first.flatMap { secondOccurrence(of: $0, after: first, in: text, file: file) }
+            let earlier = duplicate == nil ? "" : " (first at line \(first.line))"
+            return Diagnostic(duplicate ?? first, "duplicate key \(names) in the same mapping\(earlier)")
         case let .reader(problem, offset, _, _):
             return Diagnostic(location(ofByte: offset ?? 0, in: text, file: file), "invalid text: \(problem)")
         default:
             return Diagnostic(SourceLocation(file: file, line: 1, column: 1), "cannot parse the YAML: \(error)")
         }
+    }
+
+    /// Where `key` appears again in the mapping whose first occurrence of it is at `first`: Yams
+    /// names only the first, and the one to delete is the later one.
+    ///
+    /// A block mapping's keys share a column: the duplicate is on a later line at that column,
+    /// before the mapping ends (a line indented less). A flow mapping's is on the same or a later
+    /// line, after a `{` or `,`.
+    static func secondOccurrence(of key: String, after first: SourceLocation, in text: String, file: String) -> SourceLocation? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line <= lines.count else { return nil }
+        let spellings = [key, "\"\(key)\"", "'\(key)'"]
+        func keyStarts(_ rest: Substring) -> Bool {
+            spellings.contains { spelling in
+                guard rest.hasPrefix(spelling) else { return false }
+                return rest.dropFirst(spelling.count).drop { $0 == " " || $0 == "\t" }.first == ":"
+            }
+        }
+        let firstLine = lines[first.line - 1]
+        let indent = first.column - 1
+        let isFlow = firstLine.prefix(indent).contains("{") || firstLine.prefix(indent).contains(",")
+        if isFlow {
+            var column = first.column + key.count
+            for number in first.line...lines.count {
+                let line = Array(lines[number - 1])
+                var index = number == first.line ? column - 1 : 0
+                while index < line.count {
+                    if line[index] == "{" || line[index] == "," {
+                        let start = line[(index + 1)...].firstIndex { $0 != " " && $0 != "\t" } ?? line.count
+                        if start < line.count, keyStarts(Substring(String(line[start...]))) {
+                            return SourceLocation(file: file, line: number, column: start + 1)
+                        }
+                    }
+                    index += 1
+                }
+                column = 1
+            }
+            return nil
+        }
+        for number in (first.line + 1)...max(first.line + 1, lines.count) where number <= lines.count {
+            let line = lines[number - 1]
+            let content = line.drop { $0 == " " }
+            if content.isEmpty || content.hasPrefix("#") { continue }
+            let lineIndent = line.count - content.count
+            if lineIndent < indent { return nil }
+            if lineIndent == indent, keyStarts(content) { return SourceLocation(file: file, line: number, column: indent + 1) }
+        }
+        return nil
     }
 
     static func location(ofByte offset: Int, in text: String, file: String) -> SourceLocation {

@@ -6,7 +6,7 @@ extension StepCatalog {
             typeName: "monitor", summary: "Compute the windows that are due for the workflow's model and summarise drift and quality.",
             parameters: [
                 .init("windows", .integer, minimum: 1, summary: "at most this many due windows per run"),
-                .init("features", .list, summary: "features to test (default: every declared feature)"),
+                .init("features", .list, summary: "features to test (default: every declared feature)", items: .init("feature", .string)),
                 .init("method", .string, allowed: ["auto", "ks", "psi", "js", "wasserstein", "wasserstein_normed", "hellinger", "chisquare", "z", "kl", "tv", "linf"].map(JSONValue.string)),
                 .init("threshold", .number, minimum: 0),
                 .init("sample_rate", .number, minimum: 0, maximum: 1, summary: "deterministic sampling of high-volume windows"),
@@ -21,9 +21,9 @@ extension StepCatalog {
         StepSchema(
             typeName: "evaluate", summary: "Apply soft and hard rules to the metric tables and decide a severity.",
             parameters: [
-                .init("soft", .object, summary: "rules that raise a soft finding"),
-                .init("hard", .object, summary: "rules that raise a hard finding"),
-                .init("persistence", .object, summary: "require N of the last M windows"),
+                .init("soft", .object, summary: "rules that raise a soft finding", fields: EvaluationRuleSchema.rules),
+                .init("hard", .object, summary: "rules that raise a hard finding", fields: EvaluationRuleSchema.rules),
+                .init("persistence", .object, summary: "require N of the last M windows", fields: EvaluationRuleSchema.persistence),
             ],
             outputs: [
                 .init("severity", .string), .init("reasons", .list), .init("fingerprint", .string),
@@ -35,7 +35,8 @@ extension StepCatalog {
             parameters: [
                 .init("severity", .string, required: true, allowed: ["none", "soft", "hard"].map(JSONValue.string)),
                 .init("reasons", .list),
-                .init("channels", .object, summary: "severity → channel names, for example { soft: [slack], hard: [pagerduty, alertmanager] }"),
+                .init("channels", .object, summary: "severity → channel names, for example { soft: [slack], hard: [pagerduty, alertmanager] }",
+                      fields: ["none", "soft", "hard"].map { .init($0, .list, items: .init("channel", .string)) }),
                 .init("renotify_after", .duration, summary: "page again while a hard alert stays unacknowledged this long"),
                 .init("quiet_period", .duration, summary: "no new notification for the same fingerprint within this long of the last"),
                 .init("alert", .string, summary: "the alert's name, matched by workflows' alert triggers (default <model>-drift)"),
@@ -71,8 +72,12 @@ extension StepCatalog {
             parameters: [
                 .init("challenger", .integer, summary: "model version (default: the challenger alias)"),
                 .init("window", .duration),
-                .init("metric", .string, allowed: ["f1", "accuracy", "auc", "log_loss", "rmse", "mae", "r2"].map(JSONValue.string)),
-                .init("promote_if", .object, summary: "min_samples, min_lift, max_latency_regression, significance"),
+                .init("metric", .string, allowed: MetricNames.shadowComparable.map(JSONValue.string),
+                      summary: "f1 or accuracy for classification, rmse or mae for regression (default f1 or rmse)"),
+                .init("promote_if", .object, summary: "min_samples, min_lift, max_latency_regression, significance", fields: [
+                    .init("min_samples", .integer, minimum: 1), .init("min_lift", .number),
+                    .init("max_latency_regression", .number, minimum: 0), .init("significance", .number, minimum: 0, maximum: 1),
+                ]),
                 .init("bootstrap", .integer, minimum: 100),
             ],
             outputs: [
@@ -85,12 +90,15 @@ extension StepCatalog {
             typeName: "promote", summary: "Promote the challenger by canary stages with guard metrics and automatic rollback.",
             parameters: [
                 .init("version", .integer),
-                .init("stages", .list, summary: "traffic percentages, for example [10, 50, 100]"),
+                .init("stages", .list, summary: "traffic percentages, for example [10, 50, 100]", items: .init("stage", .number, minimum: 0, maximum: 100)),
                 .init("hold", .duration, summary: "how long each stage is held"),
-                .init("guards", .object, summary: "max_error_rate, max_latency_p95_ratio, min_quality_ratio, min_requests, min_labelled"),
+                .init("guards", .object, summary: "max_error_rate, max_latency_p95_ratio, min_quality_ratio, min_requests, min_labelled", fields: [
+                    .init("max_error_rate", .number, minimum: 0, maximum: 1), .init("max_latency_p95_ratio", .number, minimum: 0),
+                    .init("min_quality_ratio", .number, minimum: 0), .init("min_requests", .integer, minimum: 0), .init("min_labelled", .integer, minimum: 0),
+                ]),
                 .init("approval_before_full", .boolean),
                 .init("max_holds", .integer, minimum: 0, summary: "how often a stage is held again for want of canary traffic (default 3)"),
-                .init("channels", .list, summary: "channels that hear of a rollback's alert"),
+                .init("channels", .list, summary: "channels that hear of a rollback's alert", items: .init("channel", .string)),
             ],
             outputs: [
                 .init("promoted", .boolean), .init("rolled_back", .boolean), .init("final_stage", .number), .init("version", .integer), .init("reason", .string),
@@ -99,7 +107,7 @@ extension StepCatalog {
         StepSchema(
             typeName: "command", summary: "Run a program; its stdout and stderr go to the step log, its outputs come from a JSON file.",
             parameters: [
-                .init("run", .list, required: true, summary: "program and arguments"),
+                .init("run", .list, required: true, summary: "program and arguments", items: .init("argument", .any)),
                 .init("env", .object),
                 .init("working_directory", .string),
                 .init("outputs_file", .string, summary: "the JSON file the program writes its outputs to"),
@@ -114,7 +122,7 @@ extension StepCatalog {
                 .init("method", .string, allowed: ["GET", "POST", "PUT", "PATCH", "DELETE"].map(JSONValue.string)),
                 .init("headers", .object),
                 .init("body", .any),
-                .init("expect_status", .list),
+                .init("expect_status", .list, items: .init("status", .integer, minimum: 100, maximum: 599)),
             ],
             outputs: [.init("status", .integer), .init("body", .any)]
         ),
@@ -125,10 +133,50 @@ extension StepCatalog {
         StepSchema(
             typeName: "approval", summary: "Wait for a person to approve or reject.",
             parameters: [
-                .init("roles", .list, summary: "roles that may approve"),
+                .init("roles", .list, summary: "roles that may approve", items: .init("role", .string)),
                 .init("message", .string),
             ],
             outputs: [.init("approved_by", .string), .init("reason", .string)]
         ),
     ])
+}
+
+/// The names of the metrics Vigil computes per window, which rules and comparisons may name.
+public enum MetricNames {
+    /// Labelled-quality and output metrics (`performance_metrics`).
+    public static let performance = [
+        "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "positive_rate", "mean_score", "mean_confidence",
+        "rmse", "mae", "r2", "mean_prediction",
+    ]
+    /// Serving metrics (`operational_metrics`).
+    public static let operational = ["error_rate", "throughput", "latency_p50", "latency_p95", "latency_p99"]
+    /// What `shadow_compare` can compute on paired answers.
+    public static let shadowComparable = ["f1", "accuracy", "rmse", "mae"]
+}
+
+/// The schema of an `evaluate` step's `soft:` and `hard:` rules, as `RuleSet` in the engine reads them.
+enum EvaluationRuleSchema {
+    static let persistence: [StepSchema.Parameter] = [
+        .init("windows", .integer, required: true, minimum: 1), .init("of", .integer, required: true, minimum: 1),
+    ]
+
+    static let rules: [StepSchema.Parameter] = [
+        .init("drift_share", .number, minimum: 0, maximum: 1, summary: "share of drifted features at or above this"),
+        .init("drift_score", .any, summary: "a score above this, or { above, features }", fields: [
+            .init("above", .number, required: true, minimum: 0), .init("features", .list, items: .init("feature", .string)),
+        ]),
+        .init("features", .list, summary: "any of these features drifted", items: .init("feature", .string)),
+        .init("performance_drop", .object, summary: "{ metric, by }: worse than on the reference by at least `by`", fields: [
+            .init("metric", .string, required: true, allowed: MetricNames.performance.map(JSONValue.string)),
+            .init("by", .number, required: true, minimum: 0),
+        ]),
+        .init("slo", .object, summary: "upper bounds on window metrics, such as { latency_p95: 250, error_rate: 0.02 }",
+              fields: (MetricNames.operational + MetricNames.performance).map { .init($0, .number) }),
+        .init("custom", .list, summary: "[{ metric, min, max }] bounds on any metric", items: .init("bound", .object, fields: [
+            .init("metric", .string, required: true), .init("min", .number), .init("max", .number),
+        ])),
+        .init("missing_rate", .number, minimum: 0, maximum: 1, summary: "any feature missing more often than this"),
+        .init("quarantined", .integer, minimum: 0, summary: "at least this many rows quarantined at ingest"),
+        .init("persistence", .object, summary: "this severity's own { windows, of }", fields: persistence),
+    ]
 }

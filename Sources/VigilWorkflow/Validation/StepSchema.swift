@@ -10,10 +10,16 @@ public struct StepSchema: Sendable, Hashable {
         public var minimum: Double?
         public var maximum: Double?
         public var summary: String
+        /// For a mapping: the keys it accepts, each with its own schema; any other key is an error.
+        /// `nil` accepts any key (labels, environment variables, a service's own parameters).
+        public var fields: [Parameter]?
+        /// For a list: the schema every item must meet (a one-element array, so the type can nest).
+        public var itemSchema: [Parameter]
 
         public init(
             _ name: String, _ type: ParameterType, required: Bool = false, allowed: [JSONValue]? = nil,
-            minimum: Double? = nil, maximum: Double? = nil, summary: String = ""
+            minimum: Double? = nil, maximum: Double? = nil, summary: String = "",
+            fields: [Parameter]? = nil, items: Parameter? = nil
         ) {
             self.name = name
             self.type = type
@@ -22,7 +28,15 @@ public struct StepSchema: Sendable, Hashable {
             self.minimum = minimum
             self.maximum = maximum
             self.summary = summary
+            self.fields = fields
+            self.itemSchema = items.map { [$0] } ?? []
         }
+
+        /// What each item of a list must be, when that is declared.
+        public var items: Parameter? { itemSchema.first }
+
+        /// The field named `name`, when this is a mapping with declared fields.
+        public func field(_ name: String) -> Parameter? { fields?.first { $0.name == name } }
     }
 
     /// One output, readable downstream as `steps.<name>.outputs.<output>`.

@@ -5,6 +5,15 @@ struct WorkflowChecks {
     let sources: [String: StepSource]
     let catalog: StepCatalog
     var reader: NodeReader
+    let index: StepIndex
+
+    init(spec: WorkflowSpec, sources: [String: StepSource], catalog: StepCatalog, reader: NodeReader) {
+        self.spec = spec
+        self.sources = sources
+        self.catalog = catalog
+        self.reader = reader
+        index = StepIndex(spec.steps)
+    }
 
     static let runFields = ["id", "attempt", "workflow", "version", "started_at", "scheduled_for", "model"]
     static let triggerFields = ["kind", "name", "labels", "fingerprint", "payload", "actor"]
@@ -18,7 +27,7 @@ struct WorkflowChecks {
             for need in source.needs {
                 if need.name == step.name {
                     reader.report(need.location, "step '\(step.name)' cannot need itself")
-                } else if !names.contains(need.name) {
+                } else if !index.contains(need.name) {
                     reader.report(need.location, "step '\(step.name)' needs unknown step '\(need.name)'\(Suggestion.hint(for: need.name, in: names))")
                 }
             }
@@ -31,7 +40,7 @@ struct WorkflowChecks {
         if !cycleFound {
             for step in spec.steps {
                 guard let source = sources[step.name] else { continue }
-                let upstream = ancestors(of: step.name)
+                let upstream = Upstream(index: index, step: step.name)
                 if let condition = source.condition {
                     checkExpressionSource(condition, asTemplate: false, upstream: upstream, in: "step '\(step.name)': if")
                 }
@@ -41,7 +50,7 @@ struct WorkflowChecks {
             }
         }
         if let concurrencyKey {
-            checkExpressionSource(concurrencyKey, asTemplate: true, upstream: [], in: "concurrency key", allowedRoots: ["params", "trigger"])
+            checkExpressionSource(concurrencyKey, asTemplate: true, upstream: Upstream(index: index, step: nil), in: "concurrency key", allowedRoots: ["params", "trigger"])
         }
         return reader.diagnostics
     }
@@ -73,13 +82,44 @@ struct WorkflowChecks {
                 }
                 continue
             }
-            let value = NodeReader.json(entry.value)
-            if let problem = ParameterCheck.problem(with: value, type: parameter.type, allowed: parameter.allowed, minimum: parameter.minimum, maximum: parameter.maximum) {
-                reader.report(entry.value.location, "\(context): \(entry.key) \(problem)")
-            }
+            checkValue(entry.value, against: parameter, path: entry.key, context: context)
         }
         for parameter in schema.parameters where parameter.required && step.with[parameter.name] == nil {
             reader.report(source.withLocation ?? source.nameLocation, "\(context) needs parameter '\(parameter.name)' under with:")
+        }
+    }
+
+    /// Checks a parameter's value, and inside mappings and lists, every key and item against the
+    /// declared fields and items: an unknown key is reported at its own position, with a suggestion.
+    private mutating func checkValue(_ node: YAMLNode, against parameter: StepSchema.Parameter, path: String, context: String) {
+        // Computed at run time: only the top-level expression's type can be checked (above).
+        if case let .scalar(scalar) = node, scalar.text.contains("${{") { return }
+        let value = NodeReader.json(node)
+        if let problem = ParameterCheck.problem(with: value, type: parameter.type, allowed: parameter.allowed, minimum: parameter.minimum, maximum: parameter.maximum) {
+            reader.report(node.location, "\(context): \(path) \(problem)")
+            return
+        }
+        switch node {
+        case let .mapping(entries, location):
+            guard let fields = parameter.fields else { return }
+            let names = fields.map(\.name)
+            for entry in entries {
+                guard let field = parameter.field(entry.key) else {
+                    reader.report(entry.keyLocation, "\(context): unknown key '\(entry.key)' in \(path)\(Suggestion.hint(for: entry.key, in: names)) (known: \(names.joined(separator: ", ")))")
+                    continue
+                }
+                checkValue(entry.value, against: field, path: "\(path).\(entry.key)", context: context)
+            }
+            for field in fields where field.required && !entries.contains(where: { $0.key == field.name }) {
+                reader.report(location, "\(context): \(path) needs key '\(field.name)'")
+            }
+        case let .sequence(items, _):
+            guard let schema = parameter.items else { return }
+            for (index, item) in items.enumerated() {
+                checkValue(item, against: schema, path: "\(path)[\(index)]", context: context)
+            }
+        case .scalar:
+            break
         }
     }
 
@@ -89,7 +129,7 @@ struct WorkflowChecks {
         let names = components.compactMap { if case let .name(name) = $0 { name } else { nil } }
         switch root {
         case "steps" where names.count == 3 && names[1] == "outputs":
-            guard let step = spec.step(named: names[0]), let schema = catalog[step.uses] else { return nil }
+            guard let step = index[names[0]], let schema = catalog[step.uses] else { return nil }
             return schema.output(names[2])?.type
         case "params" where names.count == 1:
             return spec.parameters.first { $0.name == names[0] }?.type
@@ -100,44 +140,26 @@ struct WorkflowChecks {
 
     /// Reports the first cycle in `needs`, as the path that closes it. Returns whether one was found.
     private mutating func checkCycles() -> Bool {
-        var state: [String: Int] = [:]  // 1 visiting, 2 done
-        var path: [String] = []
-        let byName = Dictionary(spec.steps.map { ($0.name, $0) }) { first, _ in first }
-        func visit(_ name: String) -> [String]? {
-            if state[name] == 2 { return nil }
-            if state[name] == 1 { return Array(path[path.firstIndex(of: name)!...]) + [name] }
-            state[name] = 1
-            path.append(name)
-            for need in byName[name]?.needs ?? [] where byName[need] != nil && need != name {
-                if let cycle = visit(need) { return cycle }
-            }
-            path.removeLast()
-            state[name] = 2
-            return nil
-        }
-        for step in spec.steps {
-            if let cycle = visit(step.name) {
-                let closing = cycle[cycle.count - 2]
-                let location = sources[closing]?.needs.first { $0.name == cycle.last }?.location ?? step.location
-                reader.report(location, "steps form a cycle: \(cycle.reversed().joined(separator: " → "))")
-                return true
-            }
-        }
-        return false
+        guard let cycle = index.firstCycle() else { return false }
+        let closing = cycle[cycle.count - 2]
+        let location = sources[closing]?.needs.first { $0.name == cycle.last }?.location ?? index[closing]?.location ?? spec.steps[0].location
+        reader.report(location, "steps form a cycle: \(cycle.reversed().joined(separator: " → "))")
+        return true
     }
 
-    /// Every step `name` transitively needs.
-    private func ancestors(of name: String) -> Set<String> {
-        var seen = Set<String>()
-        var stack = spec.step(named: name)?.needs ?? []
-        while let next = stack.popLast() {
-            guard seen.insert(next).inserted else { continue }
-            stack += spec.step(named: next)?.needs ?? []
+    /// The steps an expression of one step may read: those it needs, directly or through others.
+    struct Upstream {
+        let index: StepIndex
+        /// The step whose expressions are checked; `nil` where no step is upstream.
+        let step: String?
+
+        func contains(_ name: String) -> Bool {
+            guard let step else { return false }
+            return index.isUpstream(name, of: step)
         }
-        return seen
     }
 
-    private mutating func checkTemplates(in node: YAMLNode, upstream: Set<String>, context: String) {
+    private mutating func checkTemplates(in node: YAMLNode, upstream: Upstream, context: String) {
         switch node {
         case let .scalar(scalar) where scalar.text.contains("${{"):
             checkExpressionSource(scalar, asTemplate: true, upstream: upstream, in: context)
@@ -151,7 +173,7 @@ struct WorkflowChecks {
     }
 
     private mutating func checkExpressionSource(
-        _ scalar: YAMLNode.Scalar, asTemplate: Bool, upstream: Set<String>, in context: String, allowedRoots: [String] = roots
+        _ scalar: YAMLNode.Scalar, asTemplate: Bool, upstream: Upstream, in context: String, allowedRoots: [String] = roots
     ) {
         var expressions: [(Expression, Int)] = []
         do {
@@ -180,7 +202,7 @@ struct WorkflowChecks {
     }
 
     /// What is wrong with a path an expression reads, or `nil`.
-    private func problem(with path: PathReference, upstream: Set<String>, allowedRoots: [String]) -> String? {
+    private func problem(with path: PathReference, upstream: Upstream, allowedRoots: [String]) -> String? {
         guard allowedRoots.contains(path.root) else {
             if Self.roots.contains(path.root) { return "'\(path.root)' cannot be used here (only \(allowedRoots.joined(separator: ", ")))" }
             return "unknown name '\(path.root)'\(Suggestion.hint(for: path.root, in: allowedRoots)) (expressions read \(allowedRoots.joined(separator: ", ")))"
@@ -200,7 +222,7 @@ struct WorkflowChecks {
             return Self.triggerFields.contains(name) ? nil : "trigger has no field '\(name)'\(Suggestion.hint(for: name, in: Self.triggerFields))"
         default:
             guard let stepName = names.first else { return "name a step: steps.<name>.outputs.<output>" }
-            guard let step = spec.step(named: stepName) else {
+            guard let step = index[stepName] else {
                 return "unknown step '\(stepName)'\(Suggestion.hint(for: stepName, in: spec.steps.map(\.name)))"
             }
             guard upstream.contains(stepName) else {
