@@ -55,12 +55,14 @@ struct IngestCommand: AsyncParsableCommand {
         let reader = try DataRecordReader(path: file)
         let logger = global.makeLogger()
         let report = try await global.withDatabase(logger: logger) { database in
-            if labels {
-                return try await LabelStore(database: database).load(reader, model: model, actor: global.actor)
-            }
             let store = WorkflowStore(database: database)
             let spec: WorkflowVersion? = if let workflow { try await store.version(of: workflow) } else { try await store.monitoringWorkflow(forModel: model) }
+            let grace = spec?.spec.data?.labelGrace ?? MonitoredData.defaultLabelGrace
+            if labels {
+                return try await LabelStore(database: database).load(reader, model: model, actor: global.actor, grace: grace)
+            }
             var options = InferenceIngest.Options(model: model, features: spec?.spec.data?.features ?? [], actor: global.actor)
+            options.labelGrace = grace
             options.modelVersion = modelVersion
             options.role = role
             let progress = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
@@ -70,6 +72,20 @@ struct IngestCommand: AsyncParsableCommand {
             }
         }
         print(render(report), terminator: "")
+    }
+
+    /// The labels' part of the report, when there were any.
+    static func describe(_ outcome: LabelOutcome, file isLabelFile: Bool) -> String {
+        var parts: [String] = []
+        if isLabelFile || outcome.new > 0 { parts.append("\(outcome.new) new") }
+        if outcome.corrected > 0 { parts.append("\(outcome.corrected) corrected (previous values kept in label_corrections)") }
+        if isLabelFile || outcome.unchanged > 0 { parts.append("\(outcome.unchanged) unchanged") }
+        var text = parts.isEmpty ? "" : "labels: " + parts.joined(separator: ", ") + "\n"
+        if outcome.unmatched > 0 {
+            text += "\(outcome.unmatched) labels have no inference yet (first: \(outcome.unmatchedSample.joined(separator: ", "))); they wait for it for the workflow's label_grace\n"
+        }
+        if outcome.expired > 0 { text += "\(outcome.expired) labels waited longer than label_grace for their inference and were dropped\n" }
+        return text
     }
 
     func render(_ report: IngestReport) -> String {
@@ -85,9 +101,9 @@ struct IngestCommand: AsyncParsableCommand {
             return table.csv
         case .table:
             let kind = labels ? "labels" : "rows"
-            var text = "loaded \(report.rowsLoaded) of \(report.rowsRead) \(kind) for \(report.model) in \(String(format: "%.2f", report.seconds)) s"
-            text += " (\(Int(report.rowsPerSecond)) rows/s); \(report.quarantined) quarantined (batch \(report.batchID))\n"
-            if !labels && report.labels > 0 { text += "\(report.labels) labels written\n" }
+            var text = "read \(report.rowsRead) \(kind) for \(report.model) in \(String(format: "%.2f", report.seconds)) s (\(Int(report.rowsPerSecond)) rows/s): "
+            text += "\(report.rowsLoaded) inserted, \(report.alreadyPresent) already present, \(report.quarantined) quarantined (batch \(report.batchID))\n"
+            text += Self.describe(report.labelOutcome, file: labels)
             if !report.undeclaredColumns.isEmpty {
                 text += "columns not declared in the workflow (stored unchecked): \(report.undeclaredColumns.joined(separator: ", "))\n"
             }

@@ -41,7 +41,7 @@ struct MonitoringCommandsTests {
             try csv.write(to: file, atomically: true, encoding: .utf8)
             let ingest = try await VigilProcess.run(["ingest", file.path, "--model", "churn", "--database-url", url], environment: environment)
             #expect(ingest.status == 0, "\(ingest.standardError)")
-            #expect(ingest.standardOutput.hasPrefix("loaded 38 of 40 rows for churn"))
+            #expect(ingest.standardOutput.hasPrefix("read 40 rows for churn") && ingest.standardOutput.contains("38 inserted, 0 already present, 2 quarantined"), "\(ingest.standardOutput)")
             #expect(ingest.standardOutput.contains("log.csv:9: feature 'amount': -3 is below the minimum 0"))
             #expect(ingest.standardOutput.contains("log.csv:32: feature 'amount': 'twelve' is not a number"))
 

@@ -53,11 +53,13 @@ extension APIRoutes {
         }
         let report: IngestReport
         do {
+            let spec = try await WorkflowStore(database: request.database).monitoringWorkflow(forModel: model)
+            let grace = spec?.spec.data?.labelGrace ?? MonitoredData.defaultLabelGrace
             if labels {
-                report = try await LabelStore(database: request.database).load(reader, model: model, actor: source)
+                report = try await LabelStore(database: request.database).load(reader, model: model, actor: source, grace: grace)
             } else {
-                let spec = try await WorkflowStore(database: request.database).monitoringWorkflow(forModel: model)
                 var options = InferenceIngest.Options(model: model, features: spec?.spec.data?.features ?? [], actor: source)
+                options.labelGrace = grace
                 options.role = role
                 options.modelVersion = try request.query("model_version") ?? ""
                 report = try await InferenceIngest(database: request.database).load(reader, options: options)

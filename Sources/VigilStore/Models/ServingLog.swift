@@ -49,12 +49,19 @@ public struct ServingLog: Sendable {
         try await database.transaction { connection in
             for start in stride(from: 0, to: predictions.count, by: 5_000) {
                 let chunk = predictions[start..<min(start + 5_000, predictions.count)]
+                // A request logged before (same id and role) is not logged again, as with `vigil ingest`.
                 try await connection.query("""
+                    WITH t AS (
+                        SELECT * FROM unnest(\(chunk.map { String($0.version) }), \(chunk.map(\.role)), \(chunk.map(\.requestID)), \(chunk.map(\.ts)),
+                                             \(Array(features[start..<min(start + 5_000, predictions.count)])), \(chunk.map(\.prediction)),
+                                             \(chunk.map(\.score)), \(chunk.map(\.latency)), \(chunk.map(\.error))) AS t(v, r, id, ts, f, p, s, l, e)
+                    ), fresh AS (
+                        INSERT INTO inference_requests (model, request_id, role, ts) SELECT \(model), id, r, ts FROM t
+                        ON CONFLICT DO NOTHING RETURNING request_id, role
+                    )
                     INSERT INTO inference_log (model, model_version, role, request_id, ts, features, prediction, score, latency_ms, error)
-                    SELECT \(model), v, r, id, ts, f::json, p, s, l, e
-                    FROM unnest(\(chunk.map { String($0.version) }), \(chunk.map(\.role)), \(chunk.map(\.requestID)), \(chunk.map(\.ts)),
-                                \(Array(features[start..<min(start + 5_000, predictions.count)])), \(chunk.map(\.prediction)),
-                                \(chunk.map(\.score)), \(chunk.map(\.latency)), \(chunk.map(\.error))) AS t(v, r, id, ts, f, p, s, l, e)
+                    SELECT DISTINCT ON (t.r, t.id) \(model), v, r, id, ts, f::json, p, s, l, e
+                    FROM t JOIN fresh ON fresh.request_id = t.id AND fresh.role = t.r
                     """, logger: database.logger)
             }
         }

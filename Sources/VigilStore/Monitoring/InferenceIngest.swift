@@ -28,6 +28,8 @@ public struct InferenceIngest: Sendable {
         public var role = "champion"
         /// Rows parsed and sent per COPY chunk.
         public var chunkRows = 50_000
+        /// How long a label without its inference is kept (the workflow's `data.label_grace`).
+        public var labelGrace = MonitoredData.defaultLabelGrace
 
         public init(model: String, features: [ColumnSchema] = [], actor: String) {
             self.model = model
@@ -48,6 +50,9 @@ public struct InferenceIngest: Sendable {
 
     /// Loads `reader`'s file.
     ///
+    /// Loading is idempotent: a row whose request (model, request id, role) is already stored, or
+    /// comes earlier in the same file, is counted as already present and not written again.
+    ///
     /// - Throws: ``DataFileError`` for malformed input (nothing is loaded), ``StoreError`` otherwise.
     public func load(
         _ reader: DataRecordReader, options: Options, progress: (@Sendable (IngestProgress) -> Void)? = nil
@@ -58,57 +63,86 @@ public struct InferenceIngest: Sendable {
             let batchID = try await connection.query("""
                 INSERT INTO ingest_batches (model, kind, source, actor, rows_read, rows_loaded, quarantined, started_at, finished_at)
                 VALUES (\(options.model), 'inferences', \(reader.file), \(options.actor), 0, 0, 0, \(started), \(started)) RETURNING id
-                """, logger: database.logger).decode(Int.self).first { _ in true }!
+                """, logger: database.logger).decode(Int.self).first { _ in true } ?? 0
             var encoder = InferenceRowEncoder(options: options, batchID: batchID, columns: reader.columnNames)
             var partitions = try await PartitionDays(existingOn: connection, logger: database.logger)
-            var pending: InferenceRowEncoder.Chunk?
-            var finished = false
+            let labelsWaiting = try await Self.hasUnmatchedLabels(model: options.model, on: connection, logger: database.logger)
+            var inserted = 0
             func elapsed() -> Double {
                 let duration = ContinuousClock.now - clock
                 return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
             }
+            var finished = false
             while !finished {
-                if pending == nil {
-                    pending = try encoder.encodeChunk(reader)
-                }
-                // New days need partitions before the COPY that routes rows to them starts.
-                try await partitions.ensure(pending!.days, database: database)
-                try await connection.copyFrom(table: "inference_log", columns: Self.copyColumns, logger: database.logger) { writer in
-                    while let chunk = pending {
-                        if !chunk.rows.isEmpty {
-                            try await writer.write(ByteBuffer(bytes: chunk.rows))
-                        }
-                        pending = nil
-                        progress?(IngestProgress(
-                            rowsRead: encoder.rowsRead, quarantined: encoder.quarantined.count, seconds: elapsed(),
-                            bytesRead: chunk.bytesRead, bytesTotal: reader.byteCount
-                        ))
-                        guard !chunk.isLast else {
-                            finished = true
-                            return
-                        }
-                        let next = try encoder.encodeChunk(reader)
-                        pending = next
-                        if !partitions.covers(next.days) { return }
+                let chunk = try encoder.encodeChunk(reader)
+                finished = chunk.isLast
+                let (rows, fresh) = try await Self.claimNew(chunk, model: options.model, on: connection, logger: database.logger)
+                inserted += fresh.count
+                if !rows.isEmpty {
+                    // New days need partitions before the COPY that routes rows to them.
+                    try await partitions.ensure(chunk.days, database: database)
+                    try await connection.copyFrom(table: "inference_log", columns: Self.copyColumns, logger: database.logger) { writer in
+                        try await writer.write(ByteBuffer(bytes: rows))
                     }
                 }
+                if labelsWaiting { try await LabelStore.matched(fresh, model: options.model, on: connection, logger: database.logger) }
+                progress?(IngestProgress(
+                    rowsRead: encoder.rowsRead, quarantined: encoder.quarantined.count, seconds: elapsed(),
+                    bytesRead: chunk.bytesRead, bytesTotal: reader.byteCount
+                ))
             }
             try await Self.insertQuarantine(encoder.quarantined, batchID: batchID, model: options.model, on: connection, logger: database.logger)
-            let labels = try await LabelStore.upsert(encoder.labels, model: options.model, on: connection, logger: database.logger)
-            let loaded = encoder.rowsRead - encoder.quarantined.count
+            let labels = try await LabelStore.upsert(encoder.labels, model: options.model, batchID: batchID, actor: options.actor,
+                                                     grace: options.labelGrace, on: connection, logger: database.logger)
+            let alreadyPresent = encoder.rowsRead - encoder.quarantined.count - inserted
             try await connection.query("""
-                UPDATE ingest_batches SET rows_read = \(encoder.rowsRead), rows_loaded = \(loaded), quarantined = \(encoder.quarantined.count),
-                    finished_at = \(Date()) WHERE id = \(batchID)
+                UPDATE ingest_batches SET rows_read = \(encoder.rowsRead), rows_loaded = \(inserted), already_present = \(alreadyPresent),
+                    quarantined = \(encoder.quarantined.count), labels_unchanged = \(labels.unchanged), labels_corrected = \(labels.corrected),
+                    labels_unmatched = \(labels.unmatched), finished_at = \(Date())
+                WHERE id = \(batchID)
                 """, logger: database.logger)
             let declared = Set(options.features.map(\.name))
             return IngestReport(
-                batchID: batchID, model: options.model, rowsRead: encoder.rowsRead, rowsLoaded: loaded,
-                quarantined: encoder.quarantined.count, labels: labels,
+                batchID: batchID, model: options.model, rowsRead: encoder.rowsRead, rowsLoaded: inserted, alreadyPresent: alreadyPresent,
+                quarantined: encoder.quarantined.count, labels: labels.new + labels.corrected, labelOutcome: labels,
                 undeclaredColumns: options.features.isEmpty ? [] : encoder.featureColumns.filter { !declared.contains($0) },
                 quarantineSample: encoder.quarantined.prefix(20).map { QuarantinedRow(line: $0.line, column: $0.column, reason: $0.reason) },
                 seconds: elapsed()
             )
         }
+    }
+
+    /// Claims the chunk's requests in `inference_requests` and keeps the rows that claimed one:
+    /// the first row of each request not stored before. Returns those rows' COPY text and request ids.
+    static func claimNew(
+        _ chunk: InferenceRowEncoder.Chunk, model: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (rows: [UInt8], requestIDs: [String]) {
+        guard !chunk.keys.isEmpty else { return ([], []) }
+        let claimed = try await connection.query("""
+            INSERT INTO inference_requests (model, request_id, role, ts)
+            SELECT \(model), k.request_id, k.role, to_timestamp(k.ts)
+            FROM unnest(\(chunk.keys.map(\.requestID))::text[], \(chunk.keys.map(\.role))::text[], \(chunk.keys.map(\.seconds))::float8[]) AS k(request_id, role, ts)
+            ON CONFLICT DO NOTHING
+            RETURNING request_id, role
+            """, logger: logger)
+        // PostgreSQL text holds no NUL, so it cannot occur inside either part.
+        var fresh = Set<String>()
+        for try await (requestID, role) in claimed.decode((String, String).self) { fresh.insert(role + "\u{0}" + requestID) }
+        guard fresh.count < chunk.keys.count else { return (chunk.rows, chunk.keys.map(\.requestID)) }
+        var rows: [UInt8] = []
+        var requestIDs: [String] = []
+        rows.reserveCapacity(chunk.rows.count)
+        for (index, key) in chunk.keys.enumerated() where fresh.remove(key.role + "\u{0}" + key.requestID) != nil {
+            let end = index + 1 < chunk.keys.count ? chunk.keys[index + 1].start : chunk.rows.count
+            rows.append(contentsOf: chunk.rows[key.start..<end])
+            requestIDs.append(key.requestID)
+        }
+        return (rows, requestIDs)
+    }
+
+    private static func hasUnmatchedLabels(model: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("SELECT EXISTS (SELECT 1 FROM unmatched_labels WHERE model = \(model))", logger: logger)
+        return try await rows.decode(Bool.self).first { _ in true } ?? false
     }
 
     /// Creates the daily partitions of `inference_log` for every day from `from` to `to`

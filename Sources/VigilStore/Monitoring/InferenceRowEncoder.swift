@@ -7,9 +7,19 @@ struct InferenceRowEncoder {
     /// A chunk of encoded rows and the days their timestamps fall on.
     struct Chunk {
         var rows: [UInt8]
+        /// Each row's key and where it starts in `rows`, in file order.
+        var keys: [RowKey]
         var days: Set<Int>
         var isLast: Bool
         var bytesRead: Int
+    }
+
+    /// What makes a row unique, and where its encoding starts.
+    struct RowKey {
+        let start: Int
+        let requestID: String
+        let role: String
+        let seconds: Double
     }
 
     /// A row that broke the schema.
@@ -44,6 +54,7 @@ struct InferenceRowEncoder {
     private var known = (requestID: -1, timestamp: -1, modelVersion: -1, role: -1, prediction: -1, score: -1, probabilities: -1, latency: -1, error: -1, label: -1, model: -1)
     private var missingDeclared: [ColumnSchema] = []
     private var copy: CopyText
+    private var rowKeys: [RowKey] = []
     private let fixedPrefix: [UInt8]
 
     init(options: InferenceIngest.Options, batchID: Int, columns: [String]) {
@@ -95,12 +106,13 @@ struct InferenceRowEncoder {
     /// Reads and encodes up to `options.chunkRows` records.
     mutating func encodeChunk(_ reader: DataRecordReader) throws(DataFileError) -> Chunk {
         copy.removeAll()
+        rowKeys.removeAll(keepingCapacity: true)
         var days = Set<Int>()
         var lastDay = Int.min
         var count = 0
         while count < options.chunkRows {
             guard let record = try reader.next() else {
-                return Chunk(rows: copy.bytes, days: days, isLast: true, bytesRead: reader.byteCount)
+                return Chunk(rows: copy.bytes, keys: rowKeys, days: days, isLast: true, bytesRead: reader.byteCount)
             }
             if reader.columnNames.count != roles.count { resolve(reader.columnNames) }
             rowsRead += 1
@@ -110,7 +122,7 @@ struct InferenceRowEncoder {
                 lastDay = day
             }
         }
-        return Chunk(rows: copy.bytes, days: days, isLast: false, bytesRead: reader.bytesConsumed)
+        return Chunk(rows: copy.bytes, keys: rowKeys, days: days, isLast: false, bytesRead: reader.bytesConsumed)
     }
 
     /// Encodes one record, or quarantines it; returns the day of a loaded row.
@@ -220,7 +232,10 @@ struct InferenceRowEncoder {
         copy.separator()
         copy.integer(Int64(batchID))
         copy.endRow()
-        if known.label >= 0, !record.isMissing(known.label), let label = record.text(known.label), let requestID = record.text(known.requestID) {
+        // appendText checked it is UTF-8.
+        let requestID = record.text(known.requestID) ?? ""
+        rowKeys.append(RowKey(start: rowStart, requestID: requestID, role: role, seconds: seconds))
+        if known.label >= 0, !record.isMissing(known.label), let label = record.text(known.label) {
             labels.append(requestID: requestID, label: label)
         }
         return Int((seconds / 86_400).rounded(.down))

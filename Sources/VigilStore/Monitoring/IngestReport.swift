@@ -5,10 +5,16 @@ public struct IngestReport: Sendable, Codable, Equatable {
     public let batchID: Int
     public let model: String
     public let rowsRead: Int
+    /// Rows inserted: new requests (for labels, new or corrected ones).
     public let rowsLoaded: Int
+    /// Rows whose request was already stored (for labels, with the same value): nothing was
+    /// written for them, so loading a file twice changes nothing.
+    public let alreadyPresent: Int
     public let quarantined: Int
     /// Labels written (new or corrected), when the file carried a label column.
     public let labels: Int
+    /// What the labels did: new, unchanged, corrected, waiting for their inference, expired.
+    public let labelOutcome: LabelOutcome
     /// Columns the file has that the workflow does not declare (stored, but not checked).
     public let undeclaredColumns: [String]
     /// Up to the first 20 quarantined rows.

@@ -26,6 +26,12 @@ public struct MonitoredData: Sendable, Hashable, Codable {
     /// Business metrics: a name and an SQL aggregate over the window's rows, such as
     /// `avg(CASE WHEN prediction = '1' THEN 1 ELSE 0 END)`.
     public var metrics: [BusinessMetric] = []
+    /// How long a label whose request has not been logged yet is kept, waiting for it
+    /// (`label_grace`; ``defaultLabelGrace`` when not given).
+    public var labelGrace: WorkflowDuration?
+
+    /// Labels may arrive before their inference; after this long without one they are dropped.
+    public static let defaultLabelGrace = WorkflowDuration(seconds: 30 * 86_400)
 
     /// A business metric declared in a workflow.
     public struct BusinessMetric: Sendable, Hashable, Codable {

@@ -133,7 +133,7 @@ extension WorkflowReader {
     }
 
     mutating func readData(_ node: YAMLNode) -> MonitoredData? {
-        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices", "metrics"]
+        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices", "metrics", "label_grace"]
         guard let fields = reader.mapping(node, in: "data", allowed: keys) else { return nil }
         func text(_ key: String, default value: String) -> String {
             fields[key].flatMap { reader.string($0.value, "data \(key)") } ?? value
@@ -146,7 +146,7 @@ extension WorkflowReader {
                 reader.report(field.value.location, "data features must be a mapping of column names to types")
             }
         }
-        return MonitoredData(
+        var data = MonitoredData(
             table: fields["table"].flatMap { reader.string($0.value, "data table") },
             timestamp: text("timestamp", default: "ts"), prediction: text("prediction", default: "prediction"),
             label: fields["label"].flatMap { reader.string($0.value, "data label") },
@@ -159,6 +159,8 @@ extension WorkflowReader {
             slices: fields["slices"].map { reader.strings($0.value, "data slices").map(\.0) } ?? [],
             metrics: fields["metrics"].map { readBusinessMetrics($0.value) } ?? []
         )
+        data.labelGrace = fields["label_grace"].flatMap { reader.duration($0.value, "data label_grace") }
+        return data
     }
 
     /// `metrics: { name: "SQL aggregate", … }`: one expression each, no statement separators.
