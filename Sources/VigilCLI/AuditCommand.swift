@@ -8,7 +8,7 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "The audit log: list entries, verify the hash chain, export for an auditor's own tools.",
-        subcommands: [List.self, Verify.self, Export.self]
+        subcommands: [List.self, Verify.self, Head.self, Export.self]
     )
 
     /// Filters shared by list and export.
@@ -48,14 +48,35 @@ struct AuditCommand: AsyncParsableCommand {
             abstract: "Walk the hash chain; exit 1 naming the first entry that was changed, or that follows a removed one."
         )
         @OptionGroup var global: GlobalOptions
+        @Option(help: "A head saved earlier with `vigil audit head` (ID:HASH): the log must still reach it, unchanged.")
+        var head: String?
 
         func run() async throws {
-            let result = try await global.withDatabase(logger: global.makeLogger()) { try await AuditLog(database: $0).verify() }
-            guard let (entry, problem) = result.broken else {
-                print("audit log intact: \(result.checked) entr\(result.checked == 1 ? "y" : "ies") verified")
-                return
+            let saved = try head.map { text in
+                guard let head = AuditHead(text) else { throw ValidationError("--head must be ID:HASH as `vigil audit head` prints it, such as 42:3f…(64 hex digits)") }
+                return head
             }
-            throw CommandFailure("audit log broken at entry \(entry.id) (\(ISO8601DateFormatter().string(from: entry.at)) \(entry.actor) \(entry.action) \(entry.subject)): \(problem); \(result.checked) entries before it verified")
+            let result = try await global.withDatabase(logger: global.makeLogger()) { try await AuditLog(database: $0).verify(against: saved) }
+            if let (entry, problem) = result.broken {
+                throw CommandFailure("audit log broken at entry \(entry.id) (\(ISO8601DateFormatter().string(from: entry.at)) \(entry.actor) \(entry.action) \(entry.subject)): \(problem); \(result.checked) entries before it verified")
+            }
+            if let cut = result.cut {
+                throw CommandFailure("audit log cut: \(cut); \(result.checked) entries verified")
+            }
+            let against = saved.map { " and reaches the saved head \($0.id)" } ?? ""
+            print("audit log intact: \(result.checked) entr\(result.checked == 1 ? "y" : "ies") verified\(against); head \(result.head)")
+        }
+    }
+
+    struct Head: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the head of the audit chain (ID:HASH), to keep outside the database for `vigil audit verify --head`."
+        )
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let head = try await global.withDatabase(logger: global.makeLogger()) { try await AuditLog(database: $0).head() }
+            print(head)
         }
     }
 

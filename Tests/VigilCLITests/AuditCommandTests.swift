@@ -32,7 +32,7 @@ struct AuditCommandTests {
             let mine = try await vigil("audit", "list", "--actor", "alice")
             #expect(mine.standardOutput.contains("alert.acknowledged") && mine.standardOutput.contains("on it") && !mine.standardOutput.contains("token."))
             let verified = try await vigil("audit", "verify")
-            #expect(verified.status == 0 && verified.standardOutput == "audit log intact: 5 entries verified\n")
+            #expect(verified.status == 0 && verified.standardOutput.hasPrefix("audit log intact: 5 entries verified; head 5:"), "\(verified.standardOutput)")
 
             let export = try await vigil("audit", "export", "--format", "jsonl")
             let lines = export.standardOutput.split(separator: "\n")
@@ -68,6 +68,70 @@ struct AuditCommandTests {
             }
             let removed = try await vigil("audit", "verify")
             #expect(removed.status == 1 && removed.standardError.contains("broken at entry 4 (") && removed.standardError.contains("it does not follow entry 2"))
+        }
+    }
+
+    @Test("a saved head proves the end: deleting the newest entry, or the newest ten, is reported by verify --head; an edit still is; the database's own head catches a cut it was not moved back for")
+    func cutEnd() async throws {
+        try await TestDatabase.withFresh { database in
+            let url = database.configuration.url(revealingPassword: true)
+            let environment = VigilProcess.cleanEnvironment()
+            func vigil(_ arguments: String...) async throws -> VigilProcess.Output {
+                try await VigilProcess.run(arguments + ["--database-url", url], environment: environment)
+            }
+            let log = AuditLog(database: database)
+            for index in 1...20 {
+                try await log.append(actor: "alice", action: "model.alias_moved", subject: "model:churn", reason: "step \(index)", at: Date())
+            }
+            let printed = try await vigil("audit", "head")
+            #expect(printed.status == 0, "\(printed.standardError)")
+            let head = try #require(AuditHead(printed.standardOutput))
+            #expect(head.id == 20)
+            let intact = try await vigil("audit", "verify", "--head", head.description)
+            #expect(intact.status == 0 && intact.standardOutput.contains("20 entries verified and reaches the saved head 20"), "\(intact.standardOutput)\(intact.standardError)")
+
+            /// A superuser's deletion of the newest `count` entries, moving the database's head back as well.
+            func cut(_ count: Int) async throws {
+                try await database.transaction { connection in
+                    try await connection.query("SET LOCAL session_replication_role = replica", logger: database.logger)
+                    try await connection.query("DELETE FROM audit_log WHERE id > (SELECT max(id) FROM audit_log) - \(count)", logger: database.logger)
+                    try await connection.query("""
+                        UPDATE audit_head SET last_id = l.id, last_hash = l.hash, entries = entries - \(count)
+                        FROM (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1) l
+                        """, logger: database.logger)
+                }
+            }
+            try await cut(1)
+            // The database's head was moved back with the cut: only the saved head tells.
+            #expect(try await vigil("audit", "verify").status == 0)
+            let one = try await vigil("audit", "verify", "--head", head.description)
+            #expect(one.status == 1 && one.standardError.contains("the log ends at entry 19, before the saved head's entry 20"), "\(one.standardError)")
+            try await cut(9)
+            let ten = try await vigil("audit", "verify", "--head", head.description)
+            #expect(ten.status == 1 && ten.standardError.contains("the log ends at entry 10, before the saved head's entry 20"), "\(ten.standardError)")
+
+            // A cut that leaves the database's head alone is caught without a saved head.
+            let newer = try await vigil("audit", "head")
+            try await database.transaction { connection in
+                try await connection.query("SET LOCAL session_replication_role = replica", logger: database.logger)
+                try await connection.query("DELETE FROM audit_log WHERE id = 10", logger: database.logger)
+            }
+            let unmoved = try await vigil("audit", "verify")
+            #expect(unmoved.status == 1 && unmoved.standardError.contains("the log ends at entry 9, but its head says 10: the newest entries were removed"), "\(unmoved.standardError)")
+
+            // An edit before the saved head is still found.
+            try await database.transaction { connection in
+                try await connection.query("SET LOCAL session_replication_role = replica", logger: database.logger)
+                try await connection.query("UPDATE audit_log SET reason = 'step 3!' WHERE id = 3", logger: database.logger)
+            }
+            let edited = try await vigil("audit", "verify", "--head", newer.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(edited.status == 1 && edited.standardError.contains("broken at entry 3 ("), "\(edited.standardError)")
+
+            // The head only moves forward.
+            await #expect(throws: (any Error).self) { try await database.client.query("UPDATE audit_head SET last_id = 1", logger: database.logger) }
+            await #expect(throws: (any Error).self) { try await database.client.query("DELETE FROM audit_head", logger: database.logger) }
+            let malformed = try await vigil("audit", "verify", "--head", "20:xyz")
+            #expect(malformed.status != 0 && malformed.standardError.contains("--head must be ID:HASH"))
         }
     }
 }

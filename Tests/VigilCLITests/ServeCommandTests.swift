@@ -96,7 +96,8 @@ struct ServeCommandTests {
                 (Self.payload(version: "3"), 400, "'version' is \"3\"; Vigil reads version \"4\""),
                 ("[1, 2]", 400, "the body must be a JSON object (Alertmanager webhook payload, version 4)"),
                 (Self.payload().replacingOccurrences(of: "\"startsAt\": \"2026-11-24T10:00:00.123Z\"", with: "\"startsAt\": 12"), 400, "'alerts[0].startsAt' must be an RFC 3339 time"),
-                (String(repeating: " ", count: 5_000) + Self.payload(), 413, "the body is larger than 4096 bytes"),
+                (String(repeating: " ", count: 5_000) + Self.payload(), 413,
+                 "the body (Content-Length \(5_000 + Self.payload().utf8.count)) is larger than the server's limit of 4096 bytes (--max-body)"),
             ] {
                 let (status, body) = try await Self.post(endpoint, bad, token: token)
                 let error = body["error"] as? [String: Any]

@@ -32,11 +32,18 @@ extension APIRoutes {
             ]))
         }
         add(.get, "/api/v1/audit/verify", .auditor) { request in
-            let result = try await AuditLog(database: request.database).verify()
-            var body: [String: JSONValue] = ["intact": .bool(result.broken == nil), "checked": .number(Double(result.checked))]
+            let saved = try request.query("head").map { text in
+                guard let head = AuditHead(text) else { throw APIError.badRequest("query parameter 'head' must be ID:HASH as `vigil audit head` prints it") }
+                return head
+            }
+            let result = try await AuditLog(database: request.database).verify(against: saved)
+            var body: [String: JSONValue] = [
+                "intact": .bool(result.isIntact), "checked": .number(Double(result.checked)), "head": .string(result.head.description),
+            ]
             if let (entry, problem) = result.broken {
                 body["broken"] = .object(["id": .number(Double(entry.id)), "action": .string(entry.action), "subject": .string(entry.subject), "problem": .string(problem)])
             }
+            if let cut = result.cut { body["cut"] = .string(cut) }
             return JSONResponse.ok(JSONValue.object(body))
         }
     }

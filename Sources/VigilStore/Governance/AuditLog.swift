@@ -85,31 +85,65 @@ public struct AuditLog: Sendable {
         public let checked: Int
         /// The first entry that does not hold, and why; `nil` when the whole chain holds.
         public let broken: (entry: AuditEntry, problem: String)?
+        /// Why the log does not reach its head (entries cut off its end); `nil` when it does.
+        public let cut: String?
+        /// The newest entry the walk reached.
+        public let head: AuditHead
+
+        /// Whether every entry holds and the log reaches its head.
+        public var isIntact: Bool { broken == nil && cut == nil }
+    }
+
+    /// The head as the database keeps it: moved forward with every entry, in the same transaction.
+    public func head() async throws -> AuditHead {
+        let rows = try await database.client.query("SELECT last_id, last_hash FROM audit_head", logger: database.logger)
+        for try await (id, hash) in rows.decode((Int, String).self) { return AuditHead(id: id, hash: hash) }
+        throw StoreError(.conflict, "the audit head is missing: someone with superuser rights removed it")
     }
 
     /// Walks the chain from the first entry: each entry's hash must be the SHA-256 of its content,
-    /// and each must name the hash of the entry before it.
-    public func verify() async throws -> Verification {
+    /// and each must name the hash of the entry before it. Then the log must reach the head the
+    /// database keeps and, when given, a head saved earlier (`saved`): its entry must still be
+    /// there with the same hash.
+    public func verify(against saved: AuditHead? = nil) async throws -> Verification {
         let rows = try await database.client.query(PostgresQuery(unsafeSQL: """
             SELECT \(Self.columns), vigil_audit_content(audit_log) AS content FROM audit_log ORDER BY id
             """), logger: database.logger)
-        var previous = String(repeating: "0", count: 64)
-        var previousID: Int?
+        var previous = AuditHead.empty
         var checked = 0
+        var savedFound = saved == nil || saved == AuditHead.empty
         for try await row in rows {
             let entry = try Self.entry(from: row)
             let content = try row.makeRandomAccess()["content"].decode(String.self)
-            if entry.previousHash != previous {
-                let before = previousID.map { "entry \($0)" } ?? "the start of the log"
-                return Verification(checked: checked, broken: (entry, "it does not follow \(before): an entry before it was changed or removed"))
+            if entry.previousHash != previous.hash {
+                let before = previous.id == 0 ? "the start of the log" : "entry \(previous.id)"
+                return Verification(checked: checked, broken: (entry, "it does not follow \(before): an entry before it was changed or removed"), cut: nil, head: previous)
             }
             if content.sha256Hex != entry.hash {
-                return Verification(checked: checked, broken: (entry, "its content does not match its hash: it was changed after it was written"))
+                return Verification(checked: checked, broken: (entry, "its content does not match its hash: it was changed after it was written"), cut: nil, head: previous)
             }
-            previous = entry.hash
-            previousID = entry.id
+            if let saved, entry.id == saved.id {
+                guard entry.hash == saved.hash else {
+                    return Verification(checked: checked, broken: (entry, "it is not the entry of the saved head \(saved): the log was rewritten from here"), cut: nil, head: previous)
+                }
+                savedFound = true
+            }
+            previous = AuditHead(id: entry.id, hash: entry.hash)
             checked += 1
         }
-        return Verification(checked: checked, broken: nil)
+        if let saved, !savedFound {
+            let cut = saved.id > previous.id
+                ? "the log ends at entry \(previous.id), before the saved head's entry \(saved.id): the newest entries were removed"
+                : "entry \(saved.id) of the saved head is missing: it was removed"
+            return Verification(checked: checked, broken: nil, cut: cut, head: previous)
+        }
+        let kept = try await head()
+        if kept != previous {
+            let cut = kept.id > previous.id
+                ? "the log ends at entry \(previous.id), but its head says \(kept.id): the newest entries were removed"
+                : "the log ends at entry \(previous.id), which is not its head \(kept): the head or the log was tampered with"
+            return Verification(checked: checked, broken: nil, cut: cut, head: previous)
+        }
+        return Verification(checked: checked, broken: nil, cut: nil, head: previous)
     }
 }
