@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilWorkflow
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,6 +27,10 @@ enum VigilMain {
         if let error = error as? ExitCode { return error.rawValue }
         if let error = error as? CommandFailure {
             printError("vigil: error: \(error.message)")
+            return 1
+        }
+        if let error = error as? DataFileError {
+            printError("vigil: error: \(error)")
             return 1
         }
         let code = Vigil.exitCode(for: error)

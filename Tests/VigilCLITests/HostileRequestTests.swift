@@ -102,4 +102,56 @@ struct HostileRequestTests {
             for try await count in rows.decode(Int.self) { #expect(count == 0) }
         }
     }
+
+    /// A hostile data file: its bytes, and what `vigil ingest` must do with it.
+    struct HostileFile: Sendable, CustomTestStringConvertible {
+        let name: String
+        let bytes: [UInt8]
+        /// For a file refused whole: what the one-line error says after `file:`.
+        let error: String?
+        /// For a file that loads: rows inserted and quarantined.
+        let inserted: Int
+        let quarantined: Int
+        var testDescription: String { name }
+
+        static let header = Array("request_id,ts,amount,plan\n".utf8)
+        static func row(_ id: String, _ extra: [UInt8] = Array("1,pro".utf8)) -> [UInt8] { Array("\(id),2026-11-24T10:00:00Z,".utf8) + extra + [10] }
+
+        static let all: [HostileFile] = [
+            HostileFile(name: "nul.csv", bytes: header + row("a") + row("b", Array("1,p".utf8) + [0] + Array("ro".utf8)), error: ":3: the line holds a NUL byte", inserted: 0, quarantined: 0),
+            HostileFile(name: "invalid-utf8-feature.csv", bytes: header + row("a") + row("b", Array("1,".utf8) + [0xFF, 0xFE]), error: nil, inserted: 1, quarantined: 1),
+            HostileFile(name: "invalid-utf8-id.csv", bytes: header + row("a") + Array("b".utf8) + [0xC3, 0x28] + Array(",2026-11-24T10:00:00Z,1,pro\n".utf8), error: nil, inserted: 1, quarantined: 1),
+            // No workflow declares `amount` here: a number too large for a double is kept as the text it was.
+            HostileFile(name: "huge-number.csv", bytes: header + row("a", Array("99999999999999999999999999,pro".utf8)) + row("b", Array("1e400,pro".utf8)), error: nil, inserted: 2, quarantined: 0),
+            HostileFile(name: "long-line.csv", bytes: header + row("a", Array("1,".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)), error: nil, inserted: 1, quarantined: 0),
+            HostileFile(name: "ragged.csv", bytes: header + row("a") + row("b", Array("1,pro,extra".utf8)), error: ":3: expected 4 fields as in the header, found 5", inserted: 0, quarantined: 0),
+            HostileFile(name: "bom-crlf.csv", bytes: [0xEF, 0xBB, 0xBF] + Array("request_id,ts,amount,plan\r\na,2026-11-24T10:00:00Z,1,pro\r\nb,2026-11-24T10:00:01Z,2,pro\r\n".utf8),
+                         error: nil, inserted: 2, quarantined: 0),
+            HostileFile(name: "huge-number.jsonl", bytes: Array(#"{"request_id": "a", "ts": "2026-11-24T10:00:00Z", "amount": 1e400}"#.utf8) + [10], error: ":1: not valid JSON", inserted: 0, quarantined: 0),
+            HostileFile(name: "nan-timestamp.jsonl", bytes: Array(#"{"request_id": "a", "ts": "NaN", "amount": 1}"#.utf8) + [10], error: ":1: ts 'NaN' is out of range", inserted: 0, quarantined: 0),
+        ]
+    }
+
+    @Test("vigil ingest of hostile files: refused whole with the line named, or loaded with bad rows quarantined; never a crash or a half load", arguments: HostileFile.all)
+    func hostileFile(_ hostile: HostileFile) async throws {
+        try await TestDatabase.withFresh { database in
+            let url = database.configuration.url(revealingPassword: true)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID().uuidString)-\(hostile.name)")
+            defer { try? FileManager.default.removeItem(at: file) }
+            try Data(hostile.bytes).write(to: file)
+            let result = try await VigilProcess.run(["ingest", file.path, "--model", "shop", "--format", "json", "--database-url", url], environment: VigilProcess.cleanEnvironment())
+            let stored = try await database.client.query("SELECT count(*)::int8 FROM inference_log", logger: database.logger).decode(Int.self).first { _ in true }
+            if let error = hostile.error {
+                #expect(result.status == 1, "\(result.standardOutput)\(result.standardError)")
+                #expect(result.standardError.hasPrefix("vigil: error: \(file.path)\(error)"), "\(result.standardError)")
+                #expect(result.standardError.split(separator: "\n").count == 1)
+                #expect(stored == 0)
+            } else {
+                #expect(result.status == 0, "\(result.standardError)")
+                let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+                #expect(report?["rows_loaded"] as? Int == hostile.inserted && report?["quarantined"] as? Int == hostile.quarantined, "\(result.standardOutput)")
+                #expect(stored == hostile.inserted)
+            }
+        }
+    }
 }

@@ -264,8 +264,14 @@ struct InferenceRowEncoder {
             copy.verbatim(keys[index])
         }
         guard let schema else {
-            key()
-            if let number = record.number(index) { copy.number(number) } else { copy.jsonString(record.text(index) ?? "") }
+            if let number = record.number(index) {
+                key()
+                copy.number(number)
+            } else {
+                guard let text = record.text(index) else { return (name, "feature '\(name)': the value is not valid UTF-8") }
+                key()
+                copy.jsonString(text)
+            }
             return nil
         }
         switch schema.type {

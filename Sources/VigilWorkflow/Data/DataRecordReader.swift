@@ -19,11 +19,20 @@ public final class DataRecordReader {
         guard let format = format ?? DataFileReader.Format(path: path) else {
             throw DataFileError(file: path, line: nil, "unknown data format; use a .csv or .jsonl file")
         }
+        var bytes: [UInt8]
         do {
             bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe))
         } catch {
             throw DataFileError(file: path, line: nil, "cannot read the file: \((error as NSError).localizedDescription)")
         }
+        // A byte-order mark is not part of the first column's name.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        // Text holds no NUL: one means a binary or corrupted file, and PostgreSQL could not store it.
+        if let nul = bytes.firstIndex(of: 0) {
+            let line = bytes[..<nul].reduce(into: 1) { count, byte in if byte == UInt8(ascii: "\n") { count += 1 } }
+            throw DataFileError(file: path, line: line, "the line holds a NUL byte; data files must be text (CSV or JSON lines)")
+        }
+        self.bytes = bytes
         file = path
         self.format = format
     }
