@@ -234,12 +234,10 @@ struct OpenAPIConformanceTests {
             process.executableURL = URL(fileURLWithPath: binary)
             process.currentDirectoryURL = folder
             process.arguments = [
+                // Every route, every phase: examples, coverage (boundary and negative values), fuzzing, and
+                // stateful sequences that follow the document's links (runs → a run, alerts → an alert, models → a model).
                 "run", package.appendingPathComponent("docs/openapi.yaml").path, "--url", base, "-n", "10", "--seed", "1", "--no-color",
-                // The stateful phase guesses links between operations and sends ids it made up (`runs/None`).
-                "--phases=examples,coverage,fuzzing",
-                // Batch bodies are CSV or JSON-lines files, which a JSON Schema string cannot describe:
-                // every string is "valid", most are not a batch. The API test covers them.
-                "--exclude-path-regex", "/(inferences|labels)$",
+                "--phases=examples,coverage,fuzzing,stateful",
                 "--header", "Authorization: Bearer \(tokens["admin"]!)",
             ]
             let log = folder.appendingPathComponent("out.txt")
@@ -251,7 +249,8 @@ struct OpenAPIConformanceTests {
             while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             #expect(process.terminationStatus == 0, "schemathesis found problems:\n\(output.components(separatedBy: "\n").filter { $0.contains("ST") || $0.contains("curl") || $0.contains("Invalid") }.joined(separator: "\n"))")
-            #expect(output.contains("Tested: 24"), "\(output.suffix(2_000))")
+            #expect(output.contains("Selected: 26/26") && output.contains("Tested: 26"), "\(output.suffix(2_000))")
+            #expect(output.contains("✅ Stateful"), "\(output.suffix(2_000))")
         }
     }
 }

@@ -23,9 +23,21 @@ struct APIRequest: Sendable {
         return value
     }
 
-    /// A path parameter that must be a positive whole number.
+    /// The `{model}` path parameter: a model name (letters, digits, `-`, `_` and `.`).
+    func modelPath() throws -> String {
+        let model = try path("model")
+        guard model.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }) else {
+            throw APIError.badRequest("'\(model.prefix(60))' is not a model name (letters, digits, '-', '_' and '.')")
+        }
+        return model
+    }
+
+    /// A path parameter that must be a positive whole number: anything else names nothing (404).
     func pathID(_ name: String) throws -> Int {
-        guard let value = Int(try path(name)), value >= 1 else { throw APIError.badRequest("path parameter '\(name)' must be a whole number of at least 1") }
+        let text = try path(name)
+        guard let value = Int(text), value >= 1 else {
+            throw APIError.notFound("no such \(name) '\(text.prefix(40))': \(name)s are whole numbers from 1")
+        }
         return value
     }
 
@@ -45,22 +57,38 @@ struct APIRequest: Sendable {
         return value
     }
 
-    /// The start of a time filter: `since` (a duration back from now) or `from` (an RFC 3339 time).
+    /// The start of a time filter: `since` (a duration back from now) and `from` (an RFC 3339
+    /// time), each checked; with both, the later of the two.
     func queryStart() throws -> Date? {
+        var starts: [Date] = []
         if let text = try query("since") {
-            guard text.unicodeScalars.count <= 100, let duration = WorkflowDuration(text) else { throw APIError.badRequest("query parameter 'since' must be a duration of at most 36500d, such as 24h") }
-            // Further back than PostgreSQL's calendar reaches means "since the beginning".
-            return now.addingTimeInterval(-min(duration.seconds, 1_000 * 365 * 86_400))
+            guard text.unicodeScalars.count <= 100, let duration = WorkflowDuration(text) else {
+                throw APIError.badRequest("query parameter 'since' must be a duration of at most 36500d, such as 24h")
+            }
+            starts.append(now.addingTimeInterval(-duration.seconds))
         }
         if let text = try query("from") {
-            guard text.count >= 20, text.utf8.dropFirst(4).first == UInt8(ascii: "-"), let seconds = Timestamp.parse(text) else { throw APIError.badRequest("query parameter 'from' must be an RFC 3339 time such as 2026-11-24T10:00:00Z") }
-            return Date(timeIntervalSince1970: seconds)
+            guard text.count >= 20, text.utf8.dropFirst(4).first == UInt8(ascii: "-"), let seconds = Timestamp.parse(text) else {
+                throw APIError.badRequest("query parameter 'from' must be an RFC 3339 time from 1970 to 9999, such as 2026-11-24T10:00:00Z")
+            }
+            starts.append(Date(timeIntervalSince1970: seconds))
         }
-        return nil
+        return starts.max()
     }
 
-    /// The body as a JSON object (an empty body is an empty object).
-    func object() async throws -> [String: JSONValue] {
+    /// The body as a JSON object (an empty body is an empty object), holding no key outside `allowed`.
+    ///
+    /// - Throws: ``APIError`` 400 for a body that is not JSON, not UTF-8 or holds a NUL; 422 for one
+    ///   that is not an object or has an unknown key (named, with a suggestion).
+    func object(allowing allowed: [String]) async throws -> [String: JSONValue] {
+        let object = try await object()
+        for key in object.keys.sorted() where !allowed.contains(key) {
+            throw APIError.unprocessable("unknown field '\(key.prefix(60))'\(Suggestion.hint(for: key, in: allowed)) (this operation takes \(allowed.joined(separator: ", ")))")
+        }
+        return object
+    }
+
+    private func object() async throws -> [String: JSONValue] {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: min(server.configuration.maximumJSONBytes, server.configuration.maximumBodyBytes))

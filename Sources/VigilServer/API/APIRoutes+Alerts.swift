@@ -52,14 +52,14 @@ extension APIRoutes {
         for (path, act) in actions {
             add(.post, "/api/v1/alerts/{id}/\(path)", .operator) { request in
                 let id = try request.pathID("id")
-                let reason = try request.reason(in: try await request.object())
+                let reason = try request.reason(in: try await request.object(allowing: ["reason"]))
                 let store = AlertStore(database: request.database)
                 try await request.checkModelVisible(try await store.alert(id).model)
                 return JSONResponse.ok(Self.json(try await act(store, id, request.principal.name, reason, request.now)))
             }
         }
         add(.post, "/api/v1/silences", .operator) { request in
-            let body = try await request.object()
+            let body = try await request.object(allowing: ["model", "alert", "for", "reason"])
             let reason = try request.reason(in: body)
             let model = try request.text("model", in: body, required: true)!
             guard case let .string(length)? = body["for"], let duration = WorkflowDuration(length), duration.seconds > 0 else {

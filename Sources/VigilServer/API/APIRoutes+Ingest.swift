@@ -17,10 +17,7 @@ extension APIRoutes {
     }
 
     static func ingest(_ request: APIRequest, labels: Bool) async throws -> Response {
-        let model = try request.path("model")
-        guard model.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw APIError.badRequest("'\(model)' is not a model name (letters, digits, '-', '_' and '.')")
-        }
+        let model = try request.modelPath()
         try await request.checkModelVisible(model)
         let contentType = request.request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         let format: DataFileReader.Format

@@ -21,12 +21,12 @@ extension APIRoutes {
             return JSONResponse.ok(JSONValue.object(["models": .array(models.filter { visible.contains($0.model) }.map(Self.json))]))
         }
         add(.get, "/api/v1/models/{model}/routing", .viewer) { request in
-            let model = try request.path("model")
+            let model = try request.modelPath()
             try await request.checkModelVisible(model)
             return JSONResponse.ok(Self.json(try await ModelRegistry(database: request.database).routing(of: model)))
         }
         add(.get, "/api/v1/models/{model}/versions", .viewer) { request in
-            let model = try request.path("model")
+            let model = try request.modelPath()
             try await request.checkModelVisible(model)
             let registry = ModelRegistry(database: request.database)
             _ = try await registry.routing(of: model)
@@ -42,7 +42,7 @@ extension APIRoutes {
             return JSONResponse.ok(JSONValue.object(["versions": .array(versions)]))
         }
         add(.get, "/api/v1/models/{model}/changelog", .viewer) { request in
-            let model = try request.path("model")
+            let model = try request.modelPath()
             try await request.checkModelVisible(model)
             let registry = ModelRegistry(database: request.database)
             _ = try await registry.routing(of: model)
@@ -58,7 +58,7 @@ extension APIRoutes {
             return JSONResponse.ok(JSONValue.object(["entries": .array(entries)]))
         }
         add(.get, "/api/v1/models/{model}/drift", .viewer) { request in
-            let model = try request.path("model")
+            let model = try request.modelPath()
             try await request.checkModelVisible(model)
             let windows = try await MetricsStore(database: request.database).recentWindows(model: model, count: try request.query("windows", in: 1...500, default: 24))
             let formatter = ISO8601DateFormatter()

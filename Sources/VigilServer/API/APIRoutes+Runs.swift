@@ -59,7 +59,7 @@ extension APIRoutes {
         add(.post, "/api/v1/workflows/{workflow}/runs", .operator) { request in
             let workflow = try request.path("workflow")
             _ = try await WorkflowStore(database: request.database).version(of: workflow)
-            let body = try await request.object()
+            let body = try await request.object(allowing: ["params", "idempotency_key"])
             var params: [String: JSONValue] = [:]
             if let value = body["params"] {
                 guard case let .object(given) = value, !APIRequest.holdsNUL(value) else {
@@ -90,14 +90,14 @@ extension APIRoutes {
         }
         add(.post, "/api/v1/runs/{id}/cancel", .operator) { request in
             let id = try request.pathID("id")
-            let reason = try request.reason(in: try await request.object())
+            let reason = try request.reason(in: try await request.object(allowing: ["reason"]))
             try await RunStore(database: request.database).cancel(id, actor: request.principal.name, reason: reason, now: request.now)
             return JSONResponse.ok(Self.json(try await RunStore(database: request.database).run(id)))
         }
         for (path, approve) in [("approve", true), ("reject", false)] {
             add(.post, "/api/v1/runs/{id}/steps/{step}/\(path)", .approver) { request in
                 let id = try request.pathID("id"), step = try request.path("step")
-                let reason = try request.reason(in: try await request.object())
+                let reason = try request.reason(in: try await request.object(allowing: ["reason"]))
                 try await RunStore(database: request.database).decideApproval(run: id, step: step, approve: approve, actor: request.principal.name, reason: reason, now: request.now)
                 return JSONResponse.ok(Self.json(try await RunStore(database: request.database).run(id)))
             }

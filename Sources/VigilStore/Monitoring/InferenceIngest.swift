@@ -91,6 +91,7 @@ public struct InferenceIngest: Sendable {
                     bytesRead: chunk.bytesRead, bytesTotal: reader.byteCount
                 ))
             }
+            try Self.checkColumns(of: reader, rowsRead: encoder.rowsRead)
             try await Self.insertQuarantine(encoder.quarantined, batchID: batchID, model: options.model, on: connection, logger: database.logger)
             let labels = try await LabelStore.upsert(encoder.labels, model: options.model, batchID: batchID, actor: options.actor,
                                                      grace: options.labelGrace, on: connection, logger: database.logger)
@@ -138,6 +139,17 @@ public struct InferenceIngest: Sendable {
             requestIDs.append(key.requestID)
         }
         return (rows, requestIDs)
+    }
+
+    /// Refuses a file with no rows, or a CSV file whose header lacks `request_id` or `ts`: it is
+    /// not an inference log, and quarantining every row of it would only hide that.
+    static func checkColumns(of reader: DataRecordReader, rowsRead: Int) throws(DataFileError) {
+        guard rowsRead > 0 else { throw DataFileError(file: reader.file, line: nil, "the file holds no rows; nothing to load") }
+        guard reader.format == .csv else { return }
+        let columns = Set(reader.columnNames)
+        for (names, what) in [(["request_id"], "request_id"), (["ts", "timestamp"], "ts (or timestamp)")] where columns.isDisjoint(with: names) {
+            throw DataFileError(file: reader.file, line: 1, "the header has no \(what) column (it has \(reader.columnNames.prefix(10).joined(separator: ", ")))")
+        }
     }
 
     private static func hasUnmatchedLabels(model: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {

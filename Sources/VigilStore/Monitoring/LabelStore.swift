@@ -45,6 +45,10 @@ public struct LabelStore: Sendable {
             }
             batch.append(requestID: requestID, label: label)
         }
+        guard rowsRead > 0 else { throw DataFileError(file: reader.file, line: nil, "the file holds no rows; nothing to load") }
+        if reader.format == .csv, requestColumn < 0 || labelColumn < 0 {
+            throw DataFileError(file: reader.file, line: 1, "the header needs request_id and label columns (it has \(reader.columnNames.prefix(10).joined(separator: ", ")))")
+        }
         let (id, outcome) = try await database.transaction { connection in
             let id = try await connection.query("""
                 INSERT INTO ingest_batches (model, kind, source, actor, rows_read, rows_loaded, quarantined, started_at, finished_at)
