@@ -27,9 +27,13 @@ public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
     public let location: SourceLocation
     public let message: String
 
+    /// A diagnostic; control characters in `message` (a user's text quoted in it may hold a
+    /// newline or a tab) are escaped, so every diagnostic stays one line.
     public init(_ location: SourceLocation, _ message: String) {
         self.location = location
-        self.message = message
+        self.message = message.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            ? String(message.unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined())
+            : message
     }
 
     /// `file:line:column: message`.

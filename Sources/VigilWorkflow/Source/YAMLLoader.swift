@@ -75,7 +75,12 @@ public enum YAMLLoader {
     }
 
     private static func diagnostic(for error: YamlError, text: String, file: String) -> Diagnostic {
-        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: max(mark.line, 1), column: max(mark.column, 1)) }
+        // Yams can place an error at the end of input past the last line: keep it inside the file.
+        let lastLine = text.utf8.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        func at(_ mark: Mark) -> SourceLocation {
+            let line = min(max(mark.line, 1), lastLine)
+            return SourceLocation(file: file, line: line, column: line == mark.line ? max(mark.column, 1) : 1)
+        }
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             let prefix = context.map { $0.text + ": " } ?? ""
