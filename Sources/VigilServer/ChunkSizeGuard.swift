@@ -70,9 +70,8 @@ final class ChunkSizeGuard: ChannelInboundHandler, RemovableChannelHandler {
                     framing = .head(seen)
                 }
             case let .fixed(remaining):
-                let step = min(remaining, bytes.endIndex - index)
-                index += step
-                framing = remaining - step == 0 ? .head([]) : .fixed(remaining: remaining - step)
+                let left = Self.skip(remaining, from: &index, in: bytes)
+                framing = left == 0 ? .head([]) : .fixed(remaining: left)
             case var .chunkSize(line):
                 line.append(bytes[index])
                 index += 1
@@ -91,9 +90,8 @@ final class ChunkSizeGuard: ChannelInboundHandler, RemovableChannelHandler {
                 if size > UInt64(maximumBodyBytes) { return Exceeded(declared: String(size)) }
                 framing = size == 0 ? .trailer([]) : .chunkData(remaining: Int(size) + 2)
             case let .chunkData(remaining):
-                let step = min(remaining, bytes.endIndex - index)
-                index += step
-                framing = remaining - step == 0 ? .chunkSize([]) : .chunkData(remaining: remaining - step)
+                let left = Self.skip(remaining, from: &index, in: bytes)
+                framing = left == 0 ? .chunkSize([]) : .chunkData(remaining: left)
             case var .trailer(line):
                 line.append(bytes[index])
                 index += 1
@@ -107,6 +105,13 @@ final class ChunkSizeGuard: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         return nil
+    }
+
+    /// Moves `index` over up to `count` bytes of `bytes`; returns how many are still to come.
+    private static func skip(_ count: Int, from index: inout Int, in bytes: ByteBufferView) -> Int {
+        let step = min(count, bytes.endIndex - index)
+        index += step
+        return count - step
     }
 
     /// The body framing a complete head announces.

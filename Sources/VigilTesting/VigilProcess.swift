@@ -1,4 +1,5 @@
 import Foundation
+import VigilStore
 
 /// Runs the built `vigil` executable as a child process, the way a person or script would.
 public struct VigilProcess: Sendable {
@@ -42,6 +43,11 @@ public struct VigilProcess: Sendable {
     /// Runs `vigil arguments…` to completion.
     public static func run(_ arguments: [String], environment: [String: String]) async throws -> Output {
         try await start(arguments, environment: environment).wait()
+    }
+
+    /// Runs `vigil arguments… --database-url URL` against `database`, with nothing else configured.
+    public static func run(_ arguments: [String], on database: Database) async throws -> Output {
+        try await run(arguments + ["--database-url", database.configuration.url(revealingPassword: true)], environment: cleanEnvironment())
     }
 
     /// A started `vigil` process.

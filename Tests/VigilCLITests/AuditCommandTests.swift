@@ -74,11 +74,7 @@ struct AuditCommandTests {
     @Test("a saved head proves the end: deleting the newest entry, or the newest ten, is reported by verify --head; an edit still is; the database's own head catches a cut it was not moved back for")
     func cutEnd() async throws {
         try await TestDatabase.withFresh { database in
-            let url = database.configuration.url(revealingPassword: true)
-            let environment = VigilProcess.cleanEnvironment()
-            func vigil(_ arguments: String...) async throws -> VigilProcess.Output {
-                try await VigilProcess.run(arguments + ["--database-url", url], environment: environment)
-            }
+            func vigil(_ arguments: String...) async throws -> VigilProcess.Output { try await VigilProcess.run(arguments, on: database) }
             let log = AuditLog(database: database)
             for index in 1...20 {
                 try await log.append(actor: "alice", action: "model.alias_moved", subject: "model:churn", reason: "step \(index)", at: Date())

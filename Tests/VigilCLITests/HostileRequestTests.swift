@@ -90,11 +90,10 @@ struct HostileRequestTests {
     ])
     func ingestOutOfRange(timestamp: String) async throws {
         try await TestDatabase.withFresh { database in
-            let url = database.configuration.url(revealingPassword: true)
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-hostile-\(UUID().uuidString).csv")
             defer { try? FileManager.default.removeItem(at: file) }
             try "request_id,ts,amount\nr1,2026-11-24T10:00:00Z,1\nr2,\(timestamp),2\nr3,2026-11-24T10:00:02Z,3\n".write(to: file, atomically: true, encoding: .utf8)
-            let result = try await VigilProcess.run(["ingest", file.path, "--model", "shop", "--database-url", url], environment: VigilProcess.cleanEnvironment())
+            let result = try await VigilProcess.run(["ingest", file.path, "--model", "shop"], on: database)
             #expect(result.status == 1, "\(result.standardError)")
             #expect(result.standardError.contains("\(file.path):3: ts '\(timestamp)' is out of range"), "\(result.standardError)")
             #expect(result.standardError.contains("1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z"))
@@ -135,11 +134,10 @@ struct HostileRequestTests {
     @Test("vigil ingest of hostile files: refused whole with the line named, or loaded with bad rows quarantined; never a crash or a half load", arguments: HostileFile.all)
     func hostileFile(_ hostile: HostileFile) async throws {
         try await TestDatabase.withFresh { database in
-            let url = database.configuration.url(revealingPassword: true)
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID().uuidString)-\(hostile.name)")
             defer { try? FileManager.default.removeItem(at: file) }
             try Data(hostile.bytes).write(to: file)
-            let result = try await VigilProcess.run(["ingest", file.path, "--model", "shop", "--format", "json", "--database-url", url], environment: VigilProcess.cleanEnvironment())
+            let result = try await VigilProcess.run(["ingest", file.path, "--model", "shop", "--format", "json"], on: database)
             let stored = try await database.client.query("SELECT count(*)::int8 FROM inference_log", logger: database.logger).decode(Int.self).first { _ in true }
             if let error = hostile.error {
                 #expect(result.status == 1, "\(result.standardOutput)\(result.standardError)")
