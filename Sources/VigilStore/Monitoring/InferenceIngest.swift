@@ -115,30 +115,42 @@ public struct InferenceIngest: Sendable {
 
     /// Claims the chunk's requests in `inference_requests` and keeps the rows that claimed one:
     /// the first row of each request not stored before. Returns those rows' COPY text and request ids.
+    ///
+    /// The keys go up once and only a verdict comes back: nothing when every row claimed its
+    /// request (the common case), else the positions of the rows that did.
     static func claimNew(
         _ chunk: InferenceRowEncoder.Chunk, model: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> (rows: [UInt8], requestIDs: [String]) {
         guard !chunk.keys.isEmpty else { return ([], []) }
-        let claimed = try await connection.query("""
-            INSERT INTO inference_requests (model, request_id, role, ts)
-            SELECT \(model), k.request_id, k.role, to_timestamp(k.ts)
-            FROM unnest(\(chunk.keys.map(\.requestID))::text[], \(chunk.keys.map(\.role))::text[], \(chunk.keys.map(\.seconds))::float8[]) AS k(request_id, role, ts)
-            ON CONFLICT DO NOTHING
-            RETURNING request_id, role
+        let requestIDs = chunk.keys.map(\.requestID)
+        let verdict = try await connection.query("""
+            WITH input AS (
+                SELECT * FROM unnest(\(requestIDs)::text[], \(chunk.keys.map(\.role))::text[], \(chunk.keys.map(\.seconds))::float8[])
+                    WITH ORDINALITY AS k(request_id, role, ts, n)
+            ), claimed AS (
+                INSERT INTO inference_requests (model, request_id, role, ts)
+                SELECT \(model), request_id, role, to_timestamp(ts) FROM input
+                ON CONFLICT DO NOTHING
+                RETURNING request_id, role
+            )
+            SELECT CASE WHEN (SELECT count(*) FROM claimed) = \(chunk.keys.count) THEN NULL ELSE (
+                SELECT coalesce(array_agg(n ORDER BY n), '{}') FROM (
+                    SELECT DISTINCT ON (i.request_id, i.role) i.n FROM input i JOIN claimed c USING (request_id, role)
+                    ORDER BY i.request_id, i.role, i.n
+                ) first
+            ) END
             """, logger: logger)
-        // PostgreSQL text holds no NUL, so it cannot occur inside either part.
-        var fresh = Set<String>()
-        for try await (requestID, role) in claimed.decode((String, String).self) { fresh.insert(role + "\u{0}" + requestID) }
-        guard fresh.count < chunk.keys.count else { return (chunk.rows, chunk.keys.map(\.requestID)) }
+        guard let kept = try await verdict.decode([Int]?.self).first(where: { _ in true }) ?? nil else { return (chunk.rows, requestIDs) }
         var rows: [UInt8] = []
-        var requestIDs: [String] = []
+        var fresh: [String] = []
         rows.reserveCapacity(chunk.rows.count)
-        for (index, key) in chunk.keys.enumerated() where fresh.remove(key.role + "\u{0}" + key.requestID) != nil {
+        for position in kept {
+            let index = position - 1
             let end = index + 1 < chunk.keys.count ? chunk.keys[index + 1].start : chunk.rows.count
-            rows.append(contentsOf: chunk.rows[key.start..<end])
-            requestIDs.append(key.requestID)
+            rows.append(contentsOf: chunk.rows[chunk.keys[index].start..<end])
+            fresh.append(requestIDs[index])
         }
-        return (rows, requestIDs)
+        return (rows, fresh)
     }
 
     /// Refuses a file with no rows, or a CSV file whose header lacks `request_id` or `ts`: it is
