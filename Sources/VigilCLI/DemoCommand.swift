@@ -37,8 +37,8 @@ struct DemoCommand: AsyncParsableCommand {
         guard let kind = ChurnTraffic.Scenario(rawValue: scenario) else {
             throw ValidationError("--scenario must be one of \(ChurnTraffic.Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard hours >= 1, hours <= 24 * 14, onset >= 0, onset <= hours, rate >= 10, rate <= 50_000 else {
-            throw ValidationError("--hours must be 1 to 336, --onset 0 to --hours, and --rate 10 to 50000")
+        guard hours >= 1, hours <= 24 * 14, onset >= 0, onset <= 24 * 14, rate >= 10, rate <= 50_000 else {
+            throw ValidationError("--hours must be 1 to 336, --onset 0 to 336, and --rate 10 to 50000")
         }
         let files = try Self.workflowFiles(in: workflows)
         var configuration = ClosedLoop.Configuration()

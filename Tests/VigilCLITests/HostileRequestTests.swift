@@ -152,4 +152,22 @@ struct HostileRequestTests {
             }
         }
     }
+
+    @Test("numbers out of range on the command line are a usage error naming the option and the accepted range", arguments: [
+        (["serve", "--port", "70000"], "--port must be from 0 to 65535"),
+        (["serve", "--max-body", "99999999999999"], "--max-body must be from 1024 to 1073741824 bytes"),
+        (["worker", "--lease", "99999999999d"], "--lease must be a duration from 1s to 1d"),
+        (["worker", "--concurrency", "0"], "--concurrency must be from 1 to 1024"),
+        (["alerts", "silence", "--model", "m", "--for", "99999999999d", "--reason", "r"], "--for must be a duration from 1s to 36500d"),
+        (["runs", "list", "--limit", "0"], "--limit must be from 1 to 100000"),
+        (["audit", "verify", "--head", "12:abc"], "--head must be ID:HASH"),
+        (["simulate", "--hours", "99999999"], "--hours must be from 1 to 8784"),
+    ])
+    func commandLineRanges(arguments: [String], message: String) async throws {
+        try await TestDatabase.withFresh { database in
+            let result = try await VigilProcess.run(arguments, on: database)
+            #expect(result.status != 0 && result.status != 132 && result.status != 134, "\(arguments): exit \(result.status)")
+            #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
+        }
+    }
 }

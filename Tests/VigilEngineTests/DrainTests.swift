@@ -14,7 +14,7 @@ struct DrainTests {
                 steps:
                   work:
                     uses: command
-                    with: { run: ["sh", "-c", "sleep 1; echo finished"] }
+                    with: { run: ["sh", "-c", "sleep 3; echo finished"] }
                 """, to: database)
             let id = try await RunLauncher(database: database).start("drain", trigger: .init(kind: .manual, actor: "t")).runID
             let url = database.configuration.url(revealingPassword: true)
