@@ -130,4 +130,32 @@ struct AuditCommandTests {
             #expect(malformed.status != 0 && malformed.standardError.contains("--head must be ID:HASH"))
         }
     }
+
+    @Test("every run start is audited with its actor and cause: vigil run --as and vigil trigger")
+    func runStarts() async throws {
+        try await TestDatabase.withFresh { database in
+            func vigil(_ arguments: String...) async throws -> VigilProcess.Output { try await VigilProcess.run(arguments, on: database) }
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-starts-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try """
+                name: nightly
+                triggers:
+                  - manual
+                  - event: data-ready
+                steps:
+                  wait: { uses: sleep, with: { for: 1s } }
+                """.write(to: folder.appendingPathComponent("nightly.yaml"), atomically: true, encoding: .utf8)
+            #expect(try await vigil("apply", folder.path).status == 0)
+            let manual = try await vigil("run", "nightly", "--as", "alice")
+            #expect(manual.status == 0, "\(manual.standardError)")
+            let triggered = try await vigil("trigger", "data-ready", "--as", "etl-bot")
+            #expect(triggered.status == 0, "\(triggered.standardError)")
+            let entries = try await AuditLog(database: database).list().filter { $0.action == "run.triggered" }
+            #expect(entries.map(\.actor) == ["alice", "etl-bot"])
+            #expect(entries.map(\.subject) == ["run:1", "run:2"])
+            #expect(entries.map { $0.details["trigger"] } == [.string("manual"), .string("event")])
+            #expect(entries.last?.details["name"] == .string("data-ready") && entries.first?.details["workflow"] == .string("nightly"))
+        }
+    }
 }

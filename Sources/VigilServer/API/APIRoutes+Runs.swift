@@ -81,10 +81,11 @@ extension APIRoutes {
             case .existing: (.ok, "existing")
             case .skipped: (.conflict, "skipped")
             }
-            // A repeated request with the same idempotency key changed nothing, so it is not audited again.
-            if outcome != "existing" {
-                try await AuditLog(database: request.database).append(actor: request.principal.name, action: "run.triggered", subject: "run:\(creation.runID)",
-                                                                      reason: nil, details: ["workflow": .string(workflow), "outcome": .string(outcome)], at: request.now)
+            // The store audits a run it creates; a start refused by the concurrency policy is audited here.
+            if case .skipped = creation {
+                try await AuditLog(database: request.database).append(actor: request.principal.name, action: "run.skipped", subject: "run:\(creation.runID)",
+                                                                      reason: "run \(creation.runID) of \(workflow) is still active (concurrency policy skip)",
+                                                                      details: ["workflow": .string(workflow)], at: request.now)
             }
             return JSONResponse.ok(JSONValue.object(["run": .number(Double(creation.runID)), "outcome": .string(outcome)]), status: status)
         }

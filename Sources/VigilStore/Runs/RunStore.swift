@@ -93,6 +93,14 @@ public struct RunStore: Sendable {
         var reason = "triggered by \(trigger.kind.rawValue)" + (trigger.name.map { " '\($0)'" } ?? "")
         if let waitBehind { reason += "; waits for run \(waitBehind) (concurrency policy queue)" }
         try await EventLog.append([NewEvent(runID: id, to: RunState.queued.rawValue, actor: trigger.actor, reason: reason, at: now)], on: connection, logger: logger)
+        // Every start is audited here, whoever asked: a person (CLI, API), the scheduler, a trigger or an alert.
+        var cause: [String: JSONValue] = [
+            "workflow": .string(version.workflow), "version": .number(Double(version.version)), "trigger": .string(trigger.kind.rawValue),
+        ]
+        if let name = trigger.name { cause["name"] = .string(name) }
+        if let fingerprint = trigger.fingerprint { cause["fingerprint"] = .string(fingerprint) }
+        if let waitBehind { cause["waits_for_run"] = .number(Double(waitBehind)) }
+        try await AuditLog.append(actor: trigger.actor, action: "run.triggered", subject: "run:\(id)", reason: reason, details: cause, at: now, on: connection, logger: logger)
         if waitBehind == nil {
             try await advance(try await lockRun(id, on: connection), actor: trigger.actor, now: now, on: connection)
         }
