@@ -3,6 +3,7 @@ import Testing
 import VigilEngine
 import VigilStore
 import VigilTesting
+import VigilWorkflow
 
 @Suite("Durability: crashes, restarts and many schedulers", .timeLimit(.minutes(3)))
 struct DurabilityTests {
@@ -44,6 +45,55 @@ struct DurabilityTests {
             #expect(try String(contentsOf: marker, encoding: .utf8) == "2\n")
             try await RunExecutionTests.expectReplay(id, database)
         }
+    }
+
+    @Test("a step that kills its worker every time fails after its attempts, with lease expiry named; without a retry block the default cap holds",
+          arguments: [("retry: { max_attempts: 2 }", 2), ("", RetryPolicy.defaultLeaseLosses)])
+    func workerLostEveryTime(retry: String, attempts: Int) async throws {
+        try await TestDatabase.withFresh { database in
+            _ = try await EngineFixtures.apply("""
+                name: doomed
+                steps:
+                  train:
+                    uses: command
+                    with: { run: ["sleep", "60"] }
+                    \(retry)
+                """, to: database)
+            let id = try await RunLauncher(database: database).start("doomed", trigger: .init(kind: .manual, actor: "t")).runID
+            let url = database.configuration.url(revealingPassword: true)
+            let store = RunStore(database: database)
+            // SIGKILL each worker as soon as it runs the step, then start another, as a crash loop would.
+            for attempt in 1...attempts {
+                let worker = try VigilProcess.start(["worker", "--database-url", url, "--lease", "1s", "--concurrency", "1"], environment: VigilProcess.cleanEnvironment())
+                let running = try await EngineFixtures.eventually(timeout: .seconds(30)) {
+                    let step = try await store.steps(ofRun: id).first
+                    return step?.state == .running && step?.attempt == attempt
+                }
+                #expect(running, "attempt \(attempt) never ran")
+                kill(worker.processIdentifier, SIGKILL)
+                _ = try? await worker.wait()
+                pkill(matching: "sleep 60")
+            }
+            let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(lease: 1)) {
+                try await EngineFixtures.waitForRun(id, in: database)
+            }
+            #expect(run.state == .failed)
+            let step = try #require(try await store.steps(ofRun: id).first)
+            #expect(step.state == .failed && step.attempt == attempts)
+            #expect(step.error?.hasPrefix("worker lost \(attempts) times (attempt \(attempts) of \(attempts)); last attempt on worker-") == true, "\(step.error ?? "")")
+            #expect(step.error?.hasSuffix(", lease 1s") == true, "\(step.error ?? "")")
+            let expired = try await store.events(ofRun: id).filter { $0.step == "train" && $0.reason?.contains("expired") == true }
+            #expect(expired.count == attempts - 1)
+        }
+    }
+
+    /// Ends the orphaned children of a killed worker (SIGKILL does not reach its process group).
+    private func pkill(matching pattern: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+        process.arguments = ["-f", pattern]
+        try? process.run()
+        process.waitUntilExit()
     }
 
     @Test("a sleep survives a worker restart and resumes at the right time")

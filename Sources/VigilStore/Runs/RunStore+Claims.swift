@@ -56,7 +56,7 @@ extension RunStore {
                     ORDER BY ready_at, run_id LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 )
                 UPDATE steps s SET state = 'running', attempt = CASE WHEN s.resuming THEN s.attempt ELSE s.attempt + 1 END,
-                                   lease_owner = \(worker), lease_expires_at = \(now.addingTimeInterval(lease)),
+                                   lease_owner = \(worker), lease_expires_at = \(now.addingTimeInterval(lease)), lease_seconds = \(lease),
                                    started_at = coalesce(s.started_at, \(now))
                 FROM claimable c, runs r
                 WHERE s.run_id = c.run_id AND s.name = c.name AND r.id = s.run_id
@@ -107,30 +107,63 @@ extension RunStore {
 
     /// Hands running steps back as ready (a worker draining, or a lease that expired), as a new attempt.
     ///
+    /// A lease that expired ended its attempt as surely as a failure: when the step has started
+    /// as many attempts as its retry policy allows (``RetryPolicy/attemptsBeforeWorkerLossFails(_:)``),
+    /// it fails instead, with a reason that names the lost worker, and its run moves on as after
+    /// any failure. A worker draining hands its steps back without that counting against them.
+    ///
     /// - Parameters:
     ///   - owner: only `owner`'s steps (draining), or any whose lease expired before `now` when `nil`.
-    /// - Returns: how many steps were handed back.
+    /// - Returns: how many steps were handed back or failed.
     @discardableResult
     public func releaseLeases(owner: String?, actor: String, now: Date) async throws -> Int {
         try await database.transaction { connection in
             let rows = try await connection.query("""
-                WITH released AS (
-                    SELECT run_id, name, lease_owner, attempt FROM steps
-                    WHERE state = 'running' AND (CASE WHEN \(owner)::text IS NULL THEN lease_expires_at < \(now) ELSE lease_owner = \(owner) END)
-                    FOR UPDATE SKIP LOCKED
-                )
-                UPDATE steps s SET state = 'ready', ready_at = \(now), lease_owner = NULL, lease_expires_at = NULL
-                FROM released r WHERE s.run_id = r.run_id AND s.name = r.name
-                RETURNING s.run_id, s.name, r.lease_owner, r.attempt
+                SELECT s.run_id, s.name, s.lease_owner, s.attempt, s.lease_seconds, r.workflow, r.workflow_version
+                FROM steps s JOIN runs r ON r.id = s.run_id
+                WHERE s.state = 'running' AND (CASE WHEN \(owner)::text IS NULL THEN s.lease_expires_at < \(now) ELSE s.lease_owner = \(owner) END)
+                ORDER BY s.run_id, s.name
+                FOR UPDATE OF s SKIP LOCKED
                 """, logger: logger)
-            var events: [NewEvent] = []
-            for try await (runID, name, previous, attempt) in rows.decode((Int, String, String?, Int).self) {
-                let reason = owner == nil ? "the lease of \(previous ?? "a worker") expired" : "handed back by \(previous ?? actor) while draining"
-                events.append(NewEvent(runID: runID, step: name, from: StepState.running.rawValue, to: StepState.ready.rawValue, attempt: attempt, actor: actor, reason: reason, at: now))
+            var handedBack: [(runID: Int, name: String, attempt: Int, reason: String)] = []
+            var lost: [(runID: Int, name: String, attempt: Int, reason: String)] = []
+            for try await (runID, name, previous, attempt, leaseSeconds, workflow, version) in rows.decode((Int, String, String?, Int, Double?, String, Int).self) {
+                let worker = previous ?? "a worker"
+                guard owner == nil else {
+                    handedBack.append((runID, name, attempt, "handed back by \(previous ?? actor) while draining"))
+                    continue
+                }
+                let spec = try await specs.spec(workflow, version: version, on: connection, logger: logger)
+                let cap = RetryPolicy.attemptsBeforeWorkerLossFails(spec.step(named: name)?.retry ?? spec.defaults.retry)
+                if attempt >= cap {
+                    let lease = leaseSeconds.map { ", lease \(WorkflowDuration(seconds: $0))" } ?? ""
+                    lost.append((runID, name, attempt, "worker lost \(attempt) time\(attempt == 1 ? "" : "s") (attempt \(attempt) of \(cap)); last attempt on \(worker)\(lease)"))
+                } else {
+                    handedBack.append((runID, name, attempt, "the lease of \(worker) expired (attempt \(attempt) of \(cap))"))
+                }
+            }
+            try await connection.query("""
+                UPDATE steps s SET state = 'ready', ready_at = \(now), lease_owner = NULL, lease_expires_at = NULL
+                FROM unnest(\(handedBack.map(\.runID))::bigint[], \(handedBack.map(\.name))::text[]) AS k(run_id, name)
+                WHERE s.run_id = k.run_id AND s.name = k.name
+                """, logger: logger)
+            try await connection.query("""
+                UPDATE steps s SET state = 'failed', error = k.reason, finished_at = \(now), lease_owner = NULL, lease_expires_at = NULL, resuming = false
+                FROM unnest(\(lost.map(\.runID))::bigint[], \(lost.map(\.name))::text[], \(lost.map(\.reason))::text[]) AS k(run_id, name, reason)
+                WHERE s.run_id = k.run_id AND s.name = k.name
+                """, logger: logger)
+            var events = handedBack.map {
+                NewEvent(runID: $0.runID, step: $0.name, from: StepState.running.rawValue, to: StepState.ready.rawValue, attempt: $0.attempt, actor: actor, reason: $0.reason, at: now)
+            } + lost.map {
+                NewEvent(runID: $0.runID, step: $0.name, from: StepState.running.rawValue, to: StepState.failed.rawValue, attempt: $0.attempt, actor: actor, reason: $0.reason, at: now)
+            }
+            var madeReady = !handedBack.isEmpty
+            for runID in Set(lost.map(\.runID)).sorted() {
+                madeReady = try await advance(try await lockRun(runID, on: connection), actor: actor, now: now, collecting: &events, on: connection) || madeReady
             }
             try await EventLog.append(events, on: connection, logger: logger)
-            if !events.isEmpty { try await EventLog.notifyReady(on: connection, logger: logger) }
-            return events.count
+            if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
+            return handedBack.count + lost.count
         }
     }
 

@@ -97,6 +97,17 @@ public struct StepDefaults: Sendable, Hashable, Codable {
 /// How a failed step is tried again: up to `maximumAttempts` attempts in all, waiting an
 /// exponentially growing, jittered delay between `initialDelay` and `maximumDelay`.
 public struct RetryPolicy: Sendable, Hashable, Codable {
+    /// How many attempts may end with their worker lost (its lease expired) when neither the step
+    /// nor the workflow's defaults have a `retry` block: a step that kills its worker every time
+    /// fails after this many, instead of being re-claimed forever.
+    public static let defaultLeaseLosses = 3
+
+    /// The attempts a step may start before losing its worker fails it: `policy`'s `max_attempts`
+    /// (lease expiry counts like any other way an attempt ends), or ``defaultLeaseLosses`` without one.
+    public static func attemptsBeforeWorkerLossFails(_ policy: RetryPolicy?) -> Int {
+        policy?.maximumAttempts ?? defaultLeaseLosses
+    }
+
     public var maximumAttempts: Int
     public var initialDelay: WorkflowDuration
     public var maximumDelay: WorkflowDuration
