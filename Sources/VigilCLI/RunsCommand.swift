@@ -16,6 +16,7 @@ struct RunsCommand: AsyncParsableCommand {
         @Option(help: "Only this workflow's runs.") var workflow: String?
         @Option(help: "Only runs in this state (\(RunState.allCases.map(\.rawValue).joined(separator: ", "))).") var state: String?
         @Option(help: "At most this many, 1 to 100000.") var limit = 50
+        @Option(help: "table or json.") var format: ReportFormat = .table
 
         func validate() throws { try ListLimit.check(limit) }
 
@@ -26,6 +27,10 @@ struct RunsCommand: AsyncParsableCommand {
             }
             let runs = try await global.withDatabase(logger: global.makeLogger()) { database in
                 try await RunStore(database: database).list(workflow: workflow, state: filter, limit: limit)
+            }
+            if format == .json {
+                print(try JSONOutput.encode(["runs": runs.map(RunJSON.init)]))
+                return
             }
             var table = TextTable(["run", "workflow", "version", "state", "trigger", "created_at", "duration", "error"])
             for run in runs {
@@ -43,11 +48,19 @@ struct RunsCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The run.") var id: Int
         @Flag(help: "Also print every step's log.") var logs = false
+        @Option(help: "table, or json: the run and every step with state, attempts, reason, and each attempt's start, end, worker and outcome.")
+        var format: ReportFormat = .table
 
         func run() async throws {
             try await global.withDatabase(logger: global.makeLogger()) { database in
                 let store = RunStore(database: database)
                 let run = try await store.run(id)
+                if format == .json {
+                    let events = try await store.events(ofRun: id)
+                    let steps = try await store.steps(ofRun: id).map { StepJSON($0, attempts: StepAttempt.history(of: $0.name, in: events)) }
+                    print(try JSONOutput.encode(RunDetailJSON(run: RunJSON(run), steps: steps)))
+                    return
+                }
                 let formatter = ISO8601DateFormatter()
                 print("run \(run.id): \(run.workflow) version \(run.workflowVersion), \(run.state.rawValue)" + (run.error.map { " (\($0))" } ?? ""))
                 print("triggered by \(run.trigger.kind.rawValue)\(run.trigger.name.map { " '\($0)'" } ?? "") as \(run.trigger.actor) at \(formatter.string(from: run.createdAt))")

@@ -84,6 +84,22 @@ struct DurabilityTests {
             #expect(step.error?.hasSuffix(", lease 1s") == true, "\(step.error ?? "")")
             let expired = try await store.events(ofRun: id).filter { $0.step == "train" && $0.reason?.contains("expired") == true }
             #expect(expired.count == attempts - 1)
+
+            // The machine-readable history tells the same story, attempt by attempt.
+            let shown = try await VigilProcess.run(["runs", "show", String(id), "--format", "json"], on: database)
+            #expect(shown.status == 0, "\(shown.standardError)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.standardOutput.utf8)) as? [String: Any])
+            #expect((json["run"] as? [String: Any])?["state"] as? String == "failed")
+            let train = try #require((json["steps"] as? [[String: Any]])?.first)
+            #expect(train["state"] as? String == "failed" && train["attempts"] as? Int == attempts)
+            #expect((train["reason"] as? String)?.hasPrefix("worker lost") == true)
+            let history = try #require(train["attempt_history"] as? [[String: Any]])
+            #expect(history.compactMap { $0["attempt"] as? Int } == Array(1...attempts))
+            #expect(history.compactMap { $0["outcome"] as? String } == Array(repeating: "ready", count: attempts - 1) + ["failed"])
+            #expect(history.allSatisfy { ($0["worker"] as? String)?.hasPrefix("worker-") == true && $0["started_at"] is String && $0["ended_at"] is String })
+            let list = try await VigilProcess.run(["runs", "list", "--format", "json"], on: database)
+            let runs = (try JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as? [String: Any])?["runs"] as? [[String: Any]]
+            #expect(runs?.compactMap { $0["id"] as? Int } == [id] && runs?.first?["workflow"] as? String == "doomed")
         }
     }
 
