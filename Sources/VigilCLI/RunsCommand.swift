@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilStore
+import VigilWorkflow
 
 /// `vigil runs`: what ran, what is running, and why.
 struct RunsCommand: AsyncParsableCommand {
@@ -140,10 +141,19 @@ struct ApprovalOptions: ParsableArguments {
     @Argument(help: "The run.") var run: Int
     @Argument(help: "The step.") var step: String
     @Option(help: "Why (recorded with your name).") var reason: String
+    @Option(help: ArgumentHelp("A role you act in, as the approval's roles require (repeatable; default approver).", valueName: "role"))
+    var role: [String] = ["approver"]
+
+    func validate() throws {
+        for role in role where !ApprovalGate.knownRoles.contains(role) {
+            throw ValidationError("unknown role '\(role)'; use one of \(ApprovalGate.knownRoles.joined(separator: ", "))")
+        }
+    }
 
     func record(approve: Bool) async throws {
+        let approver = Approver(name: global.actor, roles: Set(role))
         try await global.withDatabase(logger: global.makeLogger()) { database in
-            try await RunStore(database: database).decideApproval(run: run, step: step, approve: approve, actor: global.actor, reason: reason, now: Date())
+            try await RunStore(database: database).decideApproval(run: run, step: step, approve: approve, approver: approver, reason: reason, now: Date())
         }
         print("\(approve ? "approved" : "rejected") step \(step) of run \(run) as \(global.actor)")
     }

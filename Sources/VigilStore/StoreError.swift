@@ -11,6 +11,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
             case embeddedCluster = "embedded cluster"
             case notFound = "not found"
             case conflict
+            case forbidden
             case query
         }
         private let base: Base
@@ -24,6 +25,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         public static let embeddedCluster = Code(.embeddedCluster)
         public static let notFound = Code(.notFound)
         public static let conflict = Code(.conflict)
+        /// The actor may not do this (an approval by someone the gate does not accept).
+        public static let forbidden = Code(.forbidden)
         public static let query = Code(.query)
 
         public var description: String { base.rawValue }

@@ -95,8 +95,9 @@ struct APITests {
                 ("GET", "/api/v1/runs/{id}", nil, "viewer", nil),
                 ("POST", "/api/v1/workflows/{workflow}/runs", "{}", "operator", "viewer"),
                 ("POST", "/api/v1/runs/{id}/cancel", reason, "operator", "approver"),
-                ("POST", "/api/v1/runs/{id}/steps/{step}/approve", reason, "approver", "operator"),
-                ("POST", "/api/v1/runs/{id}/steps/{step}/reject", reason, "approver", "operator"),
+                // The approval's own roles decide who may approve (RunExecutionTests.approvalGateRules).
+                ("POST", "/api/v1/runs/{id}/steps/{step}/approve", reason, "viewer", nil),
+                ("POST", "/api/v1/runs/{id}/steps/{step}/reject", reason, "viewer", nil),
                 ("GET", "/api/v1/alerts", nil, "viewer", nil),
                 ("GET", "/api/v1/alerts/{id}", nil, "viewer", nil),
                 ("POST", "/api/v1/alerts/{id}/acknowledge", reason, "operator", "auditor"),

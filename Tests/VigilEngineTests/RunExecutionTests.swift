@@ -171,8 +171,8 @@ struct RunExecutionTests {
                 }
                 #expect(bothWaiting)
                 #expect(try await store.steps(ofRun: first).first?.state == .awaitingApproval)
-                try await store.decideApproval(run: first, step: "ship", approve: true, actor: "carol", reason: "looks good", now: Date())
-                try await store.decideApproval(run: second, step: "ship", approve: false, actor: "dave", reason: "not now", now: Date())
+                try await store.decideApproval(run: first, step: "ship", approve: true, approver: Approver(name: "carol", roles: ["approver"]), reason: "looks good", now: Date())
+                try await store.decideApproval(run: second, step: "ship", approve: false, approver: Approver(name: "dave", roles: ["approver"]), reason: "not now", now: Date())
                 #expect(try await EngineFixtures.waitForRun(first, in: database).state == .succeeded)
                 #expect(try await EngineFixtures.waitForRun(second, in: database).state == .failed)
             }
@@ -180,8 +180,62 @@ struct RunExecutionTests {
             #expect(approval?.actor == "carol" && approval?.reason == "approved: looks good")
             #expect(try await store.steps(ofRun: second).first?.error == "rejected by dave: not now")
             await #expect(throws: StoreError.self) {
-                try await store.decideApproval(run: first, step: "ship", approve: true, actor: "eve", reason: "again", now: Date())
+                try await store.decideApproval(run: first, step: "ship", approve: true, approver: Approver(name: "eve", roles: ["approver"]), reason: "again", now: Date())
             }
+        }
+    }
+
+    @Test("a gate as the file says: roles enforced and refusals audited, no self-approval, a quorum of distinct approvers, and a timeout that rejects as vigil")
+    func approvalGateRules() async throws {
+        try await TestDatabase.withFresh { database in
+            try await EngineFixtures.createSideEffects(database)
+            _ = try await EngineFixtures.apply("""
+                name: release
+                triggers: [manual]
+                steps:
+                  ship:
+                    uses: record
+                    approval: { roles: [approver], quorum: 2, timeout: 5s, on_timeout: reject }
+                """, to: database)
+            let launcher = RunLauncher(database: database)
+            let store = RunStore(database: database)
+            let decided = try await launcher.start("release", trigger: .init(kind: .manual, actor: "sam")).runID
+            let ignored = try await launcher.start("release", trigger: .init(kind: .manual, actor: "sam")).runID
+            var configuration = EngineFixtures.workerConfiguration(lease: 1)
+            configuration.maintenanceInterval = 0.2
+            try await EngineFixtures.withWorkers(database, configuration: configuration) {
+                let waiting = try await EngineFixtures.eventually { try await store.steps(ofRun: decided).first?.state == .awaitingApproval }
+                #expect(waiting)
+                let asked = Date()
+                func decide(_ name: String, _ roles: Set<String>, approve: Bool = true) async throws {
+                    try await store.decideApproval(run: decided, step: "ship", approve: approve, approver: Approver(name: name, roles: roles), reason: "\(name) decides", now: Date())
+                }
+                // An operator-only principal, and the run's own starter, are refused.
+                await #expect(throws: StoreError.self) { try await decide("olga", ["operator"]) }
+                await #expect(throws: StoreError.self) { try await decide("sam", ["approver"]) }
+                // So is the CLI, acting as an operator.
+                let cli = try await VigilProcess.run(["approve", String(decided), "ship", "--reason", "ok", "--as", "olga", "--role", "operator"], on: database)
+                #expect(cli.status == 1 && cli.standardError.contains("holds none of the roles this approval needs (approver)"), "\(cli.standardError)")
+                // One approver is not a quorum of two; the same one again does not count twice.
+                try await decide("alice", ["approver"])
+                #expect(try await store.steps(ofRun: decided).first?.state == .awaitingApproval)
+                await #expect(throws: StoreError.self) { try await decide("alice", ["approver"]) }
+                try await decide("bob", ["approver", "operator"])
+                #expect(try await EngineFixtures.waitForRun(decided, in: database).state == .succeeded)
+                #expect(Date().timeIntervalSince(asked) < 5, "decided before the timeout")
+                // The other run is left alone: its gate times out and rejects, as vigil.
+                let timedOut = try await EngineFixtures.waitForRun(ignored, in: database, timeout: .seconds(15))
+                #expect(timedOut.state == .failed)
+            }
+            let events = try await store.events(ofRun: ignored).filter { $0.step == "ship" }
+            let rejection = try #require(events.last)
+            #expect(rejection.toState == "failed" && rejection.actor == "vigil" && rejection.reason?.contains("on_timeout: reject") == true, "\(rejection)")
+            let audit = try await AuditLog(database: database).list()
+            let refusals = audit.filter { $0.action == "run.approval_refused" }
+            #expect(refusals.map(\.actor) == ["olga", "sam", "olga", "alice"], "\(refusals.map(\.actor))")
+            #expect(audit.filter { $0.action == "run.approved" }.map(\.actor) == ["alice", "bob"])
+            let timeout = try #require(audit.first { $0.action == "run.approval_timed_out" })
+            #expect(timeout.actor == "vigil" && timeout.subject == "run:\(ignored)/ship")
         }
     }
 
@@ -258,7 +312,7 @@ struct PinnedVersionTests {
                 #expect(waiting)
                 let second = try await EngineFixtures.apply("name: pin\nsteps:\n  gate: { uses: approval }\n  new: { uses: record, needs: gate }\n", to: database)
                 #expect(second.version == 2)
-                try await store.decideApproval(run: id, step: "gate", approve: true, actor: "a", reason: "go", now: Date())
+                try await store.decideApproval(run: id, step: "gate", approve: true, approver: Approver(name: "a", roles: ["approver"]), reason: "go", now: Date())
                 #expect(try await EngineFixtures.waitForRun(id, in: database).state == .succeeded)
             }
             #expect(try await store.run(id).workflowVersion == 1)

@@ -55,12 +55,3 @@ public struct ApprovalStep: WorkflowStep {
         return .completed(["approved_by": .string(decision.by), "reason": .string(decision.reason)])
     }
 }
-
-extension ISO8601DateFormatter {
-    /// ISO 8601 with fractional seconds, so stored times round-trip exactly enough for timers.
-    static var precise: ISO8601DateFormatter {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }
-}

@@ -31,7 +31,7 @@ struct StepExecutor: Sendable {
         }
         let step = spec.step(named: claimed.name)!
         if let gate = step.approval, claimed.memo?["decision"] == nil {
-            return completion(.awaitingApproval(memo: ["roles": .array(gate.roles.map(JSONValue.string)), "gate": .bool(true)]))
+            return completion(.awaitingApproval(memo: gate.waitingMemo(askedAt: clock.now())))
         }
         let parameters: JSONValue
         do {

@@ -143,6 +143,8 @@ public final class Worker: Service, Sendable {
         let now = clock.now()
         try await store.releaseLeases(owner: nil, actor: configuration.identifier, now: now)
         try await store.wakeDueSteps(actor: configuration.identifier, now: now)
+        // A timed-out approval is Vigil's decision, not this worker's.
+        try await store.expireApprovals(actor: "vigil", now: now)
     }
 
     private func start(_ step: ClaimedStep) {

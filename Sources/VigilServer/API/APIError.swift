@@ -25,6 +25,7 @@ struct APIError: Error, Sendable {
             switch error.code {
             case .notFound: return .notFound(error.message)
             case .conflict: return .conflict(error.message)
+            case .forbidden: return .forbidden(error.message)
             default: break
             }
         }

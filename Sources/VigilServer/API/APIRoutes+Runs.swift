@@ -95,11 +95,14 @@ extension APIRoutes {
             try await RunStore(database: request.database).cancel(id, actor: request.principal.name, reason: reason, now: request.now)
             return JSONResponse.ok(Self.json(try await RunStore(database: request.database).run(id)))
         }
+        // Any principal may ask; the approval's own roles, quorum and self-approval rule decide,
+        // and a refusal (403) is audited.
         for (path, approve) in [("approve", true), ("reject", false)] {
-            add(.post, "/api/v1/runs/{id}/steps/{step}/\(path)", .approver) { request in
+            add(.post, "/api/v1/runs/{id}/steps/{step}/\(path)", .viewer) { request in
                 let id = try request.pathID("id"), step = try request.path("step")
                 let reason = try request.reason(in: try await request.object(allowing: ["reason"]))
-                try await RunStore(database: request.database).decideApproval(run: id, step: step, approve: approve, actor: request.principal.name, reason: reason, now: request.now)
+                let approver = Approver(name: request.principal.name, roles: Set(request.principal.roles.map(\.rawValue)))
+                try await RunStore(database: request.database).decideApproval(run: id, step: step, approve: approve, approver: approver, reason: reason, now: request.now)
                 return JSONResponse.ok(Self.json(try await RunStore(database: request.database).run(id)))
             }
         }

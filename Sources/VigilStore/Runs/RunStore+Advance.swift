@@ -207,41 +207,119 @@ extension RunStore {
         }
     }
 
-    /// Records a person's decision on a step waiting for approval.
-    public func decideApproval(run id: Int, step: String, approve: Bool, actor: String, reason: String, now: Date) async throws {
-        try await database.transaction { connection in
+    /// Records a decision on a step waiting for approval.
+    ///
+    /// The approver must hold one of the roles the approval names and, unless the gate allows
+    /// self-approval, must not be who started the run. One rejection decides; approvals count
+    /// until `quorum` distinct approvers have approved. Each counted decision is audited; so is a
+    /// refused one, and then this throws.
+    ///
+    /// - Throws: ``StoreError`` `.forbidden` when `approver` may not decide (the refusal is
+    ///   audited), `.conflict` when the step is not waiting for approval, `.notFound`.
+    public func decideApproval(run id: Int, step: String, approve: Bool, approver: Approver, reason: String, now: Date) async throws {
+        let refusal: (workflow: String, why: String)? = try await database.transaction { connection in
             let run = try await lockRun(id, on: connection)
-            let rows = try await connection.query(
-                "SELECT state, attempt, memo::text FROM steps WHERE run_id = \(id) AND name = \(step) FOR UPDATE", logger: logger
-            ).collect()
-            guard let row = rows.first else { throw StoreError(.notFound, "run \(id) has no step '\(step)'") }
-            let (state, attempt, memoText) = try row.decode((String, Int, String?).self)
-            guard state == StepState.awaitingApproval.rawValue else {
-                throw StoreError(.conflict, "step '\(step)' of run \(id) is \(state), not awaiting approval")
+            let waiting = try await waitingApproval(run: id, step: step, on: connection)
+            var request = ApprovalRequest(memo: waiting.memo)
+            let verdict = request.judge(approver, approve: approve, starter: run.trigger.actor)
+            if case let .refused(why) = verdict { return (run.workflow, why) }
+            if approve { request.approvals.append(.init(by: approver.name, reason: reason, at: now)) }
+            var memo = waiting.memo
+            memo["request"] = request.memoValue
+            let details: [String: JSONValue] = [
+                "workflow": .string(run.workflow), "approvals": .number(Double(request.approvals.count)), "quorum": .number(Double(request.quorum)),
+            ]
+            try await AuditLog.append(actor: approver.name, action: approve ? "run.approved" : "run.rejected", subject: "run:\(id)/\(step)", reason: reason,
+                                      details: details, at: now, on: connection, logger: logger)
+            if case let .counted(approvals, quorum) = verdict {
+                try await connection.query("UPDATE steps SET memo = \(try JSONText.encode(memo))::jsonb WHERE run_id = \(id) AND name = \(step)", logger: logger)
+                try await EventLog.append([NewEvent(runID: id, step: step, from: waiting.state, to: waiting.state, attempt: waiting.attempt, actor: approver.name,
+                                                    reason: "approved (\(approvals) of \(quorum)): \(reason)", at: now)], on: connection, logger: logger)
+                return nil
             }
-            var memo = try memoText.map { try JSONText.decode([String: JSONValue].self, from: $0) } ?? [:]
-            memo["decision"] = .object(["approved": .bool(approve), "by": .string(actor), "reason": .string(reason), "at": .string(ISO8601DateFormatter().string(from: now))])
-            let memoJSON = try JSONText.encode(memo)
-            // A gate before a step fails the step on rejection; a step that asked for approval
-            // itself (an `approval` step, a promotion) is resumed either way, to act on the decision.
-            let isGate = memo["gate"] == .bool(true)
-            if approve || !isGate {
-                try await connection.query("""
-                    UPDATE steps SET state = 'ready', ready_at = \(now), resuming = true, memo = \(memoJSON)::jsonb WHERE run_id = \(id) AND name = \(step)
-                    """, logger: logger)
-            } else {
-                try await connection.query("""
-                    UPDATE steps SET state = 'failed', finished_at = \(now), memo = \(memoJSON)::jsonb, error = \("rejected by \(actor): \(reason)")
-                    WHERE run_id = \(id) AND name = \(step)
-                    """, logger: logger)
-            }
-            let event = NewEvent(runID: id, step: step, from: state, to: approve || !isGate ? StepState.ready.rawValue : StepState.failed.rawValue,
-                                 attempt: attempt, actor: actor, reason: (approve ? "approved: " : "rejected: ") + reason, at: now)
-            try await EventLog.append([event], on: connection, logger: logger)
-            try await AuditLog.append(actor: actor, action: approve ? "run.approved" : "run.rejected", subject: "run:\(id)/\(step)", reason: reason,
-                                      details: ["workflow": .string(run.workflow)], at: now, on: connection, logger: logger)
-            if approve || !isGate { try await EventLog.notifyReady(on: connection, logger: logger) }
-            try await advance(run, actor: actor, now: now, on: connection)
+            try await settleApproval(run, step: step, waiting: (waiting.attempt, memo), approved: approve, failure: nil,
+                                     actor: approver.name, reason: reason, history: (approve ? "approved: " : "rejected: ") + reason, now: now, on: connection)
+            return nil
         }
+        if let refusal {
+            try await AuditLog(database: database).append(
+                actor: approver.name, action: "run.approval_refused", subject: "run:\(id)/\(step)", reason: refusal.why,
+                details: ["workflow": .string(refusal.workflow), "decision": .string(approve ? "approve" : "reject"), "their_reason": .string(reason)], at: now
+            )
+            throw StoreError(.forbidden, refusal.why)
+        }
+    }
+
+    /// Decides the approvals whose timeout has passed, as each one's `on_timeout` says, with actor
+    /// `actor` (the worker's maintenance pass passes `vigil`).
+    ///
+    /// - Returns: how many were decided.
+    @discardableResult
+    public func expireApprovals(actor: String, now: Date) async throws -> Int {
+        try await database.transaction { connection in
+            let due = try await connection.query("""
+                SELECT run_id, name FROM steps WHERE state = 'awaiting_approval' AND ready_at <= \(now)
+                ORDER BY run_id, name FOR UPDATE SKIP LOCKED
+                """, logger: logger).collect().map { try $0.decode((Int, String).self) }
+            for (id, step) in due {
+                let run = try await lockRun(id, on: connection)
+                let waiting = try await waitingApproval(run: id, step: step, on: connection)
+                let request = ApprovalRequest(memo: waiting.memo)
+                let waited = request.timeoutAt.map { " by \(ISO8601DateFormatter().string(from: $0))" } ?? ""
+                let reason = "no decision\(waited) (on_timeout: \(request.onTimeout.rawValue))"
+                try await AuditLog.append(actor: actor, action: "run.approval_timed_out", subject: "run:\(id)/\(step)", reason: reason,
+                                          details: ["workflow": .string(run.workflow), "on_timeout": .string(request.onTimeout.rawValue),
+                                                    "approvals": .number(Double(request.approvals.count)), "quorum": .number(Double(request.quorum))],
+                                          at: now, on: connection, logger: logger)
+                try await settleApproval(run, step: step, waiting: (waiting.attempt, waiting.memo), approved: request.onTimeout == .approve,
+                                         failure: request.onTimeout == .fail ? "approval timed out: \(reason)" : nil,
+                                         actor: actor, reason: reason, history: "timed out: \(reason)", now: now, on: connection)
+            }
+            return due.count
+        }
+    }
+
+    /// The state, attempt and memo of a step that must be waiting for approval.
+    private func waitingApproval(run id: Int, step: String, on connection: PostgresConnection) async throws -> (state: String, attempt: Int, memo: [String: JSONValue]) {
+        let rows = try await connection.query(
+            "SELECT state, attempt, memo::text FROM steps WHERE run_id = \(id) AND name = \(step) FOR UPDATE", logger: logger
+        ).collect()
+        guard let row = rows.first else { throw StoreError(.notFound, "run \(id) has no step '\(step)'") }
+        let (state, attempt, memoText) = try row.decode((String, Int, String?).self)
+        guard state == StepState.awaitingApproval.rawValue else {
+            throw StoreError(.conflict, "step '\(step)' of run \(id) is \(state), not awaiting approval")
+        }
+        return (state, attempt, try memoText.map { try JSONText.decode([String: JSONValue].self, from: $0) } ?? [:])
+    }
+
+    /// Applies a final decision: the step resumes to act on it, or (a rejected gate, or a timeout
+    /// whose action is `fail`) fails with `failure` or the rejection; then the run moves on.
+    /// `reason` is the decision's own, `history` the line the run's history gets.
+    private func settleApproval(
+        _ run: LockedRun, step: String, waiting: (attempt: Int, memo: [String: JSONValue]), approved: Bool, failure: String?,
+        actor: String, reason: String, history: String, now: Date, on connection: PostgresConnection
+    ) async throws {
+        var memo = waiting.memo
+        memo["decision"] = .object(["approved": .bool(approved), "by": .string(actor), "reason": .string(reason), "at": .string(ISO8601DateFormatter().string(from: now))])
+        let memoJSON = try JSONText.encode(memo)
+        // A gate before a step fails the step on rejection; a step that asked for approval itself
+        // (an `approval` step, a promotion) is resumed either way, to act on the decision.
+        let isGate = memo["gate"] == .bool(true)
+        let failed = failure != nil || (!approved && isGate)
+        if failed {
+            try await connection.query("""
+                UPDATE steps SET state = 'failed', finished_at = \(now), memo = \(memoJSON)::jsonb, ready_at = NULL, error = \(failure ?? "rejected by \(actor): \(reason)")
+                WHERE run_id = \(run.id) AND name = \(step)
+                """, logger: logger)
+        } else {
+            try await connection.query("""
+                UPDATE steps SET state = 'ready', ready_at = \(now), resuming = true, memo = \(memoJSON)::jsonb WHERE run_id = \(run.id) AND name = \(step)
+                """, logger: logger)
+        }
+        let event = NewEvent(runID: run.id, step: step, from: StepState.awaitingApproval.rawValue, to: failed ? StepState.failed.rawValue : StepState.ready.rawValue,
+                             attempt: waiting.attempt, actor: actor, reason: history, at: now)
+        try await EventLog.append([event], on: connection, logger: logger)
+        if !failed { try await EventLog.notifyReady(on: connection, logger: logger) }
+        try await advance(run, actor: actor, now: now, on: connection)
     }
 }

@@ -257,8 +257,9 @@ extension RunStore {
                         """, logger: logger)
                 case let .awaitingApproval(memo):
                     (state, error) = (.awaitingApproval, nil)
+                    // ready_at holds the approval's timeout, for the maintenance pass that decides it.
                     try await connection.query("""
-                        UPDATE steps SET state = 'awaiting_approval', memo = \(try JSONText.encode(memo))::jsonb,
+                        UPDATE steps SET state = 'awaiting_approval', memo = \(try JSONText.encode(memo))::jsonb, ready_at = \(ApprovalRequest.timeout(inMemo: memo)),
                                          lease_owner = NULL, lease_expires_at = NULL
                         WHERE run_id = \(completion.runID) AND name = \(completion.name)
                         """, logger: logger)

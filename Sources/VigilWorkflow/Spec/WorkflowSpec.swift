@@ -161,11 +161,47 @@ public struct StepSpec: Sendable, Hashable, Codable {
 
 /// A human gate before a step runs.
 public struct ApprovalGate: Sendable, Hashable, Codable {
-    /// Roles whose holders may approve.
+    /// What happens when nobody decides within the gate's `timeout`.
+    public enum TimeoutAction: String, Sendable, Hashable, Codable, CaseIterable {
+        /// The gate is rejected: the step fails, and the run with it unless it continues on failure.
+        case reject
+        /// The gate is approved, as if by the quorum.
+        case approve
+        /// The step fails with "approval timed out", distinct from a person's rejection.
+        case fail
+    }
+
+    /// Roles whose holders may approve (or reject).
     public var roles: [String]
-    /// How long to wait before the gate counts as rejected; `nil` waits for ever.
+    /// How long to wait for a decision; `nil` waits for ever.
     public var timeout: WorkflowDuration?
+    /// Distinct approvers needed (`quorum`, default 1); one rejection decides.
+    public var quorum: Int
+    /// Whether the principal who started the run may approve it (`allow_self_approval`, default false).
+    public var allowSelfApproval: Bool
+    /// What a timeout does (`on_timeout`, default reject).
+    public var onTimeout: TimeoutAction
 
     /// The roles Vigil knows.
     public static let knownRoles = ["viewer", "auditor", "operator", "approver", "admin"]
+
+    public init(roles: [String], timeout: WorkflowDuration? = nil, quorum: Int = 1, allowSelfApproval: Bool = false, onTimeout: TimeoutAction = .reject) {
+        self.roles = roles
+        self.timeout = timeout
+        self.quorum = quorum
+        self.allowSelfApproval = allowSelfApproval
+        self.onTimeout = onTimeout
+    }
+
+    // Versions stored before quorum, self-approval and on_timeout existed decode with their defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            roles: try container.decode([String].self, forKey: .roles),
+            timeout: try container.decodeIfPresent(WorkflowDuration.self, forKey: .timeout),
+            quorum: try container.decodeIfPresent(Int.self, forKey: .quorum) ?? 1,
+            allowSelfApproval: try container.decodeIfPresent(Bool.self, forKey: .allowSelfApproval) ?? false,
+            onTimeout: try container.decodeIfPresent(TimeoutAction.self, forKey: .onTimeout) ?? .reject
+        )
+    }
 }

@@ -94,12 +94,19 @@ struct WorkflowReader {
             }
         }
         var approval: ApprovalGate?
-        if let field = fields["approval"], let gate = reader.mapping(field.value, in: "\(context): approval", allowed: ["roles", "timeout"]) {
+        if let field = fields["approval"],
+           let gate = reader.mapping(field.value, in: "\(context): approval", allowed: ["roles", "timeout", "quorum", "allow_self_approval", "on_timeout"]) {
             source.approvalRoles = gate["roles"].map { reader.strings($0.value, "\(context): approval roles").map { (name: $0.0, location: $0.1) } } ?? []
             if source.approvalRoles.isEmpty {
                 reader.report(field.value.location, "\(context): approval needs at least one role (\(ApprovalGate.knownRoles.joined(separator: ", ")))")
             }
-            approval = ApprovalGate(roles: source.approvalRoles.map(\.name), timeout: gate["timeout"].flatMap { reader.duration($0.value, "\(context): approval timeout") })
+            approval = ApprovalGate(
+                roles: source.approvalRoles.map(\.name),
+                timeout: gate["timeout"].flatMap { reader.duration($0.value, "\(context): approval timeout") },
+                quorum: gate["quorum"].flatMap { reader.integer($0.value, "\(context): approval quorum", minimum: 1) } ?? 1,
+                allowSelfApproval: gate["allow_self_approval"].flatMap { reader.boolean($0.value, "\(context): approval allow_self_approval") } ?? false,
+                onTimeout: gate["on_timeout"].flatMap { reader.choice($0.value, "\(context): approval on_timeout", as: ApprovalGate.TimeoutAction.self) } ?? .reject
+            )
         }
         return StepSpec(
             name: entry.key, uses: uses, needs: source.needs.map(\.name), condition: source.condition?.text, with: with,
