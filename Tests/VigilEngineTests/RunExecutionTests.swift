@@ -201,9 +201,7 @@ struct RunExecutionTests {
             let store = RunStore(database: database)
             let decided = try await launcher.start("release", trigger: .init(kind: .manual, actor: "sam")).runID
             let ignored = try await launcher.start("release", trigger: .init(kind: .manual, actor: "sam")).runID
-            var configuration = EngineFixtures.workerConfiguration(lease: 1)
-            configuration.maintenanceInterval = 0.2
-            try await EngineFixtures.withWorkers(database, configuration: configuration) {
+            try await EngineFixtures.withWorkers(database) {
                 let waiting = try await EngineFixtures.eventually { try await store.steps(ofRun: decided).first?.state == .awaitingApproval }
                 #expect(waiting)
                 let asked = Date()
