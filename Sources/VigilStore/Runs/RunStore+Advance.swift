@@ -258,11 +258,16 @@ extension RunStore {
     public func expireApprovals(actor: String, now: Date) async throws -> Int {
         try await database.transaction { connection in
             let due = try await connection.query("""
-                SELECT run_id, name FROM steps WHERE state = 'awaiting_approval' AND ready_at <= \(now)
-                ORDER BY run_id, name FOR UPDATE SKIP LOCKED
+                SELECT run_id, name FROM steps WHERE state = 'awaiting_approval' AND ready_at <= \(now) ORDER BY run_id, name
                 """, logger: logger).collect().map { try $0.decode((Int, String).self) }
+            var decided = 0
             for (id, step) in due {
+                // The run first, then its step, as a person's decision locks them: never the other way round.
                 let run = try await lockRun(id, on: connection)
+                let still = try await connection.query("""
+                    SELECT 1 FROM steps WHERE run_id = \(id) AND name = \(step) AND state = 'awaiting_approval' AND ready_at <= \(now)
+                    """, logger: logger).collect()
+                guard !still.isEmpty else { continue }
                 let waiting = try await waitingApproval(run: id, step: step, on: connection)
                 let request = ApprovalRequest(memo: waiting.memo)
                 let waited = request.timeoutAt.map { " by \(ISO8601DateFormatter().string(from: $0))" } ?? ""
@@ -274,8 +279,9 @@ extension RunStore {
                 try await settleApproval(run, step: step, waiting: (waiting.attempt, waiting.memo), approved: request.onTimeout == .approve,
                                          failure: request.onTimeout == .fail ? "approval timed out: \(reason)" : nil,
                                          actor: actor, reason: reason, history: "timed out: \(reason)", now: now, on: connection)
+                decided += 1
             }
-            return due.count
+            return decided
         }
     }
 
