@@ -46,7 +46,11 @@ enum EscalationFixtures {
     /// Starts a run of `workflow`, runs workers until it ends, and returns it with its steps.
     static func run(_ workflow: String, in database: Database, channels: ChannelDirectory) async throws -> (RunSummary, [String: StepRecord]) {
         let id = try await RunLauncher(database: database).start(workflow, trigger: .init(kind: .manual, actor: "t")).runID
-        let run = try await EngineFixtures.withWorkers(database, registry: registry(channels)) { try await EngineFixtures.waitForRun(id, in: database) }
+        // These workflows say `retry: 1`, and a lost lease counts as an attempt: a lease long enough
+        // that a loaded machine cannot lose it by accident.
+        let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(lease: 15), registry: registry(channels)) {
+            try await EngineFixtures.waitForRun(id, in: database)
+        }
         let steps = try await RunStore(database: database).steps(ofRun: id)
         return (run, Dictionary(uniqueKeysWithValues: steps.map { ($0.name, $0) }))
     }
@@ -195,7 +199,7 @@ struct EscalationTests {
                 var started: [Int] = []
                 for _ in 0..<50 { started.append(try await launcher.start("watch", trigger: .init(kind: .manual, actor: "t")).runID) }
                 let ids = started
-                let runs = try await EngineFixtures.withWorkers(database, count: 2, registry: EscalationFixtures.registry(channels)) {
+                let runs = try await EngineFixtures.withWorkers(database, count: 2, configuration: EngineFixtures.workerConfiguration(lease: 15), registry: EscalationFixtures.registry(channels)) {
                     var runs: [RunSummary] = []
                     for id in ids { runs.append(try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(60))) }
                     let retrains = try await RunStore(database: database).list(workflow: "retrain", state: nil, limit: 10)
@@ -302,7 +306,7 @@ struct EscalationTests {
                 let broken = try #require(try await starter.startRuns(for: fraud.alert, actor: "t").first?.creation.runID)
                 // Firing again starts nothing new: one incident, one run.
                 #expect(try await starter.startRuns(for: churn.alert, actor: "t").first?.creation == .existing(promoted))
-                _ = try await EngineFixtures.withWorkers(database, registry: EscalationFixtures.registry(channels)) {
+                _ = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(lease: 15), registry: EscalationFixtures.registry(channels)) {
                     _ = try await EngineFixtures.waitForRun(promoted, in: database)
                     return try await EngineFixtures.waitForRun(broken, in: database)
                 }
