@@ -48,7 +48,7 @@ struct DurabilityTests {
     }
 
     @Test("a step that kills its worker every time fails after its attempts, with lease expiry named; without a retry block the default cap holds",
-          arguments: [("retry: { max_attempts: 2 }", 2), ("", RetryPolicy.defaultLeaseLosses)])
+          arguments: [("retry: { max_attempts: 4 }", 4), ("", RetryPolicy.defaultLeaseLosses), ("retry: 1", RetryPolicy.defaultLeaseLosses)])
     func workerLostEveryTime(retry: String, attempts: Int) async throws {
         try await TestDatabase.withFresh { database in
             _ = try await EngineFixtures.apply("""

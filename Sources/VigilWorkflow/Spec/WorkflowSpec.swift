@@ -97,15 +97,18 @@ public struct StepDefaults: Sendable, Hashable, Codable {
 /// How a failed step is tried again: up to `maximumAttempts` attempts in all, waiting an
 /// exponentially growing, jittered delay between `initialDelay` and `maximumDelay`.
 public struct RetryPolicy: Sendable, Hashable, Codable {
-    /// How many attempts may end with their worker lost (its lease expired) when neither the step
-    /// nor the workflow's defaults have a `retry` block: a step that kills its worker every time
-    /// fails after this many, instead of being re-claimed forever.
+    /// The fewest attempts a step may start before losing its worker fails it: a step that kills
+    /// its worker every time fails after this many, instead of being re-claimed forever.
+    ///
+    /// It is a floor, not only a default: a lease can also lapse on a worker that is alive but
+    /// starved (a long garbage pause, a saturated host), and one such lapse should not fail a
+    /// step whose `retry` allows a single attempt.
     public static let defaultLeaseLosses = 3
 
     /// The attempts a step may start before losing its worker fails it: `policy`'s `max_attempts`
-    /// (lease expiry counts like any other way an attempt ends), or ``defaultLeaseLosses`` without one.
+    /// (lease expiry counts like any other way an attempt ends), and never fewer than ``defaultLeaseLosses``.
     public static func attemptsBeforeWorkerLossFails(_ policy: RetryPolicy?) -> Int {
-        policy?.maximumAttempts ?? defaultLeaseLosses
+        max(policy?.maximumAttempts ?? 0, defaultLeaseLosses)
     }
 
     public var maximumAttempts: Int
