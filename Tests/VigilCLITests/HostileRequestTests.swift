@@ -85,25 +85,26 @@ struct HostileRequestTests {
         }
     }
 
-    @Test("vigil ingest of a file holding an out-of-range timestamp exits 1, names the line and the accepted range, and loads nothing", arguments: [
-        "99999999999999999999", "-99999999999", "1e300", "NaN", "inf", "1969-12-31T23:59:59Z",
-    ])
-    func ingestOutOfRange(timestamp: String) async throws {
+    @Test("vigil ingest of a file holding an out-of-range timestamp exits 1, names the line and the accepted range, and loads nothing")
+    func ingestOutOfRange() async throws {
+        // One database for all of them: each file is for a model of its own.
         try await TestDatabase.withFresh { database in
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-hostile-\(UUID().uuidString).csv")
-            defer { try? FileManager.default.removeItem(at: file) }
-            try "request_id,ts,amount\nr1,2026-11-24T10:00:00Z,1\nr2,\(timestamp),2\nr3,2026-11-24T10:00:02Z,3\n".write(to: file, atomically: true, encoding: .utf8)
-            let result = try await VigilProcess.run(["ingest", file.path, "--model", "shop"], on: database)
-            #expect(result.status == 1, "\(result.standardError)")
-            #expect(result.standardError.contains("\(file.path):3: ts '\(timestamp)' is out of range"), "\(result.standardError)")
-            #expect(result.standardError.contains("1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z"))
+            for (index, timestamp) in ["99999999999999999999", "-99999999999", "1e300", "NaN", "inf", "1969-12-31T23:59:59Z"].enumerated() {
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-hostile-\(UUID().uuidString).csv")
+                defer { try? FileManager.default.removeItem(at: file) }
+                try "request_id,ts,amount\nr1,2026-11-24T10:00:00Z,1\nr2,\(timestamp),2\nr3,2026-11-24T10:00:02Z,3\n".write(to: file, atomically: true, encoding: .utf8)
+                let result = try await VigilProcess.run(["ingest", file.path, "--model", "shop\(index)"], on: database)
+                #expect(result.status == 1, "\(timestamp): \(result.standardError)")
+                #expect(result.standardError.contains("\(file.path):3: ts '\(timestamp)' is out of range"), "\(result.standardError)")
+                #expect(result.standardError.contains("1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z"))
+            }
             let rows = try await database.client.query("SELECT count(*) FROM inference_log", logger: database.logger)
             for try await count in rows.decode(Int.self) { #expect(count == 0) }
         }
     }
 
     /// A hostile data file: its bytes, and what `vigil ingest` must do with it.
-    struct HostileFile: Sendable, CustomTestStringConvertible {
+    struct HostileFile: Sendable {
         let name: String
         let bytes: [UInt8]
         /// For a file refused whole: what the one-line error says after `file:`.
@@ -111,7 +112,6 @@ struct HostileRequestTests {
         /// For a file that loads: rows inserted and quarantined.
         let inserted: Int
         let quarantined: Int
-        var testDescription: String { name }
 
         static let header = Array("request_id,ts,amount,plan\n".utf8)
         static func row(_ id: String, _ extra: [UInt8] = Array("1,pro".utf8)) -> [UInt8] { Array("\(id),2026-11-24T10:00:00Z,".utf8) + extra + [10] }
@@ -131,24 +131,29 @@ struct HostileRequestTests {
         ]
     }
 
-    @Test("vigil ingest of hostile files: refused whole with the line named, or loaded with bad rows quarantined; never a crash or a half load", arguments: HostileFile.all)
-    func hostileFile(_ hostile: HostileFile) async throws {
+    @Test("vigil ingest of hostile files: refused whole with the line named, or loaded with bad rows quarantined; never a crash or a half load")
+    func hostileFiles() async throws {
+        // One database for all of them: each file is for a model of its own.
         try await TestDatabase.withFresh { database in
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID().uuidString)-\(hostile.name)")
-            defer { try? FileManager.default.removeItem(at: file) }
-            try Data(hostile.bytes).write(to: file)
-            let result = try await VigilProcess.run(["ingest", file.path, "--model", "shop", "--format", "json"], on: database)
-            let stored = try await database.client.query("SELECT count(*)::int8 FROM inference_log", logger: database.logger).decode(Int.self).first { _ in true }
-            if let error = hostile.error {
-                #expect(result.status == 1, "\(result.standardOutput)\(result.standardError)")
-                #expect(result.standardError.hasPrefix("vigil: error: \(file.path)\(error)"), "\(result.standardError)")
-                #expect(result.standardError.split(separator: "\n").count == 1)
-                #expect(stored == 0)
-            } else {
-                #expect(result.status == 0, "\(result.standardError)")
-                let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
-                #expect(report?["rows_loaded"] as? Int == hostile.inserted && report?["quarantined"] as? Int == hostile.quarantined, "\(result.standardOutput)")
-                #expect(stored == hostile.inserted)
+            for hostile in HostileFile.all {
+                let model = "shop-" + hostile.name.replacingOccurrences(of: ".", with: "-")
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID().uuidString)-\(hostile.name)")
+                defer { try? FileManager.default.removeItem(at: file) }
+                try Data(hostile.bytes).write(to: file)
+                let result = try await VigilProcess.run(["ingest", file.path, "--model", model, "--format", "json"], on: database)
+                let stored = try await database.client.query("SELECT count(*)::int8 FROM inference_log WHERE model = \(model)", logger: database.logger)
+                    .decode(Int.self).first { _ in true }
+                if let error = hostile.error {
+                    #expect(result.status == 1, "\(hostile.name): \(result.standardOutput)\(result.standardError)")
+                    #expect(result.standardError.hasPrefix("vigil: error: \(file.path)\(error)"), "\(hostile.name): \(result.standardError)")
+                    #expect(result.standardError.split(separator: "\n").count == 1, "\(hostile.name)")
+                    #expect(stored == 0, "\(hostile.name)")
+                } else {
+                    #expect(result.status == 0, "\(hostile.name): \(result.standardError)")
+                    let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+                    #expect(report?["rows_loaded"] as? Int == hostile.inserted && report?["quarantined"] as? Int == hostile.quarantined, "\(hostile.name): \(result.standardOutput)")
+                    #expect(stored == hostile.inserted, "\(hostile.name)")
+                }
             }
         }
     }
@@ -164,10 +169,9 @@ struct HostileRequestTests {
         (["simulate", "--hours", "99999999"], "--hours must be from 1 to 8784"),
     ])
     func commandLineRanges(arguments: [String], message: String) async throws {
-        try await TestDatabase.withFresh { database in
-            let result = try await VigilProcess.run(arguments, on: database)
-            #expect(result.status != 0 && result.status != 132 && result.status != 134, "\(arguments): exit \(result.status)")
-            #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
-        }
+        // Refused before any database is opened: an address that answers nothing proves it.
+        let result = try await VigilProcess.run(arguments + ["--database-url", "postgres://vigil@127.0.0.1:1/none"], environment: VigilProcess.cleanEnvironment())
+        #expect(result.status != 0 && result.status != 132 && result.status != 134, "\(arguments): exit \(result.status)")
+        #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
     }
 }
