@@ -119,7 +119,7 @@ struct DurabilityTests {
             let store = RunStore(database: database)
             let started = Date()
             let id = try await RunLauncher(database: database).start("nap", trigger: .init(kind: .manual, actor: "t")).runID
-            try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(lease: 5)) {
+            try await EngineFixtures.withWorkers(database) {
                 let sleeping = try await EngineFixtures.eventually { try await store.steps(ofRun: id).first?.state == .sleeping }
                 #expect(sleeping)
             }
@@ -127,9 +127,7 @@ struct DurabilityTests {
             try await Task.sleep(for: .milliseconds(700))
             #expect(try await store.steps(ofRun: id).first?.state == .sleeping)
             let restarted = Date()
-            let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(lease: 5)) {
-                try await EngineFixtures.waitForRun(id, in: database)
-            }
+            let run = try await EngineFixtures.withWorkers(database) { try await EngineFixtures.waitForRun(id, in: database) }
             #expect(run.state == .succeeded)
             let finished = try #require(try await store.steps(ofRun: id).first?.finishedAt)
             let elapsed = finished.timeIntervalSince(started)
@@ -213,8 +211,7 @@ struct DurabilityTests {
                   after: { uses: record, needs: pause }
                 """, to: database)
             let id = try await RunLauncher(database: database).start("through", trigger: .init(kind: .manual, actor: "t")).runID
-            // A completion lost to the restart is taken back when its lease lapses: a short lease.
-            let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(lease: 5)) {
+            let run = try await EngineFixtures.withWorkers(database) {
                 let store = RunStore(database: database)
                 let sleeping = try await EngineFixtures.eventually { try await store.steps(ofRun: id).contains { $0.state == .sleeping } }
                 #expect(sleeping)

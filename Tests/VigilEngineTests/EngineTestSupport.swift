@@ -78,7 +78,7 @@ enum EngineFixtures {
             """)
     }
 
-    static func workerConfiguration(concurrency: Int = 4, lease: TimeInterval = 15) -> Worker.Configuration {
+    static func workerConfiguration(concurrency: Int = 4, lease: TimeInterval = 5) -> Worker.Configuration {
         var configuration = Worker.Configuration()
         configuration.concurrency = concurrency
         configuration.lease = lease

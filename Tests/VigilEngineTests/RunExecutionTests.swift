@@ -89,7 +89,7 @@ struct RunExecutionTests {
                 ids.append(try await launcher.start("five", trigger: .init(kind: .manual, actor: "load")).runID)
             }
             let runIDs = ids
-            try await EngineFixtures.withWorkers(database, count: 4, configuration: EngineFixtures.workerConfiguration(lease: 5)) {
+            try await EngineFixtures.withWorkers(database, count: 4) {
                 for id in runIDs { _ = try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(120)) }
             }
             let store = RunStore(database: database)
