@@ -256,10 +256,12 @@ extension RunStore {
     /// - Returns: how many were decided.
     @discardableResult
     public func expireApprovals(actor: String, now: Date) async throws -> Int {
-        try await database.transaction { connection in
-            let due = try await connection.query("""
-                SELECT run_id, name FROM steps WHERE state = 'awaiting_approval' AND ready_at <= \(now) ORDER BY run_id, name
-                """, logger: logger).collect().map { try $0.decode((Int, String).self) }
+        // Every maintenance pass asks; a transaction is opened only when something is due.
+        let due = try await database.client.query("""
+            SELECT run_id, name FROM steps WHERE state = 'awaiting_approval' AND ready_at <= \(now) ORDER BY run_id, name
+            """, logger: logger).collect().map { try $0.decode((Int, String).self) }
+        guard !due.isEmpty else { return 0 }
+        return try await database.transaction { connection in
             var decided = 0
             for (id, step) in due {
                 // The run first, then its step, as a person's decision locks them: never the other way round.
