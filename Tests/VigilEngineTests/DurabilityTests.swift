@@ -31,7 +31,7 @@ struct DurabilityTests {
             #expect(leased)
             kill(child.processIdentifier, SIGKILL)
             _ = try? await child.wait()
-            let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(lease: 2)) {
+            let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration()) {
                 try await EngineFixtures.waitForRun(id, in: database)
             }
             #expect(run.state == .succeeded)
@@ -110,6 +110,36 @@ struct DurabilityTests {
         process.arguments = ["-f", pattern]
         try? process.run()
         process.waitUntilExit()
+    }
+
+    @Test("steps that hold every thread of the cooperative pool for three leases do not lose those leases: renewal runs on a thread of its own")
+    func busyStepsKeepTheirLeases() async throws {
+        try await TestDatabase.withFresh { database in
+            // One busy step per core fills Swift's cooperative pool; a heartbeat scheduled there
+            // would wait out the lease and the steps would be taken back and run again.
+            let width = ProcessInfo.processInfo.activeProcessorCount
+            let steps = (0..<width).map { "  spin\($0):\n    uses: busy\n    with: { seconds: 3 }" }.joined(separator: "\n")
+            _ = try await EngineFixtures.apply("name: busy\nsteps:\n\(steps)\n", to: database)
+            let id = try await RunLauncher(database: database).start("busy", trigger: .init(kind: .manual, actor: "t")).runID
+            // Another host's maintenance pass, on a thread of its own, takes back any lease that lapses.
+            let store = RunStore(database: database)
+            let thread = ThreadExecutor()
+            let otherHost = Task(executorPreference: thread) {
+                while !Task.isCancelled {
+                    _ = try? await store.releaseLeases(owner: nil, actor: "other-host", now: Date())
+                    try? await thread.sleep(for: 0.1)
+                }
+            }
+            defer { otherHost.cancel() }
+            let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(concurrency: width, lease: 1)) {
+                try await EngineFixtures.waitForRun(id, in: database)
+            }
+            #expect(run.state == .succeeded)
+            let recorded = try await store.steps(ofRun: id)
+            #expect(recorded.count == width && recorded.allSatisfy { $0.attempt == 1 })
+            let events = try await store.events(ofRun: id)
+            #expect(!events.contains { $0.reason?.contains("expired") == true })
+        }
     }
 
     @Test("a sleep survives a worker restart and resumes at the right time")

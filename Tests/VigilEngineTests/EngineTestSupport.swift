@@ -38,6 +38,22 @@ struct FlakyStep: WorkflowStep {
     }
 }
 
+/// `busy`: holds its thread for `seconds` without ever suspending, as CPU-bound work in a step does.
+struct BusyStep: WorkflowStep {
+    struct Parameters: Decodable, Sendable {
+        let seconds: Double
+    }
+
+    static let schema = StepSchema(typeName: "busy", summary: "Spin without suspending.", parameters: [.init("seconds", .number, required: true)])
+
+    func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
+        let end = ContinuousClock.now + .milliseconds(Int64(parameters.seconds * 1_000))
+        var spins = 0
+        while ContinuousClock.now < end { spins &+= 1 }
+        return .completed(["attempt": .number(Double(context.attempt))])
+    }
+}
+
 /// `hang`: runs until cancelled.
 struct HangStep: WorkflowStep {
     struct Parameters: Decodable, Sendable {}
@@ -60,6 +76,7 @@ enum EngineFixtures {
         registry.register(RecordStep())
         registry.register(FlakyStep())
         registry.register(HangStep())
+        registry.register(BusyStep())
         registry.register(PromoteStub())
         return registry
     }

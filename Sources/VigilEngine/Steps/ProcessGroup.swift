@@ -99,26 +99,32 @@ struct ProcessGroup {
             do {
                 try await Task.sleep(for: .milliseconds(50))
             } catch {
-                terminate()
+                await terminate()
                 throw error
             }
         }
     }
 
     /// SIGTERM to the group, then SIGKILL after a grace period, and reap the child.
-    func terminate(grace: Duration = .seconds(2)) {
+    ///
+    /// The grace period is waited out in a task of its own, without holding a thread: the caller
+    /// is being cancelled, so its own sleeps would end at once.
+    func terminate(grace: Duration = .seconds(2)) async {
+        let pid = pid
         kill(-pid, SIGTERM)
-        let deadline = ContinuousClock.now + grace
-        var status: Int32 = 0
-        while ContinuousClock.now < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid {
-                kill(-pid, SIGKILL)
-                return
+        await Task.detached {
+            let deadline = ContinuousClock.now + grace
+            var status: Int32 = 0
+            while ContinuousClock.now < deadline {
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    kill(-pid, SIGKILL)
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(20))
             }
-            usleep(20_000)
-        }
-        kill(-pid, SIGKILL)
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            kill(-pid, SIGKILL)
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        }.value
     }
 }
 

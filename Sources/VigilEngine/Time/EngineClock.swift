@@ -7,9 +7,17 @@ public protocol EngineClock: Sendable {
     func now() -> Date
     /// Waits until `seconds` of this clock's time have passed.
     func sleep(for seconds: TimeInterval) async throws
+    /// Waits as ``sleep(for:)`` does, woken on `executor`'s thread rather than through the
+    /// cooperative pool, for loops that must keep time while the pool is busy.
+    func sleep(for seconds: TimeInterval, on executor: ThreadExecutor) async throws
 }
 
 extension EngineClock {
+    /// A clock whose time does not pass on its own has nothing to wake on a thread.
+    public func sleep(for seconds: TimeInterval, on executor: ThreadExecutor) async throws {
+        try await sleep(for: seconds)
+    }
+
     /// Waits until the clock reads `date` (returns at once if it already has).
     public func sleep(until date: Date) async throws {
         let remaining = date.timeIntervalSince(now())
@@ -25,5 +33,9 @@ public struct SystemClock: EngineClock {
 
     public func sleep(for seconds: TimeInterval) async throws {
         try await Task.sleep(for: .milliseconds(Int64(max(0, seconds) * 1_000)))
+    }
+
+    public func sleep(for seconds: TimeInterval, on executor: ThreadExecutor) async throws {
+        try await executor.sleep(for: seconds)
     }
 }

@@ -68,7 +68,7 @@ public final class Worker: Service, Sendable {
         defer { listener.cancel() }
         let work = Task {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.heartbeats() }
+                group.addTask(executorPreference: ThreadExecutor.leases) { await self.heartbeats() }
                 group.addTask { await self.completions.run() }
                 await self.claimLoop()
                 await self.drain()
@@ -164,10 +164,11 @@ public final class Worker: Service, Sendable {
     }
 
     /// Renews the leases of running steps; a step whose lease was lost (cancelled run, expiry
-    /// during an outage) is cancelled here, since its result would be discarded anyway.
+    /// during an outage) is cancelled here, since its result would be discarded anyway. Runs on
+    /// ``ThreadExecutor/leases``, so busy steps on the cooperative pool cannot starve it.
     private func heartbeats() async {
         while !Task.isCancelled {
-            try? await clock.sleep(for: configuration.heartbeatInterval)
+            try? await clock.sleep(for: configuration.heartbeatInterval, on: ThreadExecutor.leases)
             let running = state.withLock { Array($0.running.keys) }
             guard !running.isEmpty else { continue }
             let steps = running.map { key -> (runID: Int, name: String) in
@@ -175,7 +176,7 @@ public final class Worker: Service, Sendable {
                 return (Int(parts[0])!, String(parts[1]))
             }
             do {
-                let held = try await DatabaseCall.bounded(configuration.callTimeout) {
+                let held = try await DatabaseCall.bounded(configuration.callTimeout, on: ThreadExecutor.leases) {
                     try await self.store.renewLeases(worker: self.configuration.identifier, steps: steps, lease: self.configuration.lease, now: self.clock.now())
                 }
                 for key in running where !held.contains(key) {
