@@ -37,7 +37,7 @@ public final class Database: Sendable {
         backgroundLogger.logLevel = logger.logLevel <= .debug ? logger.logLevel : .error
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
         let database = Database(configuration: configuration, client: client, logger: logger)
-        let runner = Task { await client.run() }
+        let runner = Task(executorPreference: ThreadExecutor.connectionPools) { await client.run() }
         do {
             let result = try await body(database)
             await shutDown(runner, logger: logger)

@@ -112,13 +112,13 @@ struct DurabilityTests {
         process.waitUntilExit()
     }
 
-    @Test("steps that hold every thread of the cooperative pool for three leases do not lose those leases: renewal runs on a thread of its own")
+    @Test("steps that hold every thread of the cooperative pool for two leases do not lose those leases: renewal runs on a thread of its own")
     func busyStepsKeepTheirLeases() async throws {
         try await TestDatabase.withFresh { database in
             // One busy step per core fills Swift's cooperative pool; a heartbeat scheduled there
             // would wait out the lease and the steps would be taken back and run again.
             let width = ProcessInfo.processInfo.activeProcessorCount
-            let steps = (0..<width).map { "  spin\($0):\n    uses: busy\n    with: { seconds: 3 }" }.joined(separator: "\n")
+            let steps = (0..<width).map { "  spin\($0):\n    uses: busy\n    with: { seconds: 3.5 }" }.joined(separator: "\n")
             _ = try await EngineFixtures.apply("name: busy\nsteps:\n\(steps)\n", to: database)
             let id = try await RunLauncher(database: database).start("busy", trigger: .init(kind: .manual, actor: "t")).runID
             // Another host's maintenance pass, on a thread of its own, takes back any lease that lapses.
@@ -131,7 +131,7 @@ struct DurabilityTests {
                 }
             }
             defer { otherHost.cancel() }
-            let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(concurrency: width, lease: 1)) {
+            let run = try await EngineFixtures.withWorkers(database, configuration: EngineFixtures.workerConfiguration(concurrency: width, lease: 1.5)) {
                 try await EngineFixtures.waitForRun(id, in: database)
             }
             #expect(run.state == .succeeded)

@@ -67,7 +67,8 @@ struct HangStep: WorkflowStep {
 enum EngineFixtures {
     static let logger: Logger = {
         var logger = Logger(label: "vigil.engine.tests")
-        logger.logLevel = .error
+        // VIGIL_TEST_LOG_LEVEL=notice shows what workers saw (lost leases, slow database calls).
+        logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
         return logger
     }()
 

@@ -1,4 +1,5 @@
 import Foundation
+import VigilStore
 
 /// The one source of time in the engine: schedules, timers, leases, backoff and windows all read
 /// it, so tests and the demo can run days of schedules in seconds against the production code.

@@ -73,7 +73,7 @@ final class CompletionBatcher: Sendable {
                 }
                 for pending in batch {
                     let completion = pending.completion
-                    if !accepted.contains("\(completion.runID)/\(completion.name)") {
+                    if !accepted.contains(completion.key) {
                         logger.notice("discarded the result of a step whose lease was lost", metadata: ["run": "\(completion.runID)", "step": "\(completion.name)"])
                     }
                     pending.recorded.resume()

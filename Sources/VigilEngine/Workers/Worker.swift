@@ -36,7 +36,10 @@ public final class Worker: Service, Sendable {
     }
 
     private struct State {
-        var running: [String: Task<Void, Never>] = [:]
+        var running: [StepKey: Task<Void, Never>] = [:]
+        /// Steps that have finished running and wait for their result to be recorded: still
+        /// renewed, but a renewal that misses one may only mean it was just recorded.
+        var finishing: Set<StepKey> = []
         var stopping = false
         var lastMaintenance = ContinuousClock.now - .seconds(3_600)
     }
@@ -148,16 +151,20 @@ public final class Worker: Service, Sendable {
     }
 
     private func start(_ step: ClaimedStep) {
-        let key = "\(step.runID)/\(step.name)"
+        let key = step.key
         // Created under the lock, so the task cannot remove its entry before it is added.
         state.withLock { state in
             state.running[key] = Task {
                 let completion = await self.executor.execute(step)
+                self.state.withLock { _ = $0.finishing.insert(key) }
                 // A step cancelled by a drain is handed back whole, not recorded as a failed attempt.
                 if !(Task.isCancelled && self.isStopping) {
                     await self.completions.submit(completion)
                 }
-                self.state.withLock { _ = $0.running.removeValue(forKey: key) }
+                self.state.withLock { state in
+                    state.running.removeValue(forKey: key)
+                    state.finishing.remove(key)
+                }
                 self.wake.fire()
             }
         }
@@ -171,17 +178,14 @@ public final class Worker: Service, Sendable {
             try? await clock.sleep(for: configuration.heartbeatInterval, on: ThreadExecutor.leases)
             let running = state.withLock { Array($0.running.keys) }
             guard !running.isEmpty else { continue }
-            let steps = running.map { key -> (runID: Int, name: String) in
-                let parts = key.split(separator: "/", maxSplits: 1)
-                return (Int(parts[0])!, String(parts[1]))
-            }
             do {
                 let held = try await DatabaseCall.bounded(configuration.callTimeout, on: ThreadExecutor.leases) {
-                    try await self.store.renewLeases(worker: self.configuration.identifier, steps: steps, lease: self.configuration.lease, now: self.clock.now())
+                    try await self.store.renewLeases(worker: self.configuration.identifier, steps: running, lease: self.configuration.lease, now: self.clock.now())
                 }
                 for key in running where !held.contains(key) {
+                    guard let task = state.withLock({ $0.finishing.contains(key) ? nil : $0.running[key] }) else { continue }
                     logger.notice("lost the lease of a running step; cancelling it", metadata: ["step": "\(key)"])
-                    state.withLock { $0.running[key] }?.cancel()
+                    task.cancel()
                 }
             } catch {
                 logger.warning("cannot renew leases", metadata: ["error": "\(StoreError.explain(error))"])

@@ -92,7 +92,7 @@ extension RunStore {
     }
 
     /// Extends `worker`'s leases on `steps`; returns the steps whose lease it still holds.
-    public func renewLeases(worker: String, steps: [(runID: Int, name: String)], lease: TimeInterval, now: Date) async throws -> Set<String> {
+    public func renewLeases(worker: String, steps: [StepKey], lease: TimeInterval, now: Date) async throws -> Set<StepKey> {
         guard !steps.isEmpty else { return [] }
         let rows = try await database.client.query("""
             UPDATE steps s SET lease_expires_at = \(now.addingTimeInterval(lease))
@@ -100,8 +100,8 @@ extension RunStore {
             WHERE s.run_id = k.run_id AND s.name = k.name AND s.state = 'running' AND s.lease_owner = \(worker)
             RETURNING s.run_id, s.name
             """, logger: logger)
-        var held = Set<String>()
-        for try await (runID, name) in rows.decode((Int, String).self) { held.insert("\(runID)/\(name)") }
+        var held = Set<StepKey>()
+        for try await (runID, name) in rows.decode((Int, String).self) { held.insert(StepKey(runID: runID, name: name)) }
         return held
     }
 
@@ -203,9 +203,9 @@ extension RunStore {
     /// A completion whose lease `worker` no longer holds (it expired and another worker took the
     /// step, or the run was cancelled) is discarded and reported, so a step finishes exactly once.
     ///
-    /// - Returns: the completions accepted, as `runID/name`.
+    /// - Returns: the steps whose completions were accepted.
     @discardableResult
-    public func finish(_ completions: [StepCompletion], worker: String, now: Date) async throws -> Set<String> {
+    public func finish(_ completions: [StepCompletion], worker: String, now: Date) async throws -> Set<StepKey> {
         guard !completions.isEmpty else { return [] }
         return try await database.transaction { connection in
             let rows = try await connection.query("""
@@ -216,9 +216,9 @@ extension RunStore {
                 ORDER BY s.run_id, s.name
                 FOR UPDATE OF s
                 """, logger: logger)
-            var held = Set<String>()
-            for try await (runID, name) in rows.decode((Int, String).self) { held.insert("\(runID)/\(name)") }
-            let accepted = completions.filter { held.contains("\($0.runID)/\($0.name)") }
+            var held = Set<StepKey>()
+            for try await (runID, name) in rows.decode((Int, String).self) { held.insert(StepKey(runID: runID, name: name)) }
+            let accepted = completions.filter { held.contains($0.key) }
             guard !accepted.isEmpty else { return [] }
 
             var events: [NewEvent] = []
@@ -280,7 +280,7 @@ extension RunStore {
             }
             try await EventLog.append(events, on: connection, logger: logger)
             if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
-            return Set(accepted.map { "\($0.runID)/\($0.name)" })
+            return Set(accepted.map(\.key))
         }
     }
 }

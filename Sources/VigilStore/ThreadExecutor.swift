@@ -13,6 +13,9 @@ import NIOPosix
 public final class ThreadExecutor: TaskExecutor {
     /// The thread that renews every worker's leases in this process.
     public static let leases = ThreadExecutor()
+    /// The thread that runs every connection pool's own work (opening, checking and closing
+    /// connections) in this process, so a query never waits for a busy pool to open one.
+    static let connectionPools = ThreadExecutor()
 
     private let eventLoop: any EventLoop
 
