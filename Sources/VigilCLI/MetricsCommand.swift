@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
-import PostgresNIO
 import VigilEngine
 import VigilStatistics
 import VigilStore
 import VigilWorkflow
+
+extension MetricListing.Kind: ExpressibleByArgument {}
 
 /// `vigil metrics KIND`: the per-window metric tables, for the terminal or another tool.
 struct MetricsCommand: AsyncParsableCommand {
@@ -14,14 +15,10 @@ struct MetricsCommand: AsyncParsableCommand {
         discussion: "The same rows as the drift_metrics, performance_metrics, integrity_metrics and operational_metrics tables (docs/monitoring.md)."
     )
 
-    enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case drift, performance, integrity, operational
-    }
-
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "drift, performance, integrity or operational.")
-    var kind: Kind
+    var kind: MetricListing.Kind
 
     @Option(help: "The model.")
     var model: String
@@ -77,57 +74,11 @@ struct MetricsCommand: AsyncParsableCommand {
     }
 
     func query(_ database: Database, since: Date) async throws -> TextTable {
-        let sliceFilter = slices ? "" : " AND slice_key IS NULL"
-        let sql: String
-        let header: [String]
-        switch kind {
-        case .drift:
-            header = ["window_start", "slice", "feature", "role", "method", "score", "threshold", "p_value", "drifted", "reference", "ref_rows", "rows"]
-            sql = """
-                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), feature_name, column_role, method,
-                       drift_score::text, drift_threshold::text, coalesce(p_value::text, ''), drifted::text, reference, reference_count::text, current_count::text
-                FROM drift_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)\(drifted ? " AND drifted" : "")
-                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, drift_score DESC LIMIT $3
-                """
-        case .performance:
-            header = ["window_start", "slice", "metric", "value", "baseline", "labelled", "rows", "proxy"]
-            sql = """
-                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), metric, value::text, coalesce(baseline_value::text, ''),
-                       labelled_rows::text, row_count::text, is_proxy::text
-                FROM performance_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)
-                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, metric LIMIT $3
-                """
-        case .integrity:
-            header = ["window_start", "slice", "feature", "rows", "missing_rate", "type_mismatches", "out_of_range", "out_of_domain", "unseen", "quarantined"]
-            sql = """
-                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), feature_name, row_count::text, missing_rate::text,
-                       type_mismatches::text, out_of_range::text, out_of_domain::text, unseen_categories::text, quarantined_rows::text
-                FROM integrity_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)
-                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, feature_name LIMIT $3
-                """
-        case .operational:
-            header = ["window_start", "slice", "metric", "value", "rows"]
-            sql = """
-                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), metric, value::text, row_count::text
-                FROM operational_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)
-                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, metric LIMIT $3
-                """
-        }
-        var bindings = PostgresBindings()
-        bindings.append(model)
-        bindings.append(since)
-        bindings.append(limit)
-        var table = TextTable(header)
+        let listing = try await MetricsStore(database: database).listing(kind, model: model, since: since, slices: slices, driftedOnly: drifted, limit: limit)
+        var table = TextTable(listing.columns)
         let formatter = ISO8601DateFormatter()
-        let rows = try await database.client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: database.logger)
-        for try await row in rows {
-            let cells = row.makeRandomAccess()
-            var values = [formatter.string(from: try cells[0].decode(Date.self))]
-            for index in 1..<header.count {
-                let text = try cells[index].decode(String.self)
-                values.append(Double(text).map { Self.number($0, text) } ?? text)
-            }
-            table.append(values)
+        for row in listing.rows {
+            table.append([formatter.string(from: row.windowStart)] + row.cells.map { text in Double(text).map { Self.number($0, text) } ?? text })
         }
         return table
     }

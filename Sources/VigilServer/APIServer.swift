@@ -59,7 +59,7 @@ public struct APIServer: Sendable {
         }
         router.get("/ready") { _, _ in
             do {
-                try await database.client.query("SELECT 1", logger: logger)
+                try await database.ping()
                 return JSONResponse.ok(["status": "ready"])
             } catch {
                 return JSONResponse.error(.serviceUnavailable, code: "database_unreachable", "the database cannot be reached: \(StoreError.explain(error))")

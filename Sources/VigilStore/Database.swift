@@ -10,7 +10,8 @@ import PostgresNIO
 /// ```
 public final class Database: Sendable {
     public let configuration: DatabaseConfiguration
-    public let client: PostgresClient
+    /// The pool itself: SQL stays in this target, so only the package's own tests reach it.
+    package let client: PostgresClient
     public let logger: Logger
 
     private init(configuration: DatabaseConfiguration, client: PostgresClient, logger: Logger) {
@@ -74,16 +75,22 @@ public final class Database: Sendable {
         } catch {
             throw StoreError(
                 .unreachable,
-                "cannot connect to PostgreSQL at \(configuration.url()): \(StoreError.explain(error))"
+                "cannot connect to PostgreSQL at \(configuration.url()): \(StoreError.explain(error))",
+                underlying: error
             )
         }
     }
 }
 
 extension Database {
+    /// Asks the server for `SELECT 1`; throws when it does not answer.
+    public func ping() async throws {
+        try await client.query("SELECT 1", logger: logger)
+    }
+
     /// Runs `body` in a transaction; an error thrown by `body` comes back as itself rather than
     /// wrapped in `PostgresTransactionError`, so callers can match on it.
-    public func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    package func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch let error as PostgresTransactionError {

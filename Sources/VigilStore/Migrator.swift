@@ -107,7 +107,8 @@ public struct Migrator: Sendable {
                     } catch {
                         throw StoreError(
                             .migrationFailed,
-                            "migrations/\(file.fileName):\(statement.line): \(StoreError.explain(error))"
+                            "migrations/\(file.fileName):\(statement.line): \(StoreError.explain(error))",
+                            underlying: error
                         )
                     }
                 }
@@ -117,7 +118,7 @@ public struct Migrator: Sendable {
                 )
             }
         } catch {
-            throw StoreError(.migrationFailed, StoreError.explain(error))
+            throw error as? StoreError ?? StoreError(.migrationFailed, StoreError.explain(error), underlying: error)
         }
         logger.info("applied migration", metadata: ["file": "\(file.fileName)"])
     }

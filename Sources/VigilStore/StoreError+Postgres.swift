@@ -35,6 +35,7 @@ extension StoreError {
 
     /// The SQLSTATE code of a server error, if `error` is one.
     public static func sqlState(of error: any Error) -> String? {
+        if let error = error as? StoreError { return error.sqlState }
         if let error = error as? PostgresTransactionError {
             return (error.closureError ?? error.commitError).flatMap(sqlState(of:))
         }

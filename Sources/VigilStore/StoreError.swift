@@ -35,11 +35,17 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public let code: Code
     /// One line saying what went wrong and, where possible, what to do about it.
     public let message: String
+    /// The PostgreSQL or network error behind this one, kept whole for logs.
+    public let underlying: (any Error)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.underlying = underlying
     }
+
+    /// The SQLSTATE of the server error behind this one, if there is one.
+    public var sqlState: String? { underlying.flatMap(Self.sqlState(of:)) }
 
     public var description: String { message }
 }

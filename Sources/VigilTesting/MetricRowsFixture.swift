@@ -1,24 +1,23 @@
 import Foundation
 import VigilStore
 
-/// Computed monitoring windows written straight into the metric tables, for tests of what reads
-/// them (escalation, the API, metrics, the web view) without running the monitor.
+/// Computed monitoring windows recorded straight through the metrics store, for tests of what
+/// reads them (escalation, the API, metrics, the web view) without running the monitor.
 public enum MetricRowsFixture {
     /// A computed window of `model` from `start`, an hour long, with `drift` scores per feature
     /// (drifted above 0.1).
     public static func window(_ model: String, start: Date, drift: [(feature: String, score: Double)] = [], in database: Database) async throws {
         let end = start.addingTimeInterval(3_600)
-        try await database.client.query("""
-            INSERT INTO monitor_windows (model, window_start, window_end, workflow, row_count, labelled_count, quarantined, sample_rate, computed_at)
-            VALUES (\(model), \(start), \(end), 'fixture', 300, 0, 0, 1, \(end)) ON CONFLICT DO NOTHING
-            """)
-        for (feature, score) in drift {
-            try await database.client.query("""
-                INSERT INTO drift_metrics (model, window_start_time, window_end_time, feature_name, column_role, method, drift_score, drift_threshold,
-                    p_value, drifted, comparison, reference, reference_count, current_count, count_delta, null_rate_delta, computed_at)
-                VALUES (\(model), \(start), \(end), \(feature), 'feature', 'wasserstein_normed', \(score), 0.1, 0.0001, \(score > 0.1),
-                    'previous', 'previous window', 300, 300, 0, 0, \(end))
-                """)
+        var metrics = WindowMetrics(
+            signature: WindowSignature(start: start, end: end, rows: 300, labelled: 0, lastLabelAt: nil, quarantined: 0), workflow: "fixture", sampleRate: 1
+        )
+        metrics.drift = drift.map { feature, score in
+            DriftMetric(
+                slice: .overall, featureName: feature, columnRole: "feature", method: "wasserstein_normed", driftScore: score, driftThreshold: 0.1,
+                pValue: 0.0001, drifted: score > 0.1, comparison: "previous", reference: "previous window", referenceStart: nil, referenceEnd: nil,
+                referenceCount: 300, currentCount: 300, meanDelta: nil, nullRateDelta: 0, distinctCountDelta: nil, parameters: [:], binEdges: nil
+            )
         }
+        try await MetricsStore(database: database).record(metrics, model: model, runID: nil, now: end)
     }
 }

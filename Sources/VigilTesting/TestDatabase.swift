@@ -76,7 +76,7 @@ public enum TestDatabase {
         while true {
             do {
                 try await admin(server) { database in
-                    try await database.client.query("CREATE DATABASE \(unescaped: name) TEMPLATE \(unescaped: template)")
+                    try await database.createDatabase(name, template: template)
                 }
                 return
             } catch where StoreError.sqlState(of: error) == "55006" && attempt < 100 {
@@ -88,7 +88,7 @@ public enum TestDatabase {
 
     private static func drop(_ name: String, on server: DatabaseConfiguration) async throws {
         try await admin(server) { database in
-            try await database.client.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)")
+            try await database.dropDatabase(name)
         }
     }
 }
@@ -138,10 +138,8 @@ actor TestServer {
         let checksum = MigrationSource.embedded.map(\.checksum).joined().sha256Hex.prefix(12)
         let name = "vigil_template_\(checksum)"
         try await TestDatabase.admin(server) { database in
-            let exists = try await database.client.query("SELECT 1 FROM pg_database WHERE datname = \(name)")
-                .decode(Int.self).first { _ in true } != nil
-            if !exists {
-                try await database.client.query("CREATE DATABASE \(unescaped: name) TEMPLATE template0")
+            if try await !database.databaseExists(name) {
+                try await database.createDatabase(name, template: "template0")
             }
         }
         // Migrating is idempotent and locked, so a template left by an earlier run is simply checked.

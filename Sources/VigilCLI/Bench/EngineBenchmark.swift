@@ -70,9 +70,7 @@ struct EngineBenchmark: AsyncParsableCommand {
             let start = ContinuousClock.now
             for worker in workers { group.addTask { try await worker.run() } }
             while true {
-                let open = try await database.client.query("SELECT count(*) FROM runs WHERE id <= \(last) AND state NOT IN ('succeeded', 'failed', 'cancelled')")
-                    .decode(Int.self).first { _ in true } ?? 0
-                if open == 0 { break }
+                if try await store.unfinishedRunCount(throughID: last) == 0 { break }
                 try await Task.sleep(for: .milliseconds(5))
             }
             let elapsed = ContinuousClock.now - start
@@ -101,13 +99,7 @@ struct EngineBenchmark: AsyncParsableCommand {
             for worker in workers { worker.stop() }
             try await group.waitForAll()
         }
-        let rows = try await database.client.query("""
-            SELECT (extract(epoch FROM (r.at - p.at)) * 1000)::float8 FROM run_events r
-            JOIN LATERAL (SELECT at FROM run_events p WHERE p.run_id = r.run_id AND p.step = r.step AND p.to_state = 'ready' AND p.id < r.id ORDER BY p.id DESC LIMIT 1) p ON true
-            WHERE r.run_id = ANY(\(ids)::bigint[]) AND r.to_state = 'running' AND r.step IS NOT NULL
-            """)
-        var values: [Double] = []
-        for try await value in rows.decode(Double.self) { values.append(value) }
+        let values = try await RunStore(database: database).dispatchLatencies(ofRuns: ids)
         return LatencySample(values: values.sorted())
     }
 

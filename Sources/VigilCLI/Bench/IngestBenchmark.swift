@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import PostgresNIO
 import VigilStore
 import VigilWorkflow
 
@@ -41,26 +40,17 @@ struct IngestBenchmark: AsyncParsableCommand {
 
     /// COPY of the file's fields, tab-separated, into a table of 15 text columns: the floor any ingest pays.
     private func timePlainCopy(_ file: URL, database: Database) async throws -> Double {
-        let columns = (1...15).map { "c\($0)" }
-        try await database.client.query("CREATE TABLE bench_plain (\(unescaped: columns.map { "\($0) text" }.joined(separator: ", ")))")
         var data = [UInt8](try Data(contentsOf: file))
         if let newline = data.firstIndex(of: UInt8(ascii: "\n")) { data.removeSubrange(...newline) }
         for index in data.indices where data[index] == UInt8(ascii: ",") { data[index] = UInt8(ascii: "\t") }
-        var chunks: [ByteBuffer] = []
+        var chunks: [[UInt8]] = []
         var start = 0
         while start < data.count {
             var end = min(start + (1 << 20), data.count)
             while end < data.count && data[end - 1] != UInt8(ascii: "\n") { end += 1 }
-            chunks.append(ByteBuffer(bytes: data[start..<end]))
+            chunks.append(Array(data[start..<end]))
             start = end
         }
-        let (seconds, _) = try await Stopwatch.timeAsync {
-            try await database.client.withConnection { connection in
-                try await connection.copyFrom(table: "bench_plain", columns: columns, logger: database.logger) { writer in
-                    for chunk in chunks { try await writer.write(chunk) }
-                }
-            }
-        }
-        return seconds
+        return try await BenchmarkFloor(database: database).timePlainCopy(columns: 15, chunks: chunks)
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import PostgresNIO
 import VigilEngine
 import VigilStore
 import VigilWorkflow
@@ -31,7 +30,7 @@ struct MonitorBenchmark: AsyncParsableCommand {
                     try DataRecordReader(path: file.path), options: .init(model: "bench", features: SyntheticInferences.features, actor: "bench")
                 )
             }
-            try await database.client.query("VACUUM ANALYZE inference_log")
+            try await BenchmarkFloor(database: database).analyzeInferenceLog()
             let data = MonitoredData(
                 timestamp: "ts", prediction: "prediction", score: "score", problemType: .classification, features: SyntheticInferences.features,
                 granularity: WorkflowDuration(seconds: 86_400), baseline: .fixed(start: "2025-11-24T00:00:00Z", end: "2025-11-25T00:00:00Z")
@@ -56,15 +55,7 @@ struct MonitorBenchmark: AsyncParsableCommand {
 
     /// Streams the window's monitored columns to this process, as any client reading them would.
     private func timeScan(_ database: Database, from start: Date, to end: Date) async throws -> Double {
-        let (seconds, count) = try await Stopwatch.timeAsync {
-            let rows = try await database.client.query("""
-                SELECT features, prediction, score, latency_ms, error FROM inference_log
-                WHERE model = 'bench' AND role = ANY('{champion,canary}') AND ts >= \(start) AND ts < \(end)
-                """, logger: database.logger)
-            var count = 0
-            for try await _ in rows { count += 1 }
-            return count
-        }
+        let (count, seconds) = try await BenchmarkFloor(database: database).timeScan(model: "bench", from: start, to: end)
         guard count == rows else { throw CommandFailure("the scan read \(count) rows, expected \(rows)") }
         return seconds
     }

@@ -61,11 +61,7 @@ public struct AlertNotifier: Sendable {
             }
             deliveries.append(try await deliver(claim, on: channel, outbox: outbox))
         }
-        for notification in unconfigured {
-            try await database.client.query(
-                "UPDATE alert_notifications SET claimed_by = NULL, claimed_until = NULL WHERE id = \(notification.id)", logger: database.logger
-            )
-        }
+        try await outbox.release(unconfigured)
         return deliveries
     }
 

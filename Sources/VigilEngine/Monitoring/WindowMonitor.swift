@@ -318,14 +318,7 @@ public struct WindowMonitor: Sendable {
 
     private func quarantined(_ signature: WindowSignature) async throws -> [String: Int] {
         guard signature.quarantined > 0 else { return [:] }
-        let database = store.database
-        let rows = try await database.client.query("""
-            SELECT coalesce(column_name, '*'), count(*)::int8 FROM quarantined_rows
-            WHERE model = \(model) AND ts >= \(signature.start) AND ts < \(signature.end) GROUP BY 1
-            """, logger: database.logger)
-        var counts: [String: Int] = [:]
-        for try await (column, count) in rows.decode((String, Int).self) { counts[column] = count }
-        return counts
+        return try await store.quarantinedCounts(model: model, from: signature.start, to: signature.end)
     }
 
     // MARK: - Metrics

@@ -197,11 +197,7 @@ public final class Worker: Service, Sendable {
     private func listen() async {
         while !Task.isCancelled {
             do {
-                try await store.database.client.withConnection { connection in
-                    try await connection.listen(on: "vigil_ready") { notifications in
-                        for try await _ in notifications { self.wake.fire() }
-                    }
-                }
+                try await store.listenForReadySteps { self.wake.fire() }
             } catch {
                 if Task.isCancelled { return }
                 logger.debug("listen connection lost; reconnecting", metadata: ["error": "\(StoreError.explain(error))"])

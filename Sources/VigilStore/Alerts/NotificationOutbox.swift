@@ -92,6 +92,14 @@ public struct NotificationOutbox: Sendable {
         }
     }
 
+    /// Gives claimed notifications back, still pending and unattempted, for another process to deliver.
+    public func release(_ notifications: [AlertNotification]) async throws {
+        guard !notifications.isEmpty else { return }
+        try await database.client.query("""
+            UPDATE alert_notifications SET claimed_by = NULL, claimed_until = NULL WHERE id = ANY(\(notifications.map(\.id))::bigint[])
+            """, logger: database.logger)
+    }
+
     /// Puts an alert's failed notifications back in the queue (a retried escalate step tries them again).
     public func requeueFailed(alertID: Int) async throws {
         try await database.client.query("""

@@ -24,6 +24,18 @@ public struct MetricsStore: Sendable {
         String(decoding: try encoder.encode(rows), as: UTF8.self)
     }
 
+    /// Rows of `model` quarantined at ingest from `start` up to `end`, by the column that failed
+    /// its check (`*` for a row refused whole).
+    public func quarantinedCounts(model: String, from start: Date, to end: Date) async throws -> [String: Int] {
+        let rows = try await database.client.query("""
+            SELECT coalesce(column_name, '*'), count(*)::int8 FROM quarantined_rows
+            WHERE model = \(model) AND ts >= \(start) AND ts < \(end) GROUP BY 1
+            """, logger: database.logger)
+        var counts: [String: Int] = [:]
+        for try await (column, count) in rows.decode((String, Int).self) { counts[column] = count }
+        return counts
+    }
+
     /// The windows already computed, with the signature each was computed from.
     public func computedWindows(model: String, since: Date) async throws -> [Date: WindowSignature] {
         let rows = try await database.client.query("""

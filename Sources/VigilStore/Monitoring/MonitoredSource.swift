@@ -92,6 +92,15 @@ public struct WindowSignature: Sendable, Hashable {
     public let labelled: Int
     public let lastLabelAt: Date?
     public let quarantined: Int
+
+    public init(start: Date, end: Date, rows: Int, labelled: Int, lastLabelAt: Date?, quarantined: Int) {
+        self.start = start
+        self.end = end
+        self.rows = rows
+        self.labelled = labelled
+        self.lastLabelAt = lastLabelAt
+        self.quarantined = quarantined
+    }
 }
 
 /// The rows of one window, column by column. Missing numbers are NaN; missing text is `nil`.

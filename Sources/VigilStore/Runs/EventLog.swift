@@ -28,6 +28,9 @@ enum EventLog {
             """, logger: logger)
     }
 
+    /// The channel that tells idle workers new steps are ready.
+    static let readyChannel = "vigil_ready"
+
     /// Wakes idle workers: new steps are ready.
     static func notifyReady(on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("NOTIFY vigil_ready", logger: logger)

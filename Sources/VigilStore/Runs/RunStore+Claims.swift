@@ -91,6 +91,16 @@ extension RunStore {
         }
     }
 
+    /// Calls `ready` each time a transaction makes steps ready (`NOTIFY vigil_ready`), on one
+    /// connection held until the calling task is cancelled or the connection fails (then throws).
+    public func listenForReadySteps(_ ready: @escaping @Sendable () -> Void) async throws {
+        try await database.client.withConnection { connection in
+            try await connection.listen(on: EventLog.readyChannel) { notifications in
+                for try await _ in notifications { ready() }
+            }
+        }
+    }
+
     /// Extends `worker`'s leases on `steps`; returns the steps whose lease it still holds.
     public func renewLeases(worker: String, steps: [StepKey], lease: TimeInterval, now: Date) async throws -> Set<StepKey> {
         guard !steps.isEmpty else { return [] }

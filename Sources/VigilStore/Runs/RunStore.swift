@@ -163,6 +163,26 @@ public struct RunStore: Sendable {
         return steps
     }
 
+    /// How many runs with an id up to `id` have not finished yet.
+    public func unfinishedRunCount(throughID id: Int) async throws -> Int {
+        try await database.client.query("""
+            SELECT count(*) FROM runs WHERE id <= \(id) AND state NOT IN ('succeeded', 'failed', 'cancelled')
+            """, logger: logger).decode(Int.self).first { _ in true } ?? 0
+    }
+
+    /// Milliseconds from each step of `runs` becoming ready to a worker starting it, from the
+    /// runs' events (one value per start).
+    public func dispatchLatencies(ofRuns runs: [Int]) async throws -> [Double] {
+        let rows = try await database.client.query("""
+            SELECT (extract(epoch FROM (r.at - p.at)) * 1000)::float8 FROM run_events r
+            JOIN LATERAL (SELECT at FROM run_events p WHERE p.run_id = r.run_id AND p.step = r.step AND p.to_state = 'ready' AND p.id < r.id ORDER BY p.id DESC LIMIT 1) p ON true
+            WHERE r.run_id = ANY(\(runs)::bigint[]) AND r.to_state = 'running' AND r.step IS NOT NULL
+            """, logger: logger)
+        var values: [Double] = []
+        for try await value in rows.decode(Double.self) { values.append(value) }
+        return values
+    }
+
     /// A run's full history, oldest first.
     public func events(ofRun id: Int) async throws -> [RunEvent] {
         let rows = try await database.client.query("""

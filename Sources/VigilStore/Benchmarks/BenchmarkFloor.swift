@@ -1,0 +1,50 @@
+import Foundation
+import PostgresNIO
+
+/// The plain database operations `vigil bench` measures Vigil against: the least any tool pays
+/// for the same work on the same PostgreSQL (a bare COPY, a bare scan).
+public struct BenchmarkFloor: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Creates `bench_plain` with `columns` text columns and COPYs `chunks` of tab-separated
+    /// lines into it: the floor of any ingest. Returns the seconds the COPY took.
+    public func timePlainCopy(columns count: Int, chunks: [[UInt8]]) async throws -> Double {
+        let columns = (1...max(1, count)).map { "c\($0)" }
+        try await database.client.query("CREATE TABLE bench_plain (\(unescaped: columns.map { "\($0) text" }.joined(separator: ", ")))", logger: database.logger)
+        let buffers = chunks.map { ByteBuffer(bytes: $0) }
+        let start = ContinuousClock.now
+        try await database.client.withConnection { connection in
+            try await connection.copyFrom(table: "bench_plain", columns: columns, logger: database.logger) { writer in
+                for buffer in buffers { try await writer.write(buffer) }
+            }
+        }
+        return (ContinuousClock.now - start).seconds
+    }
+
+    /// Refreshes the planner's statistics of the inference log after a bulk load, as an operator would.
+    public func analyzeInferenceLog() async throws {
+        try await database.client.query("VACUUM ANALYZE inference_log", logger: database.logger)
+    }
+
+    /// Streams `model`'s monitored columns from `start` up to `end` to this process, as any client
+    /// reading them would: the floor of a monitor pass. Returns the rows read and the seconds taken.
+    public func timeScan(model: String, from start: Date, to end: Date) async throws -> (rows: Int, seconds: Double) {
+        let began = ContinuousClock.now
+        let rows = try await database.client.query("""
+            SELECT features, prediction, score, latency_ms, error FROM inference_log
+            WHERE model = \(model) AND role = ANY('{champion,canary}') AND ts >= \(start) AND ts < \(end)
+            """, logger: database.logger)
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return (count, (ContinuousClock.now - began).seconds)
+    }
+}
+
+extension Duration {
+    /// This duration in seconds, fractions included.
+    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
