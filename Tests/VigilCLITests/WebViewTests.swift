@@ -54,6 +54,10 @@ struct WebViewTests {
                 if !waiting { try await Task.sleep(for: .milliseconds(50)) }
             }
             try #require(waiting)
+            let login = "\(base)/ui/login?token=\(tokens["viewer"]!)&next="
+            let pending = try await chromium(["--dump-dom", login + "/ui/approvals"])
+            #expect(pending.output.contains("id=\"approvals\"") && pending.output.contains("href=\"/ui/runs/\(run)\""), "\(pending.output.prefix(800))")
+            #expect(pending.output.contains("approver (or admin)") && pending.output.contains("0 of 1") && pending.output.contains("(may not approve)"))
             let approved = try await VigilProcess.run(["approve", String(run), "wait", "--reason", "looks fine", "--as", "alice", "--database-url", url], environment: environment)
             #expect(approved.status == 0, "\(approved.standardError)")
             var finished = false
@@ -62,8 +66,9 @@ struct WebViewTests {
                 if !finished { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(finished)
+            #expect(try await chromium(["--dump-dom", login + "/ui/approvals"]).output.contains("No step is waiting for approval."))
 
-            for page in ["/ui/runs", "/ui/runs/\(run)", "/ui/alerts", "/ui/models", "/ui/models/churn"] {
+            for page in ["/ui/runs", "/ui/runs/\(run)", "/ui/alerts", "/ui/approvals", "/ui/models", "/ui/models/churn"] {
                 let anonymous = try await APIClient(base: base).call("GET", page)
                 #expect(anonymous.status == 401, "\(page)")
                 #expect(try await APIClient(base: base).call("GET", page, token: "vgl_forged").status == 401, "\(page)")
@@ -71,7 +76,6 @@ struct WebViewTests {
             let sensitive = try await APIClient(base: base).call("GET", "/ui/models/fraud", token: tokens["viewer"])
             #expect(sensitive.status == 403)
 
-            let login = "\(base)/ui/login?token=\(tokens["viewer"]!)&next="
             let timeline = try await chromium(["--dump-dom", login + "/ui/runs/\(run)"])
             #expect(timeline.status == 0)
             #expect(timeline.output.contains("<h1>Run \(run)</h1>") && timeline.output.contains("id=\"timeline\""), "\(timeline.output.prefix(500))")

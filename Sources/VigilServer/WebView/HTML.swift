@@ -39,7 +39,7 @@ enum HTML {
     }
 
     static func navigation(principal: String?) -> String {
-        "<nav><strong>Vigil</strong> <a href=\"/ui/runs\">Runs</a><a href=\"/ui/alerts\">Open alerts</a><a href=\"/ui/models\">Models</a>"
+        "<nav><strong>Vigil</strong> <a href=\"/ui/runs\">Runs</a><a href=\"/ui/alerts\">Open alerts</a><a href=\"/ui/approvals\">Approvals</a><a href=\"/ui/models\">Models</a>"
             + (principal.map { "<span class=\"muted\">signed in as \(escape($0))</span>" } ?? "") + "</nav>"
     }
 

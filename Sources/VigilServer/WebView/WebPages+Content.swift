@@ -72,6 +72,24 @@ extension WebPages {
             : HTML.table(["id", "model", "alert", "severity", "state", "seen", "first seen", "last seen", "acknowledged by", "status"], rows, id: "alerts"))
     }
 
+    /// Steps waiting for approval: who may decide, how many must, who has, and when the gate
+    /// decides by itself.
+    func approvals(_ principal: Principal) async throws -> String {
+        let pending = try await RunStore(database: server.database).pendingApprovals()
+        let rows = pending.map { approval in
+            [
+                "<a href=\"/ui/runs/\(approval.runID)\">\(approval.runID)</a>", HTML.escape(approval.workflow), HTML.escape(approval.step),
+                HTML.escape(approval.roles.joined(separator: ", ") + " (or admin)"),
+                "\(approval.approvedBy.count) of \(approval.quorum)" + (approval.approvedBy.isEmpty ? "" : ": " + HTML.escape(approval.approvedBy.joined(separator: ", "))),
+                HTML.escape(approval.startedBy) + (approval.allowSelfApproval ? "" : " (may not approve)"),
+                HTML.time(approval.waitingSince),
+                approval.timesOutAt.map { HTML.time($0) + " then " + HTML.escape(approval.onTimeout) } ?? "never",
+            ]
+        }
+        return HTML.page(title: "Pending approvals", principal: principal.name, body: rows.isEmpty ? "<p>No step is waiting for approval.</p>"
+            : HTML.table(["run", "workflow", "step", "who may decide", "approvals", "started by", "waiting since", "times out"], rows, id: "approvals"))
+    }
+
     func models(_ principal: Principal) async throws -> String {
         let models = try await ModelRegistry(database: server.database).models()
         let visible = try await visibleModels(models.map(\.model), principal)

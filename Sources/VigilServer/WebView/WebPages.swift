@@ -12,13 +12,14 @@ import VigilWorkflow
 /// - `/ui/models` and `/ui/models/{model}`: changelog, lineage of the champion, drift per feature and
 ///   performance over time as SVG charts, with alerts and promotions marked;
 ///   `/ui/models/{model}/report`: the model's ``ReportPage`` over its whole history;
-/// - `/ui/alerts`: open alerts.
+/// - `/ui/alerts`: open alerts; `/ui/approvals`: steps waiting for approval, with who may decide
+///   and when each times out.
 struct WebPages {
     let server: APIServer
 
     /// The paths served, for 405 answers.
     static let paths: [String: [HTTPRequest.Method]] = [
-        "/ui/login": [.get, .post], "/ui/logout": [.get], "/ui/runs": [.get], "/ui/runs/{id}": [.get], "/ui/alerts": [.get],
+        "/ui/login": [.get, .post], "/ui/logout": [.get], "/ui/runs": [.get], "/ui/runs/{id}": [.get], "/ui/alerts": [.get], "/ui/approvals": [.get],
         "/ui/models": [.get], "/ui/models/{model}": [.get], "/ui/models/{model}/report": [.get],
     ]
 
@@ -44,6 +45,7 @@ struct WebPages {
         page("/ui/runs") { request, context, principal in try await runs(request, principal) }
         page("/ui/runs/{id}") { _, context, principal in try await run(context, principal) }
         page("/ui/alerts") { _, _, principal in try await alerts(principal) }
+        page("/ui/approvals") { _, _, principal in try await approvals(principal) }
         page("/ui/models") { _, _, principal in try await models(principal) }
         page("/ui/models/{model}") { _, context, principal in try await model(context, principal) }
         page("/ui/models/{model}/report") { _, context, principal in try await report(context, principal) }
