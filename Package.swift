@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilStoreTests",
-            dependencies: ["VigilStore", "VigilWorkflow", "VigilTesting"],
+            dependencies: ["VigilStore", "VigilWorkflow", "VigilStatistics", "VigilTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

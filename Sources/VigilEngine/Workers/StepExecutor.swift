@@ -4,7 +4,8 @@ import VigilStore
 import VigilWorkflow
 
 /// Runs one claimed step: resolves its parameters, honours its approval gate and timeout, and
-/// turns what happened into a ``StepCompletion`` with the retry decision made.
+/// reports how the attempt ended as a ``StepCompletion``; the store's ``StepLifecycle`` decides
+/// what follows (a retry, a final failure).
 struct StepExecutor: Sendable {
     let store: RunStore
     let registry: StepRegistry
@@ -14,20 +15,20 @@ struct StepExecutor: Sendable {
     struct Timeout: Error {}
 
     func execute(_ claimed: ClaimedStep) async -> StepCompletion {
-        func completion(_ result: StepCompletion.Result) -> StepCompletion {
+        func completion(_ result: AttemptEnd) -> StepCompletion {
             StepCompletion(runID: claimed.runID, name: claimed.name, attempt: claimed.attempt, result: result)
         }
         let spec: WorkflowSpec, run: RunContext
         do {
             spec = try await store.spec(claimed.workflow, version: claimed.workflowVersion)
             guard let step = spec.step(named: claimed.name) else {
-                return completion(.failed(error: "workflow \(claimed.workflow)@\(claimed.workflowVersion) has no step '\(claimed.name)'", retryAt: nil))
+                return completion(.failed(error: "workflow \(claimed.workflow)@\(claimed.workflowVersion) has no step '\(claimed.name)'", retryable: false))
             }
             // Upstream outputs are read only when the step's parameters refer to them.
             let readsSteps = String(decoding: (try? JSONEncoder().encode(step.with)) ?? Data(), as: UTF8.self).contains("steps.")
             run = readsSteps ? try await store.context(ofRun: claimed.runID) : RunContext(params: claimed.params, trigger: claimed.trigger, steps: [:])
         } catch {
-            return completion(.failed(error: "cannot load the run: \(StoreError.explain(error))", retryAt: clock.now().addingTimeInterval(5)))
+            return completion(.notStarted(reason: "cannot load the run: \(StoreError.explain(error))", retryAt: clock.now().addingTimeInterval(5)))
         }
         let step = spec.step(named: claimed.name)!
         if let gate = step.approval, claimed.memo?["decision"] == nil {
@@ -37,10 +38,10 @@ struct StepExecutor: Sendable {
         do {
             parameters = try resolve(step.with, run: run, claimed: claimed, spec: spec)
         } catch {
-            return completion(.failed(error: "cannot resolve with: \(error.message)", retryAt: nil))
+            return completion(.failed(error: "cannot resolve with: \(error.message)", retryable: false))
         }
         guard let runner = registry.runner(for: step.uses) else {
-            return completion(.failed(error: "step type '\(step.uses)' is not available on this worker", retryAt: nil))
+            return completion(.failed(error: "step type '\(step.uses)' is not available on this worker", retryable: false))
         }
         var stepLogger = logger
         stepLogger[metadataKey: "run"] = "\(claimed.runID)"
@@ -66,22 +67,12 @@ struct StepExecutor: Sendable {
         case let .completed(outputs):
             return completion(.succeeded(outputs: outputs))
         case let .failed(message, retryable):
-            let policy = step.retry ?? spec.defaults.retry ?? RetryPolicy()
-            let retryAt = retryable && claimed.attempt < policy.maximumAttempts
-                ? clock.now().addingTimeInterval(Self.backoff(policy, attempt: claimed.attempt)) : nil
-            return completion(.failed(error: message, retryAt: retryAt))
+            return completion(.failed(error: message, retryable: retryable))
         case let .suspended(until, memo):
             return completion(.sleeping(until: until, memo: memo))
         case let .awaitingApproval(memo):
             return completion(.awaitingApproval(memo: memo))
         }
-    }
-
-    /// Exponential backoff with equal jitter: half the delay fixed, half random.
-    static func backoff(_ policy: RetryPolicy, attempt: Int) -> TimeInterval {
-        let exponential = policy.initialDelay.seconds * pow(policy.multiplier, Double(attempt - 1))
-        let delay = min(policy.maximumDelay.seconds, exponential)
-        return delay / 2 + Double.random(in: 0...(delay / 2))
     }
 
     /// The step's `with:` with every `${{ }}` evaluated against the run.

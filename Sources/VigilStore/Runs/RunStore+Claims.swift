@@ -22,21 +22,13 @@ public struct ClaimedStep: Sendable {
 
 /// What running a step came to, for ``RunStore/finish(_:worker:now:)``.
 public struct StepCompletion: Sendable {
-    public enum Result: Sendable {
-        case succeeded(outputs: [String: JSONValue])
-        /// Failed; tried again from `retryAt` when given, else final.
-        case failed(error: String, retryAt: Date?)
-        /// Suspended until `until`; `memo` is handed back on resumption.
-        case sleeping(until: Date, memo: [String: JSONValue])
-        case awaitingApproval(memo: [String: JSONValue])
-    }
-
     public let runID: Int
     public let name: String
     public let attempt: Int
-    public let result: Result
+    /// How the attempt ended; ``StepLifecycle`` decides what follows.
+    public let result: AttemptEnd
 
-    public init(runID: Int, name: String, attempt: Int, result: Result) {
+    public init(runID: Int, name: String, attempt: Int, result: AttemptEnd) {
         self.runID = runID
         self.name = name
         self.attempt = attempt
@@ -138,29 +130,25 @@ extension RunStore {
             var handedBack: [(runID: Int, name: String, attempt: Int, reason: String)] = []
             var lost: [(runID: Int, name: String, attempt: Int, reason: String)] = []
             for try await (runID, name, previous, attempt, leaseSeconds, workflow, version) in rows.decode((Int, String, String?, Int, Double?, String, Int).self) {
-                let worker = previous ?? "a worker"
-                guard owner == nil else {
-                    handedBack.append((runID, name, attempt, "handed back by \(previous ?? actor) while draining"))
-                    continue
-                }
+                let end: AttemptEnd = owner == nil ? .leaseExpired(worker: previous, lease: leaseSeconds) : .handedBack(by: previous ?? actor)
                 let spec = try await specs.spec(workflow, version: version, on: connection, logger: logger)
-                let cap = RetryPolicy.attemptsBeforeWorkerLossFails(spec.step(named: name)?.retry ?? spec.defaults.retry)
-                if attempt >= cap {
-                    let lease = leaseSeconds.map { ", lease \(WorkflowDuration(seconds: $0))" } ?? ""
-                    lost.append((runID, name, attempt, "worker lost \(attempt) time\(attempt == 1 ? "" : "s") (attempt \(attempt) of \(cap)); last attempt on \(worker)\(lease)"))
+                let step = RunningStep(attempt: attempt, retry: spec.step(named: name)?.retry ?? spec.defaults.retry)
+                let outcome = StepLifecycle.outcome(of: end, for: step, now: now, jitter: 0)
+                if outcome.state == .failed {
+                    lost.append((runID, name, attempt, outcome.reason ?? ""))
                 } else {
-                    handedBack.append((runID, name, attempt, "the lease of \(worker) expired (attempt \(attempt) of \(cap))"))
+                    handedBack.append((runID, name, attempt, outcome.reason ?? ""))
                 }
             }
             try await connection.query("""
                 UPDATE steps s SET state = 'ready', ready_at = \(now), lease_owner = NULL, lease_expires_at = NULL
                 FROM unnest(\(handedBack.map(\.runID))::bigint[], \(handedBack.map(\.name))::text[]) AS k(run_id, name)
-                WHERE s.run_id = k.run_id AND s.name = k.name
+                WHERE s.run_id = k.run_id AND s.name = k.name AND s.state = 'running'
                 """, logger: logger)
             try await connection.query("""
                 UPDATE steps s SET state = 'failed', error = k.reason, finished_at = \(now), lease_owner = NULL, lease_expires_at = NULL, resuming = false
                 FROM unnest(\(lost.map(\.runID))::bigint[], \(lost.map(\.name))::text[], \(lost.map(\.reason))::text[]) AS k(run_id, name, reason)
-                WHERE s.run_id = k.run_id AND s.name = k.name
+                WHERE s.run_id = k.run_id AND s.name = k.name AND s.state = 'running'
                 """, logger: logger)
             var events = handedBack.map {
                 NewEvent(runID: $0.runID, step: $0.name, from: StepState.running.rawValue, to: StepState.ready.rawValue, attempt: $0.attempt, actor: actor, reason: $0.reason, at: now)
@@ -219,16 +207,19 @@ extension RunStore {
         guard !completions.isEmpty else { return [] }
         return try await database.transaction { connection in
             let rows = try await connection.query("""
-                SELECT s.run_id, s.name FROM steps s
+                SELECT s.run_id, s.name, r.workflow, r.workflow_version FROM steps s
+                JOIN runs r ON r.id = s.run_id
                 JOIN unnest(\(completions.map(\.runID))::bigint[], \(completions.map(\.name))::text[], \(completions.map(\.attempt))::int[]) AS k(run_id, name, attempt)
                   ON s.run_id = k.run_id AND s.name = k.name AND s.attempt = k.attempt
                 WHERE s.state = 'running' AND s.lease_owner = \(worker)
                 ORDER BY s.run_id, s.name
                 FOR UPDATE OF s
                 """, logger: logger)
-            var held = Set<StepKey>()
-            for try await (runID, name) in rows.decode((Int, String).self) { held.insert(StepKey(runID: runID, name: name)) }
-            let accepted = completions.filter { held.contains($0.key) }
+            var held: [StepKey: (workflow: String, version: Int)] = [:]
+            for try await (runID, name, workflow, version) in rows.decode((Int, String, String, Int).self) {
+                held[StepKey(runID: runID, name: name)] = (workflow, version)
+            }
+            let accepted = completions.filter { held[$0.key] != nil }
             guard !accepted.isEmpty else { return [] }
 
             var events: [NewEvent] = []
@@ -246,42 +237,15 @@ extension RunStore {
                     """, logger: logger)
             }
             for completion in accepted {
-                let (state, error): (StepState, String?)
-                switch completion.result {
-                case .succeeded:
-                    (state, error) = (.succeeded, nil)
-                case let .failed(message, retryAt):
-                    (state, error) = (retryAt == nil ? .failed : .retrying, message)
-                    try await connection.query("""
-                        UPDATE steps SET state = \(state.rawValue), error = \(message), ready_at = \(retryAt),
-                                         finished_at = CASE WHEN \(retryAt == nil) THEN \(now) ELSE NULL END,
-                                         lease_owner = NULL, lease_expires_at = NULL, resuming = false
-                        WHERE run_id = \(completion.runID) AND name = \(completion.name)
-                        """, logger: logger)
-                case let .sleeping(until, memo):
-                    (state, error) = (.sleeping, nil)
-                    try await connection.query("""
-                        UPDATE steps SET state = 'sleeping', ready_at = \(until), memo = \(try JSONText.encode(memo))::jsonb,
-                                         lease_owner = NULL, lease_expires_at = NULL
-                        WHERE run_id = \(completion.runID) AND name = \(completion.name)
-                        """, logger: logger)
-                case let .awaitingApproval(memo):
-                    (state, error) = (.awaitingApproval, nil)
-                    // ready_at holds the approval's timeout, for the maintenance pass that decides it.
-                    try await connection.query("""
-                        UPDATE steps SET state = 'awaiting_approval', memo = \(try JSONText.encode(memo))::jsonb, ready_at = \(ApprovalRequest.timeout(inMemo: memo)),
-                                         lease_owner = NULL, lease_expires_at = NULL
-                        WHERE run_id = \(completion.runID) AND name = \(completion.name)
-                        """, logger: logger)
+                guard let (workflow, version) = held[completion.key] else { continue }
+                let spec = try await specs.spec(workflow, version: version, on: connection, logger: logger)
+                let step = RunningStep(attempt: completion.attempt, retry: spec.step(named: completion.name)?.retry ?? spec.defaults.retry)
+                let outcome = StepLifecycle.outcome(of: completion.result, for: step, now: now, jitter: Double.random(in: 0...1))
+                if outcome.state != .succeeded {
+                    try await apply(outcome, to: completion.key, now: now, on: connection)
                 }
-                let reason: String? = switch completion.result {
-                case .succeeded: nil
-                case let .failed(_, retryAt): retryAt.map { "attempt \(completion.attempt) failed, retrying at \(ISO8601DateFormatter().string(from: $0)): \(error ?? "")" } ?? error
-                case let .sleeping(until, _): "sleeping until \(ISO8601DateFormatter().string(from: until))"
-                case .awaitingApproval: "waiting for approval"
-                }
-                events.append(NewEvent(runID: completion.runID, step: completion.name, from: StepState.running.rawValue, to: state.rawValue,
-                                       attempt: completion.attempt, actor: worker, reason: reason, at: now))
+                events.append(NewEvent(runID: completion.runID, step: completion.name, from: StepState.running.rawValue, to: outcome.state.rawValue,
+                                       attempt: completion.attempt, actor: worker, reason: outcome.reason, at: now))
             }
             var madeReady = false
             for runID in Set(accepted.map(\.runID)).sorted() {
@@ -292,5 +256,21 @@ extension RunStore {
             if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
             return Set(accepted.map(\.key))
         }
+    }
+
+    /// Records `outcome` on the running step `key`: the state the lifecycle chose, with what goes
+    /// with it. Conditioned on the step still running, so it never overwrites a later change.
+    private func apply(_ outcome: AttemptOutcome, to key: StepKey, now: Date, on connection: PostgresConnection) async throws {
+        let suspended = outcome.state == .sleeping || outcome.state == .awaitingApproval
+        try await connection.query("""
+            UPDATE steps SET state = \(outcome.state.rawValue), ready_at = \(outcome.readyAt),
+                             error = CASE WHEN \(outcome.state == .succeeded) THEN NULL ELSE coalesce(\(outcome.error), error) END,
+                             outputs = coalesce(\(try outcome.outputs.map(JSONText.encode))::jsonb, outputs),
+                             memo = coalesce(\(try outcome.memo.map(JSONText.encode))::jsonb, memo),
+                             finished_at = CASE WHEN \(outcome.finished) THEN \(now) ELSE NULL END,
+                             lease_owner = NULL, lease_expires_at = NULL,
+                             resuming = CASE WHEN \(suspended) THEN resuming ELSE false END
+            WHERE run_id = \(key.runID) AND name = \(key.name) AND state = 'running'
+            """, logger: logger)
     }
 }

@@ -1,0 +1,104 @@
+import Foundation
+import VigilWorkflow
+
+/// How an attempt of a running step ended, as reported by its worker or found by maintenance.
+public enum AttemptEnd: Sendable, Equatable {
+    /// The step did its work.
+    case succeeded(outputs: [String: JSONValue])
+    /// The step failed; `retryable` when trying again might help (a timeout, a 5xx), not when
+    /// it cannot (a 404, a bad parameter).
+    case failed(error: String, retryable: Bool)
+    /// The step suspended itself until `until`, keeping `memo` for its resumption.
+    case sleeping(until: Date, memo: [String: JSONValue])
+    /// The step waits for people to decide; `memo` holds what it asks for (and when the gate
+    /// decides by itself).
+    case awaitingApproval(memo: [String: JSONValue])
+    /// The worker could not begin the step's work (its run could not be read); it is tried again
+    /// at `retryAt` whatever its retry policy, since the step itself never ran.
+    case notStarted(reason: String, retryAt: Date)
+    /// The worker's lease lapsed: it died, or could not renew in time.
+    case leaseExpired(worker: String?, lease: TimeInterval?)
+    /// The worker stopped and gave the step back unfinished.
+    case handedBack(by: String)
+}
+
+/// What the lifecycle knows of a running step when one of its attempts ends.
+public struct RunningStep: Sendable, Equatable {
+    /// The attempt that ended, from 1.
+    public var attempt: Int
+    /// The step's retry policy (its own or the workflow's default), `nil` for none.
+    public var retry: RetryPolicy?
+
+    public init(attempt: Int, retry: RetryPolicy?) {
+        self.attempt = attempt
+        self.retry = retry
+    }
+}
+
+/// Where an ended attempt leaves its step: the new state and everything recorded with it.
+public struct AttemptOutcome: Sendable, Equatable {
+    public var state: StepState
+    /// Why, for the step's event; the error too when the step failed for good.
+    public var reason: String?
+    /// The error stored on the step (a failure, or a failed attempt before its retry).
+    public var error: String?
+    /// When the step may run again (`ready`, `retrying`, `sleeping`), or the approval's timeout.
+    public var readyAt: Date?
+    public var outputs: [String: JSONValue]?
+    public var memo: [String: JSONValue]?
+    /// Whether the next claim starts a new attempt (false only for a sleep, which resumes).
+    public var finished: Bool { state.isTerminal }
+}
+
+/// The rules of a step's life when an attempt ends: the one place that decides whether it
+/// succeeded, retries (after which backoff), fails for good, sleeps, waits for approval, or is
+/// handed back. Pure: the store applies the outcome in the transaction that records it.
+///
+/// Every way an attempt can end counts against `max_attempts`: a failure, a timeout (a
+/// retryable failure) and a lost worker alike. A lost worker fails the step after
+/// ``RetryPolicy/attemptsBeforeWorkerLossFails(_:)`` attempts, at least 3 even without a retry
+/// block. A step handed back by a draining worker is not charged.
+public enum StepLifecycle {
+    /// The outcome of `end` for `step` at `now`; `jitter` in 0...1 picks the random half of the
+    /// retry backoff (callers pass a random number; tests pass a fixed one).
+    public static func outcome(of end: AttemptEnd, for step: RunningStep, now: Date, jitter: Double) -> AttemptOutcome {
+        switch end {
+        case let .succeeded(outputs):
+            return AttemptOutcome(state: .succeeded, outputs: outputs)
+        case let .failed(error, retryable):
+            let policy = step.retry ?? RetryPolicy()
+            guard retryable, step.attempt < policy.maximumAttempts else {
+                return AttemptOutcome(state: .failed, reason: error, error: error)
+            }
+            let retryAt = now.addingTimeInterval(backoff(policy, after: step.attempt, jitter: jitter))
+            let reason = "attempt \(step.attempt) failed, retrying at \(ISO8601DateFormatter().string(from: retryAt)): \(error)"
+            return AttemptOutcome(state: .retrying, reason: reason, error: error, readyAt: retryAt)
+        case let .sleeping(until, memo):
+            return AttemptOutcome(state: .sleeping, reason: "sleeping until \(ISO8601DateFormatter().string(from: until))", readyAt: until, memo: memo)
+        case let .awaitingApproval(memo):
+            // ready_at holds the approval's timeout, for the maintenance pass that decides it.
+            return AttemptOutcome(state: .awaitingApproval, reason: "waiting for approval", readyAt: ApprovalRequest.timeout(inMemo: memo), memo: memo)
+        case let .notStarted(reason, retryAt):
+            return AttemptOutcome(state: .retrying, reason: "attempt \(step.attempt) could not start, retrying at \(ISO8601DateFormatter().string(from: retryAt)): \(reason)", error: reason, readyAt: retryAt)
+        case let .leaseExpired(worker, lease):
+            let cap = RetryPolicy.attemptsBeforeWorkerLossFails(step.retry)
+            let lost = worker ?? "a worker"
+            guard step.attempt < cap else {
+                let leaseText = lease.map { ", lease \(WorkflowDuration(seconds: $0))" } ?? ""
+                let reason = "worker lost \(step.attempt) time\(step.attempt == 1 ? "" : "s") (attempt \(step.attempt) of \(cap)); last attempt on \(lost)\(leaseText)"
+                return AttemptOutcome(state: .failed, reason: reason, error: reason)
+            }
+            return AttemptOutcome(state: .ready, reason: "the lease of \(lost) expired (attempt \(step.attempt) of \(cap))", readyAt: now)
+        case let .handedBack(worker):
+            return AttemptOutcome(state: .ready, reason: "handed back by \(worker) while draining", readyAt: now)
+        }
+    }
+
+    /// Exponential backoff after attempt `attempt`, capped, with equal jitter: half the delay
+    /// fixed, half `jitter` of the other half.
+    public static func backoff(_ policy: RetryPolicy, after attempt: Int, jitter: Double) -> TimeInterval {
+        let exponential = policy.initialDelay.seconds * pow(policy.multiplier, Double(max(0, attempt - 1)))
+        let delay = min(policy.maximumDelay.seconds, exponential)
+        return delay / 2 + min(1, max(0, jitter)) * delay / 2
+    }
+}
