@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import VigilStore
+import VigilWorkflow
+
+/// `docs/architecture.md` draws the step lifecycle; this keeps the drawing true.
+@Suite("The documented step lifecycle")
+struct LifecycleDocumentTests {
+    struct Row: Hashable {
+        let from: String, to: String, when: String, decidedBy: String
+    }
+
+    static func rows() throws -> [Row] {
+        let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/architecture.md")
+        let text = try String(contentsOf: document, encoding: .utf8)
+        let section = try #require(text.components(separatedBy: "## The step lifecycle").dropFirst().first?.components(separatedBy: "\n## ").first)
+        return section.split(separator: "\n").compactMap { line -> Row? in
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 6, cells[1].hasPrefix("`") else { return nil }
+            func bare(_ cell: String) -> String { cell.trimmingCharacters(in: CharacterSet(charactersIn: "`")) }
+            return Row(from: bare(cells[1]), to: bare(cells[2]), when: cells[3], decidedBy: cells[4])
+        }
+    }
+
+    @Test("the table lists exactly the legal changes of StepState.transitions")
+    func pairs() throws {
+        let documented = Set(try Self.rows().map { "\($0.from) → \($0.to)" })
+        let legal = Set(StepState.transitions.flatMap { from, targets in targets.map { "\(from.rawValue) → \($0.rawValue)" } })
+        #expect(documented == legal, "missing: \(legal.subtracting(documented).sorted()); not legal: \(documented.subtracting(legal).sorted())")
+    }
+
+    @Test("each way an attempt ends appears on the row of the state StepLifecycle gives it")
+    func attemptEnds() throws {
+        let rows = try Self.rows()
+        let now = Date(timeIntervalSince1970: 1_764_000_000)
+        let policy = RetryPolicy(maximumAttempts: 3)
+        let cases: [(name: String, end: AttemptEnd, attempt: Int)] = [
+            ("succeeded", .succeeded(outputs: [:]), 1),
+            ("failed", .failed(error: "x", retryable: true), 1),
+            ("failed", .failed(error: "x", retryable: true), 3),
+            ("failed", .failed(error: "x", retryable: false), 1),
+            ("sleeping", .sleeping(until: now, memo: [:]), 1),
+            ("awaitingApproval", .awaitingApproval(memo: [:]), 1),
+            ("leaseExpired", .leaseExpired(worker: nil, lease: nil), 1),
+            ("leaseExpired", .leaseExpired(worker: nil, lease: nil), 3),
+            ("handedBack", .handedBack(by: "w"), 1),
+            ("notStarted", .notStarted(reason: "x", retryAt: now), 1),
+        ]
+        for (name, end, attempt) in cases {
+            let state = StepLifecycle.outcome(of: end, for: RunningStep(attempt: attempt, retry: policy), now: now, jitter: 0).state
+            let row = rows.first { $0.from == "running" && $0.to == state.rawValue }
+            #expect(row?.when.contains("`\(name)`") == true && row?.decidedBy == "`StepLifecycle`", "\(name) at attempt \(attempt) gives \(state.rawValue)")
+        }
+    }
+}
