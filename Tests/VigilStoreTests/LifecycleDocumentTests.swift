@@ -52,5 +52,18 @@ struct LifecycleDocumentTests {
             let row = rows.first { $0.from == "running" && $0.to == state.rawValue }
             #expect(row?.when.contains("`\(name)`") == true && row?.decidedBy == "`StepLifecycle`", "\(name) at attempt \(attempt) gives \(state.rawValue)")
         }
+        let settled = { (approved: Bool, failure: String?) in WaitEnd.approvalSettled(approved: approved, by: "a", reason: "r", failure: failure, history: "h") }
+        let waits: [(name: String, end: WaitEnd, state: StepState, memo: [String: JSONValue])] = [
+            ("timeCame", .timeCame, .retrying, [:]), ("timeCame", .timeCame, .sleeping, [:]),
+            ("approvalSettled", settled(true, nil), .awaitingApproval, ["gate": .bool(true)]),
+            ("approvalSettled", settled(false, nil), .awaitingApproval, ["gate": .bool(true)]),
+            ("approvalSettled", settled(false, nil), .awaitingApproval, [:]),
+            ("approvalSettled", settled(true, "timed out"), .awaitingApproval, [:]),
+        ]
+        for (name, end, waiting, memo) in waits {
+            let state = try #require(StepLifecycle.outcome(of: end, waiting: waiting, memo: memo, now: now)?.state)
+            let row = rows.first { $0.from == waiting.rawValue && $0.to == state.rawValue }
+            #expect(row?.when.contains("`\(name)`") == true && row?.decidedBy == "`StepLifecycle`", "\(name) from \(waiting.rawValue) gives \(state.rawValue)")
+        }
     }
 }

@@ -133,4 +133,24 @@ struct StepLifecycleTests {
         let second = StepLifecycle.outcome(of: .leaseExpired(worker: "worker-h-7", lease: 2), for: RunningStep(attempt: 2, retry: nil), now: now, jitter: 0)
         #expect(second.state == .ready && second.readyAt == now && second.reason == "the lease of worker-h-7 expired (attempt 2 of 3)")
     }
+
+    @Test("a wait ends as its kind says: a sleep resumes its attempt, a backoff starts a new one, a gate fails on rejection, an approval step resumes to act on it")
+    func waits() throws {
+        let now = Self.start
+        let sleep = try #require(StepLifecycle.outcome(of: .timeCame, waiting: .sleeping, memo: nil, now: now))
+        #expect(sleep.state == .ready && sleep.resumes)
+        let backoff = try #require(StepLifecycle.outcome(of: .timeCame, waiting: .retrying, memo: nil, now: now))
+        #expect(backoff.state == .ready && !backoff.resumes)
+        let rejection = WaitEnd.approvalSettled(approved: false, by: "bob", reason: "not now", failure: nil, history: "rejected: not now")
+        let gate = try #require(StepLifecycle.outcome(of: rejection, waiting: .awaitingApproval, memo: ["gate": .bool(true)], now: now))
+        #expect(gate.state == .failed && gate.error == "rejected by bob: not now" && gate.reason == "rejected: not now")
+        #expect(gate.memo?["decision"]?["by"] == .string("bob") && gate.memo?["gate"] == .bool(true))
+        let step = try #require(StepLifecycle.outcome(of: rejection, waiting: .awaitingApproval, memo: [:], now: now))
+        #expect(step.state == .ready && step.resumes && step.memo?["decision"]?["approved"] == .bool(false))
+        let timedOut = WaitEnd.approvalSettled(approved: false, by: "vigil", reason: "no decision", failure: "approval timed out", history: "timed out")
+        #expect(StepLifecycle.outcome(of: timedOut, waiting: .awaitingApproval, memo: [:], now: now)?.error == "approval timed out")
+        // A wait can only be ended by what ends that kind of wait.
+        #expect(StepLifecycle.outcome(of: rejection, waiting: .sleeping, memo: nil, now: now) == nil)
+        #expect(StepLifecycle.outcome(of: .timeCame, waiting: .awaitingApproval, memo: nil, now: now) == nil)
+    }
 }

@@ -300,34 +300,31 @@ extension RunStore {
         return (state, attempt, try memoText.map { try JSONText.decode([String: JSONValue].self, from: $0) } ?? [:])
     }
 
-    /// Applies a final decision: the step resumes to act on it, or (a rejected gate, or a timeout
-    /// whose action is `fail`) fails with `failure` or the rejection; then the run moves on.
+    /// Applies a final decision as ``StepLifecycle`` settles it: the step resumes to act on it, or
+    /// (a rejected gate, or a timeout whose action is `fail`) fails; then the run moves on.
     /// `reason` is the decision's own, `history` the line the run's history gets.
     private func settleApproval(
         _ run: LockedRun, step: String, waiting: (attempt: Int, memo: [String: JSONValue]), approved: Bool, failure: String?,
         actor: String, reason: String, history: String, now: Date, on connection: PostgresConnection
     ) async throws {
-        var memo = waiting.memo
-        memo["decision"] = .object(["approved": .bool(approved), "by": .string(actor), "reason": .string(reason), "at": .string(ISO8601DateFormatter().string(from: now))])
-        let memoJSON = try JSONText.encode(memo)
-        // A gate before a step fails the step on rejection; a step that asked for approval itself
-        // (an `approval` step, a promotion) is resumed either way, to act on the decision.
-        let isGate = memo["gate"] == .bool(true)
-        let failed = failure != nil || (!approved && isGate)
-        if failed {
-            try await connection.query("""
-                UPDATE steps SET state = 'failed', finished_at = \(now), memo = \(memoJSON)::jsonb, ready_at = NULL, error = \(failure ?? "rejected by \(actor): \(reason)")
-                WHERE run_id = \(run.id) AND name = \(step)
-                """, logger: logger)
-        } else {
-            try await connection.query("""
-                UPDATE steps SET state = 'ready', ready_at = \(now), resuming = true, memo = \(memoJSON)::jsonb WHERE run_id = \(run.id) AND name = \(step)
-                """, logger: logger)
-        }
-        let event = NewEvent(runID: run.id, step: step, from: StepState.awaitingApproval.rawValue, to: failed ? StepState.failed.rawValue : StepState.ready.rawValue,
-                             attempt: waiting.attempt, actor: actor, reason: history, at: now)
+        let end = WaitEnd.approvalSettled(approved: approved, by: actor, reason: reason, failure: failure, history: history)
+        guard let outcome = StepLifecycle.outcome(of: end, waiting: .awaitingApproval, memo: waiting.memo, now: now) else { return }
+        try await applyWaitOutcome(outcome, to: StepKey(runID: run.id, name: step), from: .awaitingApproval, now: now, on: connection)
+        let event = NewEvent(runID: run.id, step: step, from: StepState.awaitingApproval.rawValue, to: outcome.state.rawValue,
+                             attempt: waiting.attempt, actor: actor, reason: outcome.reason, at: now)
         try await EventLog.append([event], on: connection, logger: logger)
-        if !failed { try await EventLog.notifyReady(on: connection, logger: logger) }
+        if outcome.state == .ready { try await EventLog.notifyReady(on: connection, logger: logger) }
         try await advance(run, actor: actor, now: now, on: connection)
+    }
+
+    /// Records `outcome` on step `key`, conditioned on it still waiting in `from`.
+    func applyWaitOutcome(_ outcome: AttemptOutcome, to key: StepKey, from: StepState, now: Date, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            UPDATE steps SET state = \(outcome.state.rawValue), ready_at = \(outcome.readyAt), resuming = \(outcome.resumes),
+                             memo = coalesce(\(try outcome.memo.map(JSONText.encode))::jsonb, memo),
+                             error = coalesce(\(outcome.error), error),
+                             finished_at = CASE WHEN \(outcome.finished) THEN \(now) ELSE finished_at END
+            WHERE run_id = \(key.runID) AND name = \(key.name) AND state = \(from.rawValue)
+            """, logger: logger)
     }
 }

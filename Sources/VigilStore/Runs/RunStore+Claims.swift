@@ -170,15 +170,23 @@ extension RunStore {
     public func wakeDueSteps(actor: String, now: Date) async throws -> Int {
         try await database.transaction { connection in
             let rows = try await connection.query("""
-                WITH due AS (SELECT run_id, name, state, attempt FROM steps WHERE state IN ('retrying', 'sleeping') AND ready_at <= \(now) FOR UPDATE SKIP LOCKED)
-                UPDATE steps s SET state = 'ready', resuming = (due.state = 'sleeping') FROM due WHERE s.run_id = due.run_id AND s.name = due.name
-                RETURNING s.run_id, s.name, due.state, due.attempt
+                SELECT run_id, name, state, attempt FROM steps WHERE state IN ('retrying', 'sleeping') AND ready_at <= \(now)
+                ORDER BY run_id, name FOR UPDATE SKIP LOCKED
                 """, logger: logger)
             var events: [NewEvent] = []
+            var woken: [(key: StepKey, outcome: AttemptOutcome)] = []
             for try await (runID, name, from, attempt) in rows.decode((Int, String, String, Int).self) {
-                events.append(NewEvent(runID: runID, step: name, from: from, to: StepState.ready.rawValue, attempt: attempt, actor: actor,
-                                       reason: from == StepState.sleeping.rawValue ? "its wake-up time came" : "its backoff ended", at: now))
+                guard let state = StepState(rawValue: from), let outcome = StepLifecycle.outcome(of: .timeCame, waiting: state, memo: nil, now: now) else { continue }
+                woken.append((StepKey(runID: runID, name: name), outcome))
+                events.append(NewEvent(runID: runID, step: name, from: from, to: outcome.state.rawValue, attempt: attempt, actor: actor, reason: outcome.reason, at: now))
             }
+            guard !woken.isEmpty else { return 0 }
+            try await connection.query("""
+                UPDATE steps s SET state = w.state, resuming = w.resumes
+                FROM unnest(\(woken.map(\.key.runID))::bigint[], \(woken.map(\.key.name))::text[], \(woken.map(\.outcome.state.rawValue))::text[],
+                            \(woken.map(\.outcome.resumes))::bool[]) AS w(run_id, name, state, resumes)
+                WHERE s.run_id = w.run_id AND s.name = w.name AND s.state IN ('retrying', 'sleeping')
+                """, logger: logger)
             try await EventLog.append(events, on: connection, logger: logger)
             if !events.isEmpty { try await EventLog.notifyReady(on: connection, logger: logger) }
             return events.count

@@ -46,8 +46,21 @@ public struct AttemptOutcome: Sendable, Equatable {
     public var readyAt: Date?
     public var outputs: [String: JSONValue]?
     public var memo: [String: JSONValue]?
-    /// Whether the next claim starts a new attempt (false only for a sleep, which resumes).
+    /// Whether the next claim resumes the same attempt (after a sleep or an approval) rather
+    /// than starting a new one.
+    public var resumes = false
+    /// Whether the step is done (until a retry).
     public var finished: Bool { state.isTerminal }
+}
+
+/// How a waiting step's wait ended.
+public enum WaitEnd: Sendable, Equatable {
+    /// A retry's backoff or a sleep is over.
+    case timeCame
+    /// People (or the gate's timeout) decided: `approved`, or not; `failure` when the decision
+    /// fails the step whatever kind of step it is (a timeout whose action is `fail`). `history`
+    /// is the line the run's history gets (`approved: …`, `timed out: …`).
+    case approvalSettled(approved: Bool, by: String, reason: String, failure: String?, history: String)
 }
 
 /// The rules of a step's life when an attempt ends: the one place that decides whether it
@@ -91,6 +104,31 @@ public enum StepLifecycle {
             return AttemptOutcome(state: .ready, reason: "the lease of \(lost) expired (attempt \(step.attempt) of \(cap))", readyAt: now)
         case let .handedBack(worker):
             return AttemptOutcome(state: .ready, reason: "handed back by \(worker) while draining", readyAt: now)
+        }
+    }
+
+    /// The outcome of `end` for a step waiting in `state` with `memo`, at `now`; `nil` when
+    /// `end` does not end that kind of wait (a decision on a step that is not awaiting approval).
+    public static func outcome(of end: WaitEnd, waiting state: StepState, memo: [String: JSONValue]?, now: Date) -> AttemptOutcome? {
+        switch (end, state) {
+        case (.timeCame, .retrying):
+            return AttemptOutcome(state: .ready, reason: "its backoff ended", readyAt: now)
+        case (.timeCame, .sleeping):
+            return AttemptOutcome(state: .ready, reason: "its wake-up time came", readyAt: now, resumes: true)
+        case let (.approvalSettled(approved, actor, reason, failure, history), .awaitingApproval):
+            var memo = memo ?? [:]
+            memo["decision"] = .object([
+                "approved": .bool(approved), "by": .string(actor), "reason": .string(reason), "at": .string(ISO8601DateFormatter().string(from: now)),
+            ])
+            // A gate before a step fails the step on rejection; a step that asked for approval
+            // itself (an `approval` step, a promotion) resumes either way, to act on the decision.
+            let isGate = memo["gate"] == .bool(true)
+            if failure != nil || (!approved && isGate) {
+                return AttemptOutcome(state: .failed, reason: history, error: failure ?? "rejected by \(actor): \(reason)", memo: memo)
+            }
+            return AttemptOutcome(state: .ready, reason: history, readyAt: now, memo: memo, resumes: true)
+        default:
+            return nil
         }
     }
 
