@@ -87,6 +87,8 @@ struct StepLifecycleTests {
                         try #require(delay >= 0, "a retry scheduled in the past; \(replay)")
                     }
                 case .leaseExpired:
+                    // A lost worker ends the attempt even when it was resumed: the next claim is a new one.
+                    try #require(outcome.resumes == false, "a lost worker's attempt resumes; \(replay)")
                     try #require((outcome.state == .ready) == (attempt < lossCap), "lost worker at attempt \(attempt), cap \(lossCap): \(outcome.state); \(replay)")
                     if outcome.state == .failed { try #require(outcome.reason?.contains("worker lost \(attempt) time") == true, "\(replay)") }
                 case .handedBack, .notStarted:
@@ -138,15 +140,15 @@ struct StepLifecycleTests {
     func waits() throws {
         let now = Self.start
         let sleep = try #require(StepLifecycle.outcome(of: .timeCame, waiting: .sleeping, memo: nil, now: now))
-        #expect(sleep.state == .ready && sleep.resumes)
+        #expect(sleep.state == .ready && sleep.resumes == true)
         let backoff = try #require(StepLifecycle.outcome(of: .timeCame, waiting: .retrying, memo: nil, now: now))
-        #expect(backoff.state == .ready && !backoff.resumes)
+        #expect(backoff.state == .ready && backoff.resumes == false)
         let rejection = WaitEnd.approvalSettled(approved: false, by: "bob", reason: "not now", failure: nil, history: "rejected: not now")
         let gate = try #require(StepLifecycle.outcome(of: rejection, waiting: .awaitingApproval, memo: ["gate": .bool(true)], now: now))
         #expect(gate.state == .failed && gate.error == "rejected by bob: not now" && gate.reason == "rejected: not now")
         #expect(gate.memo?["decision"]?["by"] == .string("bob") && gate.memo?["gate"] == .bool(true))
         let step = try #require(StepLifecycle.outcome(of: rejection, waiting: .awaitingApproval, memo: [:], now: now))
-        #expect(step.state == .ready && step.resumes && step.memo?["decision"]?["approved"] == .bool(false))
+        #expect(step.state == .ready && step.resumes == true && step.memo?["decision"]?["approved"] == .bool(false))
         let timedOut = WaitEnd.approvalSettled(approved: false, by: "vigil", reason: "no decision", failure: "approval timed out", history: "timed out")
         #expect(StepLifecycle.outcome(of: timedOut, waiting: .awaitingApproval, memo: [:], now: now)?.error == "approval timed out")
         // A wait can only be ended by what ends that kind of wait.

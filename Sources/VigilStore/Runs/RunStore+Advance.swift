@@ -320,7 +320,7 @@ extension RunStore {
     /// Records `outcome` on step `key`, conditioned on it still waiting in `from`.
     func applyWaitOutcome(_ outcome: AttemptOutcome, to key: StepKey, from: StepState, now: Date, on connection: PostgresConnection) async throws {
         try await connection.query("""
-            UPDATE steps SET state = \(outcome.state.rawValue), ready_at = \(outcome.readyAt), resuming = \(outcome.resumes),
+            UPDATE steps SET state = \(outcome.state.rawValue), ready_at = \(outcome.readyAt), resuming = coalesce(\(outcome.resumes), resuming),
                              memo = coalesce(\(try outcome.memo.map(JSONText.encode))::jsonb, memo),
                              error = coalesce(\(outcome.error), error),
                              finished_at = CASE WHEN \(outcome.finished) THEN \(now) ELSE finished_at END

@@ -127,7 +127,7 @@ extension RunStore {
                 ORDER BY s.run_id, s.name
                 FOR UPDATE OF s SKIP LOCKED
                 """, logger: logger)
-            var handedBack: [(runID: Int, name: String, attempt: Int, reason: String)] = []
+            var handedBack: [(runID: Int, name: String, attempt: Int, reason: String, newAttempt: Bool)] = []
             var lost: [(runID: Int, name: String, attempt: Int, reason: String)] = []
             for try await (runID, name, previous, attempt, leaseSeconds, workflow, version) in rows.decode((Int, String, String?, Int, Double?, String, Int).self) {
                 let end: AttemptEnd = owner == nil ? .leaseExpired(worker: previous, lease: leaseSeconds) : .handedBack(by: previous ?? actor)
@@ -137,12 +137,13 @@ extension RunStore {
                 if outcome.state == .failed {
                     lost.append((runID, name, attempt, outcome.reason ?? ""))
                 } else {
-                    handedBack.append((runID, name, attempt, outcome.reason ?? ""))
+                    handedBack.append((runID, name, attempt, outcome.reason ?? "", outcome.resumes == false))
                 }
             }
             try await connection.query("""
-                UPDATE steps s SET state = 'ready', ready_at = \(now), lease_owner = NULL, lease_expires_at = NULL
-                FROM unnest(\(handedBack.map(\.runID))::bigint[], \(handedBack.map(\.name))::text[]) AS k(run_id, name)
+                UPDATE steps s SET state = 'ready', ready_at = \(now), lease_owner = NULL, lease_expires_at = NULL,
+                                   resuming = CASE WHEN k.new_attempt THEN false ELSE s.resuming END
+                FROM unnest(\(handedBack.map(\.runID))::bigint[], \(handedBack.map(\.name))::text[], \(handedBack.map(\.newAttempt))::bool[]) AS k(run_id, name, new_attempt)
                 WHERE s.run_id = k.run_id AND s.name = k.name AND s.state = 'running'
                 """, logger: logger)
             try await connection.query("""
@@ -184,7 +185,7 @@ extension RunStore {
             try await connection.query("""
                 UPDATE steps s SET state = w.state, resuming = w.resumes
                 FROM unnest(\(woken.map(\.key.runID))::bigint[], \(woken.map(\.key.name))::text[], \(woken.map(\.outcome.state.rawValue))::text[],
-                            \(woken.map(\.outcome.resumes))::bool[]) AS w(run_id, name, state, resumes)
+                            \(woken.map { $0.outcome.resumes ?? false })::bool[]) AS w(run_id, name, state, resumes)
                 WHERE s.run_id = w.run_id AND s.name = w.name AND s.state IN ('retrying', 'sleeping')
                 """, logger: logger)
             try await EventLog.append(events, on: connection, logger: logger)
@@ -269,7 +270,6 @@ extension RunStore {
     /// Records `outcome` on the running step `key`: the state the lifecycle chose, with what goes
     /// with it. Conditioned on the step still running, so it never overwrites a later change.
     private func apply(_ outcome: AttemptOutcome, to key: StepKey, now: Date, on connection: PostgresConnection) async throws {
-        let suspended = outcome.state == .sleeping || outcome.state == .awaitingApproval
         try await connection.query("""
             UPDATE steps SET state = \(outcome.state.rawValue), ready_at = \(outcome.readyAt),
                              error = CASE WHEN \(outcome.state == .succeeded) THEN NULL ELSE coalesce(\(outcome.error), error) END,
@@ -277,7 +277,7 @@ extension RunStore {
                              memo = coalesce(\(try outcome.memo.map(JSONText.encode))::jsonb, memo),
                              finished_at = CASE WHEN \(outcome.finished) THEN \(now) ELSE NULL END,
                              lease_owner = NULL, lease_expires_at = NULL,
-                             resuming = CASE WHEN \(suspended) THEN resuming ELSE false END
+                             resuming = coalesce(\(outcome.resumes), resuming)
             WHERE run_id = \(key.runID) AND name = \(key.name) AND state = 'running'
             """, logger: logger)
     }

@@ -47,8 +47,8 @@ public struct AttemptOutcome: Sendable, Equatable {
     public var outputs: [String: JSONValue]?
     public var memo: [String: JSONValue]?
     /// Whether the next claim resumes the same attempt (after a sleep or an approval) rather
-    /// than starting a new one.
-    public var resumes = false
+    /// than starting a new one; `nil` leaves that as it was.
+    public var resumes: Bool?
     /// Whether the step is done (until a retry).
     public var finished: Bool { state.isTerminal }
 }
@@ -77,31 +77,33 @@ public enum StepLifecycle {
     public static func outcome(of end: AttemptEnd, for step: RunningStep, now: Date, jitter: Double) -> AttemptOutcome {
         switch end {
         case let .succeeded(outputs):
-            return AttemptOutcome(state: .succeeded, outputs: outputs)
+            return AttemptOutcome(state: .succeeded, outputs: outputs, resumes: false)
         case let .failed(error, retryable):
             let policy = step.retry ?? RetryPolicy()
             guard retryable, step.attempt < policy.maximumAttempts else {
-                return AttemptOutcome(state: .failed, reason: error, error: error)
+                return AttemptOutcome(state: .failed, reason: error, error: error, resumes: false)
             }
             let retryAt = now.addingTimeInterval(backoff(policy, after: step.attempt, jitter: jitter))
             let reason = "attempt \(step.attempt) failed, retrying at \(ISO8601DateFormatter().string(from: retryAt)): \(error)"
-            return AttemptOutcome(state: .retrying, reason: reason, error: error, readyAt: retryAt)
+            return AttemptOutcome(state: .retrying, reason: reason, error: error, readyAt: retryAt, resumes: false)
         case let .sleeping(until, memo):
             return AttemptOutcome(state: .sleeping, reason: "sleeping until \(ISO8601DateFormatter().string(from: until))", readyAt: until, memo: memo)
         case let .awaitingApproval(memo):
             // ready_at holds the approval's timeout, for the maintenance pass that decides it.
             return AttemptOutcome(state: .awaitingApproval, reason: "waiting for approval", readyAt: ApprovalRequest.timeout(inMemo: memo), memo: memo)
         case let .notStarted(reason, retryAt):
-            return AttemptOutcome(state: .retrying, reason: "attempt \(step.attempt) could not start, retrying at \(ISO8601DateFormatter().string(from: retryAt)): \(reason)", error: reason, readyAt: retryAt)
+            return AttemptOutcome(state: .retrying, reason: "attempt \(step.attempt) could not start, retrying at \(ISO8601DateFormatter().string(from: retryAt)): \(reason)", error: reason, readyAt: retryAt, resumes: false)
         case let .leaseExpired(worker, lease):
             let cap = RetryPolicy.attemptsBeforeWorkerLossFails(step.retry)
             let lost = worker ?? "a worker"
             guard step.attempt < cap else {
                 let leaseText = lease.map { ", lease \(WorkflowDuration(seconds: $0))" } ?? ""
                 let reason = "worker lost \(step.attempt) time\(step.attempt == 1 ? "" : "s") (attempt \(step.attempt) of \(cap)); last attempt on \(lost)\(leaseText)"
-                return AttemptOutcome(state: .failed, reason: reason, error: reason)
+                return AttemptOutcome(state: .failed, reason: reason, error: reason, resumes: false)
             }
-            return AttemptOutcome(state: .ready, reason: "the lease of \(lost) expired (attempt \(step.attempt) of \(cap))", readyAt: now)
+            // The lost worker ended the attempt, resumed or not: the next claim starts a new one,
+            // so losses count toward the cap even for a step that slept or waited for approval.
+            return AttemptOutcome(state: .ready, reason: "the lease of \(lost) expired (attempt \(step.attempt) of \(cap))", readyAt: now, resumes: false)
         case let .handedBack(worker):
             return AttemptOutcome(state: .ready, reason: "handed back by \(worker) while draining", readyAt: now)
         }
@@ -112,7 +114,7 @@ public enum StepLifecycle {
     public static func outcome(of end: WaitEnd, waiting state: StepState, memo: [String: JSONValue]?, now: Date) -> AttemptOutcome? {
         switch (end, state) {
         case (.timeCame, .retrying):
-            return AttemptOutcome(state: .ready, reason: "its backoff ended", readyAt: now)
+            return AttemptOutcome(state: .ready, reason: "its backoff ended", readyAt: now, resumes: false)
         case (.timeCame, .sleeping):
             return AttemptOutcome(state: .ready, reason: "its wake-up time came", readyAt: now, resumes: true)
         case let (.approvalSettled(approved, actor, reason, failure, history), .awaitingApproval):
