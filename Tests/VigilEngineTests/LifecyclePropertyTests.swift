@@ -20,27 +20,33 @@ struct LifecyclePropertyTests {
         case expireLeases
         case drain(worker: String)
         case passTime(seconds: Double)
+        /// A person decides on a step waiting for approval.
+        case decide(approve: Bool)
+        case cancel
     }
 
     static func operation(_ random: inout SeededGenerator, now: Date) -> Operation {
         let worker = workers[Int.random(in: 0..<workers.count, using: &random)]
-        switch Int.random(in: 0..<12, using: &random) {
+        switch Int.random(in: 0..<14, using: &random) {
         case 0...2: return .claim(worker: worker)
         case 3...6:
-            let end: AttemptEnd = switch Int.random(in: 0..<6, using: &random) {
-            case 0: .succeeded(outputs: ["ok": .bool(true)])
-            case 1: .failed(error: "not found", retryable: false)
-            case 2: .sleeping(until: now.addingTimeInterval(5), memo: ["n": .number(1)])
+            let end: AttemptEnd = switch Int.random(in: 0..<8, using: &random) {
+            case 0, 1: .succeeded(outputs: ["ok": .bool(true)])
+            case 2: .failed(error: "not found", retryable: false)
+            case 3: .sleeping(until: now.addingTimeInterval(5), memo: ["n": .number(1)])
+            case 4: .awaitingApproval(memo: ["roles": .array([.string("approver")])])
             default: .failed(error: "boom", retryable: true)
             }
             return .finish(worker: worker, end: end)
         case 7, 8: return .expireLeases
         case 9: return .drain(worker: worker)
+        case 10: return .decide(approve: Bool.random(using: &random))
+        case 11 where Int.random(in: 0..<8, using: &random) == 0: return .cancel
         default: return .passTime(seconds: Double.random(in: 1...400, using: &random))
         }
     }
 
-    @Test("random interleavings (40 by default): one accepted result per attempt, attempts within the cap, legal changes that replay, a reason on every end")
+    @Test("random interleavings (40 by default): one accepted result per attempt, attempts within the cap, legal changes that replay, a reason on every end, each decision audited once")
     func interleavings() async throws {
         let seed = ProcessInfo.processInfo.environment["VIGIL_LIFECYCLE_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0 ... .max)
         var random = SeededGenerator(seed: seed)
@@ -70,6 +76,7 @@ struct LifecyclePropertyTests {
                 // over still reports its result, late.
                 var held: [String: Int] = [:]
                 var accepted: [Int: Int] = [:]
+                var decisions = 0
                 for _ in 0..<40 {
                     let step = try #require(try await store.steps(ofRun: id).first)
                     if step.state.isTerminal { break }
@@ -83,7 +90,11 @@ struct LifecyclePropertyTests {
                         let completion = StepCompletion(runID: id, name: "work", attempt: attempt, result: end)
                         let recorded = try await store.finish([completion], worker: worker, now: now).contains(completion.key)
                         // A sleep ends a claim but not the attempt: it resumes under the same number.
-                        if recorded, case .sleeping = end {} else if recorded { accepted[attempt, default: 0] += 1 }
+                        // A sleep or a wait for approval ends a claim but not the attempt: it resumes under the same number.
+                        switch end {
+                        case .sleeping, .awaitingApproval: break
+                        default: if recorded { accepted[attempt, default: 0] += 1 }
+                        }
                         if !recorded { refusedLate += 1 }
                         held[worker] = nil
                     case .expireLeases:
@@ -95,13 +106,28 @@ struct LifecyclePropertyTests {
                     case let .passTime(seconds):
                         now = now.addingTimeInterval(seconds)
                         try await store.wakeDueSteps(actor: "maintenance", now: now)
+                    case let .decide(approve):
+                        let approver = Approver(name: "approver-\(Int.random(in: 1...2, using: &random))", roles: ["approver"])
+                        do {
+                            try await store.decideApproval(run: id, step: "work", approve: approve, approver: approver, reason: "property", now: now)
+                            decisions += 1
+                        } catch let error as StoreError where error.code == .conflict {
+                            // Not waiting for approval: nothing was decided, and nothing may be recorded.
+                        }
+                    case .cancel:
+                        do {
+                            try await store.cancel(id, actor: "property", reason: "cancelled mid-flight", now: now)
+                        } catch let error as StoreError where error.code == .conflict {}
                     }
                 }
                 let step = try #require(try await store.steps(ofRun: id).first)
                 endings[step.state, default: 0] += 1
-                if !step.state.isTerminal {
+                if try await store.run(id).state.isActive {
                     try await store.cancel(id, actor: "property", reason: "end of the sequence", now: now)
                 }
+                // Every decision counted is audited once, and nothing else is.
+                let audited = try await AuditLog(database: database).list(subject: "run:\(id)/work").filter { ["run.approved", "run.rejected"].contains($0.action) }
+                try #require(audited.count == decisions, "\(decisions) decisions, \(audited.count) audited; \(replay)")
                 let events = try await store.events(ofRun: id).filter { $0.step == "work" }
                 // At most one result is recorded per attempt, whoever reports it and however late.
                 try #require(accepted.values.allSatisfy { $0 == 1 }, "an attempt recorded twice: \(accepted); \(replay)")
@@ -124,7 +150,7 @@ struct LifecyclePropertyTests {
                 try await RunExecutionTests.expectReplay(id, database)
             }
             // The interleavings reach late results, successes and failures, or they prove little.
-            #expect(refusedLate * 15 > count && endings[.succeeded, default: 0] * 30 > count && endings[.failed, default: 0] * 30 > count,
+            #expect(refusedLate * 20 > count && endings[.succeeded, default: 0] * 20 > count && endings[.failed, default: 0] * 20 > count,
                     "late \(refusedLate), endings \(endings); seed \(seed)")
         }
     }
