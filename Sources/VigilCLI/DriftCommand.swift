@@ -9,11 +9,13 @@ struct DriftCommand: ParsableCommand {
         commandName: "drift",
         abstract: "Compare two CSV or JSON-lines files column by column and report drift.",
         discussion: """
-            Each column shared by both files is compared with the method the default policy picks \
+            Each column shared by both files is compared with the method the drift policy picks \
             (KS or chi-square on small samples, normed Wasserstein or Jensen–Shannon past 1,000 reference \
-            rows; see docs/statistics.md), unless --method says otherwise. P-values are adjusted across \
-            columns (Benjamini–Hochberg by default), and the dataset drifts when the share of drifted \
-            columns reaches --drift-share. Exit code 0 whether or not drift is found, unless --fail-on-drift.
+            rows, an effect size counting only when a test confirms it at --significance; see \
+            docs/statistics.md), unless --method says otherwise. The window monitor decides by the same \
+            policy. P-values are adjusted across columns (Benjamini–Hochberg by default), and the dataset \
+            drifts when the share of drifted columns reaches --drift-share. Exit code 0 whether or not \
+            drift is found, unless --fail-on-drift.
             """
     )
 
@@ -39,7 +41,13 @@ struct DriftCommand: ParsableCommand {
     var bins: Int = 10
 
     @Option(help: "Multiple-testing correction across columns: bh, bonferroni or none.")
-    var correction: DatasetDrift.Correction = .benjaminiHochberg
+    var correction: DriftCorrection = .benjaminiHochberg
+
+    @Option(help: "Level a test must reach to confirm an automatically chosen effect size (1 turns confirmation off).")
+    var significance: Double = DriftPolicy().significance ?? 1
+
+    @Option(help: "Fewest non-missing values a column needs on each side to be compared.")
+    var minRows: Int = DriftPolicy().minimumCount
 
     @Option(help: "Share of drifted columns at which the dataset drifts.")
     var driftShare: Double = 0.5
@@ -56,6 +64,8 @@ struct DriftCommand: ParsableCommand {
         }
         guard bins >= 2 else { throw ValidationError("--bins must be at least 2") }
         guard (0...1).contains(driftShare) else { throw ValidationError("--drift-share must be between 0 and 1") }
+        guard significance > 0 && significance <= 1 else { throw ValidationError("--significance must be in (0, 1]") }
+        guard minRows >= 1 else { throw ValidationError("--min-rows must be at least 1") }
     }
 
     func run() throws {
@@ -79,12 +89,15 @@ struct DriftCommand: ParsableCommand {
         policy.method = DriftMethod(rawValue: method)
         policy.threshold = threshold
         policy.numericOptions.binCount = bins
+        policy.correction = correction
+        policy.significance = significance < 1 ? significance : nil
+        policy.minimumCount = minRows
         func values(_ table: DataTable) -> [String: ColumnValues] {
             Dictionary(uniqueKeysWithValues: selected.compactMap { name in table[name].map { (name, $0.driftValues) } })
         }
         let report = DatasetDrift(
             reference: values(referenceTable), current: values(currentTable), columns: selected,
-            policy: policy, correction: correction, shareThreshold: driftShare
+            policy: policy, shareThreshold: driftShare
         )
         let change = SchemaChange(expected: referenceTable.columnNames, actual: currentTable.columnNames)
         let summary = DriftSummary(
@@ -100,4 +113,4 @@ struct DriftCommand: ParsableCommand {
     }
 }
 
-extension DatasetDrift.Correction: ExpressibleByArgument {}
+extension DriftCorrection: ExpressibleByArgument {}

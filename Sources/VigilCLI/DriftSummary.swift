@@ -41,6 +41,9 @@ struct DriftSummary: Encodable {
             var notes: [String] = []
             if !result.unseenCategories.isEmpty { notes.append("unseen: \(result.unseenCategories.prefix(5).joined(separator: " "))") }
             if result.currentMissing > 0 { notes.append("\(result.currentMissing) missing") }
+            if let confirmation = column.confirmation, let p = confirmation.pValue {
+                notes.append("\(confirmation.method.rawValue) p=\(Self.number(p)) \(column.drifted ? "confirms" : "does not confirm")")
+            }
             table.append([
                 column.column, column.kind.rawValue, result.method.rawValue, Self.number(result.score), Self.number(result.threshold),
                 result.pValue.map(Self.number) ?? "", column.adjustedPValue.map(Self.number) ?? "",

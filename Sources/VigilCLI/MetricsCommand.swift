@@ -90,10 +90,9 @@ struct MetricsCommand: AsyncParsableCommand {
         }
         // The workflow's own monitor settings, where they are plain values.
         var options = WindowMonitor.Options()
-        if let with = workflow.spec.steps.first(where: { $0.uses == "monitor" })?.with {
-            if let minimum = with["min_rows"]?.intValue, minimum >= 1 { options.minimumRows = minimum }
-            if case let .number(threshold)? = with["threshold"] { options.threshold = threshold }
-            if case let .string(method)? = with["method"], let chosen = DriftMethod(rawValue: method) { options.method = chosen }
+        if let with = workflow.spec.steps.first(where: { $0.uses == "monitor" })?.with,
+           let parameters = try? JSONDecoder().decode(MonitorStep.Parameters.self, from: JSONEncoder().encode(with)) {
+            options.policy = try parameters.policy()
         }
         let monitor = try WindowMonitor(database: database, workflow: workflow.workflow, model: model, data: data, options: options, logger: database.logger)
         let windows = try await monitor.rollUp(from: since, to: Date(), length: length.seconds)

@@ -14,11 +14,32 @@ public struct MonitorStep: WorkflowStep {
         public var sampleRate: Double?
         public var lookback: WorkflowDuration?
         public var minRows: Int?
+        public var significance: Double?
+        public var correction: String?
 
         enum CodingKeys: String, CodingKey {
-            case windows, features, method, threshold, lookback
+            case windows, features, method, threshold, lookback, significance, correction
             case sampleRate = "sample_rate"
             case minRows = "min_rows"
+        }
+
+        /// The drift policy these parameters state: the defaults, with what the step overrides.
+        public func policy() throws(MonitorError) -> DriftPolicy {
+            var policy = DriftPolicy()
+            if let method, method != "auto" {
+                guard let chosen = DriftMethod(rawValue: method) else { throw MonitorError("unknown drift method '\(method)'") }
+                policy.method = chosen
+            }
+            policy.threshold = threshold
+            if let minRows { policy.minimumCount = minRows }
+            if let significance { policy.significance = significance }
+            if let correction {
+                guard let chosen = DriftCorrection(rawValue: correction) else {
+                    throw MonitorError("unknown correction '\(correction)'; use bh, bonferroni or none")
+                }
+                policy.correction = chosen
+            }
+            return policy
         }
     }
 
@@ -33,16 +54,11 @@ public struct MonitorStep: WorkflowStep {
         var options = WindowMonitor.Options()
         if let windows = parameters.windows { options.maximumWindows = windows }
         options.features = parameters.features
-        if let method = parameters.method, method != "auto" {
-            guard let chosen = DriftMethod(rawValue: method) else { return .failed("unknown drift method '\(method)'", retryable: false) }
-            options.method = chosen
-        }
-        options.threshold = parameters.threshold
         if let rate = parameters.sampleRate { options.sampleRate = rate }
         if let lookback = parameters.lookback { options.lookback = lookback.seconds }
-        if let minimum = parameters.minRows { options.minimumRows = minimum }
         let summary: WindowMonitor.Summary
         do {
+            options.policy = try parameters.policy()
             let monitor = try WindowMonitor(
                 database: context.database, workflow: context.workflow.name, model: model, data: data, options: options, logger: context.logger
             )

@@ -13,27 +13,21 @@ public struct ColumnDrift: Sendable, Codable {
     public let kind: ColumnKind
     /// The test's outcome; `nil` when the column could not be compared (see `error`).
     public let result: DriftResult?
+    /// The test that had to confirm an automatically chosen effect size past its threshold (see ``DriftPolicy/significance``).
+    public let confirmation: DriftResult?
     /// Why the column could not be compared, for example an all-missing current window.
     public let error: String?
     /// The p-value after the dataset's multiple-testing correction, for hypothesis tests.
     public let adjustedPValue: Double?
-    /// The decision after correction: adjusted p < threshold for tests, score > threshold otherwise.
+    /// The policy's verdict (see ``DriftPolicy/verdicts(_:)``).
     public let drifted: Bool
 }
 
 /// The drift decision for a whole dataset: every column's, and whether enough of them drifted.
 public struct DatasetDrift: Sendable, Codable {
-    /// Multiple-testing correction applied to the columns' p-values.
-    public enum Correction: String, Sendable, Codable, CaseIterable {
-        case none
-        /// Benjamini–Hochberg: controls the false discovery rate.
-        case benjaminiHochberg = "bh"
-        /// Bonferroni: controls the family-wise error rate.
-        case bonferroni
-    }
-
     public let columns: [ColumnDrift]
-    public let correction: Correction
+    /// Multiple-testing correction applied to the columns' p-values.
+    public let correction: DriftCorrection
     /// Drifted columns over compared columns.
     public let driftedShare: Double
     /// The dataset drifts when `driftedShare >= shareThreshold`.
@@ -44,13 +38,13 @@ public struct DatasetDrift: Sendable, Codable {
     ///
     /// - Parameters:
     ///   - columns: the columns to compare, in report order; each must be in both datasets.
-    ///   - correction: adjusts hypothesis-test p-values across columns (default Benjamini–Hochberg).
+    ///   - policy: methods, thresholds, confirmation, correction and minimum counts.
     ///   - shareThreshold: the share of drifted columns at which the dataset drifts (default 0.5).
     public init(
         reference: [String: ColumnValues], current: [String: ColumnValues], columns: [String],
-        policy: DriftPolicy = DriftPolicy(), correction: Correction = .benjaminiHochberg, shareThreshold: Double = 0.5
+        policy: DriftPolicy = DriftPolicy(), shareThreshold: Double = 0.5
     ) {
-        var outcomes: [(String, ColumnKind, Result<DriftResult, StatisticsError>)] = []
+        var outcomes: [(String, ColumnKind, Result<DriftFinding, StatisticsError>)] = []
         for name in columns {
             guard let referenceValues = reference[name], let currentValues = current[name] else {
                 let missing = reference[name] == nil ? "reference" : "current"
@@ -60,53 +54,50 @@ public struct DatasetDrift: Sendable, Codable {
             let (kind, outcome) = Self.compare(referenceValues, currentValues, policy: policy)
             outcomes.append((name, kind, outcome))
         }
-        let tested = outcomes.enumerated().compactMap { index, outcome -> (Int, Double)? in
-            guard case let .success(result) = outcome.2, result.method.isHypothesisTest, let p = result.pValue else { return nil }
-            return (index, p)
-        }
-        let adjusted: [Double] = switch correction {
-        case .none: tested.map(\.1)
-        case .benjaminiHochberg: MultipleTesting.benjaminiHochberg(tested.map(\.1))
-        case .bonferroni: MultipleTesting.bonferroni(tested.map(\.1))
-        }
-        let adjustedByIndex = Dictionary(uniqueKeysWithValues: zip(tested.map(\.0), adjusted))
-        self.columns = outcomes.enumerated().map { index, outcome in
-            switch outcome.2 {
-            case let .success(result):
-                let pValue = adjustedByIndex[index]
-                let drifted = if let pValue { pValue < result.threshold } else { result.drifted }
-                return ColumnDrift(column: outcome.0, kind: outcome.1, result: result, error: nil, adjustedPValue: pValue, drifted: drifted)
+        var verdicts = policy.verdicts(outcomes.compactMap { try? $0.2.get() }).makeIterator()
+        self.columns = outcomes.map { name, kind, outcome in
+            switch outcome {
+            case let .success(finding):
+                let verdict = verdicts.next()!
+                return ColumnDrift(
+                    column: name, kind: kind, result: finding.result, confirmation: finding.confirmation, error: nil,
+                    adjustedPValue: verdict.adjustedPValue, drifted: verdict.drifted
+                )
             case let .failure(error):
-                return ColumnDrift(column: outcome.0, kind: outcome.1, result: nil, error: error.message, adjustedPValue: nil, drifted: false)
+                return ColumnDrift(column: name, kind: kind, result: nil, confirmation: nil, error: error.message, adjustedPValue: nil, drifted: false)
             }
         }
         let compared = self.columns.filter { $0.result != nil }
-        self.correction = correction
+        self.correction = policy.correction
         self.shareThreshold = shareThreshold
         driftedShare = compared.isEmpty ? 0 : Double(compared.filter(\.drifted).count) / Double(compared.count)
         drifted = !compared.isEmpty && driftedShare >= shareThreshold
     }
 
-    /// Compares one column by the policy's method for it.
+    /// Compares one column by the policy's method for it, with the test that confirms an effect size.
     public static func compare(
         _ reference: ColumnValues, _ current: ColumnValues, policy: DriftPolicy
-    ) -> (ColumnKind, Result<DriftResult, StatisticsError>) {
+    ) -> (ColumnKind, Result<DriftFinding, StatisticsError>) {
         do throws(StatisticsError) {
             switch (reference, current) {
             case let (.numeric(referenceValues), .numeric(currentValues)):
                 let referenceSample = try SortedSample(referenceValues, name: "reference")
-                if referenceSample.distinctCount <= policy.maximumDistinctForCategorical {
+                guard policy.kind(numeric: true, referenceDistinctCount: referenceSample.distinctCount) == .numeric else {
                     return try compareCategorical(
                         CategoryCounts(referenceValues.map(\.categoryLabel)), CategoryCounts(currentValues.map(\.categoryLabel)),
                         policy: policy
                     )
                 }
                 let currentSample = try SortedSample(currentValues, name: "current")
+                try policy.checkCounts(reference: referenceSample.count, current: currentSample.count)
                 let method = policy.method(for: .numeric, referenceCount: referenceSample.count, distinctCount: referenceSample.distinctCount)
-                let result = try NumericDrift.compare(
-                    referenceSample, currentSample, method: method, threshold: policy.threshold, options: policy.numericOptions
-                )
-                return (.numeric, .success(result))
+                let options = policy.numericOptions
+                let result = try NumericDrift.compare(referenceSample, currentSample, method: method, threshold: policy.threshold, options: options)
+                var confirmation: DriftResult?
+                if result.drifted, let test = policy.confirmingTest(for: method, kind: .numeric) {
+                    confirmation = try NumericDrift.compare(referenceSample, currentSample, method: test, options: options)
+                }
+                return (.numeric, .success(DriftFinding(result: result, confirmation: confirmation)))
             case let (.categorical(referenceValues), .categorical(currentValues)):
                 return try compareCategorical(CategoryCounts(referenceValues), CategoryCounts(currentValues), policy: policy)
             default:
@@ -120,14 +111,21 @@ public struct DatasetDrift: Sendable, Codable {
 
     private static func compareCategorical(
         _ reference: CategoryCounts, _ current: CategoryCounts, policy: DriftPolicy
-    ) throws(StatisticsError) -> (ColumnKind, Result<DriftResult, StatisticsError>) {
+    ) throws(StatisticsError) -> (ColumnKind, Result<DriftFinding, StatisticsError>) {
+        try StatisticsError.checkUsable(
+            reference: (reference.total, reference.missingCount), current: (current.total, current.missingCount)
+        )
+        try policy.checkCounts(reference: reference.total, current: current.total)
         let distinct = Set(reference.counts.keys).union(current.counts.keys).count
         var method = policy.method(for: .categorical, referenceCount: reference.total, distinctCount: distinct)
         if method == .zTest && distinct > 2 { method = .chiSquare }
-        let result = try CategoricalDrift.compare(
-            reference, current, method: method, threshold: policy.threshold, epsilon: policy.numericOptions.epsilon
-        )
-        return (.categorical, .success(result))
+        let epsilon = policy.numericOptions.epsilon
+        let result = try CategoricalDrift.compare(reference, current, method: method, threshold: policy.threshold, epsilon: epsilon)
+        var confirmation: DriftResult?
+        if result.drifted, let test = policy.confirmingTest(for: method, kind: .categorical) {
+            confirmation = try CategoricalDrift.compare(reference, current, method: test, epsilon: epsilon)
+        }
+        return (.categorical, .success(DriftFinding(result: result, confirmation: confirmation)))
     }
 }
 

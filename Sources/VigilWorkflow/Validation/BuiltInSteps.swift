@@ -12,6 +12,8 @@ extension StepCatalog {
                 .init("sample_rate", .number, minimum: 0, maximum: 1, summary: "deterministic sampling of high-volume windows"),
                 .init("lookback", .duration, summary: "how far back windows are checked for late rows and labels (default 7d)"),
                 .init("min_rows", .integer, minimum: 1, summary: "fewer rows than this in a window or its reference: no drift test (default 30)"),
+                .init("significance", .number, minimum: 0, maximum: 1, summary: "level a test must reach to confirm an automatic effect size (default 0.001)"),
+                .init("correction", .string, allowed: ["bh", "bonferroni", "none"].map(JSONValue.string), summary: "p-value correction across a window's columns (default bh)"),
             ],
             outputs: [
                 .init("windows_computed", .integer), .init("drifted_features", .list), .init("drift_scores", .object),

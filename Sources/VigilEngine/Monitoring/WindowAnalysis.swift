@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import VigilStatistics
+import VigilStore
+import VigilWorkflow
+
+/// What the monitor computes from a window's rows and its reference, with no I/O: column
+/// profiles per slice, drift decided by the ``DriftPolicy``, integrity, performance and
+/// operational metrics.
+struct WindowAnalysis: Sendable {
+    let data: MonitoredData
+    let slices: [SliceRule]
+    let policy: DriftPolicy
+    /// Features tested for drift.
+    let testedFeatures: Set<String>
+    let logger: Logger
+
+    var granularity: TimeInterval { TimeInterval(data.granularity.seconds) }
+
+    /// The metrics of one window's rows against its reference (none for a first window).
+    func metrics(
+        of rows: WindowRows, window: WindowSignature, workflow: String, sampleRate: Double,
+        reference: MonitorReference?, quarantined: [String: Int]
+    ) async throws -> WindowMetrics {
+        var metrics = WindowMetrics(signature: window, workflow: workflow, sampleRate: sampleRate)
+        for (slice, indices) in subsets(rows) {
+            let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
+            for (column, profile) in table.profiles {
+                metrics.profiles.append(StoredProfile(
+                    slice: slice, columnName: column.name, role: column.role, kind: profile.kind.rawValue, profile: try profile.encoded()
+                ))
+            }
+            if let reference {
+                metrics.drift += drift(table.profiles, samples: table.samples, slice: slice, reference: reference)
+            }
+            metrics.integrity += integrity(table, rows: rows, slice: slice, reference: reference, quarantined: quarantined)
+            metrics.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { metric in
+                reference?.profiles.performance(metric, slice: slice)
+            }
+            metrics.operational += operational(table, slice: slice)
+        }
+        return metrics
+    }
+
+    /// The whole window, then each slice value (the most frequent ``SliceRule/maximumValues`` per rule).
+    func subsets(_ rows: WindowRows) -> [(Slice, [Int]?)] {
+        var result: [(Slice, [Int]?)] = [(.overall, nil)]
+        for rule in slices {
+            guard let column = rows.features[rule.column] else { continue }
+            var groups: [String: [Int]] = [:]
+            for (index, value) in rule.values(column).enumerated() {
+                if let value { groups[value, default: []].append(index) }
+            }
+            let kept = groups.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+                .prefix(SliceRule.maximumValues)
+            for (value, indices) in kept.sorted(by: { $0.key < $1.key }) {
+                result.append((Slice(key: rule.expression, value: value), indices))
+            }
+        }
+        return result
+    }
+
+    /// Profiles (and performance) of rows read for a reference, for every slice.
+    func profileSet(_ rows: WindowRows) async -> ProfileSet {
+        var set = ProfileSet()
+        for (slice, indices) in subsets(rows) {
+            let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
+            for (column, profile) in table.profiles {
+                set.profiles[ProfileSet.Key(slice: slice, column: column.name)] = profile
+            }
+            set.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { _ in nil }
+        }
+        return set
+    }
+
+    // MARK: - Drift
+
+    /// Drift of each profiled column against the reference's profile of the same slice and
+    /// column, decided by the policy across the columns of the slice (so p-values are corrected
+    /// together, as `vigil drift` corrects across a file's columns). `samples` (a window's sorted
+    /// values) let binned methods recount on the reference's edges.
+    func drift(_ profiles: [(ProfiledRows.Column, ColumnProfile)], samples: [String: SortedSample], slice: Slice, reference: MonitorReference) -> [DriftMetric] {
+        var compared: [(column: ProfiledRows.Column, current: ColumnProfile, base: ColumnProfile, finding: DriftFinding)] = []
+        for (column, current) in profiles where column.role != "feature" || testedFeatures.contains(column.name) {
+            guard let base = reference.profiles[slice, column.name] else { continue }
+            do {
+                let (_, finding) = try policy.finding(current: current, reference: base, sample: samples[column.name])
+                compared.append((column, current, base, finding))
+            } catch {
+                logger.debug("no drift test for a column", metadata: ["column": "\(column.name)", "reason": "\(error)"])
+            }
+        }
+        return zip(compared, policy.verdicts(compared.map(\.finding))).map { entry, verdict in
+            let (column, current, base, finding) = entry
+            let result = finding.result
+            var pValue = result.pValue, parameters = result.parameters
+            if let adjusted = verdict.adjustedPValue, policy.correction != .none { parameters["adjusted_p_value"] = adjusted }
+            if let confirmation = finding.confirmation, let level = policy.significance {
+                pValue = confirmation.pValue
+                parameters["significance"] = level
+                parameters["significance_test"] = confirmation.method == .ks ? 1 : 2
+            }
+            let referenceRows = base.rowCount, currentRows = current.rowCount
+            return DriftMetric(
+                slice: slice, featureName: column.name, columnRole: column.role, method: result.method.rawValue,
+                driftScore: result.score, driftThreshold: result.threshold, pValue: pValue, drifted: verdict.drifted,
+                comparison: reference.comparison, reference: reference.name,
+                referenceStart: reference.window?.start, referenceEnd: reference.window?.end,
+                referenceCount: referenceRows, currentCount: currentRows,
+                meanDelta: current.mean.flatMap { now in base.mean.map { now - $0 } },
+                nullRateDelta: rate(current.missingCount, currentRows) - rate(base.missingCount, referenceRows),
+                distinctCountDelta: current.distinctCount - base.distinctCount,
+                parameters: parameters, binEdges: result.binEdges
+            )
+        }
+    }
+
+    private func rate(_ part: Int, _ whole: Int) -> Double { whole > 0 ? Double(part) / Double(whole) : 0 }
+
+    // MARK: - Integrity and operations
+
+    func integrity(_ table: ProfiledRows, rows: WindowRows, slice: Slice, reference: MonitorReference?, quarantined: [String: Int]) -> [IntegrityMetric] {
+        var results: [IntegrityMetric] = []
+        let overall = slice == .overall
+        for schema in data.features {
+            guard let values = table.features[schema.name] else { continue }
+            var missing = 0, outOfRange = 0, outOfDomain = 0, unseen = 0
+            switch values {
+            case let .numeric(numbers):
+                for number in numbers {
+                    if number.isNaN { missing += 1; continue }
+                    if let minimum = schema.minimum, number < minimum { outOfRange += 1 }
+                    else if let maximum = schema.maximum, number > maximum { outOfRange += 1 }
+                    else if schema.type == .integer && number != number.rounded() { outOfRange += 1 }
+                }
+            case let .categorical(texts):
+                let allowed = schema.allowed.map(Set.init)
+                let known = reference?.profiles[slice, schema.name]?.categorical.map { Set($0.counts.counts.keys) }
+                for text in texts {
+                    guard let text else { missing += 1; continue }
+                    if let allowed, !allowed.contains(text) { outOfDomain += 1 }
+                    if let known, !known.contains(text) { unseen += 1 }
+                }
+            }
+            results.append(IntegrityMetric(
+                slice: slice, featureName: schema.name, rowCount: table.rowCount, missingCount: missing,
+                typeMismatches: overall ? rows.typeMismatches[schema.name] ?? 0 : 0, outOfRange: outOfRange, outOfDomain: outOfDomain,
+                unseenCategories: unseen, quarantinedRows: overall ? quarantined[schema.name] ?? 0 : 0
+            ))
+        }
+        if overall {
+            results.append(IntegrityMetric(
+                slice: slice, featureName: "*", rowCount: rows.rowCount, missingCount: 0, typeMismatches: rows.typeMismatches.values.reduce(0, +),
+                outOfRange: 0, outOfDomain: 0, unseenCategories: 0, quarantinedRows: quarantined.values.reduce(0, +)
+            ))
+        }
+        return results
+    }
+
+    func operational(_ table: ProfiledRows, slice: Slice) -> [WindowMetric] {
+        let latencies = table.latencies.filter { !$0.isNaN }
+        guard table.rowCount > 0,
+              let metrics = try? OperationalMetrics(latencies: latencies, errors: table.errors, requests: table.rowCount, windowSeconds: granularity)
+        else { return [] }
+        var results = [
+            WindowMetric(slice: slice, metric: "error_rate", value: metrics.errorRate, rowCount: table.rowCount),
+            WindowMetric(slice: slice, metric: "throughput", value: metrics.throughput, rowCount: table.rowCount),
+        ]
+        for (name, value) in [("latency_p50", metrics.latencyP50), ("latency_p95", metrics.latencyP95), ("latency_p99", metrics.latencyP99)] {
+            if let value { results.append(WindowMetric(slice: slice, metric: name, value: value, rowCount: table.rowCount)) }
+        }
+        return results
+    }
+}

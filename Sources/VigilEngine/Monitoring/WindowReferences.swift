@@ -1,0 +1,118 @@
+import Foundation
+import VigilStatistics
+import VigilStore
+import VigilWorkflow
+
+/// A window's reference: the profiles it is compared with, and where they came from.
+struct MonitorReference {
+    let profiles: ProfileSet
+    let window: (start: Date, end: Date)?
+    /// `baseline`, `previous` or `seasonal`, as stored in `drift_metrics.comparison`.
+    let comparison: String
+    let name: String
+}
+
+/// Reads and keeps the profiles windows are compared with: a fixed baseline's (profiled once and
+/// stored in `baseline_profiles`), the previous or seasonal window's stored profiles (or its rows,
+/// when it was never computed), and longer periods merged from stored windows.
+struct WindowReferences: Sendable {
+    let source: MonitoredSource
+    let store: MetricsStore
+    let analysis: WindowAnalysis
+    let sampleRate: Double
+
+    var data: MonitoredData { source.data }
+    var model: String { source.model }
+
+    /// How the workflow's baseline is named in stored metrics.
+    var name: String {
+        switch data.baseline {
+        case let .table(table): "table \(table)"
+        case let .fixed(start, end): "fixed \(start)/\(end)"
+        case .previous: "previous window"
+        case let .seasonal(period): "same window \(period) earlier"
+        }
+    }
+
+    /// The offset of a moving reference (previous or seasonal) from the window, with its comparison
+    /// name; `nil` for a fixed baseline.
+    func movingOffset(windowLength: TimeInterval) -> (offset: TimeInterval, comparison: String)? {
+        switch data.baseline {
+        case .previous: (windowLength, "previous")
+        case let .seasonal(period): (TimeInterval(period.seconds), "seasonal")
+        case .table, .fixed: nil
+        }
+    }
+
+    /// A fixed baseline's profiles: computed once, stored in `baseline_profiles`, then reused.
+    func fixedBaseline(now: Date) async throws -> MonitorReference? {
+        let database = store.database
+        let rows: WindowRows
+        switch data.baseline {
+        case .previous, .seasonal: return nil
+        case let .table(table):
+            if let cached = try await cachedBaseline() { return cached }
+            rows = try await source.reading(table: table).rows(from: .distantPast, to: .distantFuture, allTime: true, on: database)
+        case let .fixed(start, end):
+            if let cached = try await cachedBaseline() { return cached }
+            guard let from = Timestamp.parse(start), let to = Timestamp.parse(end) else {
+                throw MonitorError("baseline start and end must be ISO 8601 times, such as 2026-11-01T00:00:00Z")
+            }
+            rows = try await source.rows(from: Date(timeIntervalSince1970: from), to: Date(timeIntervalSince1970: to), on: database)
+        }
+        guard rows.rowCount > 0 else {
+            throw MonitorError("the baseline (\(name)) holds no rows for model '\(model)'")
+        }
+        let set = await analysis.profileSet(rows)
+        var stored: [StoredProfile] = []
+        for (key, profile) in set.profiles {
+            stored.append(StoredProfile(slice: key.slice, columnName: key.column, role: "", kind: profile.kind.rawValue, profile: try profile.encoded()))
+        }
+        try await store.saveBaseline(model: model, name: name, rows: rows.rowCount, profiles: stored, performance: set.performance, now: now)
+        return baseline(set)
+    }
+
+    private func cachedBaseline() async throws -> MonitorReference? {
+        guard let cached = try await store.baseline(model: model, name: name) else { return nil }
+        return baseline(try ProfileSet(stored: cached.profiles, performance: cached.performance))
+    }
+
+    func baseline(_ profiles: ProfileSet) -> MonitorReference {
+        MonitorReference(profiles: profiles, window: nil, comparison: "baseline", name: name)
+    }
+
+    /// The previous or seasonal window's stored profiles, or profiles made now when it was never computed.
+    func reference(for window: WindowSignature) async throws -> MonitorReference? {
+        guard let (offset, comparison) = movingOffset(windowLength: analysis.granularity) else { return nil }
+        let start = window.start.addingTimeInterval(-offset), end = window.end.addingTimeInterval(-offset)
+        let stored = try await store.profiles(model: model, start: start, end: end)
+        if !stored.isEmpty {
+            let set = try ProfileSet(stored: stored, performance: try await store.performance(model: model, start: start, end: end))
+            return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
+        }
+        let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
+        guard rows.rowCount > 0 else { return nil }
+        return MonitorReference(profiles: await analysis.profileSet(rows), window: (start, end), comparison: comparison, name: name)
+    }
+
+    /// The stored whole-window profiles inside [start, end), merged column by column.
+    func merged(_ start: Date, _ end: Date) async throws -> ProfileSet {
+        var set = ProfileSet()
+        var windows = Set<Date>()
+        for (windowStart, stored) in try await store.profiles(model: model, within: start, end) {
+            let key = ProfileSet.Key(slice: .overall, column: stored.columnName)
+            let profile = try ColumnProfile.decoded(stored.profile)
+            set.profiles[key] = set.profiles[key].map { $0.merged(with: profile) } ?? profile
+            set.roles[stored.columnName] = stored.role
+            windows.insert(windowStart)
+        }
+        set.windowCount = windows.count
+        return set
+    }
+
+    /// Rows set aside for the window, by column.
+    func quarantined(_ window: WindowSignature) async throws -> [String: Int] {
+        guard window.quarantined > 0 else { return [:] }
+        return try await store.quarantinedCounts(model: model, from: window.start, to: window.end)
+    }
+}
