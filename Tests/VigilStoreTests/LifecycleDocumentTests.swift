@@ -65,5 +65,14 @@ struct LifecycleDocumentTests {
             let row = rows.first { $0.from == waiting.rawValue && $0.to == state.rawValue }
             #expect(row?.when.contains("`\(name)`") == true && row?.decidedBy == "`StepLifecycle`", "\(name) from \(waiting.rawValue) gives \(state.rawValue)")
         }
+        for state in StepState.allCases {
+            for (name, intervention) in [("cancelled", Intervention.cancelled(reason: "r")), ("reopened", .reopened(reason: "r"))] {
+                guard let outcome = StepLifecycle.outcome(of: intervention, in: state) else { continue }
+                let row = rows.first { $0.from == state.rawValue && $0.to == outcome.state.rawValue }
+                #expect(row?.when.contains("`\(name)`") == true && row?.decidedBy == "`StepLifecycle`", "\(name) from \(state.rawValue) gives \(outcome.state.rawValue)")
+            }
+        }
+        // Every change the table gives to StepLifecycle is one it makes.
+        #expect(rows.filter { $0.decidedBy != "`StepLifecycle`" }.allSatisfy { $0.from == "pending" || ($0.from == "ready" && $0.to == "running") })
     }
 }

@@ -6,13 +6,30 @@ import Glibc
 #endif
 
 /// A throwaway embedded cluster for one benchmark, migrated, with durable commits (the defaults),
-/// removed afterwards.
+/// removed afterwards; or, given a server, a throwaway database on it (to measure Vigil and a
+/// peer on the same PostgreSQL).
 enum BenchCluster {
     static func with<Result: Sendable>(
-        maximumConnections: Int = 20, settings: [String: String] = [:], _ body: (Database, Logger) async throws -> Result
+        maximumConnections: Int = 20, settings: [String: String] = [:], server: DatabaseConfiguration? = nil,
+        _ body: (Database, Logger) async throws -> Result
     ) async throws -> Result {
         var logger = Logger(label: "vigil.bench")
         logger.logLevel = .error
+        if let server {
+            let name = "vigil_bench_\(getpid())"
+            try await Database.withDatabase(server, maximumConnections: 2, logger: logger) { try await $0.createDatabase(name, template: "template0") }
+            do {
+                let result = try await Database.withDatabase(server.with(database: name), maximumConnections: maximumConnections, logger: logger) { database in
+                    try await Migrator(database: database).apply()
+                    return try await body(database, logger)
+                }
+                try await Database.withDatabase(server, maximumConnections: 2, logger: logger) { try await $0.dropDatabase(name) }
+                return result
+            } catch {
+                try? await Database.withDatabase(server, maximumConnections: 2, logger: logger) { try await $0.dropDatabase(name) }
+                throw error
+            }
+        }
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         chmod(home.path, 0o755)

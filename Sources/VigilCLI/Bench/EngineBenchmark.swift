@@ -17,6 +17,11 @@ struct EngineBenchmark: AsyncParsableCommand {
     @Option(help: "Runs of the 3-step workflow per measurement.") var runs = 500
     @Option(help: "Steps each worker runs at once.") var concurrency = 16
     @Option(help: "Runs started one at a time on an idle worker, for the latency figures.") var latencyRuns = 50
+    @Option(name: .customLong("server-url"), help: ArgumentHelp(
+        "Measure on this PostgreSQL server (in a throwaway database) instead of a fresh embedded cluster; see benchmarks/dbos.",
+        valueName: "postgres-url"
+    ))
+    var serverURL: String?
 
     /// `noop`: the trivial step the benchmark measures the engine with.
     struct NoopStep: WorkflowStep {
@@ -33,7 +38,10 @@ struct EngineBenchmark: AsyncParsableCommand {
         var registry = StepRegistry.standard
         registry.register(NoopStep())
         var figures: [String: Any] = ["benchmark": "engine", "runs": runs, "steps_per_run": 3, "concurrency": concurrency, "durable_commits": true]
-        try await BenchCluster.with(maximumConnections: 60) { database, logger in
+        let server = try serverURL.map { url in
+            do { return try DatabaseConfiguration(url: url) } catch { throw ValidationError("--server-url: \(error.message)") }
+        }
+        try await BenchCluster.with(maximumConnections: 60, server: server) { database, logger in
             let spec = try WorkflowLoader.parse(Array(Self.workflow.utf8), file: "bench.yaml", catalog: registry.catalog)
             _ = try await WorkflowStore(database: database).apply([WorkflowFile(path: "bench.yaml", source: Self.workflow, spec: spec)], actor: "bench")
             for count in counts {

@@ -93,6 +93,16 @@ public struct RunPlanner: Sendable {
         }
     }
 
+    /// The steps `vigil runs retry` reopens: `step` (or, without one, every failed, cancelled and
+    /// skipped step) and everything downstream of them.
+    public func stepsToRetry(_ snapshots: [String: Snapshot], from step: String?) -> Set<String> {
+        var reopened = step.map { [$0] } ?? Set(snapshots.filter { [.failed, .cancelled, .skipped].contains($0.value.state) }.map(\.key))
+        for candidate in order where !reopened.contains(candidate.name) && !reopened.isDisjoint(with: ancestors[candidate.name] ?? []) {
+            reopened.insert(candidate.name)
+        }
+        return reopened
+    }
+
     /// The run's state given its steps: terminal when every step is, else running or waiting.
     /// A finished run failed if a step failed (without `on_failure: continue`), was cancelled if a
     /// step was cancelled, and succeeded otherwise.

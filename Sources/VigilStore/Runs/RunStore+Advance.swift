@@ -142,15 +142,23 @@ extension RunStore {
         guard run.state.isActive else {
             throw StoreError(.conflict, "run \(id) is already \(run.state.rawValue)")
         }
-        let rows = try await connection.query("""
-            WITH open AS (SELECT name, state, attempt FROM steps WHERE run_id = \(id) AND state NOT IN ('succeeded', 'failed', 'skipped', 'cancelled') FOR UPDATE)
-            UPDATE steps s SET state = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, finished_at = \(now), error = \(reason)
-            FROM open WHERE s.run_id = \(id) AND s.name = open.name
-            RETURNING s.name, open.state, open.attempt
+        let open = try await connection.query("""
+            SELECT name, state, attempt FROM steps WHERE run_id = \(id) AND state NOT IN ('succeeded', 'failed', 'skipped', 'cancelled') FOR UPDATE
+            """, logger: logger).collect().map { try $0.decode((String, String, Int).self) }
+        var changes: [(name: String, from: StepState, attempt: Int, outcome: AttemptOutcome)] = []
+        for (name, state, attempt) in open {
+            guard let from = StepState(rawValue: state), let outcome = StepLifecycle.outcome(of: .cancelled(reason: reason), in: from) else { continue }
+            changes.append((name, from, attempt, outcome))
+        }
+        try await connection.query("""
+            UPDATE steps s SET state = d.state, lease_owner = NULL, lease_expires_at = NULL, finished_at = \(now), error = d.error, resuming = false
+            FROM unnest(\(changes.map(\.name))::text[], \(changes.map(\.from.rawValue))::text[], \(changes.map(\.outcome.state.rawValue))::text[],
+                        \(changes.map { $0.outcome.error ?? reason })::text[]) AS d(name, was, state, error)
+            WHERE s.run_id = \(id) AND s.name = d.name AND s.state = d.was
             """, logger: logger)
-        var events: [NewEvent] = []
-        for try await (name, from, attempt) in rows.decode((String, String, Int).self) {
-            events.append(NewEvent(runID: id, step: name, from: from, to: StepState.cancelled.rawValue, attempt: attempt, actor: actor, reason: reason, at: now))
+        var events = changes.map { change in
+            NewEvent(runID: id, step: change.name, from: change.from.rawValue, to: change.outcome.state.rawValue, attempt: change.attempt,
+                     actor: actor, reason: change.outcome.reason, at: now)
         }
         try await connection.query("UPDATE runs SET state = 'cancelled', finished_at = \(now), error = \(reason) WHERE id = \(id)", logger: logger)
         events.append(NewEvent(runID: id, from: run.state.rawValue, to: RunState.cancelled.rawValue, actor: actor, reason: reason, at: now))
@@ -169,35 +177,27 @@ extension RunStore {
                 throw StoreError(.conflict, "run \(id) is \(run.state.rawValue); only a finished run can be retried")
             }
             let snapshots = try await snapshots(ofRun: id, on: connection)
-            var reset: Set<String>
-            if let step {
-                guard snapshots[step] != nil else {
-                    throw StoreError(.notFound, "run \(id) has no step '\(step)'\(Suggestion.hint(for: step, in: snapshots.keys))")
-                }
-                reset = [step]
-            } else {
-                reset = Set(snapshots.filter { [.failed, .cancelled, .skipped].contains($0.value.state) }.map(\.key))
+            if let step, snapshots[step] == nil {
+                throw StoreError(.notFound, "run \(id) has no step '\(step)'\(Suggestion.hint(for: step, in: snapshots.keys))")
             }
-            // Everything downstream of a reset step runs again too.
-            var grew = true
-            while grew {
-                grew = false
-                for candidate in run.spec.steps where !reset.contains(candidate.name) && candidate.needs.contains(where: reset.contains) {
-                    reset.insert(candidate.name)
-                    grew = true
-                }
+            let reason = step.map { "retried from step '\($0)'" } ?? "retried"
+            let changes = RunPlanner(spec: run.spec).stepsToRetry(snapshots, from: step).sorted().compactMap { name -> (String, StepState, AttemptOutcome)? in
+                guard let from = snapshots[name]?.state, let outcome = StepLifecycle.outcome(of: .reopened(reason: reason), in: from) else { return nil }
+                return (name, from, outcome)
             }
-            guard !reset.isEmpty else { throw StoreError(.conflict, "run \(id) has no failed, cancelled or skipped step to retry") }
-            let names = reset.sorted()
+            guard !changes.isEmpty else { throw StoreError(.conflict, "run \(id) has no failed, cancelled or skipped step to retry") }
+            let names = changes.map(\.0)
             try await connection.query("""
-                UPDATE steps SET state = 'pending', outputs = NULL, error = NULL, memo = NULL, resuming = false, ready_at = NULL,
-                                 started_at = NULL, finished_at = NULL
-                WHERE run_id = \(id) AND name = ANY(\(names)::text[])
+                UPDATE steps s SET state = d.state, outputs = NULL, error = NULL, memo = NULL, resuming = false, ready_at = NULL,
+                                   started_at = NULL, finished_at = NULL
+                FROM unnest(\(names)::text[], \(changes.map(\.1.rawValue))::text[], \(changes.map(\.2.state.rawValue))::text[]) AS d(name, was, state)
+                WHERE s.run_id = \(id) AND s.name = d.name AND s.state = d.was
                 """, logger: logger)
             try await connection.query("UPDATE runs SET state = 'running', finished_at = NULL, error = NULL WHERE id = \(id)", logger: logger)
-            var events = names.map { NewEvent(runID: id, step: $0, from: snapshots[$0]?.state.rawValue, to: StepState.pending.rawValue, actor: actor, reason: "retried", at: now) }
-            events.append(NewEvent(runID: id, from: run.state.rawValue, to: RunState.running.rawValue, actor: actor,
-                                   reason: step.map { "retried from step '\($0)'" } ?? "retried", at: now))
+            var events = changes.map { name, from, outcome in
+                NewEvent(runID: id, step: name, from: from.rawValue, to: outcome.state.rawValue, actor: actor, reason: outcome.reason, at: now)
+            }
+            events.append(NewEvent(runID: id, from: run.state.rawValue, to: RunState.running.rawValue, actor: actor, reason: reason, at: now))
             try await EventLog.append(events, on: connection, logger: logger)
             try await AuditLog.append(actor: actor, action: "run.retried", subject: "run:\(id)", reason: step.map { "from step '\($0)'" },
                                       details: ["steps": .array(names.map(JSONValue.string))], at: now, on: connection, logger: logger)

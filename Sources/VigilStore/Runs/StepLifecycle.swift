@@ -63,6 +63,14 @@ public enum WaitEnd: Sendable, Equatable {
     case approvalSettled(approved: Bool, by: String, reason: String, failure: String?, history: String)
 }
 
+/// What happens to a step from outside its attempts.
+public enum Intervention: Sendable, Equatable {
+    /// Its run is cancelled: an unfinished step ends, and a worker holding it loses its lease.
+    case cancelled(reason: String)
+    /// `vigil runs retry` reopens a finished step, to run again from the start.
+    case reopened(reason: String)
+}
+
 /// The rules of a step's life when an attempt ends: the one place that decides whether it
 /// succeeded, retries (after which backoff), fails for good, sleeps, waits for approval, or is
 /// handed back. Pure: the store applies the outcome in the transaction that records it.
@@ -131,6 +139,19 @@ public enum StepLifecycle {
             return AttemptOutcome(state: .ready, reason: history, readyAt: now, memo: memo, resumes: true)
         default:
             return nil
+        }
+    }
+
+    /// The outcome of `intervention` on a step in `state`; `nil` when it does not apply (a
+    /// finished step is not cancelled, an unfinished one not reopened).
+    public static func outcome(of intervention: Intervention, in state: StepState) -> AttemptOutcome? {
+        switch intervention {
+        case let .cancelled(reason):
+            guard !state.isTerminal else { return nil }
+            return AttemptOutcome(state: .cancelled, reason: reason, error: reason, resumes: false)
+        case let .reopened(reason):
+            guard state.isTerminal else { return nil }
+            return AttemptOutcome(state: .pending, reason: reason, resumes: false)
         }
     }
 
