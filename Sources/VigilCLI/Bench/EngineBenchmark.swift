@@ -39,7 +39,7 @@ struct EngineBenchmark: AsyncParsableCommand {
         registry.register(NoopStep())
         var figures: [String: Any] = ["benchmark": "engine", "runs": runs, "steps_per_run": 3, "concurrency": concurrency, "durable_commits": true]
         let server = try serverURL.map { url in
-            do { return try DatabaseConfiguration(url: url) } catch { throw ValidationError("--server-url: \(error.message)") }
+            do { return try DatabaseConfiguration(url: url) } catch { throw ValidationError("--server-url: \(error)") }
         }
         try await BenchCluster.with(maximumConnections: 60, server: server) { database, logger in
             let spec = try WorkflowLoader.parse(Array(Self.workflow.utf8), file: "bench.yaml", catalog: registry.catalog)
