@@ -67,13 +67,7 @@ struct AlertsCommand: AsyncParsableCommand {
                 let notifications = try await NotificationOutbox(database: database).notifications(ofAlert: id)
                 if !notifications.isEmpty {
                     print("\nnotifications:")
-                    var table = TextTable(["channel", "kind", "state", "attempts", "status", "at", "error"])
-                    for notification in notifications {
-                        table.append([notification.channel, notification.kind.rawValue, notification.state.rawValue, String(notification.attempts),
-                                      notification.lastStatus.map(String.init) ?? "", formatter.string(from: notification.deliveredAt ?? notification.createdAt),
-                                      notification.lastError ?? ""])
-                    }
-                    print(table.rendered, terminator: "")
+                    print(NotificationJSON.table(notifications, csv: false), terminator: "")
                 }
                 let runs = try await store.runs(ofAlert: id)
                 if !runs.isEmpty {

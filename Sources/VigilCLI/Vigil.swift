@@ -20,6 +20,7 @@ struct Vigil: AsyncParsableCommand {
             RunCommand.self,
             RunsCommand.self,
             AlertsCommand.self,
+            NotificationsCommand.self,
             ModelsCommand.self,
             LineageCommand.self,
             ReportCommand.self,

@@ -30,6 +30,14 @@ enum MetricsExporter {
         counts("model_performance", "The latest window's performance metric by model and metric.", snapshot.performance)
         counts("ingested_rows", "Inference rows loaded, by model.", snapshot.ingested)
         counts("quarantined_rows", "Rows set aside at ingest, by model.", snapshot.quarantined)
+        set("notifications_pending", "Notifications waiting to be delivered (first round or a later one).", [], Double(snapshot.notifications.pending))
+        set("notifications_oldest_pending_age", unit: "seconds", "Seconds since the oldest pending notification was queued; 0 when none is.", [],
+            snapshot.notifications.oldestPendingAge)
+        set("notifications_dead", "Dead-lettered notifications not retried yet.", [], Double(snapshot.notifications.dead))
+        let deadLetters = MetricNameDescriptor(namespace: "vigil", metricName: "notifications_dead_lettered", unitName: "total",
+                                               helpText: "Notifications dead-lettered since the outbox began.")
+        registry.makeCounter(descriptor: deadLetters).increment(by: Int64(snapshot.notifications.deadLettered))
+        counts("channel_consecutive_failures", "Delivery rounds in a row a channel's receiver did not take.", snapshot.channelFailures)
         return registry.emitToString()
     }
 }

@@ -13,7 +13,7 @@ public enum RawHTTP {
         public let seconds: Double
         /// The status code of the first status line, if one came.
         public var status: Int? {
-            guard text.hasPrefix("HTTP/1.1 "), let code = Int(text.dropFirst(9).prefix(3)) else { return nil }
+            guard text.hasPrefix("HTTP/1.1 ") || text.hasPrefix("HTTP/1.0 "), let code = Int(text.dropFirst(9).prefix(3)) else { return nil }
             return code
         }
         /// The body after the first head, as JSON.

@@ -104,6 +104,8 @@ struct APITests {
                 ("POST", "/api/v1/alerts/{id}/resolve", reason, "operator", "auditor"),
                 ("POST", "/api/v1/alerts/{id}/false-positive", reason, "operator", "auditor"),
                 ("POST", "/api/v1/silences", #"{"model": "churn", "for": "1h", "reason": "x"}"#, "operator", "viewer"),
+                ("GET", "/api/v1/notifications", nil, "viewer", nil),
+                ("POST", "/api/v1/notifications/{id}/retry", reason, "operator", "auditor"),
                 ("POST", "/api/v1/alertmanager", "{}", "operator", "approver"),
                 ("GET", "/api/v1/models", nil, "viewer", nil),
                 ("GET", "/api/v1/models/{model}/routing", nil, "viewer", nil),
@@ -250,7 +252,7 @@ struct OpenAPIConformanceTests {
             while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             #expect(process.terminationStatus == 0, "schemathesis found problems:\n\(output.components(separatedBy: "\n").filter { $0.contains("ST") || $0.contains("curl") || $0.contains("Invalid") }.joined(separator: "\n"))")
-            #expect(output.contains("Selected: 26/26") && output.contains("Tested: 26"), "\(output.suffix(2_000))")
+            #expect(output.contains("Selected: 28/28") && output.contains("Tested: 28"), "\(output.suffix(2_000))")
             #expect(output.contains("✅ Stateful"), "\(output.suffix(2_000))")
         }
     }
@@ -334,6 +336,10 @@ struct PrometheusScrapeTests {
             #expect(try await query("vigil_runs{workflow=\"retrain\"}").reduce(0) { $0 + $1.value } == 1)
             #expect(try await query("vigil_queue_depth").first?.value == 1)
             #expect(try await query("vigil_steps{type=\"approval\",state=\"ready\"}").first?.value == 1)
+            // The outbox: nothing waits, nothing died.
+            for series in ["vigil_notifications_pending", "vigil_notifications_oldest_pending_age_seconds", "vigil_notifications_dead_lettered_total"] {
+                #expect(try await query(series).map(\.value) == [0], "\(series)")
+            }
         }
     }
 }

@@ -68,7 +68,7 @@ struct WebViewTests {
             #expect(finished)
             #expect(try await chromium(["--dump-dom", login + "/ui/approvals"]).output.contains("No step is waiting for approval."))
 
-            for page in ["/ui/runs", "/ui/runs/\(run)", "/ui/alerts", "/ui/approvals", "/ui/models", "/ui/models/churn"] {
+            for page in ["/ui/runs", "/ui/runs/\(run)", "/ui/alerts", "/ui/alerts/1", "/ui/approvals", "/ui/models", "/ui/models/churn"] {
                 let anonymous = try await APIClient(base: base).call("GET", page)
                 #expect(anonymous.status == 401, "\(page)")
                 #expect(try await APIClient(base: base).call("GET", page, token: "vgl_forged").status == 401, "\(page)")
@@ -91,6 +91,19 @@ struct WebViewTests {
             #expect(report.output.contains("signed in as viewer-bot"))
             let runs = try await chromium(["--dump-dom", login + "/ui/runs?state=succeeded"])
             #expect(runs.output.contains("href=\"/ui/runs/\(run)\""))
+
+            // An alert's page shows each channel's delivery history.
+            let paged = try await AlertStore(database: database).raise(
+                AlertFinding(model: "churn", rule: "churn-latency", severity: .hard, channels: ["pagerduty"]), idempotencyKey: nil, runID: nil, actor: "t", now: Date()
+            ).alert
+            let outbox = NotificationOutbox(database: database)
+            let claim = try #require(try await outbox.claim(alertID: paged.id, owner: "t", lease: 30, now: Date()).first)
+            try await outbox.finish(claim.notification, .decided(.dead(reason: "refused (400, not retried): invalid routing key")), attempts: 1, status: 400,
+                                    actor: "t", now: Date())
+            let alertPage = try await chromium(["--dump-dom", login + "/ui/alerts/\(paged.id)"])
+            #expect(alertPage.output.contains("<h1>Alert \(paged.id)</h1>") && alertPage.output.contains("id=\"notifications\""), "\(alertPage.output.prefix(800))")
+            #expect(alertPage.output.contains("class=\"state-dead\"") && alertPage.output.contains("invalid routing key") && alertPage.output.contains("dead_lettered"))
+            #expect(try await chromium(["--dump-dom", login + "/ui/alerts"]).output.contains("href=\"/ui/alerts/\(paged.id)\""))
 
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-shot-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -5,8 +5,9 @@ import VigilStore
 import VigilWorkflow
 
 /// Keeps alerts moving when no step is looking: pages hard alerts again past their deadline,
-/// delivers notifications nobody delivered (queued by the CLI, or left by a step that crashed),
-/// and takes in how the runs alerts started ended — a promotion resolves the alert, a failure
+/// delivers notifications nobody delivered (queued by the CLI, or left by a step that crashed)
+/// and those due another round after a failed one, raises an alert on the other channels when a
+/// channel has been failing too long, and takes in how the runs alerts started ended — a promotion resolves the alert, a failure
 /// leaves it open saying why. Any number of keepers may share one database.
 public final class AlertKeeper: Service, Sendable {
     public struct Configuration: Sendable {
@@ -14,6 +15,8 @@ public final class AlertKeeper: Service, Sendable {
         public var interval: TimeInterval = 5
         /// A notification queued this long ago and still pending is delivered by the keeper.
         public var orphanAge: TimeInterval = 10
+        /// A channel failing this long raises "alerting is degraded" on the other channels.
+        public var degradedAfter: TimeInterval = 600
         public var identifier = "alert-keeper-\(HostName.current)-\(getpid())"
 
         public init() {}
@@ -48,17 +51,46 @@ public final class AlertKeeper: Service, Sendable {
         }
     }
 
-    /// One pass: renotifications, orphaned deliveries, ended runs.
+    /// One pass: renotifications, orphaned and due deliveries, channel health, ended runs.
     public func tick() async throws {
         let now = clock.now()
-        try await NotificationOutbox(database: alerts.database).queueDueRenotifications(actor: configuration.identifier, now: now)
+        let outbox = NotificationOutbox(database: alerts.database)
+        try await outbox.queueDueRenotifications(actor: configuration.identifier, now: now)
         try await notifier.deliverPending(queuedBefore: now.addingTimeInterval(-configuration.orphanAge))
+        try await watchChannels(outbox, now: now)
         for ended in try await alerts.endedRuns() {
             let (outcome, resolve, reason) = try await judge(ended)
             try await alerts.recordRunOutcome(ended, outcome: outcome, resolve: resolve, reason: reason, actor: configuration.identifier, now: clock.now())
             logger.info("an alert's run ended", metadata: ["alert": "\(ended.alertID)", "run": "\(ended.runID)", "outcome": "\(outcome)"])
             // A resolution just queued goes out now rather than a pass later.
             if resolve { try await notifier.deliverPending(alertID: ended.alertID) }
+        }
+    }
+
+    /// Raises a hard alert on the other channels for each channel failing longer than
+    /// ``Configuration/degradedAfter``, and resolves it once the channel delivers again.
+    func watchChannels(_ outbox: NotificationOutbox, now: Date) async throws {
+        for health in try await outbox.channelHealth() {
+            if let since = health.failingSince, now.timeIntervalSince(since) >= configuration.degradedAfter, health.degradedAlertID == nil {
+                let others = notifier.channels.channels.keys.filter { $0 != health.channel }.sorted()
+                let minutes = Int(now.timeIntervalSince(since) / 60)
+                let reason = "alerting is degraded: \(health.channel) failing for \(minutes) min (\(health.consecutiveFailures) rounds): \(health.lastError ?? "no answer")"
+                let finding = AlertFinding(
+                    model: "vigil", rule: "delivery-degraded", subject: health.channel, severity: .hard,
+                    details: ["reasons": .array([.string(reason)]), "channel": .string(health.channel)], channels: others, resolveAfter: 1
+                )
+                let raised = try await alerts.raise(finding, idempotencyKey: nil, runID: nil, actor: configuration.identifier, now: now)
+                try await outbox.setDegradedAlert(raised.alert.id, channel: health.channel)
+                logger.error("alerting is degraded", metadata: ["channel": "\(health.channel)", "alert": "\(raised.alert.id)"])
+                try await notifier.deliverPending(alertID: raised.alert.id)
+            } else if health.failingSince == nil, let id = health.degradedAlertID {
+                let alert = try await alerts.alert(id)
+                if alert.state != .resolved {
+                    _ = try await alerts.resolve(id, actor: configuration.identifier, reason: "\(health.channel) delivers again", now: now)
+                    try await notifier.deliverPending(alertID: id)
+                }
+                try await outbox.setDegradedAlert(nil, channel: health.channel)
+            }
         }
     }
 

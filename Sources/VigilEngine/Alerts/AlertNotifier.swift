@@ -5,11 +5,13 @@ import NIOCore
 import NIOHTTP1
 import VigilStore
 
-/// Delivers queued notifications to their channels and records how each went.
+/// Delivers queued notifications to their channels and records how each round went.
 ///
-/// Each request has the channel's timeout; network errors, 5xx and 429 are retried with doubling
-/// backoff up to the channel's attempts; any other status fails at once. Endpoints and secrets never
-/// appear in what is recorded or logged: only the channel's name and the receiver's host.
+/// A round is up to the channel's `attempts` requests, each with the channel's timeout, retrying
+/// network errors, 5xx, 408 and 429 after a short doubling wait. What the round ends with goes
+/// to the channel's ``DeliveryPolicy``: delivered, tried again later (the notification stays
+/// pending in the outbox), or dead-lettered. Endpoints and secrets never appear in what is
+/// recorded or logged: only the channel's name and the receiver's host.
 public struct AlertNotifier: Sendable {
     public let database: Database
     public let channels: ChannelDirectory
@@ -31,32 +33,34 @@ public struct AlertNotifier: Sendable {
         self.logger = logger
     }
 
-    /// How delivering one notification went.
+    /// How one round of one notification went.
     public struct Delivery: Sendable {
         public let notification: AlertNotification
+        /// `pending` when it will be tried again at `nextAttemptAt`.
         public let state: NotificationState
-        /// One line, without secrets, when it failed.
+        /// One line, without secrets, when the round failed.
         public let error: String?
+        public let nextAttemptAt: Date?
     }
 
-    /// Delivers the pending notifications of one alert, or (with `alertID` nil) every pending one
-    /// queued before `queuedBefore`.
+    /// Delivers the due notifications of one alert, or (with `alertID` nil) every due one queued
+    /// before `queuedBefore` or waiting for another round.
     ///
     /// - Parameter onlyConfigured: leave notifications for channels this process does not know
-    ///   pending for a process that does (the CLI), instead of failing them.
+    ///   pending for a process that does (the CLI), instead of dead-lettering them.
     @discardableResult
     public func deliverPending(alertID: Int? = nil, queuedBefore: Date? = nil, onlyConfigured: Bool = false) async throws -> [Delivery] {
         let outbox = NotificationOutbox(database: database)
         let lease = channels.channels.values.map { $0.timeout * Double($0.attempts) + $0.backoff * pow(2, Double($0.attempts)) }.max() ?? 60
-        let claims = try await outbox.claim(alertID: alertID, queuedBefore: queuedBefore, owner: actor, lease: lease + 30, now: clock.now())
+        let claims = try await outbox.claim(alertID: alertID, queuedBefore: queuedBefore, owner: actor, lease: lease + 10, now: clock.now())
         var deliveries: [Delivery] = []
         var unconfigured: [AlertNotification] = []
         for claim in claims {
             guard let channel = channels[claim.notification.channel] else {
                 if onlyConfigured { unconfigured.append(claim.notification); continue }
                 let error = "channel '\(claim.notification.channel)' is not configured (set it in the channels file or VIGIL_* environment; see docs/escalation.md)"
-                try await outbox.finish(claim.notification, state: .failed, attempts: 0, status: nil, error: error, actor: actor, now: clock.now())
-                deliveries.append(Delivery(notification: claim.notification, state: .failed, error: error))
+                try await outbox.finish(claim.notification, .decided(.dead(reason: error)), attempts: 0, status: nil, actor: actor, now: clock.now())
+                deliveries.append(Delivery(notification: claim.notification, state: .dead, error: error, nextAttemptAt: nil))
                 continue
             }
             deliveries.append(try await deliver(claim, on: channel, outbox: outbox))
@@ -68,29 +72,48 @@ public struct AlertNotifier: Sendable {
     private func deliver(_ claim: NotificationOutbox.Claim, on channel: ChannelConfiguration, outbox: NotificationOutbox) async throws -> Delivery {
         let notification = claim.notification
         guard let message = try ChannelMessage.make(for: claim, channel: channel, publicURL: channels.publicURL, now: clock.now()) else {
-            try await outbox.finish(notification, state: .skipped, attempts: 0, status: nil,
-                                    error: "\(channel.kind.rawValue) has no \(notification.kind.rawValue) notifications", actor: actor, now: clock.now())
-            return Delivery(notification: notification, state: .skipped, error: nil)
+            let reason = "\(channel.kind.rawValue) has no \(notification.kind.rawValue) notifications"
+            try await outbox.finish(notification, .skipped(reason: reason), attempts: 0, status: nil, actor: actor, now: clock.now())
+            return Delivery(notification: notification, state: .skipped, error: nil, nextAttemptAt: nil)
         }
-        let (status, error, attempts) = await send(message, on: channel)
-        let state: NotificationState = error == nil ? .delivered : .failed
-        try await outbox.finish(notification, state: state, attempts: attempts, status: status, error: error, actor: actor, now: clock.now())
-        if let error {
-            logger.warning("notification not delivered", metadata: ["alert": "\(notification.alertID)", "channel": "\(channel.name)", "error": "\(error)"])
-        } else {
-            logger.info("notification delivered", metadata: ["alert": "\(notification.alertID)", "channel": "\(channel.name)", "kind": "\(notification.kind.rawValue)"])
+        let (answer, attempts) = await send(message, on: channel)
+        let now = clock.now()
+        let decision = channel.delivery.decide(answer, round: roundsSoFar(notification, channel) + 1,
+                                               queuedAt: notification.createdAt, now: now, jitter: Double.random(in: 0...1))
+        let status: Int? = switch answer {
+        case let .accepted(status), let .refused(status, _): status
+        case let .unavailable(status, _): status
         }
-        return Delivery(notification: notification, state: state, error: error)
+        try await outbox.finish(notification, .decided(decision), attempts: attempts, status: status, circuit: channel.circuit, actor: actor, now: now)
+        let metadata: Logger.Metadata = ["alert": "\(notification.alertID)", "channel": "\(channel.name)", "kind": "\(notification.kind.rawValue)"]
+        switch decision {
+        case .delivered:
+            logger.info("notification delivered", metadata: metadata)
+            return Delivery(notification: notification, state: .delivered, error: nil, nextAttemptAt: nil)
+        case let .retry(at, reason):
+            logger.warning("notification not delivered; trying again later", metadata: metadata.merging(["error": "\(reason)", "next": "\(at)"]) { $1 })
+            return Delivery(notification: notification, state: .pending, error: reason, nextAttemptAt: at)
+        case let .dead(reason):
+            logger.error("notification dead-lettered", metadata: metadata.merging(["error": "\(reason)"]) { $1 })
+            return Delivery(notification: notification, state: .dead, error: reason, nextAttemptAt: nil)
+        }
     }
 
-    /// Sends with retries: `(last status, error or nil, attempts made)`.
-    private func send(_ message: ChannelMessage, on channel: ChannelConfiguration) async -> (Int?, String?, Int) {
-        var lastStatus: Int?
-        var lastError = ""
-        for attempt in 1...max(1, channel.attempts) {
+    /// Rounds a notification has had: its requests so far over the channel's requests per round.
+    private func roundsSoFar(_ notification: AlertNotification, _ channel: ChannelConfiguration) -> Int {
+        (notification.attempts + max(1, channel.attempts) - 1) / max(1, channel.attempts)
+    }
+
+    /// One round: up to the channel's attempts, retrying what may pass at once; the last answer
+    /// and the requests made.
+    private func send(_ message: ChannelMessage, on channel: ChannelConfiguration) async -> (ReceiverAnswer, Int) {
+        var answer = ReceiverAnswer.unavailable(status: nil, error: "not sent")
+        let attempts = max(1, channel.attempts)
+        let receiver = "\(channel.name) (\(channel.kind.rawValue) at \(channel.redactedURL))"
+        for attempt in 1...attempts {
             if attempt > 1 {
                 let wait = channel.backoff * pow(2, Double(attempt - 2))
-                do { try await Task.sleep(for: .milliseconds(Int64(wait * 1_000))) } catch { return (lastStatus, "cancelled while retrying", attempt - 1) }
+                do { try await Task.sleep(for: .milliseconds(Int64(wait * 1_000))) } catch { return (answer, attempt - 1) }
             }
             var request = HTTPClientRequest(url: message.url)
             request.method = .POST
@@ -100,15 +123,16 @@ public struct AlertNotifier: Sendable {
                 let response = try await client.execute(request, timeout: .milliseconds(Int64(channel.timeout * 1_000)))
                 let body = try await response.body.collect(upTo: 64 << 10)
                 let status = Int(response.status.code)
-                lastStatus = status
-                if (200..<300).contains(status) { return (status, nil, attempt) }
-                lastError = "\(channel.name) (\(channel.kind.rawValue) at \(channel.redactedURL)) answered \(status): \(String(buffer: body).prefix(200))"
-                guard status >= 500 || status == 429 else { return (status, lastError, attempt) }
+                answer = ReceiverAnswer.classify(status: status, answer: "\(receiver) answered \(status): \(String(buffer: body).prefix(200))")
             } catch {
-                lastError = "\(channel.name) (\(channel.kind.rawValue) at \(channel.redactedURL)) did not answer: \(Self.describe(error))"
+                answer = .unavailable(status: nil, error: "\(receiver) did not answer: \(Self.describe(error))")
             }
+            guard case .unavailable = answer else { return (answer, attempt) }
         }
-        return (lastStatus, "\(lastError) (after \(channel.attempts) attempt\(channel.attempts == 1 ? "" : "s"))", channel.attempts)
+        if case let .unavailable(status, error) = answer {
+            answer = .unavailable(status: status, error: "\(error) (\(attempts) attempt\(attempts == 1 ? "" : "s") this round)")
+        }
+        return (answer, attempts)
     }
 
     /// A network error in words, without the request's URL (which may carry a secret).

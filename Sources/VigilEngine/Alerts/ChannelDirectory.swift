@@ -1,4 +1,5 @@
 import Foundation
+import VigilStore
 import VigilWorkflow
 
 /// Where notifications go: each named channel's receiver, endpoint and secret.
@@ -19,6 +20,7 @@ import VigilWorkflow
 /// channels:
 ///   slack: { type: slack, url: "${SLACK_WEBHOOK_URL}" }
 ///   risk-hook: { type: webhook, url: https://hooks.example.com/vigil, secret: "${RISK_HOOK_SECRET}", timeout: 5s, attempts: 4 }
+///   pagerduty: { type: pagerduty, routing_key: "${PD_KEY}", retry_delay: 5s, max_retry_delay: 5m, max_age: 24h }
 /// ```
 public struct ChannelDirectory: Sendable {
     public var channels: [String: ChannelConfiguration]
@@ -77,10 +79,14 @@ public struct ChannelConfiguration: Sendable {
     public var secret: String?
     /// Each request's time limit.
     public var timeout: TimeInterval
-    /// Attempts in all, retrying network errors, 5xx and 429.
+    /// Requests in one delivery round, retrying network errors, 5xx, 408 and 429 at once.
     public var attempts: Int
-    /// The first wait between attempts; it doubles each time.
+    /// The first wait between the requests of a round; it doubles each time.
     public var backoff: TimeInterval
+    /// When a round fails: rounds again after a growing wait, until the notification's maximum age.
+    public var delivery = DeliveryPolicy()
+    /// When deliveries to the channel pause after failed rounds in a row.
+    public var circuit = ChannelCircuit()
 
     public init(name: String, kind: Kind, url: String, secret: String? = nil, timeout: TimeInterval = 10, attempts: Int = 4, backoff: TimeInterval = 0.5) {
         self.name = name
@@ -136,7 +142,7 @@ struct ChannelFileReader {
 
     private func configuration(named name: String, _ node: YAMLNode) throws -> ChannelConfiguration {
         guard case let .mapping(entries, location) = node else { throw problem(node.location, "channel '\(name)' must be a mapping with type and url") }
-        let known = ["type", "url", "secret", "routing_key", "timeout", "attempts", "backoff"]
+        let known = ["type", "url", "secret", "routing_key", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age"]
         for entry in entries where !known.contains(entry.key) {
             throw problem(entry.keyLocation, "unknown key '\(entry.key)' in channel '\(name)' (expected \(known.joined(separator: ", ")))")
         }
@@ -154,7 +160,11 @@ struct ChannelFileReader {
         if kind == .pagerduty && (configuration.secret ?? "").isEmpty {
             throw problem(location, "channel '\(name)' needs `routing_key` (the PagerDuty integration key)")
         }
-        for (key, path) in [("timeout", \ChannelConfiguration.timeout), ("backoff", \ChannelConfiguration.backoff)] {
+        let durations: [(String, WritableKeyPath<ChannelConfiguration, TimeInterval>)] = [
+            ("timeout", \.timeout), ("backoff", \.backoff), ("retry_delay", \.delivery.initialDelay),
+            ("max_retry_delay", \.delivery.maximumDelay), ("max_age", \.delivery.maximumAge),
+        ]
+        for (key, path) in durations {
             guard let value = node[key] else { continue }
             guard let duration = WorkflowDuration(try text(value, key)), duration.seconds > 0 else {
                 throw problem(value.location, "`\(key)` must be a duration such as 10s")

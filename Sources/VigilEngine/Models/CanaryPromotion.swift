@@ -126,7 +126,7 @@ struct CanaryPromotion {
                                                                                   actor: actor, now: context.clock.now())
             if !raised.queued.isEmpty, let channels = try? ChannelDirectory.load() {
                 let notifier = AlertNotifier(database: context.database, channels: channels, clock: context.clock, actor: actor, logger: context.logger)
-                for delivery in try await notifier.deliverPending(alertID: raised.alert.id) where delivery.state == .failed {
+                for delivery in try await notifier.deliverPending(alertID: raised.alert.id) where delivery.error != nil {
                     await context.log(["rollback alert not delivered to \(delivery.notification.channel): \(delivery.error ?? "")"], stream: "stderr")
                 }
             }

@@ -91,8 +91,6 @@ public struct EscalateStep: WorkflowStep {
             raise.replayed ? "alert \(alert.id) already raised by this step; retrying its deliveries"
                 : "\(raise.opened ? "opened" : raise.escalated ? "escalated" : "updated") \(alert.severity.rawValue) alert \(alert.id) (\(alert.state.rawValue), seen \(alert.occurrences)×)",
         ] + (raise.queued.isEmpty ? [] : ["notifying \(raise.queued.joined(separator: ", "))"]))
-        let outbox = NotificationOutbox(database: context.database)
-        try await outbox.requeueFailed(alertID: alert.id)
         let deliveries = try await notifier.deliverPending(alertID: alert.id)
 
         var runs: [Int] = []
@@ -114,19 +112,19 @@ public struct EscalateStep: WorkflowStep {
         return try await outcome(alert: alert, escalated: raise.escalated, deliveries: deliveries, runs: runs, context: context)
     }
 
-    /// The step's outputs, or a failure naming every delivery that failed.
+    /// The step's outputs. A notification its receiver did not take stays in the outbox, which
+    /// delivers it later (or dead-letters it, see docs/escalation.md): the step's work, raising
+    /// the alert and queueing its notifications, is done either way.
     private func outcome(alert: Alert, escalated: Bool, deliveries: [AlertNotifier.Delivery], runs: [Int], context: StepContext) async throws -> StepOutcome {
-        let failed = deliveries.filter { $0.state == .failed }
         for delivery in deliveries {
-            await context.log(["\(delivery.notification.kind.rawValue) → \(delivery.notification.channel): \(delivery.state.rawValue)\(delivery.error.map { ": \($0)" } ?? "")"])
-        }
-        if !failed.isEmpty {
-            let reasons = failed.map { $0.error ?? $0.notification.channel }.joined(separator: "; ")
-            return .failed("alert \(alert.id): \(failed.count) notification\(failed.count == 1 ? "" : "s") not delivered: \(reasons)", retryable: true)
+            let next = delivery.nextAttemptAt.map { ", trying again at \(MonitorStep.format($0))" } ?? ""
+            await context.log(["\(delivery.notification.kind.rawValue) → \(delivery.notification.channel): \(delivery.state.rawValue)\(next)\(delivery.error.map { ": \($0)" } ?? "")"],
+                              stream: delivery.error == nil ? "stdout" : "stderr")
         }
         let notified = deliveries.filter { $0.state == .delivered }.map(\.notification.channel)
         return .completed([
             "alert_id": .string(String(alert.id)), "notified": .array(notified.map(JSONValue.string)), "escalated": .bool(escalated),
+            "undelivered": .array(deliveries.filter { $0.state == .pending || $0.state == .dead }.map { .string($0.notification.channel) }),
             "state": .string(alert.state.rawValue), "fingerprint": .string(alert.fingerprint),
             "runs": .array(runs.map { .number(Double($0)) }),
         ])

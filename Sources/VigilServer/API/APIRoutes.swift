@@ -22,6 +22,7 @@ struct APIRoutes {
         self.server = server
         addRunRoutes()
         addAlertRoutes()
+        addNotificationRoutes()
         addModelRoutes()
         addAuditRoutes()
         addIngestRoutes()

@@ -63,7 +63,7 @@ extension WebPages {
         let visible = try await visibleModels(alerts.map(\.model), principal)
         let rows = alerts.filter { visible.contains($0.model) }.map { alert in
             [
-                String(alert.id), "<a href=\"/ui/models/\(HTML.escape(alert.model))\">\(HTML.escape(alert.model))</a>", HTML.escape(alert.rule),
+                "<a href=\"/ui/alerts/\(alert.id)\">\(alert.id)</a>", "<a href=\"/ui/models/\(HTML.escape(alert.model))\">\(HTML.escape(alert.model))</a>", HTML.escape(alert.rule),
                 alert.severity.rawValue, alert.state.rawValue, "\(alert.occurrences)×", HTML.time(alert.firstSeen), HTML.time(alert.lastSeen),
                 HTML.escape(alert.acknowledgedBy ?? ""), HTML.escape(alert.statusReason ?? ""),
             ]
@@ -158,6 +158,35 @@ extension WebPages {
         return HTML.page(title: "Model \(name)", principal: principal.name, body: report + driftChart.svg + qualityChart.svg
             + "<h2>Changelog</h2>" + HTML.table(["at", "action", "version", "alias", "from", "run", "who", "why"], entries, id: "changelog")
             + "<h2>Lineage</h2>" + lineage)
+    }
+
+    /// One alert: what it is, each notification to each channel with its delivery history, and
+    /// everything that happened to it.
+    func alert(_ context: BasicRequestContext, _ principal: Principal) async throws -> String {
+        guard let id = context.parameters.get("id").flatMap({ Int($0) }) else { throw APIError.notFound("no such alert") }
+        let store = AlertStore(database: server.database)
+        let alert = try await store.alert(id)
+        guard try await visibleModels([alert.model], principal).contains(alert.model) else { throw APIError.notFound("no alert \(id)") }
+        let notifications = try await NotificationOutbox(database: server.database).notifications(ofAlert: id).map { notification in
+            [
+                HTML.escape(notification.channel), notification.kind.rawValue, "<span class=\"state-\(notification.state.rawValue)\">\(notification.state.rawValue)</span>",
+                String(notification.attempts), notification.lastStatus.map(String.init) ?? "", HTML.time(notification.createdAt),
+                HTML.time(notification.deliveredAt ?? notification.deadAt), HTML.time(notification.nextAttemptAt), HTML.escape(notification.lastError ?? ""),
+            ]
+        }
+        let events = try await store.events(ofAlert: id).map { event in
+            [HTML.time(event.at), HTML.escape(event.actor), HTML.escape(event.action), HTML.escape(event.reason ?? "")]
+        }
+        let summary = """
+            <p><strong>\(HTML.escape(alert.rule))</strong> on <a href="/ui/models/\(HTML.escape(alert.model))">\(HTML.escape(alert.model))</a>
+            (\(HTML.escape(alert.subject))): \(alert.severity.rawValue), <span class="state-\(alert.state.rawValue)">\(alert.state.rawValue)</span>,
+            seen \(alert.occurrences)× from \(HTML.time(alert.firstSeen)) to \(HTML.time(alert.lastSeen)).</p>
+            """
+        return HTML.page(title: "Alert \(id)", principal: principal.name, body: summary
+            + "<h2>Notifications</h2>" + (notifications.isEmpty ? "<p>None.</p>" : HTML.table(
+                ["channel", "kind", "state", "attempts", "last status", "queued", "delivered or dead", "next attempt", "last error"], notifications, id: "notifications"
+            ))
+            + "<h2>History</h2>" + HTML.table(["at", "who", "what", "why"], events, id: "history"))
     }
 
     private func visibleModels(_ models: [String], _ principal: Principal) async throws -> Set<String> {

@@ -45,6 +45,7 @@ struct WebPages {
         page("/ui/runs") { request, context, principal in try await runs(request, principal) }
         page("/ui/runs/{id}") { _, context, principal in try await run(context, principal) }
         page("/ui/alerts") { _, _, principal in try await alerts(principal) }
+        page("/ui/alerts/{id}") { _, context, principal in try await alert(context, principal) }
         page("/ui/approvals") { _, _, principal in try await approvals(principal) }
         page("/ui/models") { _, _, principal in try await models(principal) }
         page("/ui/models/{model}") { _, context, principal in try await model(context, principal) }

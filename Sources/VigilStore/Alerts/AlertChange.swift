@@ -120,7 +120,7 @@ struct AlertChange {
 
     /// The actions that are decisions with consequences or people's acts: they also go to the audit log.
     static let audited: Set = [
-        "escalated", "acknowledged", "resolved", "silenced", "unsilenced", "false_positive", "run_started", "run_ended", "delivery_failed",
+        "escalated", "acknowledged", "resolved", "silenced", "unsilenced", "false_positive", "run_started", "run_ended", "dead_lettered",
     ]
 
     /// Appends to the alert's history (and, for ``audited`` actions, to the audit log).

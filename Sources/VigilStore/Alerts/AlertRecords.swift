@@ -87,8 +87,12 @@ public enum NotificationKind: String, Sendable, Codable, CaseIterable {
 }
 
 /// Whether a notification reached its channel.
-public enum NotificationState: String, Sendable, Codable {
-    case pending, delivered, failed
+public enum NotificationState: String, Sendable, Codable, CaseIterable {
+    /// Not delivered yet: waiting for its first round, or for the next after a failed one.
+    case pending
+    case delivered
+    /// Given up (refused by the receiver, or too old): kept until a person retries it.
+    case dead
     /// The channel has no use for this kind (Alertmanager has no acknowledgement).
     case skipped
 }
@@ -107,6 +111,10 @@ public struct AlertNotification: Sendable {
     public let lastError: String?
     public let createdAt: Date
     public let deliveredAt: Date?
+    /// When a pending notification is tried again, after a failed round.
+    public let nextAttemptAt: Date?
+    public let lastAttemptAt: Date?
+    public let deadAt: Date?
 }
 
 /// A finding to raise or update an alert with.

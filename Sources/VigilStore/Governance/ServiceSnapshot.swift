@@ -28,6 +28,10 @@ public struct ServiceSnapshot: Sendable {
     /// Rows loaded and quarantined by model, since the beginning.
     public var ingested: [Count] = []
     public var quarantined: [Count] = []
+    /// The outbox: notifications pending, the oldest's age, dead ones, and dead letters so far.
+    public var notifications = NotificationOutbox.Backlog(pending: 0, oldestPendingAge: 0, deadLettered: 0, dead: 0)
+    /// Consecutive failed rounds by channel.
+    public var channelFailures: [Count] = []
 
     /// Reads the snapshot; `hiddenModels` are left out of every per-model series.
     public static func read(from database: Database, hiding hiddenModels: Set<String>) async throws -> ServiceSnapshot {
@@ -79,6 +83,8 @@ public struct ServiceSnapshot: Sendable {
         snapshot.quarantined = try await counts("""
             SELECT model, sum(quarantined)::float8 FROM ingest_batches WHERE NOT model = ANY(\(hidden)) GROUP BY 1 ORDER BY 1
             """, ["model"])
+        snapshot.notifications = try await NotificationOutbox(database: database).backlog(now: Date())
+        snapshot.channelFailures = try await counts("SELECT channel, consecutive_failures::float8 FROM channel_health ORDER BY 1", ["channel"])
         return snapshot
     }
 }

@@ -48,7 +48,7 @@ extension StepCatalog {
                 .init("window", .string, summary: "the evaluated window (default: the latest computed window)"),
             ],
             outputs: [
-                .init("alert_id", .string), .init("notified", .list), .init("escalated", .boolean), .init("state", .string),
+                .init("alert_id", .string), .init("notified", .list), .init("undelivered", .list), .init("escalated", .boolean), .init("state", .string),
                 .init("fingerprint", .string), .init("runs", .list),
             ]
         ),

@@ -3,8 +3,11 @@
 
 Usage: receiver.py LOG_FILE PORT_FILE
 Paths: /ok answers 200 with a JSON body; /flaky answers 500 to its first two requests, then 200;
-/missing answers 404; /hang never answers (holds the connection for a minute); anything else 200
-with an empty body. Each record has the method, path, body, and the headers tests check.
+/missing answers 404; /bad answers 400; /hang never answers (holds the connection for a minute);
+/slow answers 200 after 3 seconds (logged on arrival, so a test sees it in flight);
+/outage/... answers 503 between a request to /control/down and one to /control/up (an outage
+a test starts and ends), else 200; anything else 200 with an empty body. Each record has the method, path, body, the
+headers tests check, and the status answered.
 """
 import json
 import sys
@@ -12,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 log_path = sys.argv[1]
 counts = {}
+state = {"down": False}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -27,8 +31,16 @@ class Handler(BaseHTTPRequestHandler):
                   "signature": self.headers.get("X-Vigil-Signature-256"),
                   "event": self.headers.get("X-Vigil-Event"),
                   "content_type": self.headers.get("Content-Type")}
-        with open(log_path, "a") as log:
-            log.write(json.dumps({key: value for key, value in record.items() if value is not None}) + "\n")
+        if self.path == "/slow":
+            with open(log_path, "a") as log:
+                log.write(json.dumps({key: value for key, value in dict(record, status="200").items() if value is not None}) + "\n")
+            import time
+            time.sleep(3)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            return
         if self.path == "/hang":
             import time
             time.sleep(60)
@@ -37,10 +49,20 @@ class Handler(BaseHTTPRequestHandler):
             status, reply = 500, b"busy"
         elif self.path == "/missing":
             status, reply = 404, b"no such thing"
+        elif self.path == "/bad":
+            status, reply = 400, b"invalid routing key"
+        elif self.path in ("/control/down", "/control/up"):
+            state["down"] = self.path == "/control/down"
+            status, reply = 200, b""
+        elif self.path.startswith("/outage/") and state["down"]:
+            status, reply = 503, b"down for maintenance"
         elif self.path == "/ok":
             status, reply = 200, json.dumps({"accepted": True, "echo": body}).encode()
         else:
             status, reply = 200, b""
+        record["status"] = str(status)
+        with open(log_path, "a") as log:
+            log.write(json.dumps({key: value for key, value in record.items() if value is not None}) + "\n")
         self.send_response(status)
         self.send_header("Content-Length", str(len(reply)))
         self.send_header("Connection", "close")

@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+import VigilEngine
+import VigilStore
+import VigilTesting
+import VigilWorkflow
+
+/// The durable outbox against a real HTTP receiver that goes down and comes back.
+@Suite("Durable delivery")
+struct DeliveryTests {
+    /// A channel at `url` with short rounds and waits, so an outage of seconds stands for one of minutes.
+    static func channel(_ name: String, _ kind: ChannelConfiguration.Kind, _ url: String, secret: String? = nil) -> (String, ChannelConfiguration) {
+        var channel = ChannelConfiguration(name: name, kind: kind, url: url, secret: secret, timeout: 5, attempts: 1, backoff: 0.05)
+        channel.delivery = DeliveryPolicy(initialDelay: 0.1, maximumDelay: 0.4, maximumAge: 3_600)
+        channel.circuit = ChannelCircuit(threshold: 3, initialPause: 0.2, maximumPause: 0.5)
+        return (name, channel)
+    }
+
+    /// Starts (`down`) or ends (`up`) the receiver's outage of its `/outage/...` paths.
+    static func control(_ base: String, _ action: String) async throws {
+        let port = try #require(URLComponents(string: base)?.port)
+        let answer = await RawHTTP.exchange(port: port, Array("POST /control/\(action) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
+        #expect(answer.status == 200)
+    }
+
+    /// Which notification a request carried (every channel's requests say it in `X-Vigil-Event`).
+    static func kind(of request: [String: String]) -> String { request["event"] ?? "" }
+
+    @Test("receivers down through an alert's open, escalation, acknowledgement and resolution: after they return every transition reaches every receiver once, in order, as one incident")
+    func outageThroughAnAlertsLife() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [
+                    Self.channel("pagerduty", .pagerduty, "\(base)/outage/pd", secret: "key"),
+                    Self.channel("slack", .slack, "\(base)/outage/slack"),
+                    Self.channel("hook", .webhook, "\(base)/outage/hook", secret: "s3cret"),
+                ]))
+                let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
+                let store = AlertStore(database: database)
+                let outbox = NotificationOutbox(database: database)
+                let everyone = ["hook", "pagerduty", "slack"]
+                try await Self.control(base, "down")
+
+                var finding = AlertFinding(model: "churn", rule: "churn-drift", severity: .soft, channels: everyone)
+                let alert = try await store.raise(finding, idempotencyKey: "a", runID: nil, actor: "t", now: Date()).alert
+                try await notifier.deliverPending(alertID: alert.id)
+                finding.severity = .hard
+                #expect(try await store.raise(finding, idempotencyKey: "b", runID: nil, actor: "t", now: Date()).escalated)
+                try await notifier.deliverPending(alertID: alert.id)
+                _ = try await store.acknowledge(alert.id, actor: "alice", reason: "looking", now: Date())
+                try await notifier.deliverPending(alertID: alert.id)
+                _ = try await store.resolve(alert.id, actor: "alice", reason: "fixed upstream", now: Date())
+                // The keeper goes on trying while they are down.
+                let keeperEnd = ContinuousClock.now + .seconds(2)
+                while ContinuousClock.now < keeperEnd {
+                    try await notifier.deliverPending(queuedBefore: Date())
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                let during = try requests().filter { $0["path"]?.hasPrefix("/outage/") == true }
+                #expect(!during.isEmpty && during.allSatisfy { $0["status"] == "503" })
+                // In order: nothing after an alert's first notification to a channel goes out before it.
+                #expect(during.allSatisfy { Self.kind(of: $0) == "trigger" }, "\(during.map(Self.kind))")
+                let queued = try await outbox.notifications(ofAlert: alert.id)
+                #expect(queued.count == 12 && queued.allSatisfy { $0.state == .pending })
+                #expect(try await outbox.backlog(now: Date()).pending == 12)
+                #expect(try await outbox.channelHealth().allSatisfy { $0.consecutiveFailures >= 3 })
+
+                try await Self.control(base, "up")
+                let keeper = AlertKeeper(database: database, channels: channels, configuration: {
+                    var configuration = AlertKeeper.Configuration()
+                    configuration.orphanAge = 0
+                    return configuration
+                }(), logger: EngineFixtures.logger)
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await outbox.backlog(now: Date()).pending > 0 && ContinuousClock.now < deadline {
+                    try await keeper.tick()
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                let delivered = try await outbox.notifications(ofAlert: alert.id)
+                #expect(delivered.allSatisfy { $0.state == .delivered }, "\(delivered.map { "\($0.channel) \($0.kind.rawValue) \($0.state.rawValue)" })")
+                let backlog = try await outbox.backlog(now: Date())
+                #expect(backlog.pending == 0 && backlog.oldestPendingAge == 0)
+                #expect(try await outbox.channelHealth().allSatisfy { $0.consecutiveFailures == 0 && $0.openUntil == nil })
+
+                let accepted = try requests().filter { $0["path"]?.hasPrefix("/outage/") == true && $0["status"] == "200" }
+                for (path, channel) in [("/outage/pd", "pagerduty"), ("/outage/slack", "slack"), ("/outage/hook", "hook")] {
+                    let received = accepted.filter { $0["path"] == path }
+                    let expected = delivered.filter { $0.channel == channel }.map(\.kind.rawValue)
+                    #expect(expected == ["trigger", "escalate", "acknowledge", "resolve"])
+                    // At least once: a round that timed out after the receiver took it is sent again, right after.
+                    let kinds = received.map(Self.kind).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
+                    #expect(kinds == ["trigger", "escalate", "acknowledge", "resolve"], "\(channel): \(kinds)")
+                }
+                // One incident: PagerDuty hears one dedup key throughout.
+                let pagerDuty = accepted.filter { $0["path"] == "/outage/pd" }.map { EscalationFixtures.json($0["body"])["dedup_key"] as? String }
+                #expect(Set(pagerDuty) == ["vigil-alert-\(alert.id)"])
+            }
+        }
+    }
+
+    @Test("a receiver answering 400 is dead-lettered at once with its answer; a person's retry sends it again, audited")
+    func refusedThenRetried() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                var channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [Self.channel("hook", .webhook, "\(base)/bad")]))
+                let store = AlertStore(database: database)
+                let outbox = NotificationOutbox(database: database)
+                let alert = try await store.raise(AlertFinding(model: "churn", rule: "churn-drift", severity: .hard, channels: ["hook"]),
+                                                  idempotencyKey: "a", runID: nil, actor: "t", now: Date()).alert
+                let deliveries = try await AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger).deliverPending(alertID: alert.id)
+                #expect(deliveries.map(\.state) == [.dead])
+                let dead = try await outbox.list(state: .dead)
+                #expect(dead.count == 1 && dead.first?.attempts == 1 && dead.first?.lastStatus == 400)
+                #expect(dead.first?.lastError?.contains("invalid routing key") == true, "\(dead.first?.lastError ?? "")")
+                #expect(try requests().filter { $0["path"] == "/bad" }.count == 1)
+                #expect(try await outbox.backlog(now: Date()).deadLettered == 1)
+                // Not dead: nothing to retry.
+                await #expect(throws: StoreError.self) { try await outbox.retry(id: dead[0].id + 1_000, actor: "alice", reason: nil, now: Date()) }
+
+                channels.channels["hook"]?.url = "\(base)/ok"
+                let requeued = try await outbox.retry(id: dead[0].id, actor: "alice", reason: "receiver fixed", now: Date())
+                #expect(requeued.map(\.state) == [.pending])
+                let again = try await AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger).deliverPending(alertID: alert.id)
+                #expect(again.map(\.state) == [.delivered])
+                #expect(try requests().filter { $0["path"] == "/ok" }.map { $0["idempotency_key"] } == [dead[0].dedupKey])
+                let audit = try await AuditLog(database: database).list(actor: "alice").filter { $0.action == "notification.retried" }
+                #expect(audit.count == 1 && audit.first?.actor == "alice" && audit.first?.reason == "receiver fixed")
+                await #expect(throws: StoreError.self) { try await outbox.retry(id: dead[0].id, actor: "alice", reason: nil, now: Date()) }
+            }
+        }
+    }
+
+    @Test("a receiver down for 30 minutes (a manual clock): the keeper raises 'alerting is degraded' on the other channels, then delivers the backlog and resolves it")
+    func longOutageRaisesDegradedAlert() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                var pagerDuty = ChannelConfiguration(name: "pagerduty", kind: .pagerduty, url: "\(base)/outage/pd", secret: "key", timeout: 2, attempts: 1, backoff: 0.05)
+                pagerDuty.delivery = DeliveryPolicy(initialDelay: 30, maximumDelay: 120, maximumAge: 86_400)
+                let slack = ChannelConfiguration(name: "slack", kind: .slack, url: "\(base)/slack", timeout: 2, attempts: 1, backoff: 0.05)
+                let channels = ChannelDirectory(channels: ["pagerduty": pagerDuty, "slack": slack])
+                let clock = ManualClock(Date())
+                var configuration = AlertKeeper.Configuration()
+                configuration.orphanAge = 0
+                configuration.degradedAfter = 600
+                let keeper = AlertKeeper(database: database, channels: channels, clock: clock, configuration: configuration, logger: EngineFixtures.logger)
+                let store = AlertStore(database: database)
+                let outbox = NotificationOutbox(database: database)
+                try await Self.control(base, "down")
+                let alert = try await store.raise(AlertFinding(model: "churn", rule: "churn-drift", severity: .hard, channels: ["pagerduty", "slack"]),
+                                                  idempotencyKey: "a", runID: nil, actor: "t", now: clock.now()).alert
+                var degraded: Int?
+                var degradedAfter: TimeInterval?
+                for step in 0...60 {  // 30 minutes in steps of 30 s
+                    try await keeper.tick()
+                    if degraded == nil, let id = try await outbox.channelHealth().first(where: { $0.channel == "pagerduty" })?.degradedAlertID {
+                        degraded = id
+                        degradedAfter = Double(step) * 30
+                    }
+                    clock.advance(by: 30)
+                }
+                let alertID = try #require(degraded)
+                #expect((600...720).contains(degradedAfter ?? 0), "raised after \(degradedAfter ?? -1) s")
+                let raised = try await store.alert(alertID)
+                #expect(raised.rule == "delivery-degraded" && raised.subject == "pagerduty" && raised.severity == .hard && raised.state == .firing)
+                let slackHeard = try requests().filter { $0["path"] == "/slack" }.map { EscalationFixtures.json($0["body"])["text"] as? String ?? "" }
+                #expect(slackHeard.contains { $0.contains("delivery-degraded") }, "\(slackHeard)")
+                #expect(try requests().filter { $0["path"] == "/outage/pd" }.allSatisfy { $0["status"] == "503" })
+                #expect(try await outbox.notifications(ofAlert: alert.id).first { $0.channel == "pagerduty" }?.state == .pending)
+                #expect(try await outbox.backlog(now: clock.now()).oldestPendingAge >= 1_800)
+
+                try await Self.control(base, "up")
+                for _ in 0..<10 {
+                    clock.advance(by: 120)
+                    try await keeper.tick()
+                }
+                #expect(try await outbox.notifications(ofAlert: alert.id).allSatisfy { $0.state == .delivered })
+                #expect(try await store.alert(alertID).state == .resolved)
+                #expect(try await outbox.channelHealth().first { $0.channel == "pagerduty" }?.degradedAlertID == nil)
+                #expect(try await outbox.backlog(now: clock.now()).pending == 0)
+            }
+        }
+    }
+}
