@@ -65,8 +65,8 @@ def dbos_process(
         noop()
         noop()
 
-    queue = DBOS.register_queue("bench", worker_concurrency=concurrency, polling_interval_sec=0.01)
     DBOS.launch()
+    queue = DBOS.register_queue("bench", worker_concurrency=concurrency, polling_interval_sec=0.01)
     ready.put(os.getpid())
     go.wait()
     if mode == "direct":
