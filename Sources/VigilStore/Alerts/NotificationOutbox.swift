@@ -75,17 +75,19 @@ public struct NotificationOutbox: Sendable {
                   ))
                 ORDER BY n.id LIMIT $6 FOR UPDATE OF n SKIP LOCKED
             )
-            RETURNING \(Self.columns)
+            RETURNING \(Self.columns),
+                EXISTS (SELECT 1 FROM channel_health h WHERE h.channel = alert_notifications.channel AND h.open_until IS NOT NULL) AS probing
             """, binds: bindings), logger: database.logger)
-        var notifications: [AlertNotification] = []
-        for try await row in claimed { notifications.append(try Self.notification(from: row)) }
+        var notifications: [(notification: AlertNotification, probing: Bool)] = []
+        for try await row in claimed {
+            notifications.append((try Self.notification(from: row), try row.makeRandomAccess()["probing"].decode(Bool.self)))
+        }
         // A channel being probed (its circuit opened, and the pause is over) gets one message.
-        var probing = Set<String>()
-        let paused = Set(try await channelHealth().filter { $0.openUntil != nil }.map(\.channel))
+        var probed = Set<String>()
         var kept: [AlertNotification] = []
         var released: [AlertNotification] = []
-        for notification in notifications.sorted(by: { $0.id < $1.id }) {
-            if paused.contains(notification.channel) && !probing.insert(notification.channel).inserted { released.append(notification) } else { kept.append(notification) }
+        for (notification, probing) in notifications.sorted(by: { $0.notification.id < $1.notification.id }) {
+            if probing && !probed.insert(notification.channel).inserted { released.append(notification) } else { kept.append(notification) }
         }
         try await release(released)
         var alerts: [Int: Alert] = [:]
