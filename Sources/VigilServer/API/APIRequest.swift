@@ -42,15 +42,15 @@ struct APIRequest: Sendable {
     }
 
     /// A query parameter as text.
-    func query(_ name: String) throws -> String? {
+    func queryParameter(_ name: String) throws -> String? {
         guard let value = request.uri.queryParameters.get(name) else { return nil }
         guard value.unicodeScalars.count <= 200, !value.contains("\u{0}") else { throw APIError.badRequest("query parameter '\(name)' is longer than 200 characters or holds a NUL") }
         return value
     }
 
     /// A whole-number query parameter within `range`.
-    func query(_ name: String, in range: ClosedRange<Int>, default fallback: Int) throws -> Int {
-        guard let text = try query(name) else { return fallback }
+    func queryParameter(_ name: String, in range: ClosedRange<Int>, default fallback: Int) throws -> Int {
+        guard let text = try queryParameter(name) else { return fallback }
         guard let value = Int(text), range.contains(value) else {
             throw APIError.badRequest("query parameter '\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
@@ -61,13 +61,13 @@ struct APIRequest: Sendable {
     /// time), each checked; with both, the later of the two.
     func queryStart() throws -> Date? {
         var starts: [Date] = []
-        if let text = try query("since") {
+        if let text = try queryParameter("since") {
             guard text.unicodeScalars.count <= 100, let duration = WorkflowDuration(text) else {
                 throw APIError.badRequest("query parameter 'since' must be a duration of at most 36500d, such as 24h")
             }
             starts.append(now.addingTimeInterval(-duration.seconds))
         }
-        if let text = try query("from") {
+        if let text = try queryParameter("from") {
             guard text.count >= 20, text.utf8.dropFirst(4).first == UInt8(ascii: "-"), let seconds = Timestamp.parse(text) else {
                 throw APIError.badRequest("query parameter 'from' must be an RFC 3339 time from 1970 to 9999, such as 2026-11-24T10:00:00Z")
             }

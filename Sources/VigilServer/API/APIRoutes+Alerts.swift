@@ -21,7 +21,7 @@ extension APIRoutes {
 
     mutating func addAlertRoutes() {
         add(.get, "/api/v1/alerts", .viewer) { request in
-            let states: [AlertState] = try request.query("state").map { text in
+            let states: [AlertState] = try request.queryParameter("state").map { text in
                 try text.split(separator: ",", omittingEmptySubsequences: false).map { name -> AlertState in
                     guard let state = AlertState(rawValue: String(name)) else {
                         throw APIError.badRequest("query parameter 'state' must be among \(AlertState.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -29,10 +29,10 @@ extension APIRoutes {
                     return state
                 }
             } ?? []
-            let model = try request.query("model")
+            let model = try request.queryParameter("model")
             if let model { try await request.checkModelVisible(model) }
             let alerts = try await AlertStore(database: request.database).list(states: states, model: model, since: try request.queryStart(),
-                                                                                limit: try request.query("limit", in: 1...500, default: 100))
+                                                                                limit: try request.queryParameter("limit", in: 1...500, default: 100))
             let visible = try await request.visible(alerts.map(\.model))
             return JSONResponse.ok(JSONValue.object(["alerts": .array(alerts.filter { visible.contains($0.model) }.map(Self.json))]))
         }

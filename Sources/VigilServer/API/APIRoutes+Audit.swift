@@ -13,10 +13,10 @@ extension APIRoutes {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         add(.get, "/api/v1/audit", .auditor) { request in
-            let limit = try request.query("limit", in: 1...1_000, default: 200)
+            let limit = try request.queryParameter("limit", in: 1...1_000, default: 200)
             let entries = try await AuditLog(database: request.database).list(
-                since: try request.queryStart(), actor: try request.query("actor"), subject: try request.query("subject"),
-                after: try request.query("after", in: 0...Int(Int32.max), default: 0), limit: limit
+                since: try request.queryStart(), actor: try request.queryParameter("actor"), subject: try request.queryParameter("subject"),
+                after: try request.queryParameter("after", in: 0...Int(Int32.max), default: 0), limit: limit
             )
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -32,7 +32,7 @@ extension APIRoutes {
             ]))
         }
         add(.get, "/api/v1/audit/verify", .auditor) { request in
-            let saved = try request.query("head").map { text in
+            let saved = try request.queryParameter("head").map { text in
                 guard let head = AuditHead(text) else { throw APIError.badRequest("query parameter 'head' must be ID:HASH as `vigil audit head` prints it") }
                 return head
             }

@@ -27,7 +27,7 @@ extension APIRoutes {
         default:
             throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "send text/csv or application/x-ndjson (JSON lines)")
         }
-        let role = try request.query("role") ?? "champion"
+        let role = try request.queryParameter("role") ?? "champion"
         guard InferenceIngest.roles.contains(role) else { throw APIError.badRequest("query parameter 'role' must be one of champion, challenger, shadow, canary") }
         let body: ByteBuffer
         do {
@@ -58,7 +58,7 @@ extension APIRoutes {
                 var options = InferenceIngest.Options(model: model, features: spec?.spec.data?.features ?? [], actor: source)
                 options.labelGrace = grace
                 options.role = role
-                options.modelVersion = try request.query("model_version") ?? ""
+                options.modelVersion = try request.queryParameter("model_version") ?? ""
                 report = try await InferenceIngest(database: request.database).load(reader, options: options)
             }
         } catch let error as DataFileError {

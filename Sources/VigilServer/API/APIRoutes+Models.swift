@@ -60,7 +60,7 @@ extension APIRoutes {
         add(.get, "/api/v1/models/{model}/drift", .viewer) { request in
             let model = try request.modelPath()
             try await request.checkModelVisible(model)
-            let windows = try await MetricsStore(database: request.database).recentWindows(model: model, count: try request.query("windows", in: 1...500, default: 24))
+            let windows = try await MetricsStore(database: request.database).recentWindows(model: model, count: try request.queryParameter("windows", in: 1...500, default: 24))
             let formatter = ISO8601DateFormatter()
             let rows: [JSONValue] = windows.map { window in
                 .object([

@@ -19,20 +19,20 @@ extension APIRoutes {
 
     mutating func addNotificationRoutes() {
         add(.get, "/api/v1/notifications", .viewer) { request in
-            let state = try request.query("state").map { text in
+            let state = try request.queryParameter("state").map { text in
                 guard let state = NotificationState(rawValue: text) else {
                     throw APIError.badRequest("query parameter 'state' must be one of \(NotificationState.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 return state
             }
-            let alertID = try request.query("alert").map { text in
+            let alertID = try request.queryParameter("alert").map { text in
                 guard let id = Int(text), (1...9_007_199_254_740_991).contains(id) else {
                     throw APIError.badRequest("query parameter 'alert' must be an alert id (a whole number from 1 to 9007199254740991)")
                 }
                 return id
             }
             let notifications = try await NotificationOutbox(database: request.database).list(
-                state: state, channel: try request.query("channel"), alertID: alertID, limit: try request.query("limit", in: 1...500, default: 100)
+                state: state, channel: try request.queryParameter("channel"), alertID: alertID, limit: try request.queryParameter("limit", in: 1...500, default: 100)
             )
             let visible = try await Self.visibleAlerts(Set(notifications.map(\.alertID)), request: request)
             return JSONResponse.ok(JSONValue.object(["notifications": .array(notifications.filter { visible.contains($0.alertID) }.map(Self.json))]))

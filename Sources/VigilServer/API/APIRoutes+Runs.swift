@@ -18,14 +18,14 @@ extension APIRoutes {
 
     mutating func addRunRoutes() {
         add(.get, "/api/v1/runs", .viewer) { request in
-            let limit = try request.query("limit", in: 1...500, default: 50), offset = try request.query("offset", in: 0...1_000_000, default: 0)
-            let state = try request.query("state").map { text in
+            let limit = try request.queryParameter("limit", in: 1...500, default: 50), offset = try request.queryParameter("offset", in: 0...1_000_000, default: 0)
+            let state = try request.queryParameter("state").map { text in
                 guard let state = RunState(rawValue: text) else {
                     throw APIError.badRequest("query parameter 'state' must be one of \(RunState.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 return state
             }
-            let runs = try await RunStore(database: request.database).list(workflow: try request.query("workflow"), state: state, limit: limit, offset: offset)
+            let runs = try await RunStore(database: request.database).list(workflow: try request.queryParameter("workflow"), state: state, limit: limit, offset: offset)
             return JSONResponse.ok(JSONValue.object([
                 "runs": .array(runs.map(Self.json)), "next_offset": runs.count == limit ? .number(Double(offset + limit)) : .null,
             ]))
