@@ -14,7 +14,7 @@ struct NotificationsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List notifications, newest first.")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Only this state (\(NotificationState.allCases.map(\.rawValue).joined(separator: ", "))).") var state: String?
+        @Option(help: "Only this state (\(NotificationSelection.allCases.map(\.rawValue).joined(separator: ", "))).") var state: String?
         @Option(help: "Only this channel's.") var channel: String?
         @Option(help: "Only this alert's.") var alert: Int?
         @Option(help: "At most this many, 1 to 100000.") var limit = 50
@@ -22,15 +22,15 @@ struct NotificationsCommand: AsyncParsableCommand {
 
         func validate() throws {
             try ListLimit.check(limit)
-            if let state, NotificationState(rawValue: state) == nil {
-                throw ValidationError("unknown state '\(state)' (expected \(NotificationState.allCases.map(\.rawValue).joined(separator: ", ")))")
+            if let state, NotificationSelection(rawValue: state) == nil {
+                throw ValidationError("unknown state '\(state)' (expected \(NotificationSelection.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         }
 
         func run() async throws {
             let notifications = try await global.withDatabase(logger: global.makeLogger()) { database in
                 try await NotificationOutbox(database: database).list(
-                    state: state.flatMap(NotificationState.init(rawValue:)), channel: channel, alertID: alert, limit: limit
+                    state: state.flatMap(NotificationSelection.init(rawValue:)), channel: channel, alertID: alert, limit: limit
                 )
             }
             if format == .json {

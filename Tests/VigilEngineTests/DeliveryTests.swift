@@ -63,6 +63,9 @@ struct DeliveryTests {
                 let queued = try await outbox.notifications(ofAlert: alert.id)
                 #expect(queued.count == 12 && queued.allSatisfy { $0.state == .pending })
                 #expect(try await outbox.backlog(now: Date()).pending == 12)
+                // Failed so far: each channel's first, tried and refused; the rest wait behind it.
+                let failed = try await outbox.list(state: .failed)
+                #expect(failed.count == 3 && failed.allSatisfy { $0.kind == .trigger && $0.attempts > 0 && $0.lastStatus == 503 })
                 #expect(try await outbox.channelHealth().allSatisfy { $0.consecutiveFailures >= 3 })
 
                 try await Self.control(base, "up")

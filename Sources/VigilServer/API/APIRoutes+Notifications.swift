@@ -20,8 +20,8 @@ extension APIRoutes {
     mutating func addNotificationRoutes() {
         add(.get, "/api/v1/notifications", .viewer) { request in
             let state = try request.queryParameter("state").map { text in
-                guard let state = NotificationState(rawValue: text) else {
-                    throw APIError.badRequest("query parameter 'state' must be one of \(NotificationState.allCases.map(\.rawValue).joined(separator: ", "))")
+                guard let state = NotificationSelection(rawValue: text) else {
+                    throw APIError.badRequest("query parameter 'state' must be one of \(NotificationSelection.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 return state
             }

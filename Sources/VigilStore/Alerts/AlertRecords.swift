@@ -97,6 +97,17 @@ public enum NotificationState: String, Sendable, Codable, CaseIterable {
     case skipped
 }
 
+/// Which notifications a listing shows: those in one state, or `failed` ones: pending after a
+/// round that failed, waiting for the next (the outbox keeps trying them until they are delivered
+/// or too old).
+public enum NotificationSelection: String, Sendable, CaseIterable {
+    case pending
+    case failed
+    case delivered
+    case dead
+    case skipped
+}
+
 /// One notification of one alert to one channel (a row of the outbox).
 public struct AlertNotification: Sendable {
     public let id: Int

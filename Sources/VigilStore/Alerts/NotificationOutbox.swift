@@ -225,7 +225,7 @@ public struct NotificationOutbox: Sendable {
 
     /// Notifications, newest first, filtered by state, channel, alert or id.
     public func list(
-        state: NotificationState? = nil, channel: String? = nil, alertID: Int? = nil, limit: Int = 100, id: Int? = nil
+        state: NotificationSelection? = nil, channel: String? = nil, alertID: Int? = nil, limit: Int = 100, id: Int? = nil
     ) async throws -> [AlertNotification] {
         var bindings = PostgresBindings()
         bindings.append(state?.rawValue)
@@ -235,7 +235,7 @@ public struct NotificationOutbox: Sendable {
         bindings.append(id)
         let rows = try await database.client.query(PostgresQuery(unsafeSQL: """
             SELECT \(Self.columns) FROM alert_notifications
-            WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR channel = $2) AND ($3::int8 IS NULL OR alert_id = $3)
+            WHERE ($1::text IS NULL OR state = $1 OR ($1 = 'failed' AND state = 'pending' AND last_error IS NOT NULL)) AND ($2::text IS NULL OR channel = $2) AND ($3::int8 IS NULL OR alert_id = $3)
               AND ($5::int8 IS NULL OR id = $5)
             ORDER BY id DESC LIMIT $4
             """, binds: bindings), logger: database.logger)
