@@ -133,6 +133,7 @@ let package = Package(
         .target(
             name: "VigilTesting",
             dependencies: ["VigilStore"],
+            exclude: ["receiver.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

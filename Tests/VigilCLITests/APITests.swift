@@ -244,7 +244,7 @@ struct OpenAPIConformanceTests {
                 "--header", "Authorization: Bearer \(tokens["admin"]!)",
             ]
             let log = folder.appendingPathComponent("out.txt")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: log)
             process.standardError = process.standardOutput
             process.standardInput = FileHandle.nullDevice

@@ -5,11 +5,15 @@ import Testing
 import VigilStore
 import VigilTesting
 
-/// Starts `vigil serve --port 0 --no-workers --max-body N` on the database at `url`, and
-/// returns its base URL once it listens.
-func startServe(url: String, environment: [String: String], maxBody: Int = 4_096, workers: Bool = false) async throws -> (String, VigilProcess.Running) {
-    let server = try VigilProcess.start(["serve", "--database-url", url, "--port", "0", "--max-body", String(maxBody)] + (workers ? [] : ["--no-workers"]),
-                                        environment: environment)
+/// Starts `vigil serve --port 0 --no-workers --max-body N` (and `arguments`) on the database at
+/// `url`, and returns its base URL once it listens.
+func startServe(
+    url: String, environment: [String: String], maxBody: Int = 4_096, workers: Bool = false, arguments: [String] = []
+) async throws -> (String, VigilProcess.Running) {
+    let server = try VigilProcess.start(
+        ["serve", "--database-url", url, "--port", "0", "--max-body", String(maxBody)] + (workers ? [] : ["--no-workers"]) + arguments,
+        environment: environment
+    )
     for _ in 0..<1_000 {
         if let line = server.standardOutputSoFar.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
             return (String(line.dropFirst("listening on ".count)), server)

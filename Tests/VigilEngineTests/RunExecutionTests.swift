@@ -292,7 +292,8 @@ struct RunExecutionTests {
                 #expect(try await EngineFixtures.waitForRun(id, in: database).state == .succeeded)
             }
             let steps = Dictionary(uniqueKeysWithValues: try await store.steps(ofRun: id).map { ($0.name, $0) })
-            #expect(steps["broken"]?.attempt == 2 && steps["last"]?.state == .succeeded && steps["first"]?.attempt == 1)
+            let history = try await store.events(ofRun: id).map { "\($0.step ?? "run") \($0.fromState ?? "") → \($0.toState) (\($0.reason ?? ""))" }
+            #expect(steps["broken"]?.attempt == 2 && steps["last"]?.state == .succeeded && steps["first"]?.attempt == 1, "\(history)")
             try await RunExecutionTests.expectReplay(id, database)
         }
     }

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import VigilStore
+import VigilTesting
+
+/// `kill -9` of `vigil serve` while it sends a notification, then a restart.
+@Suite("Delivery across a crash", .timeLimit(.minutes(3)))
+struct DeliveryCrashTests {
+    @Test("vigil serve killed with SIGKILL mid-delivery: after a restart the notification is delivered, at most twice, with one idempotency key")
+    func killedMidDelivery() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-crash-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: folder) }
+                // `/slow` takes the request, logs it, and answers 3 seconds later: the window to kill in.
+                let channelsFile = folder.appendingPathComponent("channels.yaml")
+                try """
+                channels:
+                  hook:
+                    type: webhook
+                    url: \(base)/slow
+                    timeout: 10s
+                    attempts: 1
+                    retry_delay: 1s
+                """.write(to: channelsFile, atomically: true, encoding: .utf8)
+                let url = database.configuration.url(revealingPassword: true)
+                let environment = VigilProcess.cleanEnvironment()
+                let serve = { try await startServe(url: url, environment: environment, arguments: ["--channels", channelsFile.path]) }
+
+                // Queued with the alert, in its transaction, as a step's escalation queues it.
+                let alert = try await AlertStore(database: database).raise(
+                    AlertFinding(model: "churn", rule: "churn-drift", severity: .hard, channels: ["hook"]), idempotencyKey: nil, runID: nil, actor: "t", now: Date()
+                ).alert
+                let (_, first) = try await serve()
+                let arrived = ContinuousClock.now + .seconds(60)
+                while try requests().filter({ $0["path"] == "/slow" }).isEmpty && ContinuousClock.now < arrived {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                try #require(try requests().count { $0["path"] == "/slow" } == 1, "the keeper never sent the notification")
+                kill(first.processIdentifier, SIGKILL)
+                _ = try await first.wait()
+                let outbox = NotificationOutbox(database: database)
+                let inFlight = try #require(try await outbox.notifications(ofAlert: alert.id).first)
+                #expect(inFlight.state == .pending, "the killed process recorded nothing")
+
+                let (_, second) = try await serve()
+                defer { kill(second.processIdentifier, SIGKILL) }
+                let delivered = ContinuousClock.now + .seconds(90)
+                while try await outbox.notifications(ofAlert: alert.id).first?.state != .delivered && ContinuousClock.now < delivered {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                let notification = try #require(try await outbox.notifications(ofAlert: alert.id).first)
+                #expect(notification.state == .delivered, "\(notification.state) \(notification.lastError ?? "")")
+                let sent = try requests().filter { $0["path"] == "/slow" }
+                #expect(sent.count == 2, "the in-flight request, and the one after the restart: \(sent.count)")
+                #expect(Set(sent.compactMap { $0["idempotency_key"] }) == [notification.dedupKey] && sent.allSatisfy { $0["event"] == "trigger" })
+            }
+        }
+    }
+}
