@@ -59,7 +59,8 @@ struct DeliveryTests {
                 let during = try requests().filter { $0["path"]?.hasPrefix("/outage/") == true }
                 #expect(!during.isEmpty && during.allSatisfy { $0["status"] == "503" })
                 // In order: nothing after an alert's first notification to a channel goes out before it.
-                #expect(during.allSatisfy { Self.kind(of: $0) == "trigger" }, "\(during.map(Self.kind))")
+                let onlyTriggers = during.allSatisfy { Self.kind(of: $0) == "trigger" }
+                #expect(onlyTriggers, "\(during.map(Self.kind))")
                 let queued = try await outbox.notifications(ofAlert: alert.id)
                 #expect(queued.count == 12 && queued.allSatisfy { $0.state == .pending })
                 #expect(try await outbox.backlog(now: Date()).pending == 12)
@@ -93,6 +94,13 @@ struct DeliveryTests {
                     // At least once: a round that timed out after the receiver took it is sent again, right after.
                     let kinds = received.map(Self.kind).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
                     #expect(kinds == ["trigger", "escalate", "acknowledge", "resolve"], "\(channel): \(kinds)")
+                }
+                // Every request, refused or taken, carries its own notification's idempotency key.
+                let keys = Dictionary(uniqueKeysWithValues: delivered.map { ($0.dedupKey, ($0.channel, $0.kind.rawValue)) })
+                let paths = ["pagerduty": "/outage/pd", "slack": "/outage/slack", "hook": "/outage/hook"]
+                for request in try requests() where request["path"]?.hasPrefix("/outage/") == true {
+                    let owner = keys[request["idempotency_key"] ?? ""]
+                    #expect(owner.map { paths[$0.0] } == request["path"] && owner?.1 == Self.kind(of: request), "\(request)")
                 }
                 // One incident: PagerDuty hears one dedup key throughout.
                 let pagerDuty = accepted.filter { $0["path"] == "/outage/pd" }.map { EscalationFixtures.json($0["body"])["dedup_key"] as? String }
