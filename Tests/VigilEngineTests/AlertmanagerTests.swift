@@ -7,8 +7,11 @@ import VigilTesting
 import VigilWorkflow
 
 /// Starts a real Prometheus Alertmanager on a free loopback port, its webhook receiver pointing at
-/// `webhook`, and stops it when `body` returns.
-func withAlertmanager<Result: Sendable>(webhook: String, _ body: (_ baseURL: String) async throws -> Result) async throws -> Result {
+/// `webhook`, and stops it when `body` returns. `body` gets its base URL and `outage`, which stops
+/// the process, runs what it is given, and starts Alertmanager again on the same port and storage.
+func withAlertmanager<Result: Sendable>(
+    webhook: String, _ body: (_ baseURL: String, _ outage: (_ during: () async throws -> Void) async throws -> Void) async throws -> Result
+) async throws -> Result {
     let binary = ["/usr/bin/prometheus-alertmanager", "/usr/local/bin/alertmanager", "/usr/bin/alertmanager"].first {
         FileManager.default.isExecutableFile(atPath: $0)
     }
@@ -34,28 +37,38 @@ func withAlertmanager<Result: Sendable>(webhook: String, _ body: (_ baseURL: Str
         """.write(to: folder.appendingPathComponent("am.yml"), atomically: true, encoding: .utf8)
     let port = try EmbeddedCluster.freePort()
     let base = "http://127.0.0.1:\(port)"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = [
-        "--config.file=\(folder.appendingPathComponent("am.yml").path)", "--storage.path=\(folder.appendingPathComponent("data").path)",
-        "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--web.external-url=\(base)",
-    ]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
+    func start() async throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "--config.file=\(folder.appendingPathComponent("am.yml").path)", "--storage.path=\(folder.appendingPathComponent("data").path)",
+            "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--web.external-url=\(base)",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let ready = try await EngineFixtures.eventually(timeout: .seconds(15)) {
+            try await HTTPClient.shared.execute(HTTPClientRequest(url: "\(base)/-/ready"), timeout: .seconds(2)).status == .ok
+        }
+        guard ready else {
+            process.terminate()
+            Issue.record("Alertmanager did not become ready at \(base)")
+            throw CancellationError()
+        }
+        return process
+    }
+    var process = try await start()
     defer {
         process.terminate()
         process.waitUntilExit()
     }
-    let ready = try await EngineFixtures.eventually(timeout: .seconds(15)) {
-        try await HTTPClient.shared.execute(HTTPClientRequest(url: "\(base)/-/ready"), timeout: .seconds(2)).status == .ok
+    return try await body(base) { during in
+        process.terminate()
+        process.waitUntilExit()
+        try await during()
+        process = try await start()
     }
-    guard ready else {
-        Issue.record("Alertmanager did not become ready at \(base)")
-        throw CancellationError()
-    }
-    return try await body(base)
 }
 
 /// `GET url` as JSON.
@@ -70,7 +83,7 @@ struct AlertmanagerTests {
     @Test("a hard alert arrives in Alertmanager with its labels and annotations; resolving it closes it there")
     func alertmanagerRoundTrip() async throws {
         try await withReceiver { receiver, requests in
-            try await withAlertmanager(webhook: "\(receiver)/am-hook") { alertmanager in
+            try await withAlertmanager(webhook: "\(receiver)/am-hook") { alertmanager, _ in
                 try await TestDatabase.withFresh { database in
                     let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [EscalationFixtures.channel("alertmanager", .alertmanager, alertmanager)]))
                     try await EscalationFixtures.insertDriftedWindow(database)
@@ -106,6 +119,140 @@ struct AlertmanagerTests {
                     #expect(try await EngineFixtures.eventually(timeout: .seconds(15)) { try !hooks("resolved").isEmpty })
                     let resolved = try hooks("resolved").first?["alerts"] as? [[String: Any]]
                     #expect((resolved?.first?["labels"] as? [String: String])?["model"] == "churn")
+                }
+            }
+        }
+    }
+
+    /// The alerts Alertmanager holds as active for rule `churn-drift`.
+    static func active(_ alertmanager: String) async throws -> [[String: Any]] {
+        let all = try await getJSON("\(alertmanager)/api/v2/alerts") as? [[String: Any]] ?? []
+        return all.filter { ($0["labels"] as? [String: String])?["alertname"] == "churn-drift" }
+    }
+
+    static func severity(_ alert: [String: Any]) -> String? { (alert["labels"] as? [String: String])?["severity"] }
+
+    @Test("Alertmanager stopped through an alert's open, escalation and acknowledgement: back again it gets them in order and holds one alert, hard, in one group; the resolution ends it")
+    func alertmanagerOutage() async throws {
+        try await withReceiver { receiver, requests in
+            try await withAlertmanager(webhook: "\(receiver)/am-hook") { alertmanager, outage in
+                try await TestDatabase.withFresh { database in
+                    let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [DeliveryTests.channel("alertmanager", .alertmanager, alertmanager)]))
+                    let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
+                    let store = AlertStore(database: database)
+                    let outbox = NotificationOutbox(database: database)
+                    var finding = AlertFinding(model: "churn", rule: "churn-drift", severity: .soft, channels: ["alertmanager"])
+                    var alertID = 0
+                    try await outage {
+                        alertID = try await store.raise(finding, idempotencyKey: "a", runID: nil, actor: "t", now: Date()).alert.id
+                        try await notifier.deliverPending(alertID: alertID)
+                        finding.severity = .hard
+                        _ = try await store.raise(finding, idempotencyKey: "b", runID: nil, actor: "t", now: Date())
+                        try await notifier.deliverPending(alertID: alertID)
+                        _ = try await store.acknowledge(alertID, actor: "alice", reason: "looking", now: Date())
+                        try await notifier.deliverPending(alertID: alertID)
+                        let waiting = try await outbox.notifications(ofAlert: alertID)
+                        let kinds = waiting.map(\.kind)
+                        let allPending = waiting.allSatisfy { $0.state == .pending }
+                        #expect(kinds == [.trigger, .escalate, .acknowledge] && allPending)
+                        // The first was tried and found nobody listening; the rest wait behind it.
+                        let failed = try await outbox.list(state: .failed)
+                        #expect(failed.map(\.kind) == [.trigger] && failed.first?.lastError?.contains("did not answer") == true, "\(failed.map(\.lastError))")
+                    }
+
+                    let keeper = AlertKeeper(database: database, channels: channels, configuration: {
+                        var configuration = AlertKeeper.Configuration()
+                        configuration.orphanAge = 0
+                        return configuration
+                    }(), logger: EngineFixtures.logger)
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while try await outbox.backlog(now: Date()).pending > 0 && ContinuousClock.now < deadline {
+                        try await keeper.tick()
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    let states = try await outbox.notifications(ofAlert: alertID).map { "\($0.kind.rawValue) \($0.state.rawValue)" }
+                    #expect(states == ["trigger delivered", "escalate delivered", "acknowledge skipped"])
+                    let held = try await Self.active(alertmanager)
+                    #expect(held.count == 1 && held.first.flatMap(Self.severity) == "hard", "\(held)")
+
+                    func hooks() throws -> [[String: Any]] {
+                        try requests().filter { $0["path"] == "/am-hook" }.map { EscalationFixtures.json($0["body"]) }
+                    }
+                    let fired = try await EngineFixtures.eventually(timeout: .seconds(15)) { try !hooks().isEmpty }
+                    #expect(fired)
+                    _ = try await store.resolve(alertID, actor: "alice", reason: "fixed", now: Date())
+                    try await notifier.deliverPending(alertID: alertID)
+                    let cleared = try await EngineFixtures.eventually(timeout: .seconds(15)) { try await Self.active(alertmanager).isEmpty }
+                    #expect(cleared)
+                    let resolvedHook = try await EngineFixtures.eventually(timeout: .seconds(15)) {
+                        try hooks().contains { $0["status"] as? String == "resolved" }
+                    }
+                    #expect(resolvedHook)
+                    // One incident: every notification Alertmanager sent is of one group, and no soft alert ever fired there.
+                    let groups = Set(try hooks().compactMap { $0["groupKey"] as? String })
+                    #expect(groups.count == 1, "\(groups)")
+                    let firing = try hooks().flatMap { $0["alerts"] as? [[String: Any]] ?? [] }.filter { $0["status"] as? String == "firing" }
+                    let firingSeverities = Set(firing.compactMap(Self.severity))
+                    #expect(firingSeverities == ["hard"])
+                }
+            }
+        }
+    }
+
+    @Test("an escalation ends the soft alert in Alertmanager as it starts the hard one: it holds one alert, hard")
+    func alertmanagerEscalation() async throws {
+        try await withAlertmanager(webhook: "http://127.0.0.1:9/unused") { alertmanager, _ in
+            try await TestDatabase.withFresh { database in
+                let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [EscalationFixtures.channel("alertmanager", .alertmanager, alertmanager)]))
+                let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
+                let store = AlertStore(database: database)
+                var finding = AlertFinding(model: "churn", rule: "churn-drift", severity: .soft, channels: ["alertmanager"])
+                let alertID = try await store.raise(finding, idempotencyKey: "a", runID: nil, actor: "t", now: Date()).alert.id
+                try await notifier.deliverPending(alertID: alertID)
+                let soft = try await Self.active(alertmanager).compactMap(Self.severity)
+                #expect(soft == ["soft"])
+                finding.severity = .hard
+                _ = try await store.raise(finding, idempotencyKey: "b", runID: nil, actor: "t", now: Date())
+                #expect(try await notifier.deliverPending(alertID: alertID).map(\.state) == [.delivered])
+                let hard = try await Self.active(alertmanager).compactMap(Self.severity)
+                #expect(hard == ["hard"])
+            }
+        }
+    }
+
+    @Test("open alerts are posted to Alertmanager again each refresh, so it keeps them past their endsAt; when the refreshes stop it lets them go")
+    func alertmanagerRefresh() async throws {
+        try await withReceiver { receiver, _ in
+            try await withAlertmanager(webhook: "\(receiver)/am-hook") { alertmanager, _ in
+                try await TestDatabase.withFresh { database in
+                    var channel = EscalationFixtures.channel("alertmanager", .alertmanager, alertmanager).1
+                    channel.refresh = 1
+                    let channels = ChannelDirectory(channels: ["alertmanager": channel])
+                    let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
+                    let finding = AlertFinding(model: "churn", rule: "churn-drift", severity: .hard, channels: ["alertmanager"])
+                    let alertID = try await AlertStore(database: database).raise(finding, idempotencyKey: nil, runID: nil, actor: "t", now: Date()).alert.id
+                    let sentAt = Date()
+                    #expect(try await notifier.deliverPending(alertID: alertID).map(\.state) == [.delivered])
+                    // Firing until four refreshes ahead.
+                    let endsAt = try #require(try await Self.active(alertmanager).first?["endsAt"] as? String)
+                    let end = try #require(ISO8601DateFormatter.precise.date(from: endsAt) ?? ISO8601DateFormatter().date(from: endsAt))
+                    #expect(abs(end.timeIntervalSince(sentAt) - 4) < 1.5, "\(endsAt)")
+
+                    // One keeper's turn at a time: a second claim within the interval gets none.
+                    let outbox = NotificationOutbox(database: database)
+                    #expect(try await outbox.claimRefresh(of: "alertmanager", interval: 1, now: Date())?.map(\.id) == [alertID])
+                    #expect(try await outbox.claimRefresh(of: "alertmanager", interval: 1, now: Date()) == nil)
+
+                    let until = ContinuousClock.now + .seconds(7)
+                    while ContinuousClock.now < until {
+                        try await notifier.refreshAlertmanagers()
+                        try await Task.sleep(for: .milliseconds(300))
+                    }
+                    let kept = try await Self.active(alertmanager)
+                    #expect(kept.count == 1, "still firing 7 s after a first endsAt of 4 s")
+                    // Vigil gone quiet: Alertmanager resolves it by itself once the last endsAt passes.
+                    let letGo = try await EngineFixtures.eventually(timeout: .seconds(15)) { try await Self.active(alertmanager).isEmpty }
+                    #expect(letGo)
                 }
             }
         }

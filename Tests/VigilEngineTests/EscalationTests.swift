@@ -379,7 +379,8 @@ struct ChannelConfigurationTests {
             ("channels:\n  hook: { type: webhook, url: \"${MISSING}\" }\n", "channels.yaml:2:31: `url` refers to ${MISSING}, which is not set in the environment"),
             ("channels:\n  hook: { type: webhook, url: ftp://x }\n", "channels.yaml:2:31: channel 'hook' needs an http or https `url`"),
             ("channels:\n  pd: { type: pagerduty }\n", "channels.yaml:2:7: channel 'pd' needs `routing_key` (the PagerDuty integration key)"),
-            ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age)"),
+            ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
+            ("channels:\n  hook: { type: webhook, url: https://x, refresh: 1m }\n", "channels.yaml:2:51: `refresh` is for alertmanager channels (channel 'hook' is webhook)"),
             ("chanels: {}\n", "channels.yaml:1:1: unknown key 'chanels' (expected public_url, channels)"),
         ]
         for (yaml, message) in cases {

@@ -7,7 +7,8 @@ import VigilWorkflow
 /// Keeps alerts moving when no step is looking: pages hard alerts again past their deadline,
 /// delivers notifications nobody delivered (queued by the CLI, or left by a step that crashed)
 /// and those due another round after a failed one, raises an alert on the other channels when a
-/// channel has been failing too long, and takes in how the runs alerts started ended — a promotion resolves the alert, a failure
+/// channel has been failing too long, posts open alerts to Alertmanager again before it forgets
+/// them, and takes in how the runs alerts started ended — a promotion resolves the alert, a failure
 /// leaves it open saying why. Any number of keepers may share one database.
 public final class AlertKeeper: Service, Sendable {
     public struct Configuration: Sendable {
@@ -51,13 +52,15 @@ public final class AlertKeeper: Service, Sendable {
         }
     }
 
-    /// One pass: renotifications, orphaned and due deliveries, channel health, ended runs.
+    /// One pass: renotifications, orphaned and due deliveries, channel health, Alertmanager
+    /// refreshes, ended runs.
     public func tick() async throws {
         let now = clock.now()
         let outbox = NotificationOutbox(database: alerts.database)
         try await outbox.queueDueRenotifications(actor: configuration.identifier, now: now)
         try await notifier.deliverPending(queuedBefore: now.addingTimeInterval(-configuration.orphanAge))
         try await watchChannels(outbox, now: now)
+        try await notifier.refreshAlertmanagers()
         for ended in try await alerts.endedRuns() {
             let (outcome, resolve, reason) = try await judge(ended)
             try await alerts.recordRunOutcome(ended, outcome: outcome, resolve: resolve, reason: reason, actor: configuration.identifier, now: clock.now())

@@ -99,6 +99,24 @@ public struct AlertNotifier: Sendable {
         }
     }
 
+    /// Posts again the open alerts each Alertmanager channel knows, on channels whose
+    /// ``ChannelConfiguration/refresh`` has come round, so that Alertmanager keeps them firing.
+    /// A failed refresh is logged and left to the next: the alerts' `endsAt` allows three.
+    public func refreshAlertmanagers() async throws {
+        let outbox = NotificationOutbox(database: database)
+        for channel in channels.channels.values.sorted(by: { $0.name < $1.name }) where channel.kind == .alertmanager {
+            let now = clock.now()
+            guard let alerts = try await outbox.claimRefresh(of: channel.name, interval: channel.refresh, now: now), !alerts.isEmpty else { continue }
+            let message = try ChannelMessage.alertmanagerRefresh(of: alerts, channel: channel, publicURL: channels.publicURL, now: now)
+            let (answer, _) = await send(message, on: channel)
+            if case .accepted = answer {
+                logger.debug("alerts posted to Alertmanager again", metadata: ["channel": "\(channel.name)", "alerts": "\(alerts.count)"])
+            } else {
+                logger.warning("could not post alerts to Alertmanager again; the next refresh tries", metadata: ["channel": "\(channel.name)", "answer": "\(answer)"])
+            }
+        }
+    }
+
     /// Rounds a notification has had: its requests so far over the channel's requests per round.
     private func roundsSoFar(_ notification: AlertNotification, _ channel: ChannelConfiguration) -> Int {
         (notification.attempts + max(1, channel.attempts) - 1) / max(1, channel.attempts)

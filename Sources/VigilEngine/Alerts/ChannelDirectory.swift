@@ -87,6 +87,11 @@ public struct ChannelConfiguration: Sendable {
     public var delivery = DeliveryPolicy()
     /// When deliveries to the channel pause after failed rounds in a row.
     public var circuit = ChannelCircuit()
+    /// Alertmanager only: how often the alert keeper posts the open alerts the channel knows
+    /// again. Each firing alert is sent with `endsAt` four refreshes ahead, so Alertmanager keeps
+    /// it while Vigil runs and resolves it by itself when Vigil has been gone that long, as with
+    /// Prometheus.
+    public var refresh: TimeInterval = 60
 
     public init(name: String, kind: Kind, url: String, secret: String? = nil, timeout: TimeInterval = 10, attempts: Int = 4, backoff: TimeInterval = 0.5) {
         self.name = name
@@ -97,6 +102,9 @@ public struct ChannelConfiguration: Sendable {
         self.attempts = attempts
         self.backoff = backoff
     }
+
+    /// Where an Alertmanager channel takes alerts.
+    var alertmanagerAlertsURL: String { url.hasSuffix("/") ? url + "api/v2/alerts" : url + "/api/v2/alerts" }
 
     /// The endpoint with its path and query hidden, for messages: webhook URLs are secrets too.
     public var redactedURL: String {
@@ -142,7 +150,7 @@ struct ChannelFileReader {
 
     private func configuration(named name: String, _ node: YAMLNode) throws -> ChannelConfiguration {
         guard case let .mapping(entries, location) = node else { throw problem(node.location, "channel '\(name)' must be a mapping with type and url") }
-        let known = ["type", "url", "secret", "routing_key", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age"]
+        let known = ["type", "url", "secret", "routing_key", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age", "refresh"]
         for entry in entries where !known.contains(entry.key) {
             throw problem(entry.keyLocation, "unknown key '\(entry.key)' in channel '\(name)' (expected \(known.joined(separator: ", ")))")
         }
@@ -162,8 +170,11 @@ struct ChannelFileReader {
         }
         let durations: [(String, WritableKeyPath<ChannelConfiguration, TimeInterval>)] = [
             ("timeout", \.timeout), ("backoff", \.backoff), ("retry_delay", \.delivery.initialDelay),
-            ("max_retry_delay", \.delivery.maximumDelay), ("max_age", \.delivery.maximumAge),
+            ("max_retry_delay", \.delivery.maximumDelay), ("max_age", \.delivery.maximumAge), ("refresh", \.refresh),
         ]
+        if let refresh = node["refresh"], kind != .alertmanager {
+            throw problem(refresh.location, "`refresh` is for alertmanager channels (channel '\(name)' is \(kind.rawValue))")
+        }
         for (key, path) in durations {
             guard let value = node[key] else { continue }
             guard let duration = WorkflowDuration(try text(value, key)), duration.seconds > 0 else {

@@ -17,9 +17,9 @@ struct ChannelMessage: Sendable {
         var url = channel.url
         switch channel.kind {
         case .alertmanager:
-            guard let alert = content.alertmanager else { return nil }
-            payload = .array([alert])
-            url = channel.url.hasSuffix("/") ? channel.url + "api/v2/alerts" : channel.url + "/api/v2/alerts"
+            guard let alerts = content.alertmanager(refresh: channel.refresh) else { return nil }
+            payload = .array(alerts)
+            url = channel.alertmanagerAlertsURL
         case .pagerduty: payload = content.pagerDuty(routingKey: channel.secret ?? "")
         case .slack: payload = content.slack
         case .webhook: payload = content.webhook(dedupKey: claim.notification.dedupKey)
@@ -35,6 +35,21 @@ struct ChannelMessage: Sendable {
             headers.append(("X-Vigil-Signature-256", "sha256=" + Self.signature(of: body, secret: secret)))
         }
         return ChannelMessage(url: url, headers: headers, body: body)
+    }
+
+    /// The open alerts an Alertmanager channel already knows, posted again so that it keeps them
+    /// (see ``ChannelConfiguration/refresh``).
+    static func alertmanagerRefresh(of alerts: [Alert], channel: ChannelConfiguration, publicURL: String?, now: Date) throws -> ChannelMessage {
+        let payload = JSONValue.array(alerts.compactMap { alert in
+            AlertContent(alert: alert, kind: .renotify, publicURL: publicURL, now: now).alertmanagerAlert(refresh: channel.refresh)
+        })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return ChannelMessage(
+            url: channel.alertmanagerAlertsURL,
+            headers: [("Content-Type", "application/json"), ("User-Agent", "vigil"), ("X-Vigil-Event", "refresh")],
+            body: try encoder.encode(payload)
+        )
     }
 
     /// Lower-case hex HMAC-SHA256 of `body` with `secret`: what a webhook receiver recomputes to
@@ -104,14 +119,32 @@ struct AlertContent {
 
     // MARK: Receivers
 
-    /// One alert for Alertmanager's `POST /api/v2/alerts`; resolution sends `endsAt`.
-    var alertmanager: JSONValue? {
+    /// What Alertmanager's `POST /api/v2/alerts` gets for this notification: the alert, firing
+    /// until `refresh` × 4 from now unless posted again (Alertmanager forgets alerts nobody
+    /// re-posts), or ended at its resolution. Severity is a label, so Alertmanager holds a soft
+    /// and a hard alert apart: an escalation ends the soft one in the same request, leaving one
+    /// alert. `nil` for an acknowledgement, which Alertmanager has no notion of.
+    func alertmanager(refresh: TimeInterval) -> [JSONValue]? {
         guard kind != .acknowledge else { return nil }
+        let current = alertmanagerAlert(refresh: refresh)
+        guard kind == .escalate, alert.severity == .hard else { return [current] }
+        return [alertmanagerAlert(severity: .soft, endsAt: alert.escalatedAt ?? now), current]
+    }
+
+    /// The alert as Alertmanager holds it: firing until `refresh` × 4 from now, or ended.
+    func alertmanagerAlert(refresh: TimeInterval) -> JSONValue {
+        let endsAt = alert.state == .resolved || kind == .resolve
+            ? max(alert.resolvedAt ?? now, alert.startedAt.addingTimeInterval(1))
+            : now.addingTimeInterval(4 * refresh)
+        return alertmanagerAlert(severity: alert.severity, endsAt: endsAt)
+    }
+
+    private func alertmanagerAlert(severity: AlertSeverity, endsAt: Date) -> JSONValue {
         var labels: [String: JSONValue] = [:]
         for (key, value) in alert.labels { labels[Self.labelName(key)] = .string(value) }
         labels["alertname"] = .string(alert.rule)
         labels["model"] = .string(alert.model)
-        labels["severity"] = .string(alert.severity.rawValue)
+        labels["severity"] = .string(severity.rawValue)
         labels["subject"] = .string(alert.subject)
         labels["source"] = .string("vigil")
         var annotations: [String: JSONValue] = [
@@ -122,8 +155,8 @@ struct AlertContent {
         if let runID { annotations["run"] = .string(runLink ?? "vigil runs show \(runID)") }
         var payload: [String: JSONValue] = [
             "labels": .object(labels), "annotations": .object(annotations), "startsAt": .string(Self.iso(alert.startedAt)),
+            "endsAt": .string(Self.iso(endsAt)),
         ]
-        if kind == .resolve { payload["endsAt"] = .string(Self.iso(max(now, alert.startedAt.addingTimeInterval(1)))) }
         if let alertLink { payload["generatorURL"] = .string(alertLink) }
         return .object(payload)
     }

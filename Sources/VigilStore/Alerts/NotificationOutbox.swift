@@ -281,6 +281,34 @@ public struct NotificationOutbox: Sendable {
         return result
     }
 
+    /// Takes `channel`'s turn to post its open alerts again when it was last refreshed `interval`
+    /// or more before `now`, or never; `nil` when its turn has not come (another keeper sharing
+    /// the database took it). The alerts are the open ones the channel was told of and has
+    /// nothing of still waiting to go out: those the outbox delivers first, in order.
+    public func claimRefresh(of channel: String, interval: TimeInterval, now: Date) async throws -> [Alert]? {
+        try await database.transaction { connection in
+            let turn = try await connection.query("""
+                INSERT INTO channel_health AS h (channel, refreshed_at) VALUES (\(channel), \(now))
+                ON CONFLICT (channel) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at
+                WHERE h.refreshed_at IS NULL OR h.refreshed_at <= \(now.addingTimeInterval(-interval))
+                RETURNING channel
+                """, logger: database.logger).collect()
+            guard !turn.isEmpty else { return nil }
+            var bindings = PostgresBindings()
+            bindings.append(channel)
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                SELECT \(AlertStore.columns) FROM alerts
+                WHERE state <> 'resolved'
+                  AND EXISTS (SELECT 1 FROM alert_notifications n WHERE n.alert_id = alerts.id AND n.channel = $1 AND n.state = 'delivered')
+                  AND NOT EXISTS (SELECT 1 FROM alert_notifications n WHERE n.alert_id = alerts.id AND n.channel = $1 AND n.state IN ('pending', 'dead'))
+                ORDER BY id
+                """, binds: bindings), logger: database.logger)
+            var alerts: [Alert] = []
+            for try await row in rows { alerts.append(try AlertStore.alert(from: row)) }
+            return alerts
+        }
+    }
+
     /// Remembers (or forgets, with `nil`) the alert raised while `channel` is degraded.
     public func setDegradedAlert(_ alertID: Int?, channel: String) async throws {
         try await database.client.query("""
