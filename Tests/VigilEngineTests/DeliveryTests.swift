@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 import VigilEngine
@@ -188,6 +189,60 @@ struct DeliveryTests {
                 #expect(try await store.alert(alertID).state == .resolved)
                 #expect(try await outbox.channelHealth().first { $0.channel == "pagerduty" }?.degradedAlertID == nil)
                 #expect(try await outbox.backlog(now: clock.now()).pending == 0)
+            }
+        }
+    }
+
+    @Test("routing changes while the routing webhook is down: after it returns the serving layer gets the newest routing once, under its key, signed; the older unsent ones are superseded, and an unchanged routing queues nothing")
+    func routingThroughAnOutage() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                var webhook = ChannelConfiguration.routingWebhook(url: "\(base)/outage/routing", secret: "s3cret")
+                webhook.attempts = 1
+                webhook.delivery = DeliveryPolicy(initialDelay: 0.1, maximumDelay: 0.4, maximumAge: 3_600)
+                let announcer = RoutingAnnouncer(database: database, destination: webhook, logger: EngineFixtures.logger)
+                let models = ModelRegistry(database: database)
+                let queue = OutboundQueue(database: database)
+                try await Self.control(base, "down")
+
+                for version in 1...2 {
+                    _ = try await models.register(NewModelVersion(artifactURI: "file:///m\(version)", framework: "test"), of: "churn", actor: "t", now: Date())
+                }
+                // Each change queues its routing in its own transaction, tried at once and refused.
+                try await models.moveAlias("champion", of: "churn", to: 1, actor: "alice", reason: "first", now: Date())
+                #expect(try await announcer.deliverPending(model: "churn").map(\.state) == [.pending])
+                let promotion = try await models.startPromotion(2, of: "churn", runID: nil, actor: "t", now: Date())
+                try await models.setCanary(promotion, percent: 10, actor: "t", reason: "stage 1", now: Date())
+                try await models.setCanary(promotion, percent: 50, actor: "t", reason: "stage 2", now: Date())
+                // Moving an alias that is not part of the routing queues nothing.
+                try await models.moveAlias("previous", of: "churn", to: 2, actor: "alice", reason: "bookkeeping", now: Date())
+                try await models.rollbackPromotion(promotion, actor: "t", reason: "guard failed", now: Date())
+
+                let queued = try await queue.list(topic: OutboundQueue.routingTopic, subject: "churn").reversed().map { "\($0.state.rawValue) \($0.body["canary_weight"]?.numberValue ?? -1)" }
+                #expect(queued == ["superseded 0.0", "superseded 0.1", "superseded 0.5", "pending 0.0"])
+                #expect(try await NotificationOutbox(database: database).backlog(now: Date()).pending == 1)
+
+                try await Self.control(base, "up")
+                let keeper = AlertKeeper(database: database, channels: ChannelDirectory(routing: webhook), configuration: {
+                    var configuration = AlertKeeper.Configuration()
+                    configuration.orphanAge = 0
+                    return configuration
+                }(), logger: EngineFixtures.logger)
+                let deadline = ContinuousClock.now + .seconds(30)
+                while try await NotificationOutbox(database: database).backlog(now: Date()).pending > 0 && ContinuousClock.now < deadline {
+                    try await keeper.tick()
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                let final = try #require(try await queue.list(topic: OutboundQueue.routingTopic, subject: "churn").first)
+                #expect(final.state == .delivered)
+                let accepted = try requests().filter { $0["path"] == "/outage/routing" && $0["status"] == "200" }
+                #expect(accepted.count == 1)
+                let body = EscalationFixtures.json(accepted.first?["body"])
+                #expect(body["model"] as? String == "churn" && body["champion_version"] as? Int == 1 && body["canary_version"] is NSNull)
+                #expect(accepted.first?["idempotency_key"] == final.dedupKey && accepted.first?["event"] == "routing")
+                let mac = HMAC<SHA256>.authenticationCode(for: Data((accepted.first?["body"] ?? "").utf8), using: SymmetricKey(data: Data("s3cret".utf8)))
+                #expect(accepted.first?["signature"] == "sha256=" + mac.map { String(format: "%02x", $0) }.joined())
+                #expect(try await NotificationOutbox(database: database).backlog(now: Date()).oldestPendingAge == 0)
             }
         }
     }

@@ -363,6 +363,7 @@ struct ChannelConfigurationTests {
             channels:
               pagerduty: { type: pagerduty, routing_key: "${PD_KEY}" }
               risk-hook: { type: webhook, url: "https://hooks.example.com/${HOOK_PATH}", secret: "${HOOK_SECRET}", timeout: 3s, attempts: 2, backoff: 250ms }
+            routing_webhook: { url: https://serving.example.com/routing, secret: "${HOOK_SECRET}", max_age: 1h }
             """, environment: ["PD_KEY": "pd-123", "HOOK_PATH": "abc", "HOOK_SECRET": "s", "VIGIL_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X"])
         #expect(directory.publicURL == "https://vigil.example.com")
         #expect(directory["pagerduty"]?.secret == "pd-123" && directory["pagerduty"]?.url == ChannelConfiguration.pagerDutyEventsURL)
@@ -370,6 +371,10 @@ struct ChannelConfigurationTests {
         #expect(hook.url == "https://hooks.example.com/abc" && hook.timeout == 3 && hook.attempts == 2 && hook.backoff == 0.25)
         #expect(hook.redactedURL == "https://hooks.example.com/…")
         #expect(directory["slack"]?.kind == .slack && directory["slack"]?.redactedURL == "https://hooks.slack.com/…")
+        let routing = try #require(directory.routing)
+        #expect(routing.kind == .webhook && routing.url == "https://serving.example.com/routing" && routing.secret == "s" && routing.delivery.maximumAge == 3_600)
+        let fromEnvironment = try ChannelDirectory.load(environment: ["VIGIL_ROUTING_WEBHOOK_URL": "https://serving.example.com/r", "VIGIL_ROUTING_WEBHOOK_SECRET": "k"])
+        #expect(fromEnvironment.routing?.url == "https://serving.example.com/r" && fromEnvironment.routing?.secret == "k")
     }
 
     @Test("a bad channels file is refused with file:line:column and the reason")
@@ -381,7 +386,8 @@ struct ChannelConfigurationTests {
             ("channels:\n  pd: { type: pagerduty }\n", "channels.yaml:2:7: channel 'pd' needs `routing_key` (the PagerDuty integration key)"),
             ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
             ("channels:\n  hook: { type: webhook, url: https://x, refresh: 1m }\n", "channels.yaml:2:51: `refresh` is for alertmanager channels (channel 'hook' is webhook)"),
-            ("chanels: {}\n", "channels.yaml:1:1: unknown key 'chanels' (expected public_url, channels)"),
+            ("chanels: {}\n", "channels.yaml:1:1: unknown key 'chanels' (expected public_url, channels, routing_webhook)"),
+            ("routing_webhook: { type: webhook, url: https://x }\n", "channels.yaml:1:20: unknown key 'type' in channel 'routing_webhook' (expected url, secret, routing_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
         ]
         for (yaml, message) in cases {
             #expect(Self.problem(yaml) == message)

@@ -5,8 +5,8 @@ import VigilStore
 import VigilWorkflow
 
 /// Keeps alerts moving when no step is looking: pages hard alerts again past their deadline,
-/// delivers notifications nobody delivered (queued by the CLI, or left by a step that crashed)
-/// and those due another round after a failed one, raises an alert on the other channels when a
+/// delivers notifications and routing changes nobody delivered (queued by the CLI, or left by a
+/// step that crashed) and those due another round after a failed one, raises an alert on the other channels when a
 /// channel has been failing too long, posts open alerts to Alertmanager again before it forgets
 /// them, and takes in how the runs alerts started ended — a promotion resolves the alert, a failure
 /// leaves it open saying why. Any number of keepers may share one database.
@@ -25,6 +25,7 @@ public final class AlertKeeper: Service, Sendable {
 
     public let configuration: Configuration
     let notifier: AlertNotifier
+    let announcer: RoutingAnnouncer
     let alerts: AlertStore
     let runs: RunStore
     let clock: any EngineClock
@@ -33,6 +34,7 @@ public final class AlertKeeper: Service, Sendable {
     public init(database: Database, channels: ChannelDirectory, clock: any EngineClock = SystemClock(), configuration: Configuration = Configuration(), logger: Logger) {
         self.configuration = configuration
         notifier = AlertNotifier(database: database, channels: channels, clock: clock, actor: configuration.identifier, logger: logger)
+        announcer = RoutingAnnouncer(database: database, destination: channels.routing, clock: clock, actor: configuration.identifier, logger: logger)
         alerts = AlertStore(database: database)
         runs = RunStore(database: database)
         self.clock = clock
@@ -52,13 +54,15 @@ public final class AlertKeeper: Service, Sendable {
         }
     }
 
-    /// One pass: renotifications, orphaned and due deliveries, channel health, Alertmanager
+    /// One pass: renotifications, orphaned and due deliveries (notifications and routing
+    /// changes), channel health, Alertmanager
     /// refreshes, ended runs.
     public func tick() async throws {
         let now = clock.now()
         let outbox = NotificationOutbox(database: alerts.database)
         try await outbox.queueDueRenotifications(actor: configuration.identifier, now: now)
         try await notifier.deliverPending(queuedBefore: now.addingTimeInterval(-configuration.orphanAge))
+        try await announcer.deliverPending(queuedBefore: now.addingTimeInterval(-configuration.orphanAge))
         try await watchChannels(outbox, now: now)
         try await notifier.refreshAlertmanagers()
         for ended in try await alerts.endedRuns() {

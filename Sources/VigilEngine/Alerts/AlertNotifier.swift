@@ -51,7 +51,7 @@ public struct AlertNotifier: Sendable {
     @discardableResult
     public func deliverPending(alertID: Int? = nil, queuedBefore: Date? = nil, onlyConfigured: Bool = false) async throws -> [Delivery] {
         let outbox = NotificationOutbox(database: database)
-        let lease = channels.channels.values.map { $0.timeout * Double($0.attempts) + $0.backoff * pow(2, Double($0.attempts)) }.max() ?? 60
+        let lease = channels.channels.values.map(\.roundTime).max() ?? 60
         let claims = try await outbox.claim(alertID: alertID, queuedBefore: queuedBefore, owner: actor, lease: lease + 10, now: clock.now())
         var deliveries: [Delivery] = []
         var unconfigured: [AlertNotification] = []
@@ -76,9 +76,9 @@ public struct AlertNotifier: Sendable {
             try await outbox.finish(notification, .skipped(reason: reason), attempts: 0, status: nil, actor: actor, now: clock.now())
             return Delivery(notification: notification, state: .skipped, error: nil, nextAttemptAt: nil)
         }
-        let (answer, attempts) = await send(message, on: channel)
+        let (answer, attempts) = await ChannelSender(client: client).round(message, on: channel)
         let now = clock.now()
-        let decision = channel.delivery.decide(answer, round: roundsSoFar(notification, channel) + 1,
+        let decision = channel.delivery.decide(answer, round: channel.rounds(afterRequests: notification.attempts) + 1,
                                                queuedAt: notification.createdAt, now: now, jitter: Double.random(in: 0...1))
         let status: Int? = switch answer {
         case let .accepted(status), let .refused(status, _): status
@@ -108,49 +108,13 @@ public struct AlertNotifier: Sendable {
             let now = clock.now()
             guard let alerts = try await outbox.claimRefresh(of: channel.name, interval: channel.refresh, now: now), !alerts.isEmpty else { continue }
             let message = try ChannelMessage.alertmanagerRefresh(of: alerts, channel: channel, publicURL: channels.publicURL, now: now)
-            let (answer, _) = await send(message, on: channel)
+            let (answer, _) = await ChannelSender(client: client).round(message, on: channel)
             if case .accepted = answer {
                 logger.debug("alerts posted to Alertmanager again", metadata: ["channel": "\(channel.name)", "alerts": "\(alerts.count)"])
             } else {
                 logger.warning("could not post alerts to Alertmanager again; the next refresh tries", metadata: ["channel": "\(channel.name)", "answer": "\(answer)"])
             }
         }
-    }
-
-    /// Rounds a notification has had: its requests so far over the channel's requests per round.
-    private func roundsSoFar(_ notification: AlertNotification, _ channel: ChannelConfiguration) -> Int {
-        (notification.attempts + max(1, channel.attempts) - 1) / max(1, channel.attempts)
-    }
-
-    /// One round: up to the channel's attempts, retrying what may pass at once; the last answer
-    /// and the requests made.
-    private func send(_ message: ChannelMessage, on channel: ChannelConfiguration) async -> (ReceiverAnswer, Int) {
-        var answer = ReceiverAnswer.unavailable(status: nil, error: "not sent")
-        let attempts = max(1, channel.attempts)
-        let receiver = "\(channel.name) (\(channel.kind.rawValue) at \(channel.redactedURL))"
-        for attempt in 1...attempts {
-            if attempt > 1 {
-                let wait = channel.backoff * pow(2, Double(attempt - 2))
-                do { try await Task.sleep(for: .milliseconds(Int64(wait * 1_000))) } catch { return (answer, attempt - 1) }
-            }
-            var request = HTTPClientRequest(url: message.url)
-            request.method = .POST
-            for (name, value) in message.headers { request.headers.add(name: name, value: value) }
-            request.body = .bytes(ByteBuffer(bytes: message.body))
-            do {
-                let response = try await client.execute(request, timeout: .milliseconds(Int64(channel.timeout * 1_000)))
-                let body = try await response.body.collect(upTo: 64 << 10)
-                let status = Int(response.status.code)
-                answer = ReceiverAnswer.classify(status: status, answer: "\(receiver) answered \(status): \(String(buffer: body).prefix(200))")
-            } catch {
-                answer = .unavailable(status: nil, error: "\(receiver) did not answer: \(Self.describe(error))")
-            }
-            guard case .unavailable = answer else { return (answer, attempt) }
-        }
-        if case let .unavailable(status, error) = answer {
-            answer = .unavailable(status: status, error: "\(error) (\(attempts) attempt\(attempts == 1 ? "" : "s") this round)")
-        }
-        return (answer, attempts)
     }
 
     /// A network error in words, without the request's URL (which may carry a secret).

@@ -26,10 +26,15 @@ public struct ChannelDirectory: Sendable {
     public var channels: [String: ChannelConfiguration]
     /// The base URL of `vigil serve`, for links to runs and alerts in notifications.
     public var publicURL: String?
+    /// Where every change of a model's routing is posted (a webhook), for serving layers that
+    /// want to be told rather than read `model_routing`; `routing_webhook:` in the file, or
+    /// `VIGIL_ROUTING_WEBHOOK_URL` (and `VIGIL_ROUTING_WEBHOOK_SECRET`).
+    public var routing: ChannelConfiguration?
 
-    public init(channels: [String: ChannelConfiguration] = [:], publicURL: String? = nil) {
+    public init(channels: [String: ChannelConfiguration] = [:], publicURL: String? = nil, routing: ChannelConfiguration? = nil) {
         self.channels = channels
         self.publicURL = publicURL
+        self.routing = routing
     }
 
     public subscript(name: String) -> ChannelConfiguration? { channels[name] }
@@ -51,6 +56,9 @@ public struct ChannelDirectory: Sendable {
         set("webhook", .webhook, url: environment["VIGIL_WEBHOOK_URL"], secret: environment["VIGIL_WEBHOOK_SECRET"])
         if let key = environment["VIGIL_PAGERDUTY_ROUTING_KEY"], !key.isEmpty {
             set("pagerduty", .pagerduty, url: environment["VIGIL_PAGERDUTY_URL"] ?? ChannelConfiguration.pagerDutyEventsURL, secret: key)
+        }
+        if directory.routing == nil, let url = environment["VIGIL_ROUTING_WEBHOOK_URL"], !url.isEmpty {
+            directory.routing = ChannelConfiguration.routingWebhook(url: url, secret: environment["VIGIL_ROUTING_WEBHOOK_SECRET"])
         }
         return directory
     }
@@ -103,6 +111,19 @@ public struct ChannelConfiguration: Sendable {
         self.backoff = backoff
     }
 
+    /// The longest one round of requests can take: each request's timeout, and the waits between.
+    var roundTime: TimeInterval { timeout * Double(attempts) + backoff * pow(2, Double(attempts)) }
+
+    /// Rounds a message has had, given the requests made for it so far.
+    func rounds(afterRequests requests: Int) -> Int {
+        (requests + max(1, attempts) - 1) / max(1, attempts)
+    }
+
+    /// The routing webhook at `url`: a webhook channel named `routing_webhook`.
+    public static func routingWebhook(url: String, secret: String? = nil) -> ChannelConfiguration {
+        ChannelConfiguration(name: "routing_webhook", kind: .webhook, url: url, secret: secret.flatMap { $0.isEmpty ? nil : $0 })
+    }
+
     /// Where an Alertmanager channel takes alerts.
     var alertmanagerAlertsURL: String { url.hasSuffix("/") ? url + "api/v2/alerts" : url + "/api/v2/alerts" }
 
@@ -142,21 +163,33 @@ struct ChannelFileReader {
             case "channels":
                 guard case let .mapping(channels, _) = entry.value else { throw problem(entry.value.location, "`channels` must map names to channels") }
                 for channel in channels { directory.channels[channel.key] = try configuration(named: channel.key, channel.value) }
-            default: throw problem(entry.keyLocation, "unknown key '\(entry.key)' (expected public_url, channels)")
+            case "routing_webhook": directory.routing = try configuration(named: "routing_webhook", entry.value, kind: .webhook)
+            default: throw problem(entry.keyLocation, "unknown key '\(entry.key)' (expected public_url, channels, routing_webhook)")
             }
         }
         return directory
     }
 
-    private func configuration(named name: String, _ node: YAMLNode) throws -> ChannelConfiguration {
-        guard case let .mapping(entries, location) = node else { throw problem(node.location, "channel '\(name)' must be a mapping with type and url") }
-        let known = ["type", "url", "secret", "routing_key", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age", "refresh"]
+    /// A channel's configuration; `fixedKind` for an entry whose kind is given (the routing
+    /// webhook), which then takes no `type`.
+    private func configuration(named name: String, _ node: YAMLNode, kind fixedKind: ChannelConfiguration.Kind? = nil) throws -> ChannelConfiguration {
+        guard case let .mapping(entries, location) = node else {
+            throw problem(node.location, "channel '\(name)' must be a mapping with \(fixedKind == nil ? "type and url" : "url")")
+        }
+        let known = (fixedKind == nil ? ["type"] : [])
+            + ["url", "secret", "routing_key", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age", "refresh"]
         for entry in entries where !known.contains(entry.key) {
             throw problem(entry.keyLocation, "unknown key '\(entry.key)' in channel '\(name)' (expected \(known.joined(separator: ", ")))")
         }
-        guard let typeNode = node["type"] else { throw problem(location, "channel '\(name)' needs `type` (\(kinds))") }
-        guard let kind = ChannelConfiguration.Kind(rawValue: try text(typeNode, "type")) else {
-            throw problem(typeNode.location, "channel '\(name)' has unknown type '\(try text(typeNode, "type"))' (expected \(kinds))")
+        let kind: ChannelConfiguration.Kind
+        if let fixedKind {
+            kind = fixedKind
+        } else {
+            guard let typeNode = node["type"] else { throw problem(location, "channel '\(name)' needs `type` (\(kinds))") }
+            guard let named = ChannelConfiguration.Kind(rawValue: try text(typeNode, "type")) else {
+                throw problem(typeNode.location, "channel '\(name)' has unknown type '\(try text(typeNode, "type"))' (expected \(kinds))")
+            }
+            kind = named
         }
         var url = try node["url"].map { try text($0, "url") }
         if kind == .pagerduty && url == nil { url = ChannelConfiguration.pagerDutyEventsURL }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import VigilStore
 import VigilWorkflow
@@ -8,7 +9,8 @@ struct CanaryPromotion {
     let stages: [Double]
     let model: String
     let context: StepContext
-    let routing: RoutingPublisher
+    let routing: ChannelConfiguration?
+    let client: HTTPClient
 
     var registry: ModelRegistry { ModelRegistry(database: context.database) }
     var actor: String { "workflow:\(context.workflow.name)#\(context.runID)" }
@@ -141,9 +143,18 @@ struct CanaryPromotion {
         ])
     }
 
+    /// Tells the routing webhook of the change just made; what it does not take stays in the
+    /// outbox for the alert keeper.
     private func publish() async {
-        guard let current = try? await registry.routing(of: model) else { return }
-        await routing.publish(current, context: context)
+        guard let routing else { return }
+        let announcer = RoutingAnnouncer(database: context.database, destination: routing, client: client, clock: context.clock, actor: actor, logger: context.logger)
+        do {
+            for announcement in try await announcer.deliverPending(model: model) where announcement.state != .delivered {
+                await context.log(["the routing webhook has not taken the routing yet (\(announcement.error ?? announcement.state.rawValue)); it is sent again later"], stream: "stderr")
+            }
+        } catch {
+            await context.log(["the routing change is queued; it could not be sent now: \(StoreError.explain(error))"], stream: "stderr")
+        }
     }
 
     static func percent(_ value: Double) -> String {

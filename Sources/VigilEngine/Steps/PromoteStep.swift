@@ -48,11 +48,16 @@ public struct PromoteStep: WorkflowStep {
 
     public static var schema: StepSchema { StepCatalog.builtIn.schemas["promote"]! }
 
-    let routing: RoutingPublisher
+    /// The routing webhook, told of each change at once; the alert keeper delivers what it
+    /// could not take.
+    let routing: ChannelConfiguration?
+    let client: HTTPClient
 
-    /// - Parameter routingWebhook: where every routing change is posted; default `$VIGIL_ROUTING_WEBHOOK_URL`.
+    /// - Parameter routingWebhook: where every routing change is posted; default the channels
+    ///   file's `routing_webhook`, or `$VIGIL_ROUTING_WEBHOOK_URL`.
     public init(routingWebhook: String? = nil, client: HTTPClient = .shared) {
-        routing = RoutingPublisher(url: routingWebhook ?? ProcessInfo.processInfo.environment["VIGIL_ROUTING_WEBHOOK_URL"], client: client)
+        routing = routingWebhook.map { ChannelConfiguration.routingWebhook(url: $0) } ?? (try? ChannelDirectory.load())?.routing
+        self.client = client
     }
 
     public func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
@@ -61,7 +66,7 @@ public struct PromoteStep: WorkflowStep {
         guard !stages.isEmpty, stages.allSatisfy({ $0 > 0 && $0 <= 100 }), zip(stages, stages.dropFirst()).allSatisfy({ $0 < $1 }) else {
             return .failed("stages must be rising traffic percentages in (0, 100], such as [10, 50, 100]", retryable: false)
         }
-        let canary = CanaryPromotion(parameters: parameters, stages: stages, model: model, context: context, routing: routing)
+        let canary = CanaryPromotion(parameters: parameters, stages: stages, model: model, context: context, routing: routing, client: client)
         guard let memo = context.memo, let id = memo["promotion"]?.intValue else {
             let aliased = try await ModelRegistry(database: context.database).version(aliased: "challenger", of: model)
             guard let version = parameters.version ?? aliased else {
@@ -80,33 +85,5 @@ public struct PromoteStep: WorkflowStep {
             return try await canary.complete(promotion, reason: "approved by \(decision.by): \(decision.reason)")
         }
         return try await canary.judge(promotion, memo: memo)
-    }
-}
-
-/// Posts the routing of a model to a webhook after every change, for serving layers that want to
-/// be told rather than read `model_routing`.
-struct RoutingPublisher: Sendable {
-    let url: String?
-    let client: HTTPClient
-
-    func publish(_ routing: ModelRouting, context: StepContext) async {
-        guard let url, !url.isEmpty else { return }
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        guard let body = try? encoder.encode(routing) else { return }
-        request.body = .bytes(body)
-        do {
-            let response = try await client.execute(request, timeout: .seconds(10))
-            guard (200..<300).contains(Int(response.status.code)) else {
-                await context.log(["the routing webhook answered \(response.status.code)"], stream: "stderr")
-                return
-            }
-        } catch {
-            await context.log(["the routing webhook did not answer: \(AlertNotifier.describe(error))"], stream: "stderr")
-        }
     }
 }

@@ -244,7 +244,8 @@ public struct NotificationOutbox: Sendable {
         return notifications
     }
 
-    /// What is waiting to go out, for `/metrics`.
+    /// What is waiting to go out, for `/metrics`: alert notifications and the other outbound
+    /// messages (``OutboundQueue``) together.
     public struct Backlog: Sendable, Equatable {
         public var pending: Int
         /// Seconds since the oldest pending notification was queued; 0 when none is.
@@ -258,7 +259,9 @@ public struct NotificationOutbox: Sendable {
         let rows = try await database.client.query("""
             SELECT count(*) FILTER (WHERE state = 'pending'), min(created_at) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead'),
                    (SELECT coalesce(sum(dead_letters), 0)::int8 FROM channel_health)
-            FROM alert_notifications WHERE state IN ('pending', 'dead')
+                   + (SELECT count(*) FROM outbound_messages WHERE dead_at IS NOT NULL)
+            FROM (SELECT state, created_at FROM alert_notifications WHERE state IN ('pending', 'dead')
+                  UNION ALL SELECT state, created_at FROM outbound_messages WHERE state IN ('pending', 'dead')) AS waiting
             """, logger: database.logger).collect()
         guard let row = rows.first else { return Backlog(pending: 0, oldestPendingAge: 0, deadLettered: 0, dead: 0) }
         let (pending, oldest, dead, dying) = try row.decode((Int, Date?, Int, Int).self)
