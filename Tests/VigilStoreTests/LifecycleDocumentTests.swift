@@ -72,7 +72,18 @@ struct LifecycleDocumentTests {
                 #expect(row?.when.contains("`\(name)`") == true && row?.decidedBy == "`StepLifecycle`", "\(name) from \(state.rawValue) gives \(outcome.state.rawValue)")
             }
         }
-        // Every change the table gives to StepLifecycle is one it makes.
-        #expect(rows.filter { $0.decidedBy != "`StepLifecycle`" }.allSatisfy { $0.from == "pending" || ($0.from == "ready" && $0.to == "running") })
+        let conditions: [(FinishedNeeds, String?, Bool)] = [
+            (FinishedNeeds(succeeded: true, isRoot: true), nil, true), (FinishedNeeds(succeeded: false), nil, true),
+            (FinishedNeeds(succeeded: true, cancelled: true), nil, true), (FinishedNeeds(succeeded: true), "x == 1", false),
+            (FinishedNeeds(succeeded: false), "failure()", true), (FinishedNeeds(succeeded: true), "(", true),
+        ]
+        for (needs, condition, holds) in conditions {
+            let state = StepLifecycle.outcome(ofNeedsFinished: needs, condition: condition) { (_) throws(ExpressionError) -> Bool in holds }.state
+            let row = rows.first { $0.from == "pending" && $0.to == state.rawValue }
+            #expect(row?.when.contains("`needsFinished`") == true && row?.decidedBy == "`StepLifecycle`", "\(needs) if: \(condition ?? "-") gives \(state.rawValue)")
+        }
+        // Every change the table gives to StepLifecycle is one it makes; the claim is the one made elsewhere.
+        let elsewhere = rows.filter { $0.decidedBy != "`StepLifecycle`" }.map { "\($0.from) → \($0.to)" }
+        #expect(elsewhere == ["ready → running"])
     }
 }

@@ -39,12 +39,16 @@ public struct RoutingAnnouncer: Sendable {
 
     /// Delivers the due routing messages, of `model` only when given, and with `queuedBefore`
     /// only those queued before it or tried already (newer ones are being sent by the step that
-    /// made the change). Without a routing webhook, what is due is marked skipped.
+    /// made the change). Without a routing webhook, every pending one is marked skipped at once:
+    /// nothing waits for a receiver nobody configured.
     @discardableResult
     public func deliverPending(model: String? = nil, queuedBefore: Date? = nil) async throws -> [Announcement] {
         let lease = (destination?.roundTime ?? 0) + 10
         var announcements: [Announcement] = []
-        for message in try await queue.claim(topic: OutboundQueue.routingTopic, subject: model, queuedBefore: queuedBefore, owner: actor, lease: lease, now: clock.now()) {
+        let claimed = try await queue.claim(
+            topic: OutboundQueue.routingTopic, subject: model, queuedBefore: destination == nil ? nil : queuedBefore, owner: actor, lease: lease, now: clock.now()
+        )
+        for message in claimed {
             guard let destination else {
                 let reason = "no routing webhook is configured (routing_webhook in the channels file, or VIGIL_ROUTING_WEBHOOK_URL)"
                 try await queue.finish(message, .skipped(reason: reason), attempts: 0, status: nil, owner: actor, now: clock.now())

@@ -1,12 +1,9 @@
 import VigilWorkflow
 
-/// Decides what happens next in a run: which pending steps become ready or are skipped, and
-/// whether the run is done. Pure: the store applies its decisions in the same transaction.
-///
-/// Conditions follow GitHub Actions: a step whose `if:` uses no status function runs only when
-/// every step it needs succeeded (or failed with `on_failure: continue`); `failure()` is true when
-/// a step upstream failed; `always()` runs regardless. A condition that cannot be evaluated
-/// skips the step and records why.
+/// Walks a run's graph: which pending steps have all their needs finished (repeatedly, so skips
+/// propagate), which steps a retry reopens, and the context a condition is evaluated in. What
+/// each of those steps becomes, and the run's own state, ``StepLifecycle`` decides. Pure: the
+/// store applies the decisions in the same transaction.
 public struct RunPlanner: Sendable {
     /// A step's state and outputs, as the planner sees them.
     public struct Snapshot: Sendable {
@@ -67,30 +64,17 @@ public struct RunPlanner: Sendable {
             let state = snapshots[name]?.state
             return state == .succeeded || (state == .failed && spec.step(named: name)?.onFailure == .continue)
         }
-        guard let source = step.condition else {
-            if cancelled { return Decision(step: step.name, to: .skipped, reason: "the run was cancelled") }
-            return needsSucceeded
-                ? Decision(step: step.name, to: .ready, reason: step.needs.isEmpty ? "the run started" : "its needs succeeded")
-                : Decision(step: step.name, to: .skipped, reason: "a step it needs did not succeed")
-        }
-        do {
-            let expression = try ConditionSource.parse(source)
-            if !expression.usesStatusFunction && !needsSucceeded {
-                return Decision(step: step.name, to: .skipped, reason: "a step it needs did not succeed")
-            }
+        let needs = FinishedNeeds(succeeded: needsSucceeded, isRoot: step.needs.isEmpty, cancelled: cancelled)
+        let outcome = StepLifecycle.outcome(ofNeedsFinished: needs, condition: step.condition) { (expression) throws(ExpressionError) -> Bool in
             var context = base
             context.upstreamFailed = upstreamFailed
             context.cancelled = cancelled
             context.steps = snapshots.compactMapValues { snapshot in
                 snapshot.state.isTerminal ? ExpressionContext.StepResult(state: snapshot.state.rawValue, outputs: snapshot.outputs) : nil
             }
-            let holds = try ExpressionEvaluator(context: context).condition(expression)
-            return holds
-                ? Decision(step: step.name, to: .ready, reason: "if: \(source) is true")
-                : Decision(step: step.name, to: .skipped, reason: "if: \(source) is false")
-        } catch {
-            return Decision(step: step.name, to: .skipped, reason: "if: \(source) could not be evaluated: \(error.message)")
+            return try ExpressionEvaluator(context: context).condition(expression)
         }
+        return Decision(step: step.name, to: outcome.state, reason: outcome.reason ?? "")
     }
 
     /// The steps `vigil runs retry` reopens: `step` (or, without one, every failed, cancelled and
@@ -103,19 +87,11 @@ public struct RunPlanner: Sendable {
         return reopened
     }
 
-    /// The run's state given its steps: terminal when every step is, else running or waiting.
-    /// A finished run failed if a step failed (without `on_failure: continue`), was cancelled if a
-    /// step was cancelled, and succeeded otherwise.
+    /// The run's state given its steps, as ``StepLifecycle/runState(of:)`` decides it.
     public func runState(_ snapshots: [String: Snapshot]) -> RunState {
-        let states = snapshots.values.map(\.state)
-        guard states.allSatisfy(\.isTerminal) else {
-            return states.contains(.ready) || states.contains(.running) ? .running : .waiting
-        }
-        let failed = snapshots.contains { name, snapshot in
-            snapshot.state == .failed && spec.step(named: name)?.onFailure != .continue
-        }
-        if failed { return .failed }
-        return states.contains(.cancelled) ? .cancelled : .succeeded
+        StepLifecycle.runState(of: snapshots.map { name, snapshot in
+            RunStepState(state: snapshot.state, continuesOnFailure: spec.step(named: name)?.onFailure == .continue)
+        })
     }
 }
 

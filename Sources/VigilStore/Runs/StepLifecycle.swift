@@ -71,9 +71,11 @@ public enum Intervention: Sendable, Equatable {
     case reopened(reason: String)
 }
 
-/// The rules of a step's life when an attempt ends: the one place that decides whether it
-/// succeeded, retries (after which backoff), fails for good, sleeps, waits for approval, or is
-/// handed back. Pure: the store applies the outcome in the transaction that records it.
+/// The rules of a step's life: the one place that decides a step's next state — when an attempt
+/// ends (succeeded, retries after a backoff, fails for good, sleeps, waits for approval, is handed
+/// back), when a wait ends, when people intervene, when its needs finish — and its run's state.
+/// Pure: the store applies the outcome in the transaction that records it, conditioned on the
+/// state it was computed from. (A claim, ready to running, is made in the claiming statement.)
 ///
 /// Every way an attempt can end counts against `max_attempts`: a failure, a timeout (a
 /// retryable failure) and a lost worker alike. A lost worker fails the step after
