@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Testing
 import VigilStore
 import VigilTesting
@@ -6,7 +8,7 @@ import VigilTesting
 /// `kill -9` of `vigil serve` while it sends a notification, then a restart.
 @Suite("Delivery across a crash", .timeLimit(.minutes(3)))
 struct DeliveryCrashTests {
-    @Test("vigil serve killed with SIGKILL mid-delivery: after a restart the notification is delivered, at most twice, with one idempotency key")
+    @Test("vigil serve killed with SIGKILL mid-delivery: after a restart the notification is delivered, at most twice, with one idempotency key; /metrics counts it pending until then, 0 after")
     func killedMidDelivery() async throws {
         try await withReceiver { base, requests in
             try await TestDatabase.withFresh { database in
@@ -44,8 +46,21 @@ struct DeliveryCrashTests {
                 let inFlight = try #require(try await outbox.notifications(ofAlert: alert.id).first)
                 #expect(inFlight.state == .pending, "the killed process recorded nothing")
 
-                let (_, second) = try await serve()
+                let (base, second) = try await serve()
                 defer { kill(second.processIdentifier, SIGKILL) }
+                // /metrics counts it while it waits for the dead sender's lease to lapse, and not after.
+                let token = try await TokenStore(database: database).create(principal: "scraper", roles: [.viewer], sensitiveModels: [], actor: "t", now: Date()).token
+                func metric(_ name: String) async throws -> Double? {
+                    var request = HTTPClientRequest(url: "\(base)/metrics")
+                    request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+                    let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                    let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+                    return line?.split(separator: " ").last.flatMap { Double($0) }
+                }
+                let waitingCount = try await metric("vigil_notifications_pending")
+                let waitingAge = try await metric("vigil_notifications_oldest_pending_age_seconds") ?? 0
+                #expect(waitingCount == 1 && waitingAge > 0, "\(String(describing: waitingCount)) \(waitingAge)")
                 let delivered = ContinuousClock.now + .seconds(90)
                 while try await outbox.notifications(ofAlert: alert.id).first?.state != .delivered && ContinuousClock.now < delivered {
                     try await Task.sleep(for: .milliseconds(200))
@@ -54,7 +69,12 @@ struct DeliveryCrashTests {
                 #expect(notification.state == .delivered, "\(notification.state) \(notification.lastError ?? "")")
                 let sent = try requests().filter { $0["path"] == "/slow" }
                 #expect(sent.count == 2, "the in-flight request, and the one after the restart: \(sent.count)")
-                #expect(Set(sent.compactMap { $0["idempotency_key"] }) == [notification.dedupKey] && sent.allSatisfy { $0["event"] == "trigger" })
+                let keys = Set(sent.compactMap { $0["idempotency_key"] })
+                let triggers = sent.allSatisfy { $0["event"] == "trigger" }
+                #expect(keys == [notification.dedupKey] && triggers)
+                let afterCount = try await metric("vigil_notifications_pending")
+                let afterAge = try await metric("vigil_notifications_oldest_pending_age_seconds")
+                #expect(afterCount == 0 && afterAge == 0)
             }
         }
     }
