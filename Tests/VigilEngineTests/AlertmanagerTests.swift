@@ -160,16 +160,7 @@ struct AlertmanagerTests {
                         #expect(failed.map(\.kind) == [.trigger] && failed.first?.lastError?.contains("did not answer") == true, "\(failed.map(\.lastError))")
                     }
 
-                    let keeper = AlertKeeper(database: database, channels: channels, configuration: {
-                        var configuration = AlertKeeper.Configuration()
-                        configuration.orphanAge = 0
-                        return configuration
-                    }(), logger: EngineFixtures.logger)
-                    let deadline = ContinuousClock.now + .seconds(60)
-                    while try await outbox.backlog(now: Date()).pending > 0 && ContinuousClock.now < deadline {
-                        try await keeper.tick()
-                        try await Task.sleep(for: .milliseconds(100))
-                    }
+                    try await DeliveryTests.keepUntilDelivered(database, channels: channels)
                     let states = try await outbox.notifications(ofAlert: alertID).map { "\($0.kind.rawValue) \($0.state.rawValue)" }
                     #expect(states == ["trigger delivered", "escalate delivered", "acknowledge skipped"])
                     let held = try await Self.active(alertmanager)

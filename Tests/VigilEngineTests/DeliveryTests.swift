@@ -24,6 +24,20 @@ struct DeliveryTests {
         #expect(answer.status == 200)
     }
 
+    /// Runs keeper passes (delivering what is due at once, however new) until nothing waits to
+    /// go out, or a minute has passed.
+    static func keepUntilDelivered(_ database: Database, channels: ChannelDirectory) async throws {
+        var configuration = AlertKeeper.Configuration()
+        configuration.orphanAge = 0
+        let keeper = AlertKeeper(database: database, channels: channels, configuration: configuration, logger: EngineFixtures.logger)
+        let outbox = NotificationOutbox(database: database)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await outbox.backlog(now: Date()).pending > 0 && ContinuousClock.now < deadline {
+            try await keeper.tick()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     /// Which notification a request carried (every channel's requests say it in `X-Vigil-Event`).
     static func kind(of request: [String: String]) -> String { request["event"] ?? "" }
 
@@ -71,16 +85,7 @@ struct DeliveryTests {
                 #expect(try await outbox.channelHealth().allSatisfy { $0.consecutiveFailures >= 3 })
 
                 try await Self.control(base, "up")
-                let keeper = AlertKeeper(database: database, channels: channels, configuration: {
-                    var configuration = AlertKeeper.Configuration()
-                    configuration.orphanAge = 0
-                    return configuration
-                }(), logger: EngineFixtures.logger)
-                let deadline = ContinuousClock.now + .seconds(60)
-                while try await outbox.backlog(now: Date()).pending > 0 && ContinuousClock.now < deadline {
-                    try await keeper.tick()
-                    try await Task.sleep(for: .milliseconds(100))
-                }
+                try await Self.keepUntilDelivered(database, channels: channels)
                 let delivered = try await outbox.notifications(ofAlert: alert.id)
                 #expect(delivered.allSatisfy { $0.state == .delivered }, "\(delivered.map { "\($0.channel) \($0.kind.rawValue) \($0.state.rawValue)" })")
                 let backlog = try await outbox.backlog(now: Date())
@@ -223,16 +228,7 @@ struct DeliveryTests {
                 #expect(try await NotificationOutbox(database: database).backlog(now: Date()).pending == 1)
 
                 try await Self.control(base, "up")
-                let keeper = AlertKeeper(database: database, channels: ChannelDirectory(routing: webhook), configuration: {
-                    var configuration = AlertKeeper.Configuration()
-                    configuration.orphanAge = 0
-                    return configuration
-                }(), logger: EngineFixtures.logger)
-                let deadline = ContinuousClock.now + .seconds(30)
-                while try await NotificationOutbox(database: database).backlog(now: Date()).pending > 0 && ContinuousClock.now < deadline {
-                    try await keeper.tick()
-                    try await Task.sleep(for: .milliseconds(100))
-                }
+                try await Self.keepUntilDelivered(database, channels: ChannelDirectory(routing: webhook))
                 let final = try #require(try await queue.list(topic: OutboundQueue.routingTopic, subject: "churn").first)
                 #expect(final.state == .delivered)
                 let accepted = try requests().filter { $0["path"] == "/outage/routing" && $0["status"] == "200" }

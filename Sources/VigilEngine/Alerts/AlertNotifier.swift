@@ -76,17 +76,11 @@ public struct AlertNotifier: Sendable {
             try await outbox.finish(notification, .skipped(reason: reason), attempts: 0, status: nil, actor: actor, now: clock.now())
             return Delivery(notification: notification, state: .skipped, error: nil, nextAttemptAt: nil)
         }
-        let (answer, attempts) = await ChannelSender(client: client).round(message, on: channel)
-        let now = clock.now()
-        let decision = channel.delivery.decide(answer, round: channel.rounds(afterRequests: notification.attempts) + 1,
-                                               queuedAt: notification.createdAt, now: now, jitter: Double.random(in: 0...1))
-        let status: Int? = switch answer {
-        case let .accepted(status), let .refused(status, _): status
-        case let .unavailable(status, _): status
-        }
-        try await outbox.finish(notification, .decided(decision), attempts: attempts, status: status, circuit: channel.circuit, actor: actor, now: now)
+        let round = await ChannelSender(client: client).deliver(message, on: channel, requestsSoFar: notification.attempts, queuedAt: notification.createdAt, clock: clock)
+        try await outbox.finish(notification, .decided(round.decision), attempts: round.requests, status: round.answer.status, circuit: channel.circuit,
+                                actor: actor, now: round.endedAt)
         let metadata: Logger.Metadata = ["alert": "\(notification.alertID)", "channel": "\(channel.name)", "kind": "\(notification.kind.rawValue)"]
-        switch decision {
+        switch round.decision {
         case .delivered:
             logger.info("notification delivered", metadata: metadata)
             return Delivery(notification: notification, state: .delivered, error: nil, nextAttemptAt: nil)

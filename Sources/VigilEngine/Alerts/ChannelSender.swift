@@ -9,6 +9,27 @@ import VigilStore
 struct ChannelSender: Sendable {
     let client: HTTPClient
 
+    /// What a delivery round came to.
+    struct Round {
+        /// What the channel's ``DeliveryPolicy`` makes of the receiver's answer.
+        let decision: DeliveryDecision
+        let answer: ReceiverAnswer
+        /// Requests made in the round.
+        let requests: Int
+        /// When the round ended.
+        let endedAt: Date
+    }
+
+    /// Sends `message` for one round and lets the channel's policy decide what follows, given
+    /// the requests made for it before (`requestsSoFar`) and when it was queued.
+    func deliver(_ message: ChannelMessage, on channel: ChannelConfiguration, requestsSoFar: Int, queuedAt: Date, clock: any EngineClock) async -> Round {
+        let (answer, requests) = await round(message, on: channel)
+        let now = clock.now()
+        let decision = channel.delivery.decide(answer, round: channel.rounds(afterRequests: requestsSoFar) + 1,
+                                               queuedAt: queuedAt, now: now, jitter: Double.random(in: 0...1))
+        return Round(decision: decision, answer: answer, requests: requests, endedAt: now)
+    }
+
     /// One round: up to the channel's attempts, retrying what may pass at once; the last answer
     /// and the requests made.
     func round(_ message: ChannelMessage, on channel: ChannelConfiguration) async -> (ReceiverAnswer, Int) {

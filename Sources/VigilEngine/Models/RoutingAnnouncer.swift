@@ -70,17 +70,12 @@ public struct RoutingAnnouncer: Sendable {
         if let secret = destination.secret, !secret.isEmpty {
             headers.append(("X-Vigil-Signature-256", "sha256=" + ChannelMessage.signature(of: body, secret: secret)))
         }
-        let (answer, requests) = await ChannelSender(client: client).round(ChannelMessage(url: destination.url, headers: headers, body: body), on: destination)
-        let now = clock.now()
-        let decision = destination.delivery.decide(answer, round: destination.rounds(afterRequests: message.attempts) + 1,
-                                                   queuedAt: message.createdAt, now: now, jitter: Double.random(in: 0...1))
-        let status: Int? = switch answer {
-        case let .accepted(status), let .refused(status, _): status
-        case let .unavailable(status, _): status
-        }
-        try await queue.finish(message, .decided(decision), attempts: requests, status: status, owner: actor, now: now)
+        let round = await ChannelSender(client: client).deliver(
+            ChannelMessage(url: destination.url, headers: headers, body: body), on: destination, requestsSoFar: message.attempts, queuedAt: message.createdAt, clock: clock
+        )
+        try await queue.finish(message, .decided(round.decision), attempts: round.requests, status: round.answer.status, owner: actor, now: round.endedAt)
         let metadata: Logger.Metadata = ["model": "\(message.subject)", "message": "\(message.id)"]
-        switch decision {
+        switch round.decision {
         case .delivered:
             logger.info("routing announced", metadata: metadata)
             return Announcement(message: message, state: .delivered, error: nil)

@@ -9,6 +9,14 @@ public enum ReceiverAnswer: Sendable, Equatable {
     /// A 5xx, 408 or 429, a timeout or no connection: the receiver may take it later.
     case unavailable(status: Int?, error: String)
 
+    /// The receiver's HTTP status, when it answered.
+    public var status: Int? {
+        switch self {
+        case let .accepted(status), let .refused(status, _): status
+        case let .unavailable(status, _): status
+        }
+    }
+
     /// The answer a status code means, with `answer` (the receiver's words, or the error) kept.
     public static func classify(status: Int, answer: String) -> ReceiverAnswer {
         switch status {
