@@ -1,0 +1,70 @@
+import Foundation
+
+/// A binary classifier's performance estimator, fitted on its labelled reference: the isotonic
+/// calibration of its scores, and how much each metric varies from chunk to chunk there.
+///
+/// A window's estimate is ``ConfidenceBasedEstimation`` over the calibrated scores. Its sampling
+/// error is the standard deviation of the metric realised on consecutive reference chunks of
+/// ``chunkSize`` rows, scaled to the window's size (σ·√(chunk / rows)); the band is three
+/// sampling errors either side, clipped to [0, 1], as NannyML draws its bands. Codable, to be
+/// stored with the model version it was fitted for.
+public struct PerformanceEstimator: Sendable, Equatable, Codable {
+    /// One metric's estimate on one window.
+    public struct Estimate: Sendable, Equatable {
+        public let value: Double
+        /// The sampling error at the window's size; `nil` when the reference had too few chunks.
+        public let standardError: Double?
+        public let lower: Double?
+        public let upper: Double?
+    }
+
+    public let calibration: IsotonicCalibration
+    /// Rows per reference chunk.
+    public let chunkSize: Int
+    /// Per metric (its raw name), the standard deviation of its realised value across the
+    /// reference's chunks; absent when it could not be measured on two chunks.
+    public let chunkSpread: [String: Double]
+
+    /// Fits the estimator on the labelled reference, rows in time order. `chunkSize` defaults to
+    /// a tenth of the reference, and at least 30 rows.
+    ///
+    /// - Throws: ``StatisticsError`` when the inputs differ in length, are empty, or hold a
+    ///   label or prediction other than 0 and 1.
+    public init(scores: [Double], predictions: [Int], labels: [Int], chunkSize: Int? = nil) throws(StatisticsError) {
+        try StatisticsError.checkPaired(scores.count, labels.count)
+        try StatisticsError.checkPaired(scores.count, predictions.count)
+        guard predictions.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw StatisticsError(.invalidParameter, "predictions must be 0 or 1") }
+        calibration = try IsotonicCalibration(scores: scores, labels: labels)
+        let size = chunkSize ?? max(30, scores.count / 10)
+        guard size > 0 else { throw StatisticsError(.invalidParameter, "chunk size must be positive") }
+        self.chunkSize = size
+        var spread: [String: Double] = [:]
+        let starts = Array(stride(from: 0, to: scores.count - size + 1, by: size))
+        for metric in EstimatedMetric.allCases {
+            let values = starts.compactMap { start -> Double? in
+                let rows = start..<(start + size)
+                return metric.realised(labels: Array(labels[rows]), predictions: Array(predictions[rows]), scores: Array(scores[rows]))
+            }
+            guard values.count >= 2 else { continue }
+            let mean = values.reduce(0, +) / Double(values.count)
+            spread[metric.rawValue] = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+        }
+        chunkSpread = spread
+    }
+
+    /// The estimated metrics of a window of unlabelled rows: the model's raw `scores` and the
+    /// classes it predicted.
+    public func estimate(scores: [Double], predictions: [Int]) throws(StatisticsError) -> [EstimatedMetric: Estimate] {
+        let values = try ConfidenceBasedEstimation.estimate(probabilities: calibration.probabilities(scores), predictions: predictions, scores: scores)
+        var estimates: [EstimatedMetric: Estimate] = [:]
+        for (metric, value) in values {
+            guard let spread = chunkSpread[metric.rawValue] else {
+                estimates[metric] = Estimate(value: value, standardError: nil, lower: nil, upper: nil)
+                continue
+            }
+            let error = spread * (Double(chunkSize) / Double(scores.count)).squareRoot()
+            estimates[metric] = Estimate(value: value, standardError: error, lower: max(0, value - 3 * error), upper: min(1, value + 3 * error))
+        }
+        return estimates
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import VigilStatistics
+
+/// Cases from `Fixtures/make_estimation_fixtures.py`: NannyML 0.13's CBPE and scikit-learn's
+/// isotonic regression on a classifier under covariate shift.
+struct EstimationFixtures: Decodable {
+    struct Rows: Decodable {
+        let y_pred_proba: [Double]
+        let y_pred: [Int]
+        let y_true: [Int]
+    }
+
+    struct Isotonic: Decodable {
+        let x: [Double]
+        let predicted: [Double]
+    }
+
+    struct Case: Decodable {
+        let name: String
+        let chunk_size: Int
+        let reference: Rows
+        let analysis: Rows
+        let nannyml: [String: [Double]]
+        let realised: [String: [Double]]
+        let isotonic: Isotonic
+    }
+
+    let nannyml: String
+    let cases: [Case]
+
+    static let shared: EstimationFixtures = loadFixture("estimation_cases.json")
+}
+
+@Suite("Performance estimation before labels, against NannyML and scikit-learn")
+struct EstimationReferenceTests {
+    @Test("isotonic calibration predicts what scikit-learn's IsotonicRegression(out_of_bounds='clip') does", arguments: EstimationFixtures.shared.cases.map(\.name))
+    func isotonic(_ name: String) throws {
+        let fixture = try #require(EstimationFixtures.shared.cases.first { $0.name == name })
+        let calibration = try IsotonicCalibration(scores: fixture.reference.y_pred_proba, labels: fixture.reference.y_true)
+        let worst = zip(calibration.probabilities(fixture.isotonic.x), fixture.isotonic.predicted).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-9, "largest difference \(worst)")
+    }
+
+    @Test("estimates each chunk's accuracy, F1 and ROC AUC at least as closely as NannyML's CBPE (mean absolute error against the realised values)",
+          arguments: EstimationFixtures.shared.cases.map(\.name))
+    func againstNannyML(_ name: String) throws {
+        let fixture = try #require(EstimationFixtures.shared.cases.first { $0.name == name })
+        let estimator = try PerformanceEstimator(scores: fixture.reference.y_pred_proba, predictions: fixture.reference.y_pred,
+                                                 labels: fixture.reference.y_true, chunkSize: fixture.chunk_size)
+        var ours: [EstimatedMetric: [Double]] = [:]
+        var realised: [EstimatedMetric: [Double]] = [:]
+        for start in stride(from: 0, to: fixture.analysis.y_true.count, by: fixture.chunk_size) {
+            let rows = start..<min(start + fixture.chunk_size, fixture.analysis.y_true.count)
+            let scores = Array(fixture.analysis.y_pred_proba[rows]), predictions = Array(fixture.analysis.y_pred[rows])
+            let estimates = try estimator.estimate(scores: scores, predictions: predictions)
+            for metric in EstimatedMetric.allCases {
+                ours[metric, default: []].append(estimates[metric]?.value ?? .nan)
+                realised[metric, default: []].append(metric.realised(labels: Array(fixture.analysis.y_true[rows]), predictions: predictions, scores: scores) ?? .nan)
+            }
+        }
+        func meanAbsoluteError(_ estimates: [Double], _ truth: [Double]) -> Double {
+            zip(estimates, truth).map { abs($0 - $1) }.reduce(0, +) / Double(truth.count)
+        }
+        for metric in EstimatedMetric.allCases {
+            let truth = try #require(fixture.realised[metric.rawValue])
+            // Vigil's realised metrics are NannyML's (scikit-learn's) on the same rows.
+            let realisedGap = meanAbsoluteError(realised[metric] ?? [], truth)
+            #expect(realisedGap < 1e-9, "\(metric.rawValue): realised differs by \(realisedGap)")
+            let vigil = meanAbsoluteError(ours[metric] ?? [], truth)
+            let nannyML = meanAbsoluteError(try #require(fixture.nannyml[metric.rawValue]), truth)
+            print("estimation \(name) \(metric.rawValue): Vigil MAE \(vigil), NannyML MAE \(nannyML)")
+            // The same method: equal up to rounding (ROC AUC ranks by the raw scores, which
+            // isotonic ties can only make finer, and differs from NannyML's by ~1e-8).
+            #expect(vigil <= nannyML + 1e-6, "\(metric.rawValue): Vigil's mean absolute error \(vigil) against NannyML's \(nannyML)")
+        }
+    }
+
+    @Test("bands are three reference sampling errors wide, narrower for larger windows, and clipped to [0, 1]")
+    func bands() throws {
+        let fixture = try #require(EstimationFixtures.shared.cases.first)
+        let estimator = try PerformanceEstimator(scores: fixture.reference.y_pred_proba, predictions: fixture.reference.y_pred,
+                                                 labels: fixture.reference.y_true, chunkSize: fixture.chunk_size)
+        let small = try estimator.estimate(scores: Array(fixture.analysis.y_pred_proba.prefix(125)), predictions: Array(fixture.analysis.y_pred.prefix(125)))
+        let large = try estimator.estimate(scores: Array(fixture.analysis.y_pred_proba.prefix(2_000)), predictions: Array(fixture.analysis.y_pred.prefix(2_000)))
+        for metric in EstimatedMetric.allCases {
+            let narrow = try #require(large[metric]?.standardError), wide = try #require(small[metric]?.standardError)
+            // σ·√(chunk / rows): four times the rows halve the error... 16 times, a quarter.
+            #expect(abs(wide / narrow - 4) < 1e-9, "\(metric.rawValue)")
+            let estimate = try #require(small[metric])
+            let lower = try #require(estimate.lower), upper = try #require(estimate.upper)
+            #expect(lower == max(0, estimate.value - 3 * wide) && upper == min(1, estimate.value + 3 * wide))
+        }
+        #expect(throws: StatisticsError.self) { try PerformanceEstimator(scores: [0.2, 0.4], predictions: [0, 2], labels: [0, 1]) }
+    }
+}
