@@ -32,6 +32,9 @@ struct MetricsCommand: AsyncParsableCommand {
     @Flag(help: "Only rows that drifted (drift only).")
     var drifted = false
 
+    @Flag(help: "Performance only: show the estimates made before labels (estimated, lower, upper) beside the realised values.")
+    var estimated = false
+
     @Option(help: "Most rows shown, newest windows first.")
     var limit = 200
 
@@ -45,6 +48,7 @@ struct MetricsCommand: AsyncParsableCommand {
         let start = try sinceDate()
         let logger = global.makeLogger()
         var length: WorkflowDuration?
+        if estimated && kind != .performance { throw ValidationError("--estimated applies to performance metrics only") }
         if let rollup {
             guard kind == .drift else { throw ValidationError("--rollup applies to drift metrics only") }
             guard let parsed = WorkflowDuration(rollup) else { throw ValidationError("--rollup takes a duration such as 6h or 1d") }
@@ -74,7 +78,9 @@ struct MetricsCommand: AsyncParsableCommand {
     }
 
     func query(_ database: Database, since: Date) async throws -> TextTable {
-        let listing = try await MetricsStore(database: database).listing(kind, model: model, since: since, slices: slices, driftedOnly: drifted, limit: limit)
+        let listing = try await MetricsStore(database: database).listing(
+            kind, model: model, since: since, slices: slices, driftedOnly: drifted, estimated: estimated, limit: limit
+        )
         var table = TextTable(listing.columns)
         let formatter = ISO8601DateFormatter()
         for row in listing.rows {

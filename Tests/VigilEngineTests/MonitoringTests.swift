@@ -18,11 +18,11 @@ enum SyntheticLog {
 
     /// A CSV of `hours` × `perHour` rows; from hour `shiftFrom` on, `tenure` moves up by `shift` σ.
     static func write(
-        to url: URL, hours: Int, perHour: Int, seed: UInt64, shiftFrom: Int? = nil, shift: Double = 1, labelled: Bool = false
+        to url: URL, hours: Int, perHour: Int, seed: UInt64, shiftFrom: Int? = nil, shift: Double = 1, labelled: Bool = false, fromHour: Int = 0
     ) throws {
         var generator = SeededGenerator(seed: seed)
         var text = "request_id,ts,prediction,score,latency_ms,error,amount,tenure,tickets,plan" + (labelled ? ",label" : "") + "\n"
-        for hour in 0..<hours {
+        for hour in fromHour..<hours {
             for row in 0..<perHour {
                 let ts = start.addingTimeInterval(Double(hour) * 3_600 + Double(row) * 3_600 / Double(perHour))
                 let tenure = generator.normal(mean: 24, deviation: 6) + (shiftFrom.map { hour >= $0 } == true ? shift * 6 : 0)
@@ -161,6 +161,55 @@ struct MonitoringTests {
         }
     }
 
+    @Test("before any label, every window has performance estimated from its scores, with bands, beside no realised value; labelled windows have both")
+    func estimatedBeforeLabels() async throws {
+        let labelled = SyntheticLog.temporaryFile("labelled.csv"), unlabelled = SyntheticLog.temporaryFile("unlabelled.csv")
+        defer {
+            try? FileManager.default.removeItem(at: labelled)
+            try? FileManager.default.removeItem(at: unlabelled)
+        }
+        // 12 labelled baseline hours (labels agree with the prediction 80% of the time), then 12 hours whose labels have not come.
+        try SyntheticLog.write(to: labelled, hours: 12, perHour: 200, seed: 5, labelled: true)
+        try SyntheticLog.write(to: unlabelled, hours: 24, perHour: 200, seed: 6, fromHour: 12)
+        try await TestDatabase.withFresh { database in
+            _ = try await SyntheticLog.ingest(labelled, into: database)
+            _ = try await SyntheticLog.ingest(unlabelled, into: database)
+            let baseline = MonitoredData.Baseline.fixed(start: "2025-11-24T00:00:00Z", end: "2025-11-24T12:00:00Z")
+            let monitor = try SyntheticLog.monitor(database, baseline: baseline, slices: ["plan"])
+            _ = try await monitor.run(now: SyntheticLog.start.addingTimeInterval(24 * 3_600), runID: nil)
+            let rows = try await database.client.query("""
+                SELECT window_start_time, metric, value, lower, upper, estimated, baseline_value FROM performance_metrics
+                WHERE slice_key IS NULL AND metric IN ('accuracy', 'f1', 'roc_auc')
+                """).decode((Date, String, Double, Double?, Double?, Bool, Double?).self)
+            var estimated: [Int: [String: (value: Double, lower: Double?, upper: Double?, baseline: Double?)]] = [:]
+            var realised: [Int: Set<String>] = [:]
+            for try await (start, metric, value, lower, upper, isEstimate, baselineValue) in rows {
+                let hour = Int(start.timeIntervalSince(SyntheticLog.start) / 3_600)
+                if isEstimate { estimated[hour, default: [:]][metric] = (value, lower, upper, baselineValue) } else { realised[hour, default: []].insert(metric) }
+            }
+            #expect(Set(estimated.keys) == Set(0..<24), "\(estimated.keys.sorted())")
+            #expect(Set(realised.keys) == Set(0..<12), "labels only in the first 12 hours: \(realised.keys.sorted())")
+            for hour in 12..<24 {
+                let accuracy = try #require(estimated[hour]?["accuracy"])
+                let lower = try #require(accuracy.lower), upper = try #require(accuracy.upper)
+                // The truth is 0.8: the estimate is near it and its band holds it.
+                #expect(abs(accuracy.value - 0.8) < 0.06 && lower < 0.8 && 0.8 < upper && upper - lower < 0.4, "hour \(hour): \(accuracy)")
+                #expect(accuracy.baseline.map { abs($0 - 0.8) < 0.03 } == true)
+                #expect(estimated[hour]?["f1"] != nil && estimated[hour]?["roc_auc"] != nil)
+            }
+            // Slices are estimated too, and rules read estimates by their own names.
+            let slices = try await database.client.query("SELECT count(*)::int8 FROM performance_metrics WHERE estimated AND slice_key IS NOT NULL").decode(Int.self)
+            for try await count in slices { #expect(count > 0) }
+            let latest = try #require(try await MetricsStore(database: database).recentWindows(model: "churn", count: 1).first)
+            #expect(latest.metrics["estimated_accuracy"] != nil && latest.metrics["accuracy"] == nil)
+            let listing = try await MetricsStore(database: database).listing(.performance, model: "churn", since: .distantPast, slices: false, driftedOnly: false,
+                                                                           estimated: true, limit: 1_000)
+            #expect(listing.columns.suffix(3) == ["estimated", "lower", "upper"])
+            let plain = try await MetricsStore(database: database).listing(.performance, model: "churn", since: .distantPast, slices: false, driftedOnly: false, limit: 1_000)
+            #expect(listing.rows.count > plain.rows.count)
+        }
+    }
+
     @Test("a no-drift control over 48 windows raises no hard severity")
     func noDriftControl() async throws {
         let url = SyntheticLog.temporaryFile("quiet.csv")
@@ -229,7 +278,7 @@ struct MonitoringTests {
 
     private func accuracyRows(_ database: Database) async throws -> [(hour: Int, labelled: Int)] {
         let rows = try await database.client.query("""
-            SELECT window_start_time, labelled_rows FROM performance_metrics WHERE metric = 'accuracy' AND slice_key IS NULL ORDER BY 1
+            SELECT window_start_time, labelled_rows FROM performance_metrics WHERE metric = 'accuracy' AND slice_key IS NULL AND NOT estimated ORDER BY 1
             """).decode((Date, Int).self)
         var result: [(Int, Int)] = []
         for try await (start, labelled) in rows { result.append((Int(start.timeIntervalSince(SyntheticLog.start) / 3_600), labelled)) }
@@ -269,7 +318,7 @@ struct MonitoringTests {
             #expect(summary.windows.map(\.rows) == [1_000, 1_000])
             #expect(summary.driftedFeatures == ["tenure"])
             let accuracy = try await database.client.query("""
-                SELECT value, baseline_value FROM performance_metrics WHERE model = 'own' AND metric = 'accuracy' AND slice_key IS NULL ORDER BY window_start_time
+                SELECT value, baseline_value FROM performance_metrics WHERE model = 'own' AND metric = 'accuracy' AND slice_key IS NULL AND NOT estimated ORDER BY window_start_time
                 """).decode((Double, Double?).self)
             var values: [(Double, Double?)] = []
             for try await row in accuracy { values.append(row) }

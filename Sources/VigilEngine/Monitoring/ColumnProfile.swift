@@ -97,6 +97,9 @@ struct ProfileSet: Sendable {
     var roles: [String: String] = [:]
     /// How many stored windows were merged into these profiles (roll-ups).
     var windowCount = 0
+    /// The performance estimator fitted on the same rows (a fixed baseline's), or the model's
+    /// latest one for a moving reference.
+    var estimator: ScoreEstimator?
 
     subscript(slice: Slice, column: String) -> ColumnProfile? {
         profiles[Key(slice: slice, column: column)]

@@ -5,8 +5,8 @@ import VigilStore
 import VigilWorkflow
 
 /// What the monitor computes from a window's rows and its reference, with no I/O: column
-/// profiles per slice, drift decided by the ``DriftPolicy``, integrity, performance and
-/// operational metrics.
+/// profiles per slice, drift decided by the ``DriftPolicy``, integrity, performance (realised,
+/// and estimated from scores by the reference's ``ScoreEstimator``) and operational metrics.
 struct WindowAnalysis: Sendable {
     let data: MonitoredData
     let slices: [SliceRule]
@@ -36,6 +36,9 @@ struct WindowAnalysis: Sendable {
             metrics.integrity += integrity(table, rows: rows, slice: slice, reference: reference, quarantined: quarantined)
             metrics.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { metric in
                 reference?.profiles.performance(metric, slice: slice)
+            }
+            if let estimator = reference?.profiles.estimator {
+                metrics.performance += estimator.metrics(of: table, slice: slice) { metric in reference?.profiles.performance(metric, slice: slice) }
             }
             metrics.operational += operational(table, slice: slice)
         }
@@ -69,6 +72,7 @@ struct WindowAnalysis: Sendable {
                 set.profiles[ProfileSet.Key(slice: slice, column: column.name)] = profile
             }
             set.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { _ in nil }
+            if slice == .overall, data.problemType == .classification { set.estimator = ScoreEstimator(fittedOn: table) }
         }
         return set
     }

@@ -68,13 +68,22 @@ struct WindowReferences: Sendable {
         for (key, profile) in set.profiles {
             stored.append(StoredProfile(slice: key.slice, columnName: key.column, role: "", kind: profile.kind.rawValue, profile: try profile.encoded()))
         }
-        try await store.saveBaseline(model: model, name: name, rows: rows.rowCount, profiles: stored, performance: set.performance, now: now)
+        try await store.saveBaseline(
+            model: model, name: name, rows: rows.rowCount, profiles: stored, performance: set.performance, estimator: try set.estimator?.encoded(), now: now
+        )
         return baseline(set)
     }
 
     private func cachedBaseline() async throws -> MonitorReference? {
         guard let cached = try await store.baseline(model: model, name: name) else { return nil }
-        return baseline(try ProfileSet(stored: cached.profiles, performance: cached.performance))
+        var set = try ProfileSet(stored: cached.profiles, performance: cached.performance)
+        set.estimator = try cached.estimator.map(ScoreEstimator.decoded)
+        return baseline(set)
+    }
+
+    /// The estimator a moving reference lends its windows: the model's latest fixed baseline's.
+    private func latestEstimator() async throws -> ScoreEstimator? {
+        try await store.latestEstimator(model: model).map(ScoreEstimator.decoded)
     }
 
     func baseline(_ profiles: ProfileSet) -> MonitorReference {
@@ -87,12 +96,15 @@ struct WindowReferences: Sendable {
         let start = window.start.addingTimeInterval(-offset), end = window.end.addingTimeInterval(-offset)
         let stored = try await store.profiles(model: model, start: start, end: end)
         if !stored.isEmpty {
-            let set = try ProfileSet(stored: stored, performance: try await store.performance(model: model, start: start, end: end))
+            var set = try ProfileSet(stored: stored, performance: try await store.performance(model: model, start: start, end: end))
+            set.estimator = try await latestEstimator()
             return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
         }
         let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
         guard rows.rowCount > 0 else { return nil }
-        return MonitorReference(profiles: await analysis.profileSet(rows), window: (start, end), comparison: comparison, name: name)
+        var set = await analysis.profileSet(rows)
+        set.estimator = try await latestEstimator() ?? set.estimator
+        return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
     }
 
     /// The stored whole-window profiles inside [start, end), merged column by column.

@@ -19,9 +19,12 @@ public struct MetricListing: Sendable {
     public let columns: [String]
     public let rows: [Row]
 
-    /// The query of `kind` for `model` from `since`: whole windows unless `slices`, and for drift
-    /// only what drifted when `driftedOnly`.
-    static func query(_ kind: Kind, model: String, since: Date, slices: Bool, driftedOnly: Bool, limit: Int) -> (columns: [String], query: PostgresQuery) {
+    /// The query of `kind` for `model` from `since`: whole windows unless `slices`, for drift
+    /// only what drifted when `driftedOnly`, and for performance the estimates beside the
+    /// realised values (with their bands) when `estimated`.
+    static func query(
+        _ kind: Kind, model: String, since: Date, slices: Bool, driftedOnly: Bool, estimated: Bool = false, limit: Int
+    ) -> (columns: [String], query: PostgresQuery) {
         let sliceFilter = slices ? "" : " AND slice_key IS NULL"
         let columns: [String]
         let sql: String
@@ -35,12 +38,12 @@ public struct MetricListing: Sendable {
                 ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, drift_score DESC LIMIT $3
                 """
         case .performance:
-            columns = ["window_start", "slice", "metric", "value", "baseline", "labelled", "rows", "proxy"]
+            columns = ["window_start", "slice", "metric", "value", "baseline", "labelled", "rows", "proxy"] + (estimated ? ["estimated", "lower", "upper"] : [])
             sql = """
                 SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), metric, value::text, coalesce(baseline_value::text, ''),
-                       labelled_rows::text, row_count::text, is_proxy::text
-                FROM performance_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)
-                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, metric LIMIT $3
+                       labelled_rows::text, row_count::text, is_proxy::text\(estimated ? ", estimated::text, coalesce(lower::text, ''), coalesce(upper::text, '')" : "")
+                FROM performance_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)\(estimated ? "" : " AND NOT estimated")
+                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, metric, estimated LIMIT $3
                 """
         case .integrity:
             columns = ["window_start", "slice", "feature", "rows", "missing_rate", "type_mismatches", "out_of_range", "out_of_domain", "unseen", "quarantined"]
@@ -69,8 +72,10 @@ public struct MetricListing: Sendable {
 extension MetricsStore {
     /// Up to `limit` rows of the `kind` metric table for `model`, from windows starting at or
     /// after `since`, newest first.
-    public func listing(_ kind: MetricListing.Kind, model: String, since: Date, slices: Bool, driftedOnly: Bool, limit: Int) async throws -> MetricListing {
-        let (columns, query) = MetricListing.query(kind, model: model, since: since, slices: slices, driftedOnly: driftedOnly, limit: limit)
+    public func listing(
+        _ kind: MetricListing.Kind, model: String, since: Date, slices: Bool, driftedOnly: Bool, estimated: Bool = false, limit: Int
+    ) async throws -> MetricListing {
+        let (columns, query) = MetricListing.query(kind, model: model, since: since, slices: slices, driftedOnly: driftedOnly, estimated: estimated, limit: limit)
         var rows: [MetricListing.Row] = []
         for try await row in try await database.client.query(query, logger: database.logger) {
             let cells = row.makeRandomAccess()

@@ -115,8 +115,16 @@ public struct WindowMetric: Sendable, Codable, Equatable {
     public var rowCount: Int
     /// A stand-in while labels are missing (mean confidence, prediction drift).
     public var isProxy: Bool
+    /// Estimated from calibrated scores, before labels (same metric name as the realised value).
+    public var estimated: Bool
+    /// An estimate's band: three sampling errors either side.
+    public var lower: Double?
+    public var upper: Double?
 
-    public init(slice: Slice, metric: String, value: Double, baselineValue: Double? = nil, labelledRows: Int = 0, rowCount: Int, isProxy: Bool = false) {
+    public init(
+        slice: Slice, metric: String, value: Double, baselineValue: Double? = nil, labelledRows: Int = 0, rowCount: Int, isProxy: Bool = false,
+        estimated: Bool = false, lower: Double? = nil, upper: Double? = nil
+    ) {
         sliceKey = slice.key
         sliceValue = slice.value
         self.metric = metric
@@ -125,7 +133,13 @@ public struct WindowMetric: Sendable, Codable, Equatable {
         self.labelledRows = labelledRows
         self.rowCount = rowCount
         self.isProxy = isProxy
+        self.estimated = estimated
+        self.lower = lower
+        self.upper = upper
     }
+
+    /// The name rules read it by: `estimated_f1` for an estimate of `f1`.
+    public var ruleName: String { estimated ? "estimated_" + metric : metric }
 }
 
 /// Everything the monitor computed for one window.

@@ -89,11 +89,11 @@ public struct MetricsStore: Sendable {
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO performance_metrics (model, window_start_time, window_end_time, slice_key, slice_value, metric, value, baseline_value,
-                    labelled_rows, row_count, is_proxy, sample_rate, computed_at)
+                    labelled_rows, row_count, is_proxy, estimated, lower, upper, sample_rate, computed_at)
                 SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.metric, r.value, r.baseline_value, r.labelled_rows, r.row_count,
-                    r.is_proxy, \(rate), \(now)
+                    r.is_proxy, coalesce(r.estimated, false), r.lower, r.upper, \(rate), \(now)
                 FROM jsonb_to_recordset(\(performance)::jsonb) AS r(slice_key text, slice_value text, metric text, value float8,
-                    baseline_value float8, labelled_rows int8, row_count int8, is_proxy boolean)
+                    baseline_value float8, labelled_rows int8, row_count int8, is_proxy boolean, estimated boolean, lower float8, upper float8)
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO operational_metrics (model, window_start_time, window_end_time, slice_key, slice_value, metric, value, row_count, sample_rate, computed_at)
@@ -162,7 +162,7 @@ public struct MetricsStore: Sendable {
     public func performance(model: String, start: Date, end: Date) async throws -> [WindowMetric] {
         let rows = try await database.client.query("""
             SELECT slice_key, slice_value, metric, value, labelled_rows, row_count, is_proxy FROM performance_metrics
-            WHERE model = \(model) AND window_start_time = \(start) AND window_end_time = \(end)
+            WHERE model = \(model) AND window_start_time = \(start) AND window_end_time = \(end) AND NOT estimated
             """, logger: database.logger)
         var metrics: [WindowMetric] = []
         for try await (key, value, metric, number, labelled, count, proxy) in rows.decode((String?, String?, String, Double, Int, Int, Bool).self) {
@@ -171,29 +171,42 @@ public struct MetricsStore: Sendable {
         return metrics
     }
 
-    /// A fixed baseline's cached profiles and performance, when computed from `rows` rows.
-    public func baseline(model: String, name: String) async throws -> (rows: Int, profiles: [StoredProfile], performance: [WindowMetric])? {
+    /// A fixed baseline's cached profiles, performance and performance estimator (JSON, as the
+    /// engine encoded it), when computed from `rows` rows.
+    public func baseline(model: String, name: String) async throws -> (rows: Int, profiles: [StoredProfile], performance: [WindowMetric], estimator: String?)? {
         let rows = try await database.client.query("""
-            SELECT row_count, profiles::text, performance::text FROM baseline_profiles WHERE model = \(model) AND baseline = \(name)
+            SELECT row_count, profiles::text, performance::text, estimator::text FROM baseline_profiles WHERE model = \(model) AND baseline = \(name)
             """, logger: database.logger)
-        for try await (count, profiles, performance) in rows.decode((Int, String, String).self) {
+        for try await (count, profiles, performance, estimator) in rows.decode((Int, String, String, String?).self) {
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
             return (
                 count, try decoder.decode([StoredProfile].self, from: Data(profiles.utf8)),
-                (try? decoder.decode([WindowMetric].self, from: Data(performance.utf8))) ?? []
+                (try? decoder.decode([WindowMetric].self, from: Data(performance.utf8))) ?? [], estimator
             )
         }
         return nil
     }
 
-    public func saveBaseline(model: String, name: String, rows: Int, profiles: [StoredProfile], performance: [WindowMetric], now: Date) async throws {
+    /// The performance estimator of the model's most recently computed fixed baseline, for
+    /// workflows compared with a moving reference (previous or seasonal windows), which has none.
+    public func latestEstimator(model: String) async throws -> String? {
+        let rows = try await database.client.query("""
+            SELECT estimator::text FROM baseline_profiles WHERE model = \(model) AND estimator IS NOT NULL ORDER BY computed_at DESC LIMIT 1
+            """, logger: database.logger)
+        for try await estimator in rows.decode(String.self) { return estimator }
+        return nil
+    }
+
+    public func saveBaseline(
+        model: String, name: String, rows: Int, profiles: [StoredProfile], performance: [WindowMetric], estimator: String? = nil, now: Date
+    ) async throws {
         let profilesJSON = try Self.json(profiles), performanceJSON = try Self.json(performance)
         try await database.client.query("""
-            INSERT INTO baseline_profiles (model, baseline, row_count, profiles, performance, computed_at)
-            VALUES (\(model), \(name), \(rows), \(profilesJSON)::jsonb, \(performanceJSON)::jsonb, \(now))
+            INSERT INTO baseline_profiles (model, baseline, row_count, profiles, performance, estimator, computed_at)
+            VALUES (\(model), \(name), \(rows), \(profilesJSON)::jsonb, \(performanceJSON)::jsonb, \(estimator)::jsonb, \(now))
             ON CONFLICT (model, baseline) DO UPDATE SET row_count = excluded.row_count, profiles = excluded.profiles,
-                performance = excluded.performance, computed_at = excluded.computed_at
+                performance = excluded.performance, estimator = excluded.estimator, computed_at = excluded.computed_at
             """, logger: database.logger)
     }
 }
@@ -239,7 +252,8 @@ extension MetricsStore {
             ))
         }
         let metrics = try await database.client.query("""
-            SELECT window_start_time, metric, value, baseline_value, labelled_rows, row_count, is_proxy FROM performance_metrics
+            SELECT window_start_time, CASE WHEN estimated THEN 'estimated_' || metric ELSE metric END, value, baseline_value, labelled_rows,
+                   row_count, is_proxy FROM performance_metrics
             WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
             UNION ALL
             SELECT window_start_time, metric, value, NULL, 0, row_count, false FROM operational_metrics
