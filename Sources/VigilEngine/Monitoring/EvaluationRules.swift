@@ -1,4 +1,5 @@
 import Foundation
+import VigilStatistics
 import VigilStore
 
 /// The conditions of one severity in an `evaluate` step. Every condition given is a separate
@@ -9,7 +10,7 @@ import VigilStore
 ///   drift_share: 0.4                          # share of drifted features ≥ 0.4
 ///   drift_score: { above: 0.3, features: [order_amount] }
 ///   features: [tenure_months]                 # any of these drifted
-///   performance_drop: { metric: f1, by: 0.05 } # against the reference's value
+///   performance_drop: { metric: f1, by: 0.05 } # against the reference's value (min_samples: 100, significance: 0.0005)
 ///   slo: { latency_p95: 250, error_rate: 0.02 } # upper bounds
 ///   custom: [{ metric: conversion, min: 0.02 }]
 ///   missing_rate: 0.2                         # any feature
@@ -35,9 +36,42 @@ struct RuleSet: Decodable, Sendable {
         enum CodingKeys: String, CodingKey { case above, features }
     }
 
+    /// A metric worse than the reference's value by at least `by`, on at least `min_samples`
+    /// rows (labelled rows; all rows for an estimate), and by more than the window's sampling
+    /// noise: the one-sided p-value of the drop against the window's standard error (from its
+    /// stored band) below `significance`. A metric without a band is judged on `by` alone.
     struct PerformanceDrop: Decodable, Sendable {
+        static let defaultMinimumSamples = 100
+        static let defaultSignificance = 0.0005
+
         var metric: String
         var by: Double
+        var minSamples: Int?
+        var significance: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case metric, by, significance
+            case minSamples = "min_samples"
+        }
+
+        /// Why the drop holds in `window`, or `nil` when it does not.
+        func holds(in window: WindowReport) -> String? {
+            guard let observed = window.metrics[metric], let baseline = observed.baselineValue else { return nil }
+            let samples = observed.estimated ? observed.rowCount : observed.labelledRows
+            guard samples >= (minSamples ?? Self.defaultMinimumSamples) else { return nil }
+            let name = observed.estimated ? String(metric.dropFirst("estimated_".count)) : metric
+            let worse = RuleSet.lowerIsBetter.contains(name) ? observed.value - baseline : baseline - observed.value
+            guard worse >= by else { return nil }
+            var evidence = observed.estimated ? "\(samples) rows, estimated" : "\(samples) labels"
+            // The band is three standard errors either side, clipped to [0, 1] on one side at most.
+            if let lower = observed.lower, let upper = observed.upper {
+                let error = max(upper - observed.value, observed.value - lower) / 3
+                let p = MetricDrop.pValue(drop: worse, standardError: error)
+                guard p < (significance ?? Self.defaultSignificance) else { return nil }
+                evidence += ", p = \(RuleSet.format(p))"
+            }
+            return "\(metric) \(RuleSet.format(observed.value)) against \(RuleSet.format(baseline)) on the reference (worse by \(RuleSet.format(worse)) ≥ \(RuleSet.format(by)), \(evidence))"
+        }
     }
 
     struct Bound: Decodable, Sendable {
@@ -95,12 +129,7 @@ struct RuleSet: Decodable, Sendable {
             }))
         }
         if let drop = performanceDrop {
-            rules.append(("performance_drop", { window in
-                guard let metric = window.metrics[drop.metric], let baseline = metric.baselineValue, metric.labelledRows > 0 else { return nil }
-                let worse = Self.lowerIsBetter.contains(drop.metric) ? metric.value - baseline : baseline - metric.value
-                guard worse >= drop.by else { return nil }
-                return "\(drop.metric) \(Self.format(metric.value)) against \(Self.format(baseline)) on the reference (worse by \(Self.format(worse)) ≥ \(Self.format(drop.by)), \(metric.labelledRows) labels)"
-            }))
+            rules.append(("performance_drop", { window in drop.holds(in: window) }))
         }
         for (name, limit) in (slo ?? [:]).sorted(by: { $0.key < $1.key }) {
             rules.append(("slo.\(name)", { window in

@@ -13,7 +13,8 @@ struct PerformanceSummary {
     let table: ProfiledRows
     let problem: MonitoredData.ProblemType
 
-    /// The metrics, each with the reference's value of the same metric where known.
+    /// The metrics, each with the reference's value of the same metric where known, and a
+    /// realised metric's sampling band (three standard errors either side) where one is known.
     func metrics(slice: Slice, baseline: (String) -> Double?) -> [WindowMetric] {
         var values: [(String, Double, Int, Bool)] = []
         switch problem {
@@ -21,17 +22,72 @@ struct PerformanceSummary {
         case .regression: values = regression()
         }
         return values.map { name, value, labelled, proxy in
-            WindowMetric(
+            let error = proxy ? nil : standardErrors[name]
+            return WindowMetric(
                 slice: slice, metric: name, value: value, baselineValue: proxy ? nil : baseline(name),
-                labelledRows: labelled, rowCount: table.rowCount, isProxy: proxy
+                labelledRows: labelled, rowCount: table.rowCount, isProxy: proxy,
+                lower: error.map { max(0, value - 3 * $0) }, upper: error.map { min(1, value + 3 * $0) }
             )
         }
+    }
+
+    /// Analytic standard errors of the realised binary metrics, by name: a proportion's
+    /// √(v(1 − v)/n) over its own denominator (all labelled rows for accuracy, predicted positives
+    /// for precision, actual positives for recall, TP + (FP + FN)/2 for F1) and Hanley and
+    /// McNeil's for ROC AUC. Empty for more than two classes and for regression.
+    private var standardErrors: [String: Double] {
+        guard problem == .classification, let counts = binaryCounts else { return [:] }
+        func proportion(_ value: Double, _ n: Double) -> Double? { n > 0 ? (value * (1 - value) / n).squareRoot() : nil }
+        let (tp, fp, fn, tn) = (Double(counts.tp), Double(counts.fp), Double(counts.fn), Double(counts.tn))
+        var errors: [String: Double] = [:]
+        let labelled = tp + fp + fn + tn
+        errors["accuracy"] = proportion((tp + tn) / max(1, labelled), labelled)
+        if tp + fp > 0 { errors["precision"] = proportion(tp / (tp + fp), tp + fp) }
+        if tp + fn > 0 { errors["recall"] = proportion(tp / (tp + fn), tp + fn) }
+        let f1Denominator = tp + (fp + fn) / 2
+        if f1Denominator > 0 { errors["f1"] = proportion(tp / f1Denominator, f1Denominator) }
+        if let auc = counts.auc, tp + fn > 0, fp + tn > 0 {
+            let (positives, negatives) = (tp + fn, fp + tn)
+            let q1 = auc / (2 - auc), q2 = 2 * auc * auc / (1 + auc)
+            let variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / (positives * negatives)
+            errors["roc_auc"] = max(0, variance).squareRoot()
+        }
+        return errors
+    }
+
+    /// The labelled rows' confusion counts for the positive class, and their ROC AUC, when there
+    /// are two classes.
+    private var binaryCounts: (tp: Int, fp: Int, fn: Int, tn: Int, auc: Double?)? {
+        let pairs = labelledPairs
+        let classes = Array(Set(pairs.map(\.label) + pairs.map(\.prediction))).sorted()
+        guard !pairs.isEmpty, let positive = Self.positiveClass(classes) else { return nil }
+        var counts = (tp: 0, fp: 0, fn: 0, tn: 0, auc: Double?.none)
+        for pair in pairs {
+            switch (pair.label == positive, pair.prediction == positive) {
+            case (true, true): counts.tp += 1
+            case (false, true): counts.fp += 1
+            case (true, false): counts.fn += 1
+            case (false, false): counts.tn += 1
+            }
+        }
+        if !pairs.contains(where: { $0.score.isNaN }) {
+            counts.auc = try? ProbabilisticMetrics.rocAUC(labels: pairs.map { $0.label == positive ? 1 : 0 }, scores: pairs.map(\.score))
+        }
+        return counts
     }
 
     /// The positive class of a two-class problem: `1`, `true` or `yes` when present, else the last in order.
     static func positiveClass(_ classes: [String]) -> String? {
         guard classes.count <= 2, let last = classes.last else { return nil }
         return classes.first { ["1", "true", "yes", "positive"].contains($0.lowercased()) } ?? last
+    }
+
+    /// The rows with both a label and a prediction, with their scores.
+    private var labelledPairs: [(label: String, prediction: String, score: Double)] {
+        (0..<table.rowCount).compactMap { index in
+            guard let label = table.labels[index], let prediction = table.predictions[index] else { return nil }
+            return (label, prediction, table.scores[index])
+        }
     }
 
     private func classification() -> [(String, Double, Int, Bool)] {
@@ -41,12 +97,7 @@ struct PerformanceSummary {
             results.append(("mean_score", scores.reduce(0, +) / Double(scores.count), 0, true))
             results.append(("mean_confidence", scores.map { max($0, 1 - $0) }.reduce(0, +) / Double(scores.count), 0, true))
         }
-        var pairs: [(label: String, prediction: String, score: Double)] = []
-        for index in 0..<table.rowCount {
-            if let label = table.labels[index], let prediction = table.predictions[index] {
-                pairs.append((label, prediction, table.scores[index]))
-            }
-        }
+        let pairs = labelledPairs
         let classes = Array(Set(pairs.map(\.label) + pairs.map(\.prediction))).sorted()
         let predicted = table.predictions.compactMap { $0 }
         if let positive = Self.positiveClass(Array(Set(predicted + pairs.map(\.label))).sorted()), !predicted.isEmpty {

@@ -253,19 +253,21 @@ extension MetricsStore {
         }
         let metrics = try await database.client.query("""
             SELECT window_start_time, CASE WHEN estimated THEN 'estimated_' || metric ELSE metric END, value, baseline_value, labelled_rows,
-                   row_count, is_proxy FROM performance_metrics
+                   row_count, is_proxy, estimated, lower, upper FROM performance_metrics
             WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
             UNION ALL
-            SELECT window_start_time, metric, value, NULL, 0, row_count, false FROM operational_metrics
+            SELECT window_start_time, metric, value, NULL, 0, row_count, false, false, NULL, NULL FROM operational_metrics
             WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
             UNION ALL
-            SELECT window_start_time, metric, value, NULL, 0, row_count, false FROM business_metrics
+            SELECT window_start_time, metric, value, NULL, 0, row_count, false, false, NULL, NULL FROM business_metrics
             WHERE model = \(model) AND window_start_time >= \(oldest) AND value IS NOT NULL
             """, logger: database.logger)
-        for try await (start, name, value, baseline, labelled, rows, proxy) in metrics.decode((Date, String, Double, Double?, Int, Int, Bool).self) {
+        for try await (start, name, value, baseline, labelled, rows, proxy, estimated, lower, upper)
+            in metrics.decode((Date, String, Double, Double?, Int, Int, Bool, Bool, Double?, Double?).self) {
             guard let position = index[start] else { continue }
             reports[position].metrics[name] = WindowMetric(
-                slice: .overall, metric: name, value: value, baselineValue: baseline, labelledRows: labelled, rowCount: rows, isProxy: proxy
+                slice: .overall, metric: name, value: value, baselineValue: baseline, labelledRows: labelled, rowCount: rows, isProxy: proxy,
+                estimated: estimated, lower: lower, upper: upper
             )
         }
         let integrity = try await database.client.query("""
