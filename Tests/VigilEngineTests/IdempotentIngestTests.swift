@@ -147,4 +147,36 @@ struct IdempotentIngestTests {
             #expect(ids == ["other"])
         }
     }
+
+    @Test("a label file may say when each label became known (label_ts); a bad time is quarantined by line; an unknown column is an error naming it, and loads nothing")
+    func labelArrivalTime() async throws {
+        let labels = SyntheticLog.temporaryFile("known.csv"), unknown = SyntheticLog.temporaryFile("unknown.csv")
+        defer { for url in [labels, unknown] { try? FileManager.default.removeItem(at: url) } }
+        try "request_id,label,label_ts\nr1,1,2025-12-08T09:30:00Z\nr2,0,\nr3,1,next tuesday\n".write(to: labels, atomically: true, encoding: .utf8)
+        try "request_id,label,labeled_at\nr4,1,2025-12-08T09:30:00Z\n".write(to: unknown, atomically: true, encoding: .utf8)
+        try await TestDatabase.withFresh { database in
+            let store = LabelStore(database: database)
+            let before = Date()
+            let report = try await store.load(try DataRecordReader(path: labels.path), model: "churn", actor: "labeller")
+            #expect(report.rowsLoaded == 2 && report.quarantined == 1)
+            #expect(report.quarantineSample.first.map { "\($0.line) \($0.column ?? "")" } == "4 label_ts")
+            let rows = try await database.client.query("SELECT request_id, known_at, received_at FROM inference_labels ORDER BY 1", logger: database.logger)
+                .decode((String, Date, Date).self)
+            var known: [String: (Date, Date)] = [:]
+            for try await (id, knownAt, receivedAt) in rows { known[id] = (knownAt, receivedAt) }
+            // As stated for r1; the ingest time for r2, which states none. Both taken in now.
+            #expect(known["r1"]?.0 == Date(timeIntervalSince1970: 1_765_186_200))
+            #expect((known["r2"]?.0).map { $0 >= before.addingTimeInterval(-1) } == true)
+            #expect(known.values.allSatisfy { $0.1 >= before.addingTimeInterval(-1) })
+
+            do {
+                _ = try await store.load(try DataRecordReader(path: unknown.path), model: "churn", actor: "labeller")
+                Issue.record("a label file with an unknown column loaded")
+            } catch let error as DataFileError {
+                #expect(error.description.contains(":1:") && error.description.contains("unknown column 'labeled_at'"), "\(error)")
+            }
+            let count = try await database.client.query("SELECT count(*)::int8 FROM inference_labels", logger: database.logger).decode(Int.self).first { _ in true }
+            #expect(count == 2)
+        }
+    }
 }

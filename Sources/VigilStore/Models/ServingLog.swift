@@ -71,9 +71,9 @@ public struct ServingLog: Sendable {
     public func label(_ labels: [(requestID: String, label: String, receivedAt: Date)], model: String) async throws {
         guard !labels.isEmpty else { return }
         try await database.client.query("""
-            INSERT INTO inference_labels (model, request_id, label, received_at)
-            SELECT \(model), id, label, at FROM unnest(\(labels.map(\.requestID)), \(labels.map(\.label)), \(labels.map(\.receivedAt))) AS t(id, label, at)
-            ON CONFLICT (model, request_id) DO UPDATE SET label = EXCLUDED.label, received_at = EXCLUDED.received_at
+            INSERT INTO inference_labels (model, request_id, label, received_at, known_at)
+            SELECT \(model), id, label, at, at FROM unnest(\(labels.map(\.requestID)), \(labels.map(\.label)), \(labels.map(\.receivedAt))) AS t(id, label, at)
+            ON CONFLICT (model, request_id) DO UPDATE SET label = EXCLUDED.label, received_at = EXCLUDED.received_at, known_at = EXCLUDED.known_at
             """, logger: database.logger)
     }
 }

@@ -19,20 +19,33 @@ public struct LabelStore: Sendable {
         self.database = database
     }
 
-    /// Loads a label file: `request_id` and `label` columns, one row per request.
+    /// The columns a label file may have.
+    static let columns = ["request_id", "label", "label_ts"]
+
+    /// Loads a label file: `request_id` and `label` columns, one row per request, and optionally
+    /// `label_ts`, when the label became known (an RFC 3339 time or Unix seconds; the ingest
+    /// time when absent or empty).
     ///
-    /// A row without a request id or label is quarantined with its line; a malformed file loads nothing.
+    /// A row without a request id or label, or with a `label_ts` that is not a time, is quarantined
+    /// with its line; a file with any other column, or malformed, loads nothing.
     /// - Parameter grace: how long a label without its inference is kept.
     public func load(_ reader: DataRecordReader, model: String, actor: String, grace: WorkflowDuration = MonitoredData.defaultLabelGrace) async throws -> IngestReport {
         let started = Date()
         var batch = LabelBatch()
         var rejected: [(line: Int, column: String, reason: String, raw: String)] = []
         var rowsRead = 0
-        var requestColumn = -1, labelColumn = -1
+        var requestColumn = -1, labelColumn = -1, knownColumn = -1
         while let record = try reader.next() {
-            if requestColumn < 0 || labelColumn < 0 {
+            if let unknown = reader.columnNames.first(where: { !Self.columns.contains($0) }) {
+                throw DataFileError(
+                    file: reader.file, line: reader.format == .csv ? 1 : record.line,
+                    "unknown column '\(unknown)' in a label file (it takes request_id, label and, optionally, label_ts: when the label became known)"
+                )
+            }
+            if requestColumn < 0 || labelColumn < 0 || knownColumn < 0 {
                 requestColumn = reader.columnNames.firstIndex(of: "request_id") ?? -1
                 labelColumn = reader.columnNames.firstIndex(of: "label") ?? -1
+                knownColumn = reader.columnNames.firstIndex(of: "label_ts") ?? -1
             }
             rowsRead += 1
             guard requestColumn >= 0, !record.isMissing(requestColumn), let requestID = record.text(requestColumn) else {
@@ -43,7 +56,15 @@ public struct LabelStore: Sendable {
                 rejected.append((record.line, "label", "label is missing", record.raw))
                 continue
             }
-            batch.append(requestID: requestID, label: label)
+            var knownAt: Date?
+            if knownColumn >= 0, !record.isMissing(knownColumn), let text = record.text(knownColumn) {
+                guard let seconds = Timestamp.parse(text) else {
+                    rejected.append((record.line, "label_ts", "label_ts '\(text.prefix(40))' is not \(Timestamp.rangeDescription)", record.raw))
+                    continue
+                }
+                knownAt = Date(timeIntervalSince1970: seconds)
+            }
+            batch.append(requestID: requestID, label: label, knownAt: knownAt)
         }
         guard rowsRead > 0 else { throw DataFileError(file: reader.file, line: nil, "the file holds no rows; nothing to load") }
         if reader.format == .csv, requestColumn < 0 || labelColumn < 0 {
@@ -90,15 +111,17 @@ public struct LabelStore: Sendable {
             let end = min(start + 50_000, batch.labels.count)
             let rows = try await connection.query("""
                 WITH input AS (
-                    SELECT DISTINCT ON (r.request_id) r.request_id, r.label
-                    FROM unnest(\(Array(batch.requestIDs[start..<end]))::text[], \(Array(batch.labels[start..<end]))::text[]) WITH ORDINALITY AS r(request_id, label, n)
+                    SELECT DISTINCT ON (r.request_id) r.request_id, r.label,
+                           CASE WHEN r.known_seconds = 'NaN' THEN NULL ELSE to_timestamp(r.known_seconds) END AS known_at
+                    FROM unnest(\(Array(batch.requestIDs[start..<end]))::text[], \(Array(batch.labels[start..<end]))::text[],
+                                \(batch.knownAt[start..<end].map { $0?.timeIntervalSince1970 ?? .nan })::float8[]) WITH ORDINALITY AS r(request_id, label, known_seconds, n)
                     ORDER BY r.request_id, r.n DESC
                 ), previous AS (
                     SELECT l.request_id, l.label FROM inference_labels l JOIN input i USING (request_id) WHERE l.model = \(model)
                 ), written AS (
-                    INSERT INTO inference_labels AS l (model, request_id, label, received_at)
-                    SELECT \(model), request_id, label, clock_timestamp() FROM input
-                    ON CONFLICT (model, request_id) DO UPDATE SET label = excluded.label, received_at = excluded.received_at
+                    INSERT INTO inference_labels AS l (model, request_id, label, received_at, known_at)
+                    SELECT \(model), request_id, label, clock_timestamp(), coalesce(known_at, clock_timestamp()) FROM input
+                    ON CONFLICT (model, request_id) DO UPDATE SET label = excluded.label, received_at = excluded.received_at, known_at = excluded.known_at
                     WHERE l.label IS DISTINCT FROM excluded.label
                     RETURNING l.request_id, l.label
                 ), corrected AS (
