@@ -152,7 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilCLITests",
-            dependencies: ["VigilStore", "VigilTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["VigilEngine", "VigilStore", "VigilTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
     ]

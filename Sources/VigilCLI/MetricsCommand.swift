@@ -56,7 +56,10 @@ struct MetricsCommand: AsyncParsableCommand {
         }
         let table = try await global.withDatabase(logger: logger) { database in
             if let length {
-                return try await rolledUp(database, since: start == .distantPast ? Date().addingTimeInterval(-7 * 86_400) : start, length: length)
+                // Without --since: the last week, or two periods when they are longer, so that at
+                // least one whole period ends before now.
+                let lookback = max(7 * 86_400, 2 * length.seconds)
+                return try await rolledUp(database, since: start == .distantPast ? Date().addingTimeInterval(-lookback) : start, length: length)
             }
             return try await query(database, since: start)
         }
@@ -91,16 +94,10 @@ struct MetricsCommand: AsyncParsableCommand {
 
     /// Drift of longer windows merged from the stored profiles of the model's monitoring workflow.
     func rolledUp(_ database: Database, since: Date, length: WorkflowDuration) async throws -> TextTable {
-        guard let workflow = try await WorkflowStore(database: database).monitoringWorkflow(forModel: model), let data = workflow.spec.data else {
+        guard let workflow = try await WorkflowStore(database: database).monitoringWorkflow(forModel: model) else {
             throw CommandFailure("no applied workflow monitors model '\(model)' (one with `model: \(model)` and `data`)")
         }
-        // The workflow's own monitor settings, where they are plain values.
-        var options = WindowMonitor.Options()
-        if let with = workflow.spec.steps.first(where: { $0.uses == "monitor" })?.with,
-           let parameters = try? JSONDecoder().decode(MonitorStep.Parameters.self, from: JSONEncoder().encode(with)) {
-            options.policy = try parameters.policy()
-        }
-        let monitor = try WindowMonitor(database: database, workflow: workflow.workflow, model: model, data: data, options: options, logger: database.logger)
+        let monitor = try WindowMonitor(workflow: workflow, database: database, logger: database.logger)
         let windows = try await monitor.rollUp(from: since, to: Date(), length: length.seconds)
         var table = TextTable(["window_start", "window_end", "windows", "feature", "role", "method", "score", "threshold", "p_value", "drifted", "reference", "ref_rows", "rows"])
         let formatter = ISO8601DateFormatter()

@@ -35,6 +35,7 @@ struct Vigil: AsyncParsableCommand {
             ServeCommand.self,
             IngestCommand.self,
             MetricsCommand.self,
+            MonitorCommand.self,
             DriftCommand.self,
             BenchCommand.self,
         ]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilEngine
 import VigilStore
 import VigilTesting
 
@@ -79,6 +80,45 @@ struct MonitoringCommandsTests {
             #expect(rolled.standardOutput.contains("\n2026-01-05T11:00:00Z,2026-01-05T12:00:00Z,1,amount,feature,"), "\(rolled.standardOutput)")
             let none = try await VigilProcess.run(["metrics", "performance", "--model", "nobody", "--database-url", url], environment: environment)
             #expect(none.standardOutput == "no performance metrics for nobody\n")
+        }
+    }
+
+    @Test("monitor backfill computes every closed window of months-old logs with a progress bar, and nothing the second time; a pass that finds nothing due says why")
+    func backfill() async throws {
+        try await TestDatabase.withFresh { database in
+            let url = database.configuration.url(revealingPassword: true)
+            let environment = VigilProcess.cleanEnvironment()
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-backfill-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            // The default lookback (7 days) of a monitor step: the logs below lie long before it.
+            let workflow = Self.workflow.replacingOccurrences(of: "lookback: 3650d, ", with: "")
+            try workflow.write(to: folder.appendingPathComponent("watch.yaml"), atomically: true, encoding: .utf8)
+            #expect(try await VigilProcess.run(["apply", folder.appendingPathComponent("watch.yaml").path, "--database-url", url], environment: environment).status == 0)
+            var csv = "request_id,ts,prediction,amount,plan\n"
+            for hour in 0..<12 {
+                for row in 0..<10 { csv += "r\(hour)-\(row),2026-01-05T\(String(format: "%02d", hour)):\(String(format: "%02d", row * 5)):00Z,\(row % 2),\(10 + row),basic\n" }
+            }
+            let file = folder.appendingPathComponent("log.csv")
+            try csv.write(to: file, atomically: true, encoding: .utf8)
+            #expect(try await VigilProcess.run(["ingest", file.path, "--model", "churn", "--database-url", url], environment: environment).status == 0)
+
+            let idle = try await WindowMonitor(workflow: try await WorkflowStore(database: database).version(of: "watch"), database: database, logger: database.logger)
+                .run(now: Date(), runID: nil)
+            #expect(idle.windows.isEmpty)
+            #expect(idle.idleReason?.contains("lies before this pass's lookback") == true && idle.idleReason?.contains("vigil monitor backfill watch --since 2026-01-05T00:00:00Z") == true,
+                    "\(idle.idleReason ?? "")")
+
+            let first = try await VigilProcess.run(["monitor", "backfill", "watch", "--since", "2026-01-05T00:00:00Z", "--until", "2026-01-06T00:00:00Z", "--database-url", url],
+                                                   environment: environment)
+            #expect(first.status == 0, "\(first.standardError)")
+            #expect(first.standardOutput == "computed 12 windows from 2026-01-05T00:00:00Z to 2026-01-05T12:00:00Z\n", "\(first.standardOutput)")
+            #expect(first.standardError.contains("12/12 windows"), "\(first.standardError)")
+            let second = try await VigilProcess.run(["monitor", "backfill", "watch", "--since", "2026-01-05T00:00:00Z", "--until", "2026-01-06T00:00:00Z", "--database-url", url],
+                                                    environment: environment)
+            #expect(second.standardOutput == "nothing to back-fill: all 12 windows are computed already\n", "\(second.standardOutput)")
+            let unknown = try await VigilProcess.run(["monitor", "backfill", "nope", "--since", "30d", "--database-url", url], environment: environment)
+            #expect(unknown.status == 1 && unknown.standardError.contains("nope"), "\(unknown.standardError)")
         }
     }
 }

@@ -49,6 +49,9 @@ public struct WindowMonitor: Sendable {
         /// Drift of the latest computed window, whole window only.
         public var latestDrift: [DriftMetric] = []
         public var latestPerformance: [WindowMetric] = []
+        /// Why no window was due, when none was: no rows yet, rows only before the lookback, the
+        /// newest window still open, or everything already computed.
+        public var idleReason: String?
 
         /// Features of the latest window that drifted, by falling score.
         public var driftedFeatures: [String] {
@@ -89,19 +92,65 @@ public struct WindowMonitor: Sendable {
         self.logger = logger
     }
 
+    /// The monitor of a monitoring workflow (one with `model` and `data`), with its `monitor`
+    /// step's own settings where they are plain values.
+    ///
+    /// - Throws: ``MonitorError`` when the workflow monitors no model.
+    public init(workflow version: WorkflowVersion, database: Database, logger: Logger) throws {
+        guard let model = version.spec.model, let data = version.spec.data else {
+            throw MonitorError("workflow '\(version.workflow)' monitors no model: it needs `model` and `data`")
+        }
+        var options = Options()
+        if let with = version.spec.steps.first(where: { $0.uses == "monitor" })?.with,
+           let parameters = try? JSONDecoder().decode(MonitorStep.Parameters.self, from: JSONEncoder().encode(with)) {
+            options.policy = try parameters.policy()
+            if let rate = parameters.sampleRate { options.sampleRate = rate }
+            options.features = parameters.features
+        }
+        try self.init(database: database, workflow: version.workflow, model: model, data: data, options: options, logger: logger)
+    }
+
     var model: String { source.model }
     var granularity: TimeInterval { analysis.granularity }
 
-    /// Computes every due window that closed by `now`.
+    /// The start of the window `date` falls in.
+    func windowStart(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: (date.timeIntervalSince1970 / granularity).rounded(.down) * granularity)
+    }
+
+    /// Computes the due windows (new, or changed since they were computed) that closed by `now`
+    /// within the lookback, at most ``Options/maximumWindows`` of them.
     public func run(now: Date, runID: Int?) async throws -> Summary {
-        let until = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / granularity).rounded(.down) * granularity)
+        let until = windowStart(now)
         let since = until.addingTimeInterval(-options.lookback)
         let signatures = try await source.signatures(since: since, until: until, on: store.database)
         let computed = try await store.computedWindows(model: model, since: since)
         let due = signatures.filter { $0 != computed[$0.start] }.prefix(options.maximumWindows)
+        var summary = try await compute(Array(due), now: now, runID: runID) { _, _ in }
+        if due.isEmpty { summary.idleReason = try await idleReason(since: since, until: until, computed: signatures.count) }
+        return summary
+    }
+
+    /// Computes every due window of [since, until) that closed by `now`, however old and however
+    /// many, oldest first: a history back-fill. Windows computed already and unchanged are
+    /// skipped, so running it again computes nothing. `progress` hears (done, due) after each.
+    public func backfill(since: Date, until: Date, now: Date, runID: Int?, progress: (Int, Int) -> Void) async throws -> Summary {
+        let end = min(windowStart(until), windowStart(now))
+        let signatures = try await source.signatures(since: windowStart(since), until: end, on: store.database)
+        let computed = try await store.computedWindows(model: model, since: windowStart(since))
+        let due = signatures.filter { $0 != computed[$0.start] }
+        var summary = try await compute(due, now: now, runID: runID, progress: progress)
+        if due.isEmpty {
+            summary.idleReason = signatures.isEmpty ? "no closed window between \(since) and \(end) has rows" : "all \(signatures.count) windows are computed already"
+        }
+        return summary
+    }
+
+    /// Computes and records `due`, oldest first.
+    func compute(_ due: [WindowSignature], now: Date, runID: Int?, progress: (Int, Int) -> Void) async throws -> Summary {
         var summary = Summary()
         var baseline: MonitorReference?
-        for signature in due {
+        for (done, signature) in due.enumerated() {
             if baseline == nil { baseline = try await references.fixedBaseline(now: now) }
             let metrics = try await compute(signature, baseline: baseline)
             try await store.record(metrics, model: model, runID: runID, now: now)
@@ -112,8 +161,28 @@ public struct WindowMonitor: Sendable {
                 "model": "\(model)", "window": "\(signature.start)", "rows": "\(signature.rows)",
                 "drifted": "\(metrics.drift.filter { $0.drifted && $0.sliceKey == nil }.map(\.featureName))",
             ])
+            progress(done + 1, due.count)
         }
         return summary
+    }
+
+    /// Why a pass over [since, until) found nothing to compute.
+    func idleReason(since: Date, until: Date, computed: Int) async throws -> String {
+        let format = { (date: Date) in ISO8601DateFormatter().string(from: date) }
+        guard let span = try await source.span(on: store.database) else {
+            return "no rows for model \(model) yet: nothing to monitor"
+        }
+        if computed > 0 {
+            return "nothing new since the last pass: the \(computed) window\(computed == 1 ? "" : "s") with rows since \(format(since)) are computed"
+        }
+        if span.first >= until {
+            return "the first window is still open: rows begin at \(format(span.first)), and a window is computed once it closes"
+        }
+        if span.last < since {
+            return "every row (\(format(span.first)) to \(format(span.last))) lies before this pass's lookback, which starts at \(format(since)); "
+                + "`vigil monitor backfill \(workflow) --since \(format(span.first))` computes those windows"
+        }
+        return "no closed window since \(format(since)) has rows; the newest row is at \(format(span.last))"
     }
 
     /// Reads one window and its reference, and computes its metrics.

@@ -71,7 +71,7 @@ public struct MonitorStep: WorkflowStep {
         var lines = summary.windows.map { window in
             "computed \(Self.format(window.start)) – \(Self.format(window.end)): \(window.rows) rows, \(window.labelled) labelled, \(window.quarantined) quarantined"
         }
-        if summary.windows.isEmpty { lines.append("no window is due: nothing new since the last pass") }
+        if let reason = summary.idleReason { lines.append("no window is due: \(reason)") }
         if !summary.driftedFeatures.isEmpty { lines.append("latest window: drifted \(summary.driftedFeatures.joined(separator: ", "))") }
         await context.log(lines)
         for window in summary.windows {

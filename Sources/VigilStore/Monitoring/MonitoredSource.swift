@@ -138,6 +138,19 @@ public struct WindowRows: Sendable {
 
 extension MonitoredSource {
     /// Per window in [since, until): rows, labels, latest label and quarantined rows.
+    /// The time of the source's first and last row, when it has any: what a pass that finds
+    /// nothing due says in its reason.
+    public func span(on database: Database) async throws -> (first: Date, last: Date)? {
+        var bindings = PostgresBindings()
+        bindings.append(model)
+        bindings.append(roles)
+        let query = PostgresQuery(unsafeSQL: "SELECT min(\(timestampExpression)), max(\(timestampExpression)) \(fromClause)", binds: bindings)
+        for try await (first, last) in try await database.client.query(query, logger: database.logger).decode((Date?, Date?).self) {
+            if let first, let last { return (first, last) }
+        }
+        return nil
+    }
+
     public func signatures(since: Date, until: Date, on database: Database) async throws -> [WindowSignature] {
         let granularity = Double(data.granularity.seconds)
         let bin = "date_bin(make_interval(secs => $5), \(timestampExpression), '1970-01-01 00:00:00+00')"
