@@ -81,9 +81,17 @@ struct WindowReferences: Sendable {
         return baseline(set)
     }
 
-    /// The estimator a moving reference lends its windows: the model's latest fixed baseline's.
+    /// The estimator a moving reference lends its windows: the model's latest (a fixed
+    /// baseline's, or one fitted on an earlier labelled reference window).
     private func latestEstimator() async throws -> ScoreEstimator? {
         try await store.latestEstimator(model: model).map(ScoreEstimator.decoded)
+    }
+
+    /// Keeps an estimator fitted on a labelled reference window, for the windows after it: a
+    /// workflow compared with the previous or a seasonal window has no fixed baseline to fit one on.
+    private func keep(_ estimator: ScoreEstimator, fittedOn window: (start: Date, end: Date), rows: Int, now: Date) async throws {
+        let name = "labelled reference window \(ISO8601DateFormatter().string(from: window.start))"
+        try await store.saveBaseline(model: model, name: name, rows: rows, profiles: [], performance: [], estimator: try estimator.encoded(), now: now)
     }
 
     func baseline(_ profiles: ProfileSet) -> MonitorReference {
@@ -98,12 +106,24 @@ struct WindowReferences: Sendable {
         if !stored.isEmpty {
             var set = try ProfileSet(stored: stored, performance: try await store.performance(model: model, start: start, end: end))
             set.estimator = try await latestEstimator()
+            // No estimator yet: fit one on this reference window's rows, if they are labelled.
+            if set.estimator == nil, data.problemType == .classification, set.performance.contains(where: { $0.labelledRows >= ScoreEstimator.minimumRows }) {
+                let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
+                if let estimator = await analysis.profileSet(rows).estimator {
+                    try await keep(estimator, fittedOn: (start, end), rows: rows.rowCount, now: window.end)
+                    set.estimator = estimator
+                }
+            }
             return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
         }
         let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
         guard rows.rowCount > 0 else { return nil }
         var set = await analysis.profileSet(rows)
-        set.estimator = try await latestEstimator() ?? set.estimator
+        if let latest = try await latestEstimator() {
+            set.estimator = latest
+        } else if let fitted = set.estimator {
+            try await keep(fitted, fittedOn: (start, end), rows: rows.rowCount, now: window.end)
+        }
         return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
     }
 
