@@ -76,6 +76,15 @@ struct EstimationReferenceTests {
         }
     }
 
+    @Test("expected calibration error: row-weighted |mean probability − share positive| over ten equal-width bins, 1.0 in the last")
+    func calibrationError() throws {
+        let ece = try ProbabilisticMetrics.expectedCalibrationError(labels: [0, 1, 1, 0, 1], probabilities: [0.05, 0.15, 0.95, 0.95, 1.0])
+        // Bins: [0.05] → 0.05; [0.15] → 0.85; [0.95, 0.95, 1.0] → |0.9667 − 0.6667| = 0.3.
+        #expect(abs(ece - (0.05 + 0.85 + 3 * 0.3) / 5) < 1e-12, "\(ece)")
+        #expect(try ProbabilisticMetrics.expectedCalibrationError(labels: [1, 0], probabilities: [1, 0]) == 0)
+        #expect(throws: StatisticsError.self) { try ProbabilisticMetrics.expectedCalibrationError(labels: [1], probabilities: [1.5]) }
+    }
+
     @Test("bands are three reference sampling errors wide, narrower for larger windows, and clipped to [0, 1]")
     func bands() throws {
         let fixture = try #require(EstimationFixtures.shared.cases.first)

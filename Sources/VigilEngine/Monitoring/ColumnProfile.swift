@@ -117,6 +117,6 @@ struct ProfileSet: Sendable {
     var isEmpty: Bool { profiles.isEmpty }
 
     func performance(_ metric: String, slice: Slice) -> Double? {
-        performance.first { $0.metric == metric && $0.sliceKey == slice.key && $0.sliceValue == slice.value && !$0.isProxy }?.value
+        performance.first { $0.metric == metric && $0.sliceKey == slice.key && $0.sliceValue == slice.value && !$0.estimated }?.value
     }
 }

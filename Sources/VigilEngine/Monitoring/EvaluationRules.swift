@@ -57,7 +57,7 @@ struct RuleSet: Decodable, Sendable {
         /// Why the drop holds in `window`, or `nil` when it does not.
         func holds(in window: WindowReport) -> String? {
             guard let observed = window.metrics[metric], let baseline = observed.baselineValue else { return nil }
-            let samples = observed.estimated ? observed.rowCount : observed.labelledRows
+            let samples = observed.estimated || observed.isProxy ? observed.rowCount : observed.labelledRows
             guard samples >= (minSamples ?? Self.defaultMinimumSamples) else { return nil }
             let name = observed.estimated ? String(metric.dropFirst("estimated_".count)) : metric
             let worse = RuleSet.lowerIsBetter.contains(name) ? observed.value - baseline : baseline - observed.value
@@ -101,7 +101,7 @@ struct RuleSet: Decodable, Sendable {
     }
 
     /// Metrics where a larger value is worse.
-    static let lowerIsBetter: Set<String> = ["log_loss", "rmse", "mae", "mape", "brier"]
+    static let lowerIsBetter: Set<String> = ["log_loss", "rmse", "mae", "mape", "brier", "ece"]
 
     /// Each rule, as a name and a test of one window that returns what it saw when it holds.
     var rules: [(name: String, holds: @Sendable (WindowReport) -> String?)] {

@@ -6,7 +6,7 @@ import VigilWorkflow
 /// Model quality of a window's labelled rows, and proxies while labels are missing.
 ///
 /// Classification: accuracy, precision, recall and F1 (of the positive class when there are two
-/// classes, macro-averaged otherwise), ROC AUC and log loss from the score. Regression: RMSE, MAE
+/// classes, macro-averaged otherwise), ROC AUC, log loss and expected calibration error from the score. Regression: RMSE, MAE
 /// and R². Proxies, on every row: the mean score and mean confidence (max(s, 1 − s)), and the
 /// share of positive predictions.
 struct PerformanceSummary {
@@ -24,7 +24,7 @@ struct PerformanceSummary {
         return values.map { name, value, labelled, proxy in
             let error = proxy ? nil : standardErrors[name]
             return WindowMetric(
-                slice: slice, metric: name, value: value, baselineValue: proxy ? nil : baseline(name),
+                slice: slice, metric: name, value: value, baselineValue: baseline(name),
                 labelledRows: labelled, rowCount: table.rowCount, isProxy: proxy,
                 lower: error.map { max(0, value - 3 * $0) }, upper: error.map { min(1, value + 3 * $0) }
             )
@@ -92,16 +92,17 @@ struct PerformanceSummary {
 
     private func classification() -> [(String, Double, Int, Bool)] {
         var results: [(String, Double, Int, Bool)] = []
+        let pairs = labelledPairs
+        // Proxies are computed on every row; they carry the window's labelled count like the rest.
         let scores = table.scores.filter { !$0.isNaN }
         if !scores.isEmpty {
-            results.append(("mean_score", scores.reduce(0, +) / Double(scores.count), 0, true))
-            results.append(("mean_confidence", scores.map { max($0, 1 - $0) }.reduce(0, +) / Double(scores.count), 0, true))
+            results.append(("mean_score", scores.reduce(0, +) / Double(scores.count), pairs.count, true))
+            results.append(("mean_confidence", scores.map { max($0, 1 - $0) }.reduce(0, +) / Double(scores.count), pairs.count, true))
         }
-        let pairs = labelledPairs
         let classes = Array(Set(pairs.map(\.label) + pairs.map(\.prediction))).sorted()
         let predicted = table.predictions.compactMap { $0 }
         if let positive = Self.positiveClass(Array(Set(predicted + pairs.map(\.label))).sorted()), !predicted.isEmpty {
-            results.append(("positive_rate", Double(predicted.filter { $0 == positive }.count) / Double(predicted.count), 0, true))
+            results.append(("positive_rate", Double(predicted.filter { $0 == positive }.count) / Double(predicted.count), pairs.count, true))
         }
         guard !pairs.isEmpty else { return results }
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
@@ -116,8 +117,9 @@ struct PerformanceSummary {
             let scores = pairs.map(\.score)
             if !scores.contains(where: \.isNaN) {
                 if let auc = try? ProbabilisticMetrics.rocAUC(labels: truth, scores: scores) { results.append(("roc_auc", auc, labelled, false)) }
-                if scores.allSatisfy({ (0...1).contains($0) }), let loss = try? ProbabilisticMetrics.logLoss(labels: truth, probabilities: scores) {
-                    results.append(("log_loss", loss, labelled, false))
+                if scores.allSatisfy({ (0...1).contains($0) }) {
+                    if let loss = try? ProbabilisticMetrics.logLoss(labels: truth, probabilities: scores) { results.append(("log_loss", loss, labelled, false)) }
+                    if let ece = try? ProbabilisticMetrics.expectedCalibrationError(labels: truth, probabilities: scores) { results.append(("ece", ece, labelled, false)) }
                 }
             }
         } else {
@@ -139,7 +141,7 @@ struct PerformanceSummary {
         }
         let predicted = table.predictions.compactMap { $0.flatMap(Double.init) }
         var results: [(String, Double, Int, Bool)] = []
-        if !predicted.isEmpty { results.append(("mean_prediction", predicted.reduce(0, +) / Double(predicted.count), 0, true)) }
+        if !predicted.isEmpty { results.append(("mean_prediction", predicted.reduce(0, +) / Double(predicted.count), targets.count, true)) }
         guard let metrics = try? RegressionMetrics(targets: targets, predictions: predictions) else { return results }
         results.append(("rmse", metrics.rmse, targets.count, false))
         results.append(("mae", metrics.mae, targets.count, false))

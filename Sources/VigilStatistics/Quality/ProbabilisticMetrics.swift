@@ -2,6 +2,28 @@ import Foundation
 
 /// Metrics of a classifier's scores or probabilities, as scikit-learn computes them.
 public enum ProbabilisticMetrics {
+    /// Expected calibration error of probabilities of the positive class: over `bins` equal-width
+    /// bins of [0, 1] (a probability of exactly 1 in the last), the row-weighted mean of
+    /// |mean probability − share of positives| (Naeini et al.; the binning of
+    /// `sklearn.calibration.calibration_curve(strategy="uniform")`).
+    ///
+    /// - Throws: ``StatisticsError`` when lengths differ, the input is empty, or a probability is
+    ///   outside [0, 1].
+    public static func expectedCalibrationError(labels: [Int], probabilities: [Double], bins: Int = 10) throws(StatisticsError) -> Double {
+        try StatisticsError.checkPaired(labels.count, probabilities.count)
+        guard bins > 0 else { throw StatisticsError(.invalidParameter, "calibration needs at least one bin") }
+        guard probabilities.allSatisfy({ (0...1).contains($0) }) else { throw StatisticsError(.invalidParameter, "probabilities must lie in [0, 1]") }
+        var sums = [(probability: Double, positives: Double, count: Double)](repeating: (0, 0, 0), count: bins)
+        for (label, probability) in zip(labels, probabilities) {
+            let bin = min(bins - 1, Int(probability * Double(bins)))
+            sums[bin].probability += probability
+            sums[bin].positives += label == 1 ? 1 : 0
+            sums[bin].count += 1
+        }
+        let total = Double(labels.count)
+        return sums.filter { $0.count > 0 }.reduce(0) { $0 + $1.count / total * abs($1.probability / $1.count - $1.positives / $1.count) }
+    }
+
     /// Area under the ROC curve of binary labels (1 positive) against scores, as
     /// `sklearn.metrics.roc_auc_score`: trapezoids over the curve's points at distinct scores, so
     /// tied scores count half.
