@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VigilStatistics
 
@@ -56,5 +57,41 @@ struct DetectorReferenceTests {
             found = detector.detections(in: stream)
         }
         #expect(found == fixture.detections, "\(fixture.name) \(p)")
+    }
+
+    /// The detections of `detector` on `stream` when its state is written out and read back every
+    /// `every` values, as a worker restarting between monitoring passes would.
+    static func resumed<Detector: ConceptDriftDetector & Codable>(_ detector: Detector, _ stream: [Double], every: Int) throws -> [Int] {
+        var found: [Int] = []
+        var current = detector
+        for start in stride(from: 0, to: stream.count, by: every) {
+            current = try DetectorSnapshot.decode(Detector.self, from: try DetectorSnapshot.encode(current))
+            for (offset, value) in stream[start..<min(start + every, stream.count)].enumerated() where current.update(value) {
+                found.append(start + offset)
+            }
+        }
+        return found
+    }
+
+    @Test("a detector written out and read back between chunks of the stream detects at the same positions as one that never stopped", arguments: [1, 7, 100])
+    func resumable(every: Int) throws {
+        var detections = 0
+        for (stream, fixture) in Self.runs {
+            let found: [Int]
+            switch fixture.name {
+            case "page_hinkley": found = try Self.resumed(PageHinkley(), stream, every: every)
+            case "adwin": found = try Self.resumed(AdaptiveWindowing(), stream, every: every)
+            default: found = try Self.resumed(DriftDetectionMethod(), stream, every: every)
+            }
+            var fresh: [Int]
+            switch fixture.name {
+            case "page_hinkley": var detector = PageHinkley(); fresh = detector.detections(in: stream)
+            case "adwin": var detector = AdaptiveWindowing(); fresh = detector.detections(in: stream)
+            default: var detector = DriftDetectionMethod(); fresh = detector.detections(in: stream)
+            }
+            #expect(found == fresh, "\(fixture.name) every \(every)")
+            detections += fresh.count
+        }
+        #expect(detections > 10, "the streams hold changes to detect: \(detections)")
     }
 }

@@ -6,8 +6,8 @@ import Foundation
 /// checks every split of the window into an older and a newer part; when their means differ by
 /// more than the Hoeffding-style bound ε_cut for confidence `delta`, it drops the older values and
 /// signals a change. Variances follow Babcock et al. (2003).
-public struct AdaptiveWindowing: ConceptDriftDetector {
-    public struct Parameters: Sendable, Equatable {
+public struct AdaptiveWindowing: ConceptDriftDetector, Codable {
+    public struct Parameters: Sendable, Equatable, Codable {
         /// Confidence of the cut test; smaller means fewer, surer detections.
         public var delta = 0.002
         /// How often (in values) the window is checked for a cut.
@@ -23,7 +23,7 @@ public struct AdaptiveWindowing: ConceptDriftDetector {
     }
 
     /// One row of the exponential histogram: up to `maximumBuckets + 1` buckets of 2^row values.
-    private struct BucketRow: Sendable {
+    private struct BucketRow: Sendable, Codable {
         var totals: [Double]
         var variances: [Double]
         var count = 0

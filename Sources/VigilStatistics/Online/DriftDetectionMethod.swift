@@ -3,8 +3,8 @@
 /// Tracks the error rate p and its standard deviation s = √(p(1−p)/n); once past the warm start,
 /// it remembers the minimum of p + s and signals a warning when p + s exceeds p_min + 2·s_min and a
 /// drift when it exceeds p_min + 3·s_min.
-public struct DriftDetectionMethod: ConceptDriftDetector {
-    public struct Parameters: Sendable, Equatable {
+public struct DriftDetectionMethod: ConceptDriftDetector, Codable {
+    public struct Parameters: Sendable, Equatable, Codable {
         /// Values seen before any warning or detection.
         public var warmStart = 30
         public var warningThreshold = 2.0

@@ -3,13 +3,13 @@
 /// Detects a change in the mean of a stream: it accumulates deviations from the running mean,
 /// less a tolerance `delta`, with a forgetting factor `alpha`, and signals when the accumulated sum
 /// moves more than `threshold` away from its extreme. Page (1954); Sebastião & Fernandes (2017).
-public struct PageHinkley: ConceptDriftDetector {
+public struct PageHinkley: ConceptDriftDetector, Codable {
     /// Which direction of change to detect.
     public enum Direction: String, Sendable, Codable {
         case up, down, both
     }
 
-    public struct Parameters: Sendable, Equatable {
+    public struct Parameters: Sendable, Equatable, Codable {
         /// Values seen before any detection is possible.
         public var minimumInstances = 30
         /// The magnitude of change tolerated.
