@@ -59,6 +59,19 @@ struct WorkflowValidationTests {
         }
     }
 
+    @Test("performance rules name estimated metrics and their guards; an unknown estimate or a bad guard is refused with its place")
+    func performanceRules() throws {
+        func workflow(_ rule: String) -> [UInt8] {
+            Array("name: w\nmodel: m\nsteps:\n  check:\n    uses: evaluate\n    with:\n      soft:\n        performance_drop: \(rule)\n".utf8)
+        }
+        let spec = try WorkflowLoader.parse(workflow("{ metric: estimated_f1, by: 0.03, min_samples: 200, significance: 0.001 }"), file: "w.yaml")
+        #expect(spec.steps.first?.uses == "evaluate")
+        _ = try WorkflowLoader.parse(workflow("{ metric: ece, by: 0.02 }"), file: "w.yaml")
+        for bad in ["{ metric: estimated_bogus, by: 0.03 }", "{ metric: f1, by: 0.03, significance: 2 }", "{ metric: f1, by: 0.03, min_samples: 0 }"] {
+            #expect(throws: WorkflowError.self, "\(bad)") { try WorkflowLoader.parse(workflow(bad), file: "w.yaml") }
+        }
+    }
+
     @Test("a library user's own step type validates once registered")
     func customStep() throws {
         let text = "name: w\nsteps:\n  score:\n    uses: score_batch\n    with:\n      batch: 10\n"

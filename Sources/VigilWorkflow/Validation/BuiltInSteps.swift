@@ -147,9 +147,11 @@ extension StepCatalog {
 public enum MetricNames {
     /// Labelled-quality and output metrics (`performance_metrics`).
     public static let performance = [
-        "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "positive_rate", "mean_score", "mean_confidence",
+        "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "ece", "positive_rate", "mean_score", "mean_confidence",
         "rmse", "mae", "r2", "mean_prediction",
     ]
+    /// Performance estimated from scores before labels, as rules name it.
+    public static let estimated = ["accuracy", "precision", "recall", "f1", "specificity", "roc_auc"].map { "estimated_" + $0 }
     /// Serving metrics (`operational_metrics`).
     public static let operational = ["error_rate", "throughput", "latency_p50", "latency_p95", "latency_p99"]
     /// What `shadow_compare` can compute on paired answers.
@@ -168,9 +170,11 @@ enum EvaluationRuleSchema {
             .init("above", .number, required: true, minimum: 0), .init("features", .list, items: .init("feature", .string)),
         ]),
         .init("features", .list, summary: "any of these features drifted", items: .init("feature", .string)),
-        .init("performance_drop", .object, summary: "{ metric, by }: worse than on the reference by at least `by`", fields: [
-            .init("metric", .string, required: true, allowed: MetricNames.performance.map(JSONValue.string)),
+        .init("performance_drop", .object, summary: "{ metric, by, min_samples, significance }: worse than on the reference by at least `by`, on enough rows, beyond the window's noise", fields: [
+            .init("metric", .string, required: true, allowed: (MetricNames.performance + MetricNames.estimated).map(JSONValue.string)),
             .init("by", .number, required: true, minimum: 0),
+            .init("min_samples", .integer, minimum: 1, summary: "fewest labelled rows (all rows for an estimate) the window needs; default 100"),
+            .init("significance", .number, minimum: 0, maximum: 1, summary: "largest one-sided p-value of the drop against the window's standard error; default 0.0005"),
         ]),
         .init("slo", .object, summary: "upper bounds on window metrics, such as { latency_p95: 250, error_rate: 0.02 }",
               fields: (MetricNames.operational + MetricNames.performance).map { .init($0, .number) }),
