@@ -14,13 +14,14 @@ struct DrainTests {
                 steps:
                   work:
                     uses: command
-                    with: { run: ["sh", "-c", "sleep 3; echo finished"] }
+                    with: { run: ["sh", "-c", "sleep 8; echo finished"] }
                 """, to: database)
             let id = try await RunLauncher(database: database).start("drain", trigger: .init(kind: .manual, actor: "t")).runID
             let url = database.configuration.url(revealingPassword: true)
             let child = try VigilProcess.start(["worker", "--database-url", url, "--concurrency", "1"], environment: VigilProcess.cleanEnvironment())
             let store = RunStore(database: database)
-            let running = try await EngineFixtures.eventually { try await store.steps(ofRun: id).first?.state == .running }
+            // The step runs 8 s: long enough to be seen running while a neighbouring test holds this process's cooperative pool.
+            let running = try await EngineFixtures.eventually(timeout: .seconds(90)) { try await store.steps(ofRun: id).first?.state == .running }
             #expect(running)
             kill(child.processIdentifier, SIGTERM)
             let exit = try await child.wait()

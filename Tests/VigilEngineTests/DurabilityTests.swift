@@ -13,19 +13,20 @@ struct DurabilityTests {
             let marker = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-kill-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: marker) }
             // The step sleeps, then appends its attempt to the marker file: an attempt that is killed writes nothing.
+            // Long enough to be seen running while a neighbouring test holds this process's cooperative pool.
             _ = try await EngineFixtures.apply("""
                 name: long
                 steps:
                   train:
                     uses: command
                     with:
-                      run: ["sh", "-c", "sleep 1.5; echo $VIGIL_ATTEMPT >> \(marker.path)"]
+                      run: ["sh", "-c", "sleep 8; echo $VIGIL_ATTEMPT >> \(marker.path)"]
                 """, to: database)
             let id = try await RunLauncher(database: database).start("long", trigger: .init(kind: .manual, actor: "t")).runID
             let url = database.configuration.url(revealingPassword: true)
             let child = try VigilProcess.start(["worker", "--database-url", url, "--lease", "2s", "--concurrency", "1"], environment: VigilProcess.cleanEnvironment())
             let store = RunStore(database: database)
-            let leased = try await EngineFixtures.eventually {
+            let leased = try await EngineFixtures.eventually(timeout: .seconds(90)) { // a worker process starting on a loaded machine
                 try await store.steps(ofRun: id).first?.state == .running
             }
             #expect(leased)
@@ -41,7 +42,7 @@ struct DurabilityTests {
             #expect(events.filter { $0.toState == "succeeded" }.count == 1)
             #expect(events.contains { $0.toState == "ready" && $0.reason?.contains("expired") == true })
             // Wait out the killed worker's orphaned sleep: only the second attempt may have written.
-            try await Task.sleep(for: .seconds(1.6))
+            try await Task.sleep(for: .seconds(8.1))
             #expect(try String(contentsOf: marker, encoding: .utf8) == "2\n")
             try await RunExecutionTests.expectReplay(id, database)
         }
@@ -65,7 +66,7 @@ struct DurabilityTests {
             // SIGKILL each worker as soon as it runs the step, then start another, as a crash loop would.
             for attempt in 1...attempts {
                 let worker = try VigilProcess.start(["worker", "--database-url", url, "--lease", "1s", "--concurrency", "1"], environment: VigilProcess.cleanEnvironment())
-                let running = try await EngineFixtures.eventually(timeout: .seconds(30)) {
+                let running = try await EngineFixtures.eventually(timeout: .seconds(90)) {
                     let step = try await store.steps(ofRun: id).first
                     return step?.state == .running && step?.attempt == attempt
                 }
