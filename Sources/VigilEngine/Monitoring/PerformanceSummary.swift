@@ -21,8 +21,9 @@ struct PerformanceSummary {
         case .classification: values = classification()
         case .regression: values = regression()
         }
+        let errors = standardErrors
         return values.map { name, value, labelled, proxy in
-            let error = proxy ? nil : standardErrors[name]
+            let error = proxy ? nil : errors[name]
             return WindowMetric(
                 slice: slice, metric: name, value: value, baselineValue: baseline(name),
                 labelledRows: labelled, rowCount: table.rowCount, isProxy: proxy,
