@@ -8,11 +8,7 @@ struct NotificationsCommandTests {
     @Test("a dead letter is listed with the receiver's answer; retry requeues it, audited; bad options are usage errors")
     func deadLetters() async throws {
         try await TestDatabase.withFresh { database in
-            let url = database.configuration.url(revealingPassword: true)
-            let environment = VigilProcess.cleanEnvironment()
-            func vigil(_ arguments: String...) async throws -> VigilProcess.Output {
-                try await VigilProcess.run(arguments + ["--database-url", url], environment: environment)
-            }
+            func vigil(_ arguments: String...) async throws -> VigilProcess.Output { try await VigilProcess.run(arguments, on: database) }
             let alert = try await AlertStore(database: database).raise(
                 AlertFinding(model: "churn", rule: "churn-drift", severity: .hard, channels: ["pagerduty"]), idempotencyKey: nil, runID: nil, actor: "t", now: Date()
             ).alert
