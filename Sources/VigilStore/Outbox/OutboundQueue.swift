@@ -50,9 +50,11 @@ public struct OutboundQueue: Sendable {
         self.database = database
     }
 
-    static let columns = """
-        id, topic, subject, body::text AS body, state, attempts, last_status, last_error, created_at, next_attempt_at, delivered_at
-        """
+    /// The columns a message is read from, qualified by `table` (its name or alias).
+    static func columns(of table: String) -> String {
+        ["id", "topic", "subject", "body::text AS body", "state", "attempts", "last_status", "last_error", "created_at", "next_attempt_at", "delivered_at"]
+            .map { "\(table).\($0)" }.joined(separator: ", ")
+    }
 
     static func message(from row: PostgresRow) throws -> OutboundMessage {
         let cells = row.makeRandomAccess()
@@ -92,7 +94,7 @@ public struct OutboundQueue: Sendable {
                 ORDER BY m.id LIMIT $6 FOR UPDATE OF m SKIP LOCKED
             )
             UPDATE outbound_messages m SET claimed_by = $4, claimed_until = $5 FROM due WHERE m.id = due.id
-            RETURNING \(Self.columns.split(separator: ",").map { "m." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
+            RETURNING \(Self.columns(of: "m"))
             """, binds: bindings), logger: database.logger)
         var messages: [OutboundMessage] = []
         for try await row in rows { messages.append(try Self.message(from: row)) }
@@ -143,7 +145,7 @@ public struct OutboundQueue: Sendable {
         bindings.append(state?.rawValue)
         bindings.append(limit)
         let rows = try await database.client.query(PostgresQuery(unsafeSQL: """
-            SELECT \(Self.columns) FROM outbound_messages
+            SELECT \(Self.columns(of: "outbound_messages")) FROM outbound_messages
             WHERE topic = $1 AND ($2::text IS NULL OR subject = $2) AND ($3::text IS NULL OR state = $3)
             ORDER BY id DESC LIMIT $4
             """, binds: bindings), logger: database.logger)
