@@ -16,6 +16,7 @@ import VigilStore
 ///   missing_rate: 0.2                         # any feature
 ///   quarantined: 100                          # rows set aside at ingest
 ///   persistence: { windows: 2, of: 3 }        # this severity's own, instead of the step's
+///   detector: { method: ddm }                  # an online detector (see ``OnlineDetectorRule``)
 /// ```
 struct RuleSet: Decodable, Sendable {
     struct ScoreRule: Decodable, Sendable {
@@ -91,9 +92,11 @@ struct RuleSet: Decodable, Sendable {
     /// How many of the latest windows this severity's rules must hold in, when it differs from
     /// the step's: a soft warning on the first window, a hard alert when it persists.
     var persistence: Persistence?
+    /// An online detector, run by the step before the window rules (it reads a stream, not windows).
+    var detector: OnlineDetectorRule?
 
     enum CodingKeys: String, CodingKey {
-        case features, slo, custom, quarantined, persistence
+        case features, slo, custom, quarantined, persistence, detector
         case driftShare = "drift_share"
         case driftScore = "drift_score"
         case performanceDrop = "performance_drop"
@@ -197,10 +200,16 @@ struct Evaluation: Sendable {
     var reasons: [String] = []
 
     /// Applies `hard`, then `soft`, to `windows` (newest first), each with its own persistence
-    /// or else `persistence`.
-    static func evaluate(windows: [WindowReport], soft: RuleSet?, hard: RuleSet?, persistence: Persistence) -> Evaluation {
+    /// or else `persistence`; `detected` says why a severity's online detector holds in this pass.
+    static func evaluate(
+        windows: [WindowReport], soft: RuleSet?, hard: RuleSet?, persistence: Persistence, detected: [Severity: String] = [:]
+    ) -> Evaluation {
         var evaluation = Evaluation()
         for (severity, rules) in [(Severity.hard, hard), (.soft, soft)] {
+            if let reason = detected[severity] {
+                evaluation.severity = max(evaluation.severity, severity)
+                evaluation.reasons.append("\(severity.rawValue): \(reason)")
+            }
             let persistence = rules?.persistence ?? persistence
             let considered = Array(windows.prefix(persistence.of))
             for rule in rules?.rules ?? [] {

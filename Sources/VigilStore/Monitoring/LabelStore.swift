@@ -120,7 +120,7 @@ public struct LabelStore: Sendable {
                     SELECT l.request_id, l.label FROM inference_labels l JOIN input i USING (request_id) WHERE l.model = \(model)
                 ), written AS (
                     INSERT INTO inference_labels AS l (model, request_id, label, received_at, known_at)
-                    SELECT \(model), request_id, label, clock_timestamp(), coalesce(known_at, clock_timestamp()) FROM input
+                    SELECT \(model), request_id, label, now(), coalesce(known_at, now()) FROM input
                     ON CONFLICT (model, request_id) DO UPDATE SET label = excluded.label, received_at = excluded.received_at, known_at = excluded.known_at
                     WHERE l.label IS DISTINCT FROM excluded.label
                     RETURNING l.request_id, l.label

@@ -184,5 +184,25 @@ enum EvaluationRuleSchema {
         .init("missing_rate", .number, minimum: 0, maximum: 1, summary: "any feature missing more often than this"),
         .init("quarantined", .integer, minimum: 0, summary: "at least this many rows quarantined at ingest"),
         .init("persistence", .object, summary: "this severity's own { windows, of }", fields: persistence),
+        .init("detector", .object, summary: "{ method, stream, … }: an online detector (adwin, ddm, page_hinkley) over the labelled errors or a feature; holds in the pass that finds a change", fields: detector),
+    ]
+
+    /// An online detector's rule: which detector, over which stream, with river's parameter names.
+    static let detector: [StepSchema.Parameter] = [
+        .init("method", .string, required: true, allowed: ["adwin", "ddm", "page_hinkley"].map(JSONValue.string)),
+        .init("stream", .string, summary: "`errors` (the labelled predictions' errors, as labels arrive; the default) or a numeric feature's name"),
+        .init("horizon", .duration, summary: "predictions older than this are not read; default 30d"),
+        .init("delta", .number, minimum: 0, summary: "adwin: the cut test's confidence (0.002); page_hinkley: the change tolerated (0.005)"),
+        .init("clock", .integer, minimum: 1, summary: "adwin: values between checks (32)"),
+        .init("max_buckets", .integer, minimum: 2, summary: "adwin: buckets per size (5)"),
+        .init("min_window_length", .integer, minimum: 1, summary: "adwin: shortest sub-window (5)"),
+        .init("grace_period", .integer, minimum: 0, summary: "adwin: values before the first check (10)"),
+        .init("warm_start", .integer, minimum: 0, summary: "ddm: values before any detection (30)"),
+        .init("warning_threshold", .number, minimum: 0, summary: "ddm: standard deviations to warn (2)"),
+        .init("drift_threshold", .number, minimum: 0, summary: "ddm: standard deviations to detect (3)"),
+        .init("min_instances", .integer, minimum: 0, summary: "page_hinkley: values before any detection (30)"),
+        .init("threshold", .number, minimum: 0, summary: "page_hinkley: lambda (50)"),
+        .init("alpha", .number, minimum: 0, maximum: 1, summary: "page_hinkley: forgetting factor (0.9999)"),
+        .init("direction", .string, allowed: ["up", "down", "both"].map(JSONValue.string), summary: "page_hinkley: which change to detect (both)"),
     ]
 }
