@@ -24,11 +24,14 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "The scenario: \(ChurnTraffic.Scenario.allCases.map(\.rawValue).joined(separator: ", ")).") var scenario = "concept"
-    @Option(help: "Simulated hours the engine runs.") var hours = ClosedLoop.Configuration().hours
-    @Option(help: "Hours after the start when the scenario's drift begins.") var onset = ClosedLoop.Configuration().onsetHours
-    @Option(help: "Requests per simulated hour.") var rate = ClosedLoop.Configuration().requestsPerHour
+    @Option(help: "Simulated hours the engine runs (default \(ClosedLoop.Configuration().hours); covariate-delayed: \(ClosedLoop.Configuration.delayedLabels().hours)).")
+    var hours: Int?
+    @Option(help: "Hours after the start when the scenario's drift begins (default \(ClosedLoop.Configuration().onsetHours); covariate-delayed: \(ClosedLoop.Configuration.delayedLabels().onsetHours)).")
+    var onset: Int?
+    @Option(help: "Requests per simulated hour (default \(ClosedLoop.Configuration().requestsPerHour); covariate-delayed: \(ClosedLoop.Configuration.delayedLabels().requestsPerHour)).")
+    var rate: Int?
     @Option(help: "The seed.") var seed: UInt64 = 7
-    @Option(help: "The folder holding churn-monitor.yaml and churn-retrain.yaml.") var workflows = "workflows"
+    @Option(help: "The folder holding churn-monitor.yaml and churn-retrain.yaml (covariate-delayed reads its delayed-labels/ folder).") var workflows = "workflows"
     @Option(help: "Where the HTML report goes (default: VIGIL_HOME/report.html).") var report: String?
 
     static let actor = "simulator"
@@ -37,20 +40,24 @@ struct DemoCommand: AsyncParsableCommand {
         guard let kind = ChurnTraffic.Scenario(rawValue: scenario) else {
             throw ValidationError("--scenario must be one of \(ChurnTraffic.Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard hours >= 1, hours <= 24 * 14, onset >= 0, onset <= 24 * 14, rate >= 10, rate <= 50_000 else {
-            throw ValidationError("--hours must be 1 to 336, --onset 0 to 336, and --rate 10 to 50000")
-        }
-        let files = try Self.workflowFiles(in: workflows)
-        var configuration = ClosedLoop.Configuration()
+        var configuration = kind == .covariateDelayed ? ClosedLoop.Configuration.delayedLabels() : ClosedLoop.Configuration()
         configuration.scenario = kind
-        configuration.hours = hours
-        configuration.onsetHours = onset
-        configuration.requestsPerHour = rate
+        configuration.hours = hours ?? configuration.hours
+        configuration.onsetHours = onset ?? configuration.onsetHours
+        configuration.requestsPerHour = rate ?? configuration.requestsPerHour
         configuration.seed = seed
+        let longest = 24 * 40
+        guard (1...longest).contains(configuration.hours), (0...longest).contains(configuration.onsetHours),
+              (10...50_000).contains(configuration.requestsPerHour) else {
+            throw ValidationError("--hours must be 1 to \(longest), --onset 0 to \(longest), and --rate 10 to 50000")
+        }
+        let files = try Self.workflowFiles(in: Self.workflowFolder(workflows, scenario: kind))
+        var options = ModelReport.Options()
+        options.metric = Self.reportMetric(kind)
         let logger = global.makeLogger()
         let database = try await freshDatabase(logger: logger)
         let view = DemoView(interactive: isatty(STDOUT_FILENO) == 1, start: configuration.start)
-        view.say("Vigil demo: \(kind.rawValue) drift in the churn model over \(hours) simulated hours from \(ModelReport.stamp(configuration.start)) UTC (seed \(seed))")
+        view.say("Vigil demo: \(kind.rawValue) drift in the churn model over \(configuration.hours) simulated hours from \(ModelReport.stamp(configuration.start)) UTC (seed \(seed))")
         let built = try await Database.withDatabase(database, logger: logger) { database in
             try await Migrator(database: database).apply()
             return try await Self.withReceiver(logger: logger, deliver: { view.notified(channel: $0, line: $1) }) { channels, routing in
@@ -58,7 +65,7 @@ struct DemoCommand: AsyncParsableCommand {
                 view.say("training a champion on simulated history and serving \(configuration.historyHours) hours of it…")
                 try await loop.prepare(workflows: files)
                 try await loop.run { hour in view.show(hour) }
-                return try await ModelReport.build(model: configuration.model, from: .distantPast, to: configuration.end, database: database)
+                return try await ModelReport.build(model: configuration.model, from: .distantPast, to: configuration.end, options: options, database: database)
             }
         }
         view.finish()
@@ -68,7 +75,7 @@ struct DemoCommand: AsyncParsableCommand {
         print(ReportCommand.render(built, since: configuration.start), terminator: "")
         print("""
 
-            HTML report (charts of drift and F1 with alerts, retrains and promotions marked): \(path)
+            HTML report (charts of drift and \(options.metric) with alerts, retrains and promotions marked): \(path)
             Look closer: vigil runs list · vigil models changelog churn · vigil lineage churn@2 · vigil audit verify · vigil report --model churn
             """)
     }
@@ -120,6 +127,16 @@ struct DemoCommand: AsyncParsableCommand {
         var registry = StepRegistry.standard
         registry.register(PromoteStep(routingWebhook: routing))
         return registry
+    }
+
+    /// Where a scenario's workflows are: `delayed-labels/` under `folder` for labels two weeks late.
+    static func workflowFolder(_ folder: String, scenario: ChurnTraffic.Scenario) -> String {
+        scenario == .covariateDelayed ? URL(fileURLWithPath: folder).appendingPathComponent("delayed-labels").path : folder
+    }
+
+    /// What the report measures quality by: accuracy for a covariate shift (whose F1 barely moves), else F1.
+    static func reportMetric(_ scenario: ChurnTraffic.Scenario) -> String {
+        scenario == .covariateDelayed ? "accuracy" : "f1"
     }
 
     /// The demo's two workflow files from `folder`.

@@ -9,9 +9,11 @@ import VigilWorkflow
 enum ClosedLoopFixtures {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The repository's churn workflows, as the demo applies them.
-    static func workflows() throws -> [WorkflowFile] {
-        try ["churn-monitor.yaml", "churn-retrain.yaml"].map { try WorkflowLoader.load(path: repository.appendingPathComponent("workflows/\($0)").path) }
+    /// The repository's churn workflows, as the demo applies them (from `folder` under `workflows/`).
+    static func workflows(_ folder: String = "") throws -> [WorkflowFile] {
+        try ["churn-monitor.yaml", "churn-retrain.yaml"].map {
+            try WorkflowLoader.load(path: repository.appendingPathComponent("workflows").appendingPathComponent(folder).appendingPathComponent($0).path)
+        }
     }
 
     /// Every channel the churn workflows name, pointed at the test receiver.
@@ -26,13 +28,14 @@ enum ClosedLoopFixtures {
     /// Runs `scenario` on the real engine in a fresh database; returns the report, what each hour
     /// showed, and what `inspect` read from the database at the end.
     static func run<Extra: Sendable>(
-        _ scenario: ChurnTraffic.Scenario, hours: Int = 34, inspect: @Sendable (Database, ClosedLoop.Configuration) async throws -> Extra
+        _ scenario: ChurnTraffic.Scenario, hours: Int = 34, configured: ClosedLoop.Configuration = .init(), folder: String = "", options: ModelReport.Options = .init(),
+        inspect: @Sendable (Database, ClosedLoop.Configuration) async throws -> Extra
     ) async throws -> ((report: ModelReport, extra: Extra), [ClosedLoop.Hour], ClosedLoop.Configuration) {
         let artifacts = try ServingFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: artifacts) }
         return try await withReceiver { base, _ in
             try await TestDatabase.withFresh { database in
-                var configuration = ClosedLoop.Configuration()
+                var configuration = configured
                 configuration.scenario = scenario
                 configuration.hours = hours
                 configuration.artifacts = artifacts
@@ -40,10 +43,10 @@ enum ClosedLoopFixtures {
                     database: database, configuration: configuration, registry: ServingFixtures.registry(artifacts: artifacts),
                     channels: channels(base), logger: EngineFixtures.logger
                 )
-                try await loop.prepare(workflows: try workflows())
+                try await loop.prepare(workflows: try workflows(folder))
                 let hours = Recorder<ClosedLoop.Hour>()
                 try await loop.run { hours.append($0) }
-                let report = try await ModelReport.build(model: "churn", from: .distantPast, to: configuration.end, database: database)
+                let report = try await ModelReport.build(model: "churn", from: .distantPast, to: configuration.end, options: options, database: database)
                 return ((report, try await inspect(database, configuration)), hours.values, configuration)
             }
         }
@@ -131,6 +134,47 @@ struct ClosedLoopTests {
         #expect(rollback.summary.contains("canary error rate"), "\(rollback.summary)")
         #expect(hours.allSatisfy { ($0.routing.canaryWeight) < 1 } && hours.last?.routing.championVersion == 1 && hours.last?.routing.canaryVersion == nil)
         #expect(report.report.figures.canaryRollbacks == 1 && report.report.figures.automatedMitigation == 0)
+    }
+
+    @Test("labels two weeks late: the estimate alerts hard the day after a covariate shift, 13 days before the first label of the drifted period; retraining waits for those labels; the report shows estimate beside realised and the lead time")
+    func delayedLabels() async throws {
+        var options = ModelReport.Options()
+        options.metric = "accuracy"
+        var base = ClosedLoop.Configuration.delayedLabels()
+        base.requestsPerHour = 120
+        let (report, _, configuration) = try await ClosedLoopFixtures.run(
+            .covariateDelayed, hours: base.hours, configured: base, folder: "delayed-labels", options: options
+        ) { database, configuration in
+            // Every day has an accuracy estimated from scores, labelled or not yet.
+            let rows = try await database.client.query("""
+                SELECT count(*) FILTER (WHERE estimated)::int8, count(DISTINCT window_start_time)::int8 FROM performance_metrics
+                WHERE model = 'churn' AND metric = 'accuracy' AND slice_key IS NULL
+                """).decode((Int, Int).self)
+            var counts = (0, 0)
+            for try await row in rows { counts = row }
+            return counts
+        }
+        let timeline = report.report.timeline.filter { $0.at >= configuration.start }
+        let hard = try #require(timeline.first { $0.kind == .alertRaised })
+        #expect(hard.summary.hasPrefix("hard alert") && hard.summary.contains("estimated_accuracy"), "\(hard.summary)")
+        #expect(hard.at > configuration.onset && hard.at.timeIntervalSince(configuration.onset) <= 86_400)
+        let incident = try #require(report.report.incidents.first)
+        let firstLabel = try #require(incident.firstLabel)
+        #expect(firstLabel.timeIntervalSince(configuration.onset) >= 14 * 86_400)
+        #expect(incident.firstAlert == hard.at && hard.at < firstLabel)
+        #expect(report.report.figures.leadTime == firstLabel.timeIntervalSince(hard.at))
+        #expect(report.report.figureRows.contains { $0.0.hasPrefix("lead time") && $0.1.hasPrefix("13d") }, "\(report.report.figureRows)")
+        // Retraining waited for the drifted period's labels.
+        let registered = try #require(timeline.first { $0.kind == .registered })
+        #expect(registered.at > firstLabel)
+        // The online detector over the model's errors sees the change only once those labels come.
+        let detection = try #require(timeline.first { $0.kind == .detection }, "no detection in \(timeline.map(\.summary))")
+        #expect(detection.at >= firstLabel && detection.summary.hasPrefix("adwin:errors"))
+        // The estimate sits beside the realised value in the report's windows: close where both exist.
+        let both = report.report.windows.filter { $0.labelled > 0 && $0.estimated != nil }
+        #expect(both.count >= 10)
+        #expect(both.allSatisfy { abs($0.quality! - $0.estimated!) < 0.04 }, "\(both.map { ($0.start, $0.quality!, $0.estimated!) })")
+        #expect(report.extra.0 == report.extra.1, "estimated \(report.extra.0) of \(report.extra.1) days")
     }
 }
 

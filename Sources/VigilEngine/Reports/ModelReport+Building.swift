@@ -12,6 +12,7 @@ extension ModelReport {
         let windows = stored.reversed().map { window in
             Window(
                 start: window.start, end: window.end, requests: window.rows, quality: window.metrics[options.metric]?.value,
+                estimated: window.metrics["estimated_" + options.metric]?.value,
                 labelled: window.metrics[options.metric]?.labelledRows ?? 0,
                 drift: Dictionary(window.drift.filter { $0.columnRole == "feature" }.map { ($0.featureName, $0.driftScore) }, uniquingKeysWith: max),
                 errorRate: window.metrics["error_rate"]?.value, latencyP95: window.metrics["latency_p95"]?.value
@@ -23,6 +24,11 @@ extension ModelReport {
         report.incidents = try await incidents(
             episodes: episodes, alerts: drift, changelog: changelog, stored: Array(stored), quality: quality, options: options, until: to
         )
+        let serving = ServingData(database: database)
+        for index in report.incidents.indices {
+            guard let since = report.incidents[index].onset ?? report.incidents[index].firstAlert else { continue }
+            report.incidents[index].firstLabel = try await serving.firstLabelKnown(model: model, predictedSince: since, until: to)
+        }
         report.figures = figures(incidents: report.incidents, episodes: episodes, alerts: alerts, drift: drift, windows: windows, options: options)
         return report
     }
@@ -95,6 +101,7 @@ extension ModelReport {
         figures.incidents = incidents.count
         figures.onsetToFirstAlert = mean(incidents.compactMap { incident in incident.onset.flatMap { onset in incident.firstAlert.map { $0.timeIntervalSince(onset) } } })
         figures.firstAlertToQualityLoss = mean(incidents.compactMap { incident in incident.firstAlert.flatMap { alert in incident.qualityLoss.map { $0.timeIntervalSince(alert) } } })
+        figures.leadTime = mean(incidents.compactMap { incident in incident.firstAlert.flatMap { alert in incident.firstLabel.map { $0.timeIntervalSince(alert) } } })
         if !incidents.isEmpty {
             figures.automatedMitigation = Double(incidents.filter { $0.automated && $0.recovered }.count) / Double(incidents.count)
         }

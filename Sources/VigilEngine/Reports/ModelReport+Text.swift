@@ -20,6 +20,7 @@ extension ModelReport {
             ("drift incidents", "\(figures.incidents)"),
             ("drift onset → first alert", time(figures.onsetToFirstAlert)),
             ("first alert → measurable quality loss", time(figures.firstAlertToQualityLoss)),
+            ("lead time (first alert → first label of the drifted period)", time(figures.leadTime)),
             ("incidents mitigated automatically", share(figures.automatedMitigation)),
             ("mean time to recover (hard alert → promotion that restored quality)", time(figures.meanTimeToRecover)),
             ("alerts (hard)", "\(figures.alerts) (\(figures.hardAlerts))"),
@@ -38,6 +39,10 @@ extension ModelReport {
             if let onset = incident.onset { parts.append("\(incident.kind ?? "drift") from \(Self.stamp(onset))") }
             if let alert = incident.firstAlert { parts.append("first alert \(Self.stamp(alert))") }
             if let hard = incident.hardAlert { parts.append("hard \(Self.stamp(hard))") }
+            if let label = incident.firstLabel {
+                let lead = incident.firstAlert.map { " (\(Self.duration(label.timeIntervalSince($0))) after the first alert)" } ?? ""
+                parts.append("first label of the drifted period \(Self.stamp(label))\(lead)")
+            }
             if let promotion = incident.promotion {
                 parts.append("\(incident.automated ? "promoted by a workflow" : "promoted by hand") v\(incident.promotedVersion.map(String.init) ?? "?") \(Self.stamp(promotion))")
             } else {

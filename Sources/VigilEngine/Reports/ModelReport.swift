@@ -47,6 +47,9 @@ public struct ModelReport: Sendable, Codable {
         public var qualityBefore: Double?
         public var qualityAfter: Double?
         public var recovered = false
+        /// When the first label of a prediction made since the onset (or the first alert) became
+        /// known: until then only an estimate could tell.
+        public var firstLabel: Date?
     }
 
     /// The headline figures.
@@ -56,6 +59,9 @@ public struct ModelReport: Sendable, Codable {
         public var onsetToFirstAlert: TimeInterval?
         /// Mean seconds from the first alert to measurable quality loss (negative: the loss came first).
         public var firstAlertToQualityLoss: TimeInterval?
+        /// Mean seconds from the first alert to the first label of the drifted period: the lead
+        /// time gained over waiting for labels (negative: a label came first).
+        public var leadTime: TimeInterval?
         /// Share of incidents a workflow's promotion mitigated (quality restored, no person involved).
         public var automatedMitigation: Double?
         /// Mean seconds from the hard alert to the promotion that restored quality.
@@ -83,6 +89,8 @@ public struct ModelReport: Sendable, Codable {
         public var end: Date
         public var requests: Int
         public var quality: Double?
+        /// The metric estimated from scores before labels (`estimated_<metric>`), when it is.
+        public var estimated: Double?
         public var labelled: Int
         public var drift: [String: Double]
         public var errorRate: Double?

@@ -21,6 +21,9 @@ public struct ClosedLoop: Sendable {
         public var hours = 34
         public var requestsPerHour = 2_000
         public var labelDelay: TimeInterval = 1_800
+        /// Simulated hours served before the engine catches up: 1 by default; a scenario spanning
+        /// weeks steps half a day at a time (its workflows run daily).
+        public var stepHours = 1
         public var model = "churn"
         /// Where built-in models are written (see ``RetrainStep/artifactDirectory(_:)``).
         public var artifacts: URL?
@@ -31,6 +34,22 @@ public struct ClosedLoop: Sendable {
 
         public var onset: Date { start.addingTimeInterval(Double(onsetHours) * 3_600) }
         public var end: Date { start.addingTimeInterval(Double(hours) * 3_600) }
+
+        /// The `covariate-delayed` scenario's timeline: labels two weeks late, 16 days of history
+        /// (so the first two days' labels are in by the start), the shift two days in, and 22 days
+        /// run half a day at a time: long enough for the drifted period's labels to arrive and a
+        /// retrained model to be proven and promoted.
+        public static func delayedLabels() -> Configuration {
+            var configuration = Configuration()
+            configuration.scenario = .covariateDelayed
+            configuration.labelDelay = 14 * 86_400
+            configuration.historyHours = 16 * 24
+            configuration.onsetHours = 48
+            configuration.hours = 22 * 24
+            configuration.stepHours = 12
+            configuration.requestsPerHour = 300
+            return configuration
+        }
     }
 
     /// What one simulated hour did, for a live view.
@@ -74,7 +93,8 @@ public struct ClosedLoop: Sendable {
     var traffic: ChurnTraffic { ChurnTraffic(scenario: configuration.scenario, onset: configuration.onset, seed: configuration.seed) }
 
     var simulator: TrafficSimulator {
-        var settings = TrafficSimulator.Configuration(start: clock.now())
+        // Requests from the history's start on: their labels keep arriving after it.
+        var settings = TrafficSimulator.Configuration(start: configuration.start.addingTimeInterval(-Double(configuration.historyHours) * 3_600))
         settings.model = configuration.model
         settings.requestsPerHour = configuration.requestsPerHour
         settings.labelDelay = configuration.labelDelay
@@ -94,8 +114,9 @@ public struct ClosedLoop: Sendable {
         )
         var hour = historyStart
         while hour < configuration.start {
-            try await simulator.serve(from: hour, to: hour.addingTimeInterval(3_600))
-            hour.addTimeInterval(3_600)
+            let next = min(configuration.start, hour.addingTimeInterval(Double(max(1, configuration.stepHours)) * 3_600))
+            try await simulator.serve(from: hour, to: next)
+            hour = next
         }
         clock.advance(to: configuration.start)
         _ = try await WorkflowStore(database: database).apply(workflows, actor: "simulator", now: configuration.start)
@@ -121,8 +142,9 @@ public struct ClosedLoop: Sendable {
             for worker in workers { group.addTask { try await worker.run() } }
             defer { for worker in workers { worker.stop() } }
             var hour = configuration.start
-            for index in 1...max(1, configuration.hours) {
-                let next = hour.addingTimeInterval(3_600)
+            let step = max(1, configuration.stepHours)
+            for index in stride(from: step, through: max(step, configuration.hours), by: step) {
+                let next = hour.addingTimeInterval(Double(step) * 3_600)
                 let served = try await simulator.serve(from: hour, to: next)
                 clock.advance(to: next)
                 try await scheduler.tick()

@@ -16,15 +16,20 @@ public enum ReportPage {
     static func body(_ report: ModelReport) -> String {
         let marks = report.timeline.compactMap(mark)
         var drift: [String: [(Date, Double)]] = [:]
-        var quality: [(Date, Double)] = []
+        var quality: [(Date, Double)] = [], estimated: [(Date, Double)] = []
         for window in report.windows {
             for (feature, score) in window.drift { drift[feature, default: []].append((window.end, score)) }
             if let value = window.quality, window.labelled > 0 { quality.append((window.end, value)) }
+            if let value = window.estimated { estimated.append((window.end, value)) }
         }
         let driftChart = SVGChart(
             title: "Drift score per feature", series: drift.keys.sorted().map { SVGChart.Series(name: $0, points: drift[$0]!) }, marks: marks, height: 300
         )
-        let qualityChart = SVGChart(title: "\(report.metric) over time (labelled windows)", series: [SVGChart.Series(name: report.metric, points: quality)], marks: marks, height: 300)
+        let qualityChart = SVGChart(
+            title: estimated.isEmpty ? "\(report.metric) over time (labelled windows)" : "\(report.metric) over time: realised (labelled windows) and estimated from scores",
+            series: [SVGChart.Series(name: report.metric, points: quality)] + (estimated.isEmpty ? [] : [SVGChart.Series(name: "estimated", points: estimated)]),
+            marks: marks, height: 300
+        )
         let period = "\(ModelReport.stamp(report.from == .distantPast ? (report.windows.first?.start ?? report.to) : report.from)) – \(ModelReport.stamp(report.to)) UTC"
         return [
             "<p class=\"muted\">Model <strong>\(HTML.escape(report.model))</strong>, \(HTML.escape(period)). Every figure is read from Vigil's records; see docs/report.md for how each is measured.</p>",
@@ -54,6 +59,7 @@ public enum ReportPage {
         case .canary: event.summary.split(separator: " ").last.map { "canary \($0)" }
         case .promoted: "promoted \(version)"
         case .rolledBack: "rolled back \(version)"
+        case .detection: event.summary.split(separator: ":").first.map { "\($0) change" }
         case .driftEnded, .alertResolved, .alertFalsePositive, .runStarted, .runFinished, .shadowResult: nil
         }
         return label.map { SVGChart.Mark(at: event.at, label: $0) }

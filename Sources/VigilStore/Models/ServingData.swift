@@ -137,4 +137,16 @@ extension ServingData {
         for try await (prediction, label, count) in rows.decode((String, String, Int).self) { outcomes.append((prediction, label, count)) }
         return outcomes
     }
+
+    /// When the first label of a request the model answered at or after `since` became known
+    /// (`known_at`), if one did by `until`: the earliest a realised metric could say anything
+    /// about that period.
+    public func firstLabelKnown(model: String, predictedSince since: Date, until: Date) async throws -> Date? {
+        let rows = try await database.client.query("""
+            SELECT min(b.known_at)
+            FROM inference_log l JOIN inference_labels b ON b.model = l.model AND b.request_id = l.request_id
+            WHERE l.model = \(model) AND l.ts >= \(since) AND l.role IN ('champion', 'canary') AND b.known_at <= \(until)
+            """, logger: database.logger)
+        return try await rows.decode(Date?.self).first { _ in true } ?? nil
+    }
 }

@@ -39,7 +39,8 @@ public struct ServingLog: Sendable {
         }
     }
 
-    /// Appends predictions of `model` (creating the day partitions they need), in one transaction.
+    /// Appends predictions of `model` (creating the day partitions they need), in one transaction;
+    /// each arrives (`ingested_at`) when it was made, as a serving layer logging live would have it.
     public func append(_ predictions: [Prediction], model: String) async throws {
         guard let first = predictions.map(\.ts).min(), let last = predictions.map(\.ts).max() else { return }
         try await InferenceIngest(database: database).createPartitions(from: first, to: last)
@@ -59,12 +60,13 @@ public struct ServingLog: Sendable {
                         INSERT INTO inference_requests (model, request_id, role, ts) SELECT \(model), id, r, ts FROM t
                         ON CONFLICT DO NOTHING RETURNING request_id, role
                     )
-                    INSERT INTO inference_log (model, model_version, role, request_id, ts, features, prediction, score, latency_ms, error)
-                    SELECT DISTINCT ON (t.r, t.id) \(model), v, r, id, ts, f::json, p, s, l, e
+                    INSERT INTO inference_log (model, model_version, role, request_id, ts, features, prediction, score, latency_ms, error, ingested_at)
+                    SELECT DISTINCT ON (t.r, t.id) \(model), v, r, id, ts, f::json, p, s, l, e, ts
                     FROM t JOIN fresh ON fresh.request_id = t.id AND fresh.role = t.r
                     """, logger: database.logger)
             }
         }
+        try await InferenceIngest(database: database).refreshStatistics()
     }
 
     /// Records ground truth for requests of `model` (a label that arrives again replaces the old one).
@@ -75,5 +77,6 @@ public struct ServingLog: Sendable {
             SELECT \(model), id, label, at, at FROM unnest(\(labels.map(\.requestID)), \(labels.map(\.label)), \(labels.map(\.receivedAt))) AS t(id, label, at)
             ON CONFLICT (model, request_id) DO UPDATE SET label = EXCLUDED.label, received_at = EXCLUDED.received_at, known_at = EXCLUDED.known_at
             """, logger: database.logger)
+        try await InferenceIngest(database: database).refreshStatistics()
     }
 }

@@ -59,7 +59,7 @@ public struct InferenceIngest: Sendable {
     ) async throws -> IngestReport {
         let started = Date()
         let clock = ContinuousClock.now
-        return try await database.transaction { connection in
+        let report = try await database.transaction { connection in
             let batchID = try await connection.query("""
                 INSERT INTO ingest_batches (model, kind, source, actor, rows_read, rows_loaded, quarantined, started_at, finished_at)
                 VALUES (\(options.model), 'inferences', \(reader.file), \(options.actor), 0, 0, 0, \(started), \(started)) RETURNING id
@@ -111,6 +111,8 @@ public struct InferenceIngest: Sendable {
                 seconds: elapsed()
             )
         }
+        try await refreshStatistics()
+        return report
     }
 
     /// Claims the chunk's requests in `inference_requests` and keeps the rows that claimed one:
@@ -167,6 +169,26 @@ public struct InferenceIngest: Sendable {
     private static func hasUnmatchedLabels(model: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let rows = try await connection.query("SELECT EXISTS (SELECT 1 FROM unmatched_labels WHERE model = \(model))", logger: logger)
         return try await rows.decode(Bool.self).first { _ in true } ?? false
+    }
+
+    /// Analyzes the partitions of `inference_log`, and `inference_labels`, whose planner
+    /// statistics a load has outgrown: never analyzed, or changed by more than a fifth since.
+    ///
+    /// A fresh day partition has no statistics until autovacuum gets to it (a minute or more);
+    /// meanwhile the planner takes it for empty and joins its rows to their labels by nested loop,
+    /// which turns the monitor's second-long pass over a few hundred thousand rows into minutes.
+    /// Loads call this after they commit; it reads `pg_stat_user_tables` and analyzes only what needs it.
+    public func refreshStatistics() async throws {
+        let rows = try await database.client.query("""
+            SELECT s.relname::text FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+            WHERE (s.relname = 'inference_labels' OR s.relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'inference_log'::regclass))
+              AND s.n_mod_since_analyze > 0
+              AND (coalesce(s.last_analyze, s.last_autoanalyze) IS NULL OR s.n_mod_since_analyze > greatest(500, 0.2 * c.reltuples))
+            """, logger: database.logger)
+        for try await table in rows.decode(String.self) {
+            // Names from the catalogue, quoted: inference_log_YYYYMMDD or inference_labels.
+            try await database.client.query(PostgresQuery(unsafeSQL: "ANALYZE \"\(table.replacingOccurrences(of: "\"", with: "\"\""))\""), logger: database.logger)
+        }
     }
 
     /// Creates the daily partitions of `inference_log` for every day from `from` to `to`

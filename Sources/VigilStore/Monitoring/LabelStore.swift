@@ -91,6 +91,7 @@ public struct LabelStore: Sendable {
                 """, logger: database.logger)
             return (id, outcome)
         }
+        try await InferenceIngest(database: database).refreshStatistics()
         return IngestReport(
             batchID: id, model: model, rowsRead: rowsRead, rowsLoaded: outcome.new + outcome.corrected, alreadyPresent: outcome.unchanged,
             quarantined: rejected.count, labels: outcome.new + outcome.corrected, labelOutcome: outcome,

@@ -3,7 +3,8 @@ import PostgresNIO
 import VigilWorkflow
 
 /// One thing that happened to a model, for people: a drift onset, an alert, a run that answered it,
-/// a version registered, judged in shadow, put on canary, promoted or rolled back.
+/// a version registered, judged in shadow, put on canary, promoted or rolled back, a change an
+/// online detector found.
 public struct TimelineEvent: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case driftOnset = "drift_onset", driftEnded = "drift_ended"
@@ -12,6 +13,8 @@ public struct TimelineEvent: Sendable, Equatable, Codable {
         case runStarted = "run_started", runFinished = "run_finished"
         case registered, shadowResult = "shadow_result", canary, promoted
         case rolledBack = "rolled_back"
+        /// An online detector (an `evaluate` rule) found a change in its stream.
+        case detection
     }
 
     public var at: Date
@@ -53,7 +56,27 @@ public struct ModelTimeline: Sendable {
         events += try await alertEvents(model: model, from: from, to: to)
         events += try await runEvents(model: model, from: from, to: to)
         events += try await changelogEvents(model: model, from: from, to: to)
+        events += try await detectionEvents(model: model, from: from, to: to)
         return events.enumerated().sorted { ($0.element.0.at, $0.element.1, $0.offset) < ($1.element.0.at, $1.element.1, $1.offset) }.map(\.element.0)
+    }
+
+    /// The changes online detectors found, when the pass that found them ran.
+    private func detectionEvents(model: String, from: Date, to: Date) async throws -> [(TimelineEvent, Int)] {
+        let rows = try await database.client.query("""
+            SELECT detected_at, model_version, detector, position, ts FROM detector_detections
+            WHERE model = \(model) AND detected_at BETWEEN \(from) AND \(to) ORDER BY id
+            """, logger: database.logger)
+        var events: [(TimelineEvent, Int)] = []
+        for try await (at, version, detector, position, ts) in rows.decode((Date, String, String, Int, Date).self) {
+            // `workflow/step/severity/method:stream`: say the method and the stream.
+            let rule = detector.split(separator: "/").last.map(String.init) ?? detector
+            let served = version.isEmpty ? "" : " of v\(version)"
+            events.append((TimelineEvent(
+                at: at, kind: .detection, summary: "\(rule): change at value \(position)\(served) (predicted \(ISO8601DateFormatter().string(from: ts)))",
+                subject: "detector:\(detector)"
+            ), 1))
+        }
+        return events
     }
 
     /// Order within one instant: onset, alerts, runs, model changes (`rank`).
