@@ -73,4 +73,31 @@ struct PerformanceGuardTests {
         }
         #expect(caught.count == 20, "caught within 2 windows in \(caught.count) of 20 trials")
     }
+
+    @Test("estimate_gap holds when the realised value leaves its estimate's band by more than `by`, not on a small gap, few labels or a noisy window")
+    func estimateGap() throws {
+        let rules = try JSONDecoder().decode(RuleSet.self, from: Data(#"{"estimate_gap": {"metric": "accuracy", "by": 0.05}}"#.utf8))
+        func window(realised: Double, estimated: Double, labels: Int, realisedError: Double = 0.005, estimateError: Double = 0.005) -> WindowReport {
+            let start = Date(timeIntervalSince1970: 1_764_000_000)
+            var report = WindowReport(start: start, end: start.addingTimeInterval(86_400), rows: 5_000)
+            report.metrics["accuracy"] = WindowMetric(
+                slice: .overall, metric: "accuracy", value: realised, labelledRows: labels, rowCount: 5_000,
+                lower: realised - 3 * realisedError, upper: realised + 3 * realisedError
+            )
+            report.metrics["estimated_accuracy"] = WindowMetric(
+                slice: .overall, metric: "accuracy", value: estimated, rowCount: 5_000, estimated: true,
+                lower: estimated - 3 * estimateError, upper: estimated + 3 * estimateError
+            )
+            return report
+        }
+        let rule = try #require(rules.rules.first)
+        #expect(rule.name == "estimate_gap")
+        let broken = rule.holds(window(realised: 0.78, estimated: 0.90, labels: 4_000))
+        #expect(broken?.contains("no longer say how often the model is right") == true, "\(broken ?? "nil")")
+        #expect(rule.holds(window(realised: 0.88, estimated: 0.90, labels: 4_000)) == nil, "a gap under `by`")
+        #expect(rule.holds(window(realised: 0.78, estimated: 0.90, labels: 50)) == nil, "too few labels")
+        #expect(rule.holds(window(realised: 0.78, estimated: 0.90, labels: 4_000, realisedError: 0.04, estimateError: 0.03)) == nil, "within the noise")
+        // Either way: realised better than its estimate breaks the calibration as much.
+        #expect(rule.holds(window(realised: 0.97, estimated: 0.90, labels: 4_000)) != nil)
+    }
 }

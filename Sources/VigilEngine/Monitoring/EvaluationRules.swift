@@ -11,6 +11,7 @@ import VigilStore
 ///   drift_score: { above: 0.3, features: [order_amount] }
 ///   features: [tenure_months]                 # any of these drifted
 ///   performance_drop: { metric: f1, by: 0.05 } # against the reference's value (min_samples: 100, significance: 0.0005)
+///   estimate_gap: { metric: accuracy, by: 0.05 } # realised against its own estimate (same guards)
 ///   slo: { latency_p95: 250, error_rate: 0.02 } # upper bounds
 ///   custom: [{ metric: conversion, min: 0.02 }]
 ///   missing_rate: 0.2                         # any feature
@@ -64,14 +65,44 @@ struct RuleSet: Decodable, Sendable {
             let worse = RuleSet.lowerIsBetter.contains(name) ? observed.value - baseline : baseline - observed.value
             guard worse >= by else { return nil }
             var evidence = observed.estimated ? "\(samples) rows, estimated" : "\(samples) labels"
-            // The band is three standard errors either side, clipped to [0, 1] on one side at most.
-            if let lower = observed.lower, let upper = observed.upper {
-                let error = max(upper - observed.value, observed.value - lower) / 3
+            if let error = observed.standardError {
                 let p = MetricDrop.pValue(drop: worse, standardError: error)
                 guard p < (significance ?? Self.defaultSignificance) else { return nil }
                 evidence += ", p = \(RuleSet.format(p))"
             }
             return "\(metric) \(RuleSet.format(observed.value)) against \(RuleSet.format(baseline)) on the reference (worse by \(RuleSet.format(worse)) ≥ \(RuleSet.format(by)), \(evidence))"
+        }
+    }
+
+    /// A realised metric that has moved away from its own estimate: the model's scores no longer
+    /// say how often it is right (its calibration broke, the mark of concept drift), by at least
+    /// `by`, on at least `min_samples` labelled rows, and beyond both values' sampling noise (the
+    /// two-sided p-value of the gap against their combined standard error below `significance`).
+    struct EstimateGap: Decodable, Sendable {
+        var metric: String
+        var by: Double
+        var minSamples: Int?
+        var significance: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case metric, by, significance
+            case minSamples = "min_samples"
+        }
+
+        /// Why the gap holds in `window`, or `nil` when it does not.
+        func holds(in window: WindowReport) -> String? {
+            guard let realised = window.metrics[metric], let estimate = window.metrics["estimated_" + metric] else { return nil }
+            guard realised.labelledRows >= (minSamples ?? PerformanceDrop.defaultMinimumSamples) else { return nil }
+            let gap = abs(realised.value - estimate.value)
+            guard gap >= by else { return nil }
+            var evidence = "\(realised.labelledRows) labels"
+            let errors = [realised, estimate].compactMap(\.standardError)
+            if errors.count == 2 {
+                let p = min(1, 2 * MetricDrop.pValue(drop: gap, standardError: (errors[0] * errors[0] + errors[1] * errors[1]).squareRoot()))
+                guard p < (significance ?? PerformanceDrop.defaultSignificance) else { return nil }
+                evidence += ", p = \(RuleSet.format(p))"
+            }
+            return "\(metric) \(RuleSet.format(realised.value)) realised against \(RuleSet.format(estimate.value)) estimated from the scores (gap \(RuleSet.format(gap)) ≥ \(RuleSet.format(by)), \(evidence)): the scores no longer say how often the model is right"
         }
     }
 
@@ -85,6 +116,7 @@ struct RuleSet: Decodable, Sendable {
     var driftScore: ScoreRule?
     var features: [String]?
     var performanceDrop: PerformanceDrop?
+    var estimateGap: EstimateGap?
     var slo: [String: Double]?
     var custom: [Bound]?
     var missingRate: Double?
@@ -100,6 +132,7 @@ struct RuleSet: Decodable, Sendable {
         case driftShare = "drift_share"
         case driftScore = "drift_score"
         case performanceDrop = "performance_drop"
+        case estimateGap = "estimate_gap"
         case missingRate = "missing_rate"
     }
 
@@ -133,6 +166,9 @@ struct RuleSet: Decodable, Sendable {
         }
         if let drop = performanceDrop {
             rules.append(("performance_drop", { window in drop.holds(in: window) }))
+        }
+        if let gap = estimateGap {
+            rules.append(("estimate_gap", { window in gap.holds(in: window) }))
         }
         for (name, limit) in (slo ?? [:]).sorted(by: { $0.key < $1.key }) {
             rules.append(("slo.\(name)", { window in
@@ -169,6 +205,15 @@ struct RuleSet: Decodable, Sendable {
 
     static func top(_ metrics: [DriftMetric]) -> String {
         metrics.sorted { $0.driftScore > $1.driftScore }.prefix(5).map { "\($0.featureName) \(format($0.driftScore))" }.joined(separator: ", ")
+    }
+}
+
+extension WindowMetric {
+    /// The sampling error its band stands for: the band is three standard errors either side,
+    /// clipped to [0, 1] on one side at most.
+    var standardError: Double? {
+        guard let lower, let upper else { return nil }
+        return max(upper - value, value - lower) / 3
     }
 }
 

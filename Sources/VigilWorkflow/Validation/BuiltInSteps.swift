@@ -176,6 +176,12 @@ enum EvaluationRuleSchema {
             .init("min_samples", .integer, minimum: 1, summary: "fewest labelled rows (all rows for an estimate) the window needs; default 100"),
             .init("significance", .number, minimum: 0, maximum: 1, summary: "largest one-sided p-value of the drop against the window's standard error; default 0.0005"),
         ]),
+        .init("estimate_gap", .object, summary: "{ metric, by, min_samples, significance }: the realised metric is at least `by` away from its estimate from the scores, beyond both values' noise (the calibration broke: concept drift)", fields: [
+            .init("metric", .string, required: true, allowed: MetricNames.estimated.map { JSONValue.string(String($0.dropFirst("estimated_".count))) }),
+            .init("by", .number, required: true, minimum: 0),
+            .init("min_samples", .integer, minimum: 1, summary: "fewest labelled rows the window needs; default 100"),
+            .init("significance", .number, minimum: 0, maximum: 1, summary: "largest two-sided p-value of the gap against the values' combined standard error; default 0.0005"),
+        ]),
         .init("slo", .object, summary: "upper bounds on window metrics, such as { latency_p95: 250, error_rate: 0.02 }",
               fields: (MetricNames.operational + MetricNames.performance).map { .init($0, .number) }),
         .init("custom", .list, summary: "[{ metric, min, max }] bounds on any metric", items: .init("bound", .object, fields: [
