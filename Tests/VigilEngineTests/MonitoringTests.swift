@@ -213,7 +213,7 @@ struct MonitoringTests {
             #expect(latest.metrics["estimated_accuracy"] != nil && latest.metrics["accuracy"] == nil)
             let listing = try await MetricsStore(database: database).listing(.performance, model: "churn", since: .distantPast, slices: false, driftedOnly: false,
                                                                            estimated: true, limit: 1_000)
-            #expect(listing.columns.suffix(3) == ["estimated", "lower", "upper"])
+            #expect(listing.columns.suffix(4) == ["estimated", "lower", "upper", "served_by"])
             let plain = try await MetricsStore(database: database).listing(.performance, model: "churn", since: .distantPast, slices: false, driftedOnly: false, limit: 1_000)
             #expect(listing.rows.count > plain.rows.count)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import VigilStatistics
 import VigilStore
+import VigilWorkflow
 
 /// The conditions of one severity in an `evaluate` step. Every condition given is a separate
 /// rule; any rule that holds (with persistence) raises the severity.
@@ -12,6 +13,7 @@ import VigilStore
 ///   features: [tenure_months]                 # any of these drifted
 ///   performance_drop: { metric: f1, by: 0.05 } # against the reference's value (min_samples: 100, significance: 0.0005)
 ///   estimate_gap: { metric: accuracy, by: 0.05 } # realised against its own estimate (same guards)
+///   canary_drop: { metric: f1, by: 0.03 }      # a canary against the champion in the same window
 ///   slo: { latency_p95: 250, error_rate: 0.02 } # upper bounds
 ///   custom: [{ metric: conversion, min: 0.02 }]
 ///   missing_rate: 0.2                         # any feature
@@ -106,6 +108,41 @@ struct RuleSet: Decodable, Sendable {
         }
     }
 
+    /// A canary worse than the champion it shares the window with, on the same metric: by at
+    /// least `by`, on at least `min_samples` of the canary's rows (labelled rows for a quality
+    /// metric), and, where both values have bands, beyond their combined noise.
+    struct CanaryDrop: Decodable, Sendable {
+        var metric: String
+        var by: Double
+        var minSamples: Int?
+        var significance: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case metric, by, significance
+            case minSamples = "min_samples"
+        }
+
+        /// Why the drop holds in `window`, or `nil` when it does not.
+        func holds(in window: WindowReport) -> String? {
+            guard let canary = window.canary[metric], let champion = window.metrics[metric], champion.variant == "champion" else { return nil }
+            let operational = MetricNames.operational.contains(metric)
+            let samples = operational || canary.estimated ? canary.rowCount : canary.labelledRows
+            guard samples >= (minSamples ?? PerformanceDrop.defaultMinimumSamples) else { return nil }
+            let name = canary.estimated ? String(metric.dropFirst("estimated_".count)) : metric
+            let higherIsWorse = operational || RuleSet.lowerIsBetter.contains(name)
+            let worse = higherIsWorse ? canary.value - champion.value : champion.value - canary.value
+            guard worse >= by else { return nil }
+            var evidence = "\(samples) canary rows"
+            if let a = canary.standardError, let b = champion.standardError {
+                let p = MetricDrop.pValue(drop: worse, standardError: (a * a + b * b).squareRoot())
+                guard p < (significance ?? PerformanceDrop.defaultSignificance) else { return nil }
+                evidence += ", p = \(RuleSet.format(p))"
+            }
+            let versions = "v\(canary.modelVersion ?? "?") on canary, v\(champion.modelVersion ?? "?") champion"
+            return "\(metric) \(RuleSet.format(canary.value)) on the canary against \(RuleSet.format(champion.value)) for the champion in the same window (worse by \(RuleSet.format(worse)) ≥ \(RuleSet.format(by)); \(versions); \(evidence))"
+        }
+    }
+
     struct Bound: Decodable, Sendable {
         var metric: String
         var min: Double?
@@ -117,6 +154,7 @@ struct RuleSet: Decodable, Sendable {
     var features: [String]?
     var performanceDrop: PerformanceDrop?
     var estimateGap: EstimateGap?
+    var canaryDrop: CanaryDrop?
     var slo: [String: Double]?
     var custom: [Bound]?
     var missingRate: Double?
@@ -133,6 +171,7 @@ struct RuleSet: Decodable, Sendable {
         case driftScore = "drift_score"
         case performanceDrop = "performance_drop"
         case estimateGap = "estimate_gap"
+        case canaryDrop = "canary_drop"
         case missingRate = "missing_rate"
     }
 
@@ -169,6 +208,9 @@ struct RuleSet: Decodable, Sendable {
         }
         if let gap = estimateGap {
             rules.append(("estimate_gap", { window in gap.holds(in: window) }))
+        }
+        if let drop = canaryDrop {
+            rules.append(("canary_drop", { window in drop.holds(in: window) }))
         }
         for (name, limit) in (slo ?? [:]).sorted(by: { $0.key < $1.key }) {
             rules.append(("slo.\(name)", { window in

@@ -42,7 +42,44 @@ struct WindowAnalysis: Sendable {
             }
             metrics.operational += operational(table, slice: slice)
         }
+        await servedBy(rows, reference: reference, into: &metrics)
         return metrics
+    }
+
+    /// Tags the window's performance and operational rows with the version that served it and,
+    /// when champion and canary shared it, adds each one's own rows (performance against the
+    /// reference's whole-traffic values; an estimate for the champion only, whose scores the
+    /// reference calibrated).
+    func servedBy(_ rows: WindowRows, reference: MonitorReference?, into metrics: inout WindowMetrics) async {
+        var groups: [String: [Int]] = [:]
+        for (index, variant) in rows.variants.enumerated() {
+            if let variant { groups[variant, default: []].append(index) }
+        }
+        if groups.count == 1, let only = groups.keys.first {
+            let version = String(only.drop { $0 != ":" }.dropFirst())
+            for index in metrics.performance.indices { metrics.performance[index].modelVersion = version }
+            for index in metrics.operational.indices { metrics.operational[index].modelVersion = version }
+            return
+        }
+        guard groups.count > 1 else { return }
+        for (key, indices) in groups.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
+            let (variant, version) = (parts[0], parts.count > 1 ? parts[1] : "")
+            let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
+            let baseline: (String) -> Double? = { metric in reference?.profiles.performance(metric, slice: .overall) }
+            var own = PerformanceSummary(table: table, problem: data.problemType).metrics(slice: .overall, baseline: baseline)
+            if variant == "champion", let estimator = reference?.profiles.estimator {
+                own += estimator.metrics(of: table, slice: .overall, baseline: baseline)
+            }
+            func tagged(_ metric: WindowMetric) -> WindowMetric {
+                var metric = metric
+                metric.variant = variant
+                metric.modelVersion = version
+                return metric
+            }
+            metrics.performance += own.map(tagged)
+            metrics.operational += operational(table, slice: .overall).map(tagged)
+        }
     }
 
     /// The whole window, then each slice value (the most frequent ``SliceRule/maximumValues`` per rule).

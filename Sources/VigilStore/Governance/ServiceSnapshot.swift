@@ -75,7 +75,7 @@ public struct ServiceSnapshot: Sendable {
             """, ["model", "feature"])
         snapshot.performance = try await counts("""
             SELECT DISTINCT ON (model, metric) model, metric, value FROM performance_metrics
-            WHERE slice_key IS NULL AND NOT estimated AND NOT model = ANY(\(hidden)) ORDER BY model, metric, window_start_time DESC
+            WHERE slice_key IS NULL AND variant IS NULL AND NOT estimated AND NOT model = ANY(\(hidden)) ORDER BY model, metric, window_start_time DESC
             """, ["model", "metric"])
         snapshot.ingested = try await counts("""
             SELECT model, sum(rows_loaded)::float8 FROM ingest_batches WHERE kind = 'inferences' AND NOT model = ANY(\(hidden)) GROUP BY 1 ORDER BY 1

@@ -39,11 +39,13 @@ public struct MetricListing: Sendable {
                 """
         case .performance:
             columns = ["window_start", "slice", "metric", "value", "baseline", "labelled", "rows", "proxy"] + (estimated ? ["estimated", "lower", "upper"] : [])
+                + ["served_by"]
             sql = """
                 SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), metric, value::text, coalesce(baseline_value::text, ''),
-                       labelled_rows::text, row_count::text, is_proxy::text\(estimated ? ", estimated::text, coalesce(lower::text, ''), coalesce(upper::text, '')" : "")
+                       labelled_rows::text, row_count::text, is_proxy::text\(estimated ? ", estimated::text, coalesce(lower::text, ''), coalesce(upper::text, '')" : ""),
+                       \(Self.servedBy)
                 FROM performance_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)\(estimated ? "" : " AND NOT estimated")
-                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, metric, estimated LIMIT $3
+                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, variant NULLS FIRST, metric, estimated LIMIT $3
                 """
         case .integrity:
             columns = ["window_start", "slice", "feature", "rows", "missing_rate", "type_mismatches", "out_of_range", "out_of_domain", "unseen", "quarantined"]
@@ -54,11 +56,11 @@ public struct MetricListing: Sendable {
                 ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, feature_name LIMIT $3
                 """
         case .operational:
-            columns = ["window_start", "slice", "metric", "value", "rows"]
+            columns = ["window_start", "slice", "metric", "value", "rows", "served_by"]
             sql = """
-                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), metric, value::text, row_count::text
+                SELECT window_start_time, coalesce(slice_key || '=' || slice_value, ''), metric, value::text, row_count::text, \(Self.servedBy)
                 FROM operational_metrics WHERE model = $1 AND window_start_time >= $2\(sliceFilter)
-                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, metric LIMIT $3
+                ORDER BY window_start_time DESC, slice_key NULLS FIRST, slice_value, variant NULLS FIRST, metric LIMIT $3
                 """
         }
         var bindings = PostgresBindings()
@@ -67,6 +69,10 @@ public struct MetricListing: Sendable {
         bindings.append(limit)
         return (columns, PostgresQuery(unsafeSQL: sql, binds: bindings))
     }
+
+    /// Who answered a performance or operational row's requests: `v3` (one version served the
+    /// window), `champion v3` or `canary v4` (a variant's own rows), or empty (mixed traffic).
+    static let servedBy = "concat_ws(' ', variant, 'v' || nullif(model_version, ''))"
 }
 
 extension MetricsStore {

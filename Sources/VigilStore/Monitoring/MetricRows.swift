@@ -120,10 +120,15 @@ public struct WindowMetric: Sendable, Codable, Equatable {
     /// An estimate's band: three sampling errors either side.
     public var lower: Double?
     public var upper: Double?
+    /// The version that served the rows, when one did.
+    public var modelVersion: String?
+    /// `champion` or `canary` for a variant's own rows in a window both served; `nil` for the
+    /// window's whole traffic.
+    public var variant: String?
 
     public init(
         slice: Slice, metric: String, value: Double, baselineValue: Double? = nil, labelledRows: Int = 0, rowCount: Int, isProxy: Bool = false,
-        estimated: Bool = false, lower: Double? = nil, upper: Double? = nil
+        estimated: Bool = false, lower: Double? = nil, upper: Double? = nil, modelVersion: String? = nil, variant: String? = nil
     ) {
         sliceKey = slice.key
         sliceValue = slice.value
@@ -136,6 +141,8 @@ public struct WindowMetric: Sendable, Codable, Equatable {
         self.estimated = estimated
         self.lower = lower
         self.upper = upper
+        self.modelVersion = modelVersion
+        self.variant = variant
     }
 
     /// The name rules read it by: `estimated_f1` for an estimate of `f1`.

@@ -89,16 +89,19 @@ public struct MetricsStore: Sendable {
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO performance_metrics (model, window_start_time, window_end_time, slice_key, slice_value, metric, value, baseline_value,
-                    labelled_rows, row_count, is_proxy, estimated, lower, upper, sample_rate, computed_at)
+                    labelled_rows, row_count, is_proxy, estimated, lower, upper, model_version, variant, sample_rate, computed_at)
                 SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.metric, r.value, r.baseline_value, r.labelled_rows, r.row_count,
-                    r.is_proxy, coalesce(r.estimated, false), r.lower, r.upper, \(rate), \(now)
+                    r.is_proxy, coalesce(r.estimated, false), r.lower, r.upper, r.model_version, r.variant, \(rate), \(now)
                 FROM jsonb_to_recordset(\(performance)::jsonb) AS r(slice_key text, slice_value text, metric text, value float8,
-                    baseline_value float8, labelled_rows int8, row_count int8, is_proxy boolean, estimated boolean, lower float8, upper float8)
+                    baseline_value float8, labelled_rows int8, row_count int8, is_proxy boolean, estimated boolean, lower float8, upper float8,
+                    model_version text, variant text)
                 """, logger: database.logger)
             try await connection.query("""
-                INSERT INTO operational_metrics (model, window_start_time, window_end_time, slice_key, slice_value, metric, value, row_count, sample_rate, computed_at)
-                SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.metric, r.value, r.row_count, \(rate), \(now)
-                FROM jsonb_to_recordset(\(operational)::jsonb) AS r(slice_key text, slice_value text, metric text, value float8, row_count int8)
+                INSERT INTO operational_metrics (model, window_start_time, window_end_time, slice_key, slice_value, metric, value, row_count,
+                    model_version, variant, sample_rate, computed_at)
+                SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.metric, r.value, r.row_count, r.model_version, r.variant, \(rate), \(now)
+                FROM jsonb_to_recordset(\(operational)::jsonb) AS r(slice_key text, slice_value text, metric text, value float8, row_count int8,
+                    model_version text, variant text)
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO business_metrics (model, window_start_time, window_end_time, metric, value, row_count, computed_at)
@@ -162,7 +165,7 @@ public struct MetricsStore: Sendable {
     public func performance(model: String, start: Date, end: Date) async throws -> [WindowMetric] {
         let rows = try await database.client.query("""
             SELECT slice_key, slice_value, metric, value, labelled_rows, row_count, is_proxy FROM performance_metrics
-            WHERE model = \(model) AND window_start_time = \(start) AND window_end_time = \(end) AND NOT estimated
+            WHERE model = \(model) AND window_start_time = \(start) AND window_end_time = \(end) AND NOT estimated AND variant IS NULL
             """, logger: database.logger)
         var metrics: [WindowMetric] = []
         for try await (key, value, metric, number, labelled, count, proxy) in rows.decode((String?, String?, String, Double, Int, Int, Bool).self) {
@@ -217,14 +220,17 @@ public struct WindowReport: Sendable {
     public let end: Date
     public let rows: Int
     public var drift: [DriftMetric] = []
-    /// Performance, operational and business metrics by name.
+    /// Performance, operational and business metrics by name: the champion's own when a canary
+    /// shared the window, else the window's whole traffic.
     public var metrics: [String: WindowMetric] = [:]
+    /// A canary's own performance and operational metrics by name, when one shared the window.
+    public var canary: [String: WindowMetric] = [:]
     public var integrity: [IntegrityMetric] = []
 }
 
 extension MetricsStore {
     /// The latest `count` computed windows of `model` (starting at `since` or later), newest
-    /// first, with their whole-window metrics.
+    /// first, with their whole-window metrics (the champion's own in a window a canary shared).
     public func recentWindows(model: String, count: Int, since: Date = .distantPast) async throws -> [WindowReport] {
         var reports: [WindowReport] = []
         let windows = try await database.client.query("""
@@ -253,22 +259,25 @@ extension MetricsStore {
         }
         let metrics = try await database.client.query("""
             SELECT window_start_time, CASE WHEN estimated THEN 'estimated_' || metric ELSE metric END, value, baseline_value, labelled_rows,
-                   row_count, is_proxy, estimated, lower, upper FROM performance_metrics
+                   row_count, is_proxy, estimated, lower, upper, model_version, variant FROM performance_metrics
             WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
             UNION ALL
-            SELECT window_start_time, metric, value, NULL, 0, row_count, false, false, NULL, NULL FROM operational_metrics
+            SELECT window_start_time, metric, value, NULL, 0, row_count, false, false, NULL, NULL, model_version, variant FROM operational_metrics
             WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
             UNION ALL
-            SELECT window_start_time, metric, value, NULL, 0, row_count, false, false, NULL, NULL FROM business_metrics
+            SELECT window_start_time, metric, value, NULL, 0, row_count, false, false, NULL, NULL, NULL, NULL FROM business_metrics
             WHERE model = \(model) AND window_start_time >= \(oldest) AND value IS NOT NULL
+            ORDER BY 12 NULLS FIRST
             """, logger: database.logger)
-        for try await (start, name, value, baseline, labelled, rows, proxy, estimated, lower, upper)
-            in metrics.decode((Date, String, Double, Double?, Int, Int, Bool, Bool, Double?, Double?).self) {
+        // Whole-window rows first, then a champion's own rows replace them.
+        for try await (start, name, value, baseline, labelled, rows, proxy, estimated, lower, upper, version, variant)
+            in metrics.decode((Date, String, Double, Double?, Int, Int, Bool, Bool, Double?, Double?, String?, String?).self) {
             guard let position = index[start] else { continue }
-            reports[position].metrics[name] = WindowMetric(
+            let metric = WindowMetric(
                 slice: .overall, metric: name, value: value, baselineValue: baseline, labelledRows: labelled, rowCount: rows, isProxy: proxy,
-                estimated: estimated, lower: lower, upper: upper
+                estimated: estimated, lower: lower, upper: upper, modelVersion: version, variant: variant
             )
+            if variant == "canary" { reports[position].canary[name] = metric } else { reports[position].metrics[name] = metric }
         }
         let integrity = try await database.client.query("""
             SELECT window_start_time, feature_name, row_count, missing_count, type_mismatches, out_of_range, out_of_domain, unseen_categories, quarantined_rows

@@ -119,7 +119,7 @@ public struct WindowRows: Sendable {
             start: start, end: end, rowCount: rowCount + other.rowCount, features: features,
             typeMismatches: typeMismatches.merging(other.typeMismatches, uniquingKeysWith: +),
             predictions: predictions + other.predictions, scores: scores + other.scores, labels: labels + other.labels,
-            latencies: latencies + other.latencies, errors: errors + other.errors
+            latencies: latencies + other.latencies, errors: errors + other.errors, variants: variants + other.variants
         )
     }
 
@@ -134,6 +134,9 @@ public struct WindowRows: Sendable {
     public var labels: [String?]
     public var latencies: [Double]
     public var errors: [Bool]
+    /// Which variant answered each row, as `role:version` (`champion:3`, `canary:4`); empty for a
+    /// user's table, which has no such column.
+    public var variants: [String?] = []
 }
 
 extension MonitoredSource {
@@ -213,12 +216,13 @@ extension MonitoredSource {
     /// Vigil's log: rows streamed as they are stored, features parsed from their JSON here.
     private func stream(from start: Date, to end: Date, sampleRate: Double, on database: Database) async throws -> WindowRows {
         let query = PostgresQuery(unsafeSQL: """
-            SELECT t.features, t.prediction, t.score, y.label, t.latency_ms, t.error
+            SELECT t.features, t.prediction, t.score, y.label, t.latency_ms, t.error, t.role || ':' || t.model_version
             \(fromClause) AND t.ts >= $3 AND t.ts < $4\(samplingCondition(sampleRate))
             """, binds: bindings(start, end))
         var features = FeatureColumns(features: data.features)
         var predictions: [String?] = [], labels: [String?] = [], scores: [Double] = [], latencies: [Double] = [], errors: [Bool] = []
-        var predictionCache = TextCache(), labelCache = TextCache()
+        var variants: [String?] = []
+        var predictionCache = TextCache(), labelCache = TextCache(), variantCache = TextCache()
         for try await row in try await database.client.query(query, logger: database.logger) {
             var cells = row.makeIterator()
             cells.next()?.bytes?.withUnsafeReadableBytes { features.add($0) } ?? features.add(UnsafeRawBufferPointer(start: nil, count: 0))
@@ -227,6 +231,7 @@ extension MonitoredSource {
             labels.append(cells.next()?.bytes.map { labelCache.text($0) })
             latencies.append(cells.next()?.bytes.flatMap(Self.double) ?? .nan)
             errors.append(cells.next()?.bytes?.getInteger(at: 0, as: UInt8.self).map { $0 != 0 } ?? false)
+            variants.append(cells.next()?.bytes.map { variantCache.text($0) })
         }
         var columns: [String: ColumnValues] = [:], mismatches: [String: Int] = [:]
         for (index, feature) in data.features.enumerated() {
@@ -235,7 +240,7 @@ extension MonitoredSource {
         }
         return WindowRows(
             start: start, end: end, rowCount: predictions.count, features: columns, typeMismatches: mismatches,
-            predictions: predictions, scores: scores, labels: labels, latencies: latencies, errors: errors
+            predictions: predictions, scores: scores, labels: labels, latencies: latencies, errors: errors, variants: variants
         )
     }
 

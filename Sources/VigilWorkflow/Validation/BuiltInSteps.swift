@@ -182,6 +182,12 @@ enum EvaluationRuleSchema {
             .init("min_samples", .integer, minimum: 1, summary: "fewest labelled rows the window needs; default 100"),
             .init("significance", .number, minimum: 0, maximum: 1, summary: "largest two-sided p-value of the gap against the values' combined standard error; default 0.0005"),
         ]),
+        .init("canary_drop", .object, summary: "{ metric, by, min_samples, significance }: a canary worse than the champion it shares the window with", fields: [
+            .init("metric", .string, required: true, allowed: (MetricNames.performance + MetricNames.estimated + MetricNames.operational).map(JSONValue.string)),
+            .init("by", .number, required: true, minimum: 0),
+            .init("min_samples", .integer, minimum: 1, summary: "fewest canary rows (labelled rows for a quality metric) the window needs; default 100"),
+            .init("significance", .number, minimum: 0, maximum: 1, summary: "largest one-sided p-value of the drop against both values' combined standard error; default 0.0005"),
+        ]),
         .init("slo", .object, summary: "upper bounds on window metrics, such as { latency_p95: 250, error_rate: 0.02 }",
               fields: (MetricNames.operational + MetricNames.performance).map { .init($0, .number) }),
         .init("custom", .list, summary: "[{ metric, min, max }] bounds on any metric", items: .init("bound", .object, fields: [
