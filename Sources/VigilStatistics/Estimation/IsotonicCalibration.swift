@@ -75,3 +75,40 @@ public struct IsotonicCalibration: Sendable, Equatable, Codable {
     /// Calibrated probabilities of `scores`.
     public func probabilities(_ scores: [Double]) -> [Double] { scores.map(probability) }
 }
+
+extension IsotonicCalibration {
+    /// Whether calibrating `scores` makes them more faithful, as NannyML decides before it
+    /// calibrates: no for a single class or near-perfect ranking (ROC AUC above 0.999); else, over
+    /// ten folds (every tenth row, a deterministic stand-in for NannyML's seeded shuffle), a map
+    /// fitted on the other nine calibrates each, and the pooled held-out expected calibration error
+    /// (ten bins of equal counts) must fall. Well-calibrated scores are left alone rather than
+    /// made step-shaped by a map that only adds noise.
+    public static func improves(scores: [Double], labels: [Int]) throws(StatisticsError) -> Bool {
+        try StatisticsError.checkPaired(scores.count, labels.count)
+        guard Set(labels).count == 2, scores.count >= 40 else { return false }
+        if let auc = try? ProbabilisticMetrics.rocAUC(labels: labels, scores: scores), auc > 0.999 { return false }
+        let folds = 10
+        var held: [(label: Int, raw: Double, calibrated: Double)] = []
+        for fold in 0..<folds {
+            let train = scores.indices.filter { $0 % folds != fold }, test = scores.indices.filter { $0 % folds == fold }
+            let map = try IsotonicCalibration(scores: train.map { scores[$0] }, labels: train.map { labels[$0] })
+            held += test.map { (labels[$0], scores[$0], map.probability(scores[$0])) }
+        }
+        return equalCountError(held.map { ($0.label, $0.calibrated) }) < equalCountError(held.map { ($0.label, $0.raw) })
+    }
+
+    /// Expected calibration error over ten bins of equal counts of the rows sorted by probability
+    /// (the last bin takes the remainder), as NannyML measures it.
+    static func equalCountError(_ rows: [(label: Int, probability: Double)]) -> Double {
+        let sorted = rows.sorted { $0.probability < $1.probability }
+        let bins = min(10, sorted.count / 2), width = sorted.count / max(bins, 1)
+        var error = 0.0
+        for bin in 0..<bins {
+            let slice = sorted[(bin * width)..<(bin == bins - 1 ? sorted.count : (bin + 1) * width)]
+            let probability = slice.map(\.probability).reduce(0, +) / Double(slice.count)
+            let share = Double(slice.filter { $0.label == 1 }.count) / Double(slice.count)
+            error += Double(slice.count) / Double(sorted.count) * abs(probability - share)
+        }
+        return error
+    }
+}

@@ -16,6 +16,19 @@ public struct PerformanceEstimator: Sendable, Equatable, Codable {
         public let standardError: Double?
         public let lower: Double?
         public let upper: Double?
+
+        /// An estimate on a window of `rows` rows whose metric varied by `spread` between
+        /// reference chunks of `chunkSize` rows: sampling error σ·√(chunk / rows), band three of
+        /// them either side, clipped to [0, 1]; no band without a spread.
+        init(value: Double, spread: Double?, chunkSize: Int, rows: Int) {
+            self.value = value
+            guard let spread else {
+                (standardError, lower, upper) = (nil, nil, nil)
+                return
+            }
+            let error = spread * (Double(chunkSize) / Double(rows)).squareRoot()
+            (standardError, lower, upper) = (error, max(0, value - 3 * error), min(1, value + 3 * error))
+        }
     }
 
     public let calibration: IsotonicCalibration
@@ -38,18 +51,23 @@ public struct PerformanceEstimator: Sendable, Equatable, Codable {
         let size = chunkSize ?? max(30, scores.count / 10)
         guard size > 0 else { throw StatisticsError(.invalidParameter, "chunk size must be positive") }
         self.chunkSize = size
+        chunkSpread = Self.chunkSpread(rows: scores.count, chunkSize: size) { metric, rows in
+            metric.realised(labels: Array(labels[rows]), predictions: Array(predictions[rows]), scores: Array(scores[rows]))
+        }
+    }
+
+    /// Per metric, the sample standard deviation of `realised` over consecutive whole chunks of
+    /// `rows` rows; a metric measured on fewer than two chunks is left out.
+    static func chunkSpread(rows: Int, chunkSize: Int, realised: (EstimatedMetric, Range<Int>) -> Double?) -> [String: Double] {
         var spread: [String: Double] = [:]
-        let starts = Array(stride(from: 0, to: scores.count - size + 1, by: size))
+        let starts = Array(stride(from: 0, to: rows - chunkSize + 1, by: chunkSize))
         for metric in EstimatedMetric.allCases {
-            let values = starts.compactMap { start -> Double? in
-                let rows = start..<(start + size)
-                return metric.realised(labels: Array(labels[rows]), predictions: Array(predictions[rows]), scores: Array(scores[rows]))
-            }
+            let values = starts.compactMap { realised(metric, $0..<($0 + chunkSize)) }
             guard values.count >= 2 else { continue }
             let mean = values.reduce(0, +) / Double(values.count)
             spread[metric.rawValue] = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
         }
-        chunkSpread = spread
+        return spread
     }
 
     /// The estimated metrics of a window of unlabelled rows: the model's raw `scores` and the
@@ -58,12 +76,7 @@ public struct PerformanceEstimator: Sendable, Equatable, Codable {
         let values = try ConfidenceBasedEstimation.estimate(probabilities: calibration.probabilities(scores), predictions: predictions, scores: scores)
         var estimates: [EstimatedMetric: Estimate] = [:]
         for (metric, value) in values {
-            guard let spread = chunkSpread[metric.rawValue] else {
-                estimates[metric] = Estimate(value: value, standardError: nil, lower: nil, upper: nil)
-                continue
-            }
-            let error = spread * (Double(chunkSize) / Double(scores.count)).squareRoot()
-            estimates[metric] = Estimate(value: value, standardError: error, lower: max(0, value - 3 * error), upper: min(1, value + 3 * error))
+            estimates[metric] = Estimate(value: value, spread: chunkSpread[metric.rawValue], chunkSize: chunkSize, rows: scores.count)
         }
         return estimates
     }
