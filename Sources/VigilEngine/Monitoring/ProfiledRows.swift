@@ -15,6 +15,8 @@ struct ProfiledRows {
     var features: [String: ColumnValues] = [:]
     var predictions: [String?]
     var scores: [Double]
+    /// Class probabilities per row, for a multiclass model; empty otherwise.
+    var probabilities: [[String: Double]?]
     var labels: [String?]
     var latencies: [Double]
     var errors: Int
@@ -72,6 +74,7 @@ struct ProfiledRows {
         }
         predictions = pick(rows.predictions)
         scores = pick(rows.scores)
+        probabilities = rows.probabilities.isEmpty ? [] : pick(rows.probabilities)
         labels = pick(rows.labels)
         latencies = pick(rows.latencies)
         errors = pick(rows.errors).lazy.filter { $0 }.count

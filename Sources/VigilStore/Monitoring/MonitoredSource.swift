@@ -119,7 +119,10 @@ public struct WindowRows: Sendable {
             start: start, end: end, rowCount: rowCount + other.rowCount, features: features,
             typeMismatches: typeMismatches.merging(other.typeMismatches, uniquingKeysWith: +),
             predictions: predictions + other.predictions, scores: scores + other.scores, labels: labels + other.labels,
-            latencies: latencies + other.latencies, errors: errors + other.errors, variants: variants + other.variants
+            latencies: latencies + other.latencies, errors: errors + other.errors, variants: variants + other.variants,
+            probabilities: probabilities.isEmpty && other.probabilities.isEmpty ? []
+                : (probabilities.isEmpty ? Array(repeating: nil, count: rowCount) : probabilities)
+                    + (other.probabilities.isEmpty ? Array(repeating: nil, count: other.rowCount) : other.probabilities)
         )
     }
 
@@ -137,6 +140,9 @@ public struct WindowRows: Sendable {
     /// Which variant answered each row, as `role:version` (`champion:3`, `canary:4`); empty for a
     /// user's table, which has no such column.
     public var variants: [String?] = []
+    /// A multiclass model's class probabilities per row (`inference_log.probabilities`); empty
+    /// when no row of the window has them.
+    public var probabilities: [[String: Double]?] = []
 }
 
 extension MonitoredSource {
@@ -216,12 +222,13 @@ extension MonitoredSource {
     /// Vigil's log: rows streamed as they are stored, features parsed from their JSON here.
     private func stream(from start: Date, to end: Date, sampleRate: Double, on database: Database) async throws -> WindowRows {
         let query = PostgresQuery(unsafeSQL: """
-            SELECT t.features, t.prediction, t.score, y.label, t.latency_ms, t.error, t.role || ':' || t.model_version
+            SELECT t.features, t.prediction, t.score, y.label, t.latency_ms, t.error, t.role || ':' || t.model_version, t.probabilities::text
             \(fromClause) AND t.ts >= $3 AND t.ts < $4\(samplingCondition(sampleRate))
             """, binds: bindings(start, end))
         var features = FeatureColumns(features: data.features)
         var predictions: [String?] = [], labels: [String?] = [], scores: [Double] = [], latencies: [Double] = [], errors: [Bool] = []
-        var variants: [String?] = []
+        var variants: [String?] = [], probabilities: [[String: Double]?] = [], anyProbabilities = false
+        let decoder = JSONDecoder()
         var predictionCache = TextCache(), labelCache = TextCache(), variantCache = TextCache()
         for try await row in try await database.client.query(query, logger: database.logger) {
             var cells = row.makeIterator()
@@ -232,6 +239,10 @@ extension MonitoredSource {
             latencies.append(cells.next()?.bytes.flatMap(Self.double) ?? .nan)
             errors.append(cells.next()?.bytes?.getInteger(at: 0, as: UInt8.self).map { $0 != 0 } ?? false)
             variants.append(cells.next()?.bytes.map { variantCache.text($0) })
+            // Class probabilities as ingest checked them: an object of numbers.
+            let classes = cells.next()?.bytes.flatMap { try? decoder.decode([String: Double].self, from: Data(buffer: $0)) }
+            anyProbabilities = anyProbabilities || classes != nil
+            probabilities.append(classes)
         }
         var columns: [String: ColumnValues] = [:], mismatches: [String: Int] = [:]
         for (index, feature) in data.features.enumerated() {
@@ -240,7 +251,8 @@ extension MonitoredSource {
         }
         return WindowRows(
             start: start, end: end, rowCount: predictions.count, features: columns, typeMismatches: mismatches,
-            predictions: predictions, scores: scores, labels: labels, latencies: latencies, errors: errors, variants: variants
+            predictions: predictions, scores: scores, labels: labels, latencies: latencies, errors: errors, variants: variants,
+            probabilities: anyProbabilities ? probabilities : []
         )
     }
 
