@@ -67,6 +67,11 @@ struct VariantWindowTests {
             let strict = try JSONDecoder().decode(RuleSet.self, from: Data(#"{"canary_drop": {"metric": "accuracy", "by": 0.5}}"#.utf8))
             #expect(strict.rules.first?.holds(shared) == nil)
             #expect(rules.rules.first?.holds(try #require(windows.last)) == nil, "no canary in hour 0")
+
+            // Each labelled window's reliability curve is stored: bins of the score holding every labelled row.
+            let curves = try await MetricsStore(database: database).reliabilityCurves(model: "churn", from: .distantPast, to: .distantFuture)
+            #expect(curves.count == 2 && curves.allSatisfy { $0.bins.map(\.count).reduce(0, +) == 1_000 })
+            #expect(curves.allSatisfy { $0.bins.allSatisfy { (0...1).contains($0.observedRate) && $0.meanProbability >= $0.lower && $0.meanProbability <= $0.upper } })
         }
     }
 }

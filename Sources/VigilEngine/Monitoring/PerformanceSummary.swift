@@ -83,6 +83,16 @@ struct PerformanceSummary {
         return classes.first { ["1", "true", "yes", "positive"].contains($0.lowercased()) } ?? last
     }
 
+    /// The reliability curve of a binary classifier's labelled rows whose scores are
+    /// probabilities; empty otherwise.
+    var reliability: [ProbabilisticMetrics.ReliabilityBin] {
+        let pairs = labelledPairs
+        guard problem == .classification, let positive = Self.positiveClass(Array(Set(pairs.map(\.label) + pairs.map(\.prediction))).sorted()),
+              !pairs.isEmpty, pairs.allSatisfy({ (0...1).contains($0.score) })
+        else { return [] }
+        return (try? ProbabilisticMetrics.reliabilityCurve(labels: pairs.map { $0.label == positive ? 1 : 0 }, probabilities: pairs.map(\.score))) ?? []
+    }
+
     /// The rows with both a label and a prediction, with their scores.
     private var labelledPairs: [(label: String, prediction: String, score: Double)] {
         (0..<table.rowCount).compactMap { index in

@@ -34,9 +34,9 @@ struct WindowAnalysis: Sendable {
                 metrics.drift += drift(table.profiles, samples: table.samples, slice: slice, reference: reference)
             }
             metrics.integrity += integrity(table, rows: rows, slice: slice, reference: reference, quarantined: quarantined)
-            metrics.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { metric in
-                reference?.profiles.performance(metric, slice: slice)
-            }
+            let summary = PerformanceSummary(table: table, problem: data.problemType)
+            metrics.performance += summary.metrics(slice: slice) { metric in reference?.profiles.performance(metric, slice: slice) }
+            if slice == .overall { metrics.reliability = summary.reliability }
             if let estimator = reference?.profiles.estimator {
                 metrics.performance += estimator.metrics(of: table, slice: slice) { metric in reference?.profiles.performance(metric, slice: slice) }
             }

@@ -24,6 +24,13 @@ extension ModelReport {
         report.incidents = try await incidents(
             episodes: episodes, alerts: drift, changelog: changelog, stored: Array(stored), quality: quality, options: options, until: to
         )
+        let curves = try await MetricsStore(database: database).reliabilityCurves(model: model, from: from, to: to)
+        if let first = curves.first, let last = curves.last {
+            report.reliability = [ReliabilityCurve(name: "first labelled window, \(stamp(first.start))", windowStart: first.start, bins: first.bins)]
+            if last.start != first.start {
+                report.reliability.append(ReliabilityCurve(name: "latest labelled window, \(stamp(last.start))", windowStart: last.start, bins: last.bins))
+            }
+        }
         let serving = ServingData(database: database)
         for index in report.incidents.indices {
             guard let since = report.incidents[index].onset ?? report.incidents[index].firstAlert else { continue }

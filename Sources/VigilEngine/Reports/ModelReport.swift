@@ -1,4 +1,5 @@
 import Foundation
+import VigilStatistics
 import VigilStore
 
 /// How well Vigil kept a model healthy over a period, measured from the records: when drift began
@@ -97,6 +98,13 @@ public struct ModelReport: Sendable, Codable {
         public var latencyP95: Double?
     }
 
+    /// A reliability curve of the period: a labelled window's, named for which.
+    public struct ReliabilityCurve: Sendable, Codable, Equatable {
+        public var name: String
+        public var windowStart: Date
+        public var bins: [ProbabilisticMetrics.ReliabilityBin]
+    }
+
     public var model: String
     public var from: Date
     public var to: Date
@@ -105,4 +113,6 @@ public struct ModelReport: Sendable, Codable {
     public var incidents: [Incident]
     public var timeline: [TimelineEvent]
     public var windows: [Window]
+    /// The first and the latest labelled window's reliability curves (binary classifiers).
+    public var reliability: [ReliabilityCurve] = []
 }

@@ -38,6 +38,7 @@ public enum ReportPage {
             "<h2>Drift and quality</h2>",
             "<figure id=\"drift-chart\">\(driftChart.svg)</figure>",
             "<figure id=\"quality-chart\">\(qualityChart.svg)</figure>",
+            report.reliability.isEmpty ? "" : "<figure id=\"reliability-chart\">\(ReliabilityChart(title: "Reliability: observed share of positives against predicted probability", curves: report.reliability.map { ReliabilityChart.Curve(name: $0.name, bins: $0.bins) }).svg)</figure>",
             "<h2>Incidents</h2>",
             report.incidentLines.isEmpty ? "<p class=\"muted\">No drift incident in this period.</p>"
                 : "<ul id=\"incidents\">" + report.incidentLines.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>",

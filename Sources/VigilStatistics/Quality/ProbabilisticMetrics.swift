@@ -10,18 +10,53 @@ public enum ProbabilisticMetrics {
     /// - Throws: ``StatisticsError`` when lengths differ, the input is empty, or a probability is
     ///   outside [0, 1].
     public static func expectedCalibrationError(labels: [Int], probabilities: [Double], bins: Int = 10) throws(StatisticsError) -> Double {
+        let curve = try reliabilityCurve(labels: labels, probabilities: probabilities, bins: bins)
+        let total = Double(labels.count)
+        return curve.reduce(0) { $0 + Double($1.count) / total * abs($1.meanProbability - $1.observedRate) }
+    }
+
+    /// One bin of a reliability curve: the rows whose probability fell in [`lower`, `upper`).
+    public struct ReliabilityBin: Sendable, Equatable, Codable {
+        public let lower: Double
+        public let upper: Double
+        /// The bin's mean predicted probability and its share of positives.
+        public let meanProbability: Double
+        public let observedRate: Double
+        public let count: Int
+
+        public init(lower: Double, upper: Double, meanProbability: Double, observedRate: Double, count: Int) {
+            self.lower = lower
+            self.upper = upper
+            self.meanProbability = meanProbability
+            self.observedRate = observedRate
+            self.count = count
+        }
+    }
+
+    /// The reliability curve: per equal-width bin of [0, 1] that holds any row (a probability of
+    /// exactly 1 in the last), the mean probability against the share of positives, as
+    /// `sklearn.calibration.calibration_curve(strategy="uniform")` bins them. A calibrated model's
+    /// bins lie on the diagonal.
+    ///
+    /// - Throws: ``StatisticsError`` when lengths differ, the input is empty, or a probability is
+    ///   outside [0, 1].
+    public static func reliabilityCurve(labels: [Int], probabilities: [Double], bins: Int = 10) throws(StatisticsError) -> [ReliabilityBin] {
         try StatisticsError.checkPaired(labels.count, probabilities.count)
         guard bins > 0 else { throw StatisticsError(.invalidParameter, "calibration needs at least one bin") }
         guard probabilities.allSatisfy({ (0...1).contains($0) }) else { throw StatisticsError(.invalidParameter, "probabilities must lie in [0, 1]") }
-        var sums = [(probability: Double, positives: Double, count: Double)](repeating: (0, 0, 0), count: bins)
+        var sums = [(probability: Double, positives: Double, count: Int)](repeating: (0, 0, 0), count: bins)
         for (label, probability) in zip(labels, probabilities) {
             let bin = min(bins - 1, Int(probability * Double(bins)))
             sums[bin].probability += probability
             sums[bin].positives += label == 1 ? 1 : 0
             sums[bin].count += 1
         }
-        let total = Double(labels.count)
-        return sums.filter { $0.count > 0 }.reduce(0) { $0 + $1.count / total * abs($1.probability / $1.count - $1.positives / $1.count) }
+        return sums.enumerated().filter { $0.element.count > 0 }.map { bin, sum in
+            ReliabilityBin(
+                lower: Double(bin) / Double(bins), upper: Double(bin + 1) / Double(bins),
+                meanProbability: sum.probability / Double(sum.count), observedRate: sum.positives / Double(sum.count), count: sum.count
+            )
+        }
     }
 
     /// Area under the ROC curve of binary labels (1 positive) against scores, as

@@ -1,4 +1,5 @@
 import Foundation
+import VigilStatistics
 
 /// A subset of a window's rows: `nil` key and value for the whole window, else a slicing
 /// expression and one of its values.
@@ -159,6 +160,8 @@ public struct WindowMetrics: Sendable {
     public var performance: [WindowMetric] = []
     public var operational: [WindowMetric] = []
     public var business: [WindowMetric] = []
+    /// The whole window's reliability curve (binary classifiers, labelled rows).
+    public var reliability: [ProbabilisticMetrics.ReliabilityBin] = []
     /// Column profiles as JSON, keyed by slice and column, to store in `window_profiles`.
     public var profiles: [StoredProfile] = []
 

@@ -1,4 +1,5 @@
 import Foundation
+import VigilStatistics
 import Logging
 import PostgresNIO
 
@@ -56,9 +57,10 @@ public struct MetricsStore: Sendable {
         let drift = try Self.json(metrics.drift), integrity = try Self.json(metrics.integrity)
         let performance = try Self.json(metrics.performance), operational = try Self.json(metrics.operational)
         let business = try Self.json(metrics.business), profiles = try Self.json(metrics.profiles)
+        let reliability = try Self.json(metrics.reliability)
         let rate = metrics.sampleRate
         try await database.transaction { connection in
-            for table in ["drift_metrics", "integrity_metrics", "performance_metrics", "operational_metrics", "business_metrics"] {
+            for table in ["drift_metrics", "integrity_metrics", "performance_metrics", "operational_metrics", "business_metrics", "reliability_curves"] {
                 try await connection.query(PostgresQuery(unsafeSQL: """
                     DELETE FROM \(table) WHERE model = $1 AND window_start_time = $2 AND window_end_time = $3
                     """, binds: Self.bindings(model, start, end)), logger: database.logger)
@@ -102,6 +104,11 @@ public struct MetricsStore: Sendable {
                 SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.metric, r.value, r.row_count, r.model_version, r.variant, \(rate), \(now)
                 FROM jsonb_to_recordset(\(operational)::jsonb) AS r(slice_key text, slice_value text, metric text, value float8, row_count int8,
                     model_version text, variant text)
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO reliability_curves (model, window_start_time, window_end_time, bin_lower, bin_upper, mean_probability, observed_rate, row_count, computed_at)
+                SELECT \(model), \(start), \(end), r.lower, r.upper, r.mean_probability, r.observed_rate, r.count, \(now)
+                FROM jsonb_to_recordset(\(reliability)::jsonb) AS r(lower float8, upper float8, mean_probability float8, observed_rate float8, count int8)
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO business_metrics (model, window_start_time, window_end_time, metric, value, row_count, computed_at)
@@ -292,5 +299,19 @@ extension MetricsStore {
             ))
         }
         return reports
+    }
+
+    /// The reliability curves of `model`'s windows starting in [`from`, `to`], oldest first.
+    public func reliabilityCurves(model: String, from: Date, to: Date) async throws -> [(start: Date, bins: [ProbabilisticMetrics.ReliabilityBin])] {
+        let rows = try await database.client.query("""
+            SELECT window_start_time, bin_lower, bin_upper, mean_probability, observed_rate, row_count FROM reliability_curves
+            WHERE model = \(model) AND window_start_time BETWEEN \(from) AND \(to) ORDER BY window_start_time, bin_lower
+            """, logger: database.logger)
+        var curves: [(start: Date, bins: [ProbabilisticMetrics.ReliabilityBin])] = []
+        for try await (start, lower, upper, probability, observed, count) in rows.decode((Date, Double, Double, Double, Double, Int).self) {
+            let bin = ProbabilisticMetrics.ReliabilityBin(lower: lower, upper: upper, meanProbability: probability, observedRate: observed, count: count)
+            if curves.last?.start == start { curves[curves.count - 1].bins.append(bin) } else { curves.append((start, [bin])) }
+        }
+        return curves
     }
 }
