@@ -40,11 +40,14 @@ struct RuleSet: Decodable, Sendable {
         enum CodingKeys: String, CodingKey { case above, features }
     }
 
-    /// A metric worse than the reference's value by at least `by`, on at least `min_samples`
-    /// rows (labelled rows; all rows for an estimate), and by more than the window's sampling
-    /// noise: the one-sided p-value of the drop against the window's standard error (from its
-    /// stored band) below `significance`. A metric without a band is judged on `by` alone.
-    struct PerformanceDrop: Decodable, Sendable {
+    /// A metric compared with another value of it (the reference's, its own estimate's, the
+    /// champion's): it holds when the difference is at least `by`, on at least `min_samples` rows
+    /// (labelled rows for a realised quality metric, all rows for an estimate, a proxy or an
+    /// operational metric), and beyond the sampling noise: the p-value of the difference against
+    /// the standard error(s) from the values' stored bands below `significance`. Values without
+    /// bands are judged on `by` and `min_samples` alone. `performance_drop`, `estimate_gap` and
+    /// `canary_drop` are this comparison against different values.
+    struct MetricComparison: Decodable, Sendable {
         static let defaultMinimumSamples = 100
         static let defaultSignificance = 0.0005
 
@@ -58,87 +61,57 @@ struct RuleSet: Decodable, Sendable {
             case minSamples = "min_samples"
         }
 
-        /// Why the drop holds in `window`, or `nil` when it does not.
-        func holds(in window: WindowReport) -> String? {
+        /// The rows a value stands on, as `min_samples` counts them.
+        func samples(of value: WindowMetric) -> Int {
+            value.estimated || value.isProxy || MetricNames.operational.contains(metric) ? value.rowCount : value.labelledRows
+        }
+
+        /// Whether a larger value is worse.
+        var higherIsWorse: Bool {
+            MetricNames.operational.contains(metric) || RuleSet.lowerIsBetter.contains(metric.hasPrefix("estimated_") ? String(metric.dropFirst("estimated_".count)) : metric)
+        }
+
+        /// The p-value of `difference` against the combined standard error of `values`, when
+        /// each has a band (`sides` 2 for a difference either way); `.some(nil)` when one has
+        /// none, and `nil` when it is not significant.
+        func noise(_ difference: Double, _ values: [WindowMetric], sides: Double = 1) -> Double?? {
+            let errors = values.compactMap(\.standardError)
+            guard errors.count == values.count else { return .some(nil) }
+            let p = min(1, sides * MetricDrop.pValue(drop: difference, standardError: errors.map { $0 * $0 }.reduce(0, +).squareRoot()))
+            return p < (significance ?? Self.defaultSignificance) ? .some(p) : nil
+        }
+
+        /// `performance_drop`: worse than the reference's value.
+        func dropFromReference(in window: WindowReport) -> String? {
             guard let observed = window.metrics[metric], let baseline = observed.baselineValue else { return nil }
-            let samples = observed.estimated || observed.isProxy ? observed.rowCount : observed.labelledRows
+            let samples = samples(of: observed)
             guard samples >= (minSamples ?? Self.defaultMinimumSamples) else { return nil }
-            let name = observed.estimated ? String(metric.dropFirst("estimated_".count)) : metric
-            let worse = RuleSet.lowerIsBetter.contains(name) ? observed.value - baseline : baseline - observed.value
-            guard worse >= by else { return nil }
-            var evidence = observed.estimated ? "\(samples) rows, estimated" : "\(samples) labels"
-            if let error = observed.standardError {
-                let p = MetricDrop.pValue(drop: worse, standardError: error)
-                guard p < (significance ?? Self.defaultSignificance) else { return nil }
-                evidence += ", p = \(RuleSet.format(p))"
-            }
+            let worse = higherIsWorse ? observed.value - baseline : baseline - observed.value
+            guard worse >= by, let p = noise(worse, [observed]) else { return nil }
+            let evidence = (observed.estimated ? "\(samples) rows, estimated" : "\(samples) labels") + (p.map { ", p = \(RuleSet.format($0))" } ?? "")
             return "\(metric) \(RuleSet.format(observed.value)) against \(RuleSet.format(baseline)) on the reference (worse by \(RuleSet.format(worse)) ≥ \(RuleSet.format(by)), \(evidence))"
         }
-    }
 
-    /// A realised metric that has moved away from its own estimate: the model's scores no longer
-    /// say how often it is right (its calibration broke, the mark of concept drift), by at least
-    /// `by`, on at least `min_samples` labelled rows, and beyond both values' sampling noise (the
-    /// two-sided p-value of the gap against their combined standard error below `significance`).
-    struct EstimateGap: Decodable, Sendable {
-        var metric: String
-        var by: Double
-        var minSamples: Int?
-        var significance: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case metric, by, significance
-            case minSamples = "min_samples"
-        }
-
-        /// Why the gap holds in `window`, or `nil` when it does not.
-        func holds(in window: WindowReport) -> String? {
+        /// `estimate_gap`: the realised value has left its own estimate, either way, so the
+        /// model's scores no longer say how often it is right (its calibration broke: concept drift).
+        func gapFromEstimate(in window: WindowReport) -> String? {
             guard let realised = window.metrics[metric], let estimate = window.metrics["estimated_" + metric] else { return nil }
-            guard realised.labelledRows >= (minSamples ?? PerformanceDrop.defaultMinimumSamples) else { return nil }
+            guard realised.labelledRows >= (minSamples ?? Self.defaultMinimumSamples) else { return nil }
             let gap = abs(realised.value - estimate.value)
-            guard gap >= by else { return nil }
-            var evidence = "\(realised.labelledRows) labels"
-            let errors = [realised, estimate].compactMap(\.standardError)
-            if errors.count == 2 {
-                let p = min(1, 2 * MetricDrop.pValue(drop: gap, standardError: (errors[0] * errors[0] + errors[1] * errors[1]).squareRoot()))
-                guard p < (significance ?? PerformanceDrop.defaultSignificance) else { return nil }
-                evidence += ", p = \(RuleSet.format(p))"
-            }
+            guard gap >= by, let p = noise(gap, [realised, estimate], sides: 2) else { return nil }
+            let evidence = "\(realised.labelledRows) labels" + (p.map { ", p = \(RuleSet.format($0))" } ?? "")
             return "\(metric) \(RuleSet.format(realised.value)) realised against \(RuleSet.format(estimate.value)) estimated from the scores (gap \(RuleSet.format(gap)) ≥ \(RuleSet.format(by)), \(evidence)): the scores no longer say how often the model is right"
         }
-    }
 
-    /// A canary worse than the champion it shares the window with, on the same metric: by at
-    /// least `by`, on at least `min_samples` of the canary's rows (labelled rows for a quality
-    /// metric), and, where both values have bands, beyond their combined noise.
-    struct CanaryDrop: Decodable, Sendable {
-        var metric: String
-        var by: Double
-        var minSamples: Int?
-        var significance: Double?
-
-        enum CodingKeys: String, CodingKey {
-            case metric, by, significance
-            case minSamples = "min_samples"
-        }
-
-        /// Why the drop holds in `window`, or `nil` when it does not.
-        func holds(in window: WindowReport) -> String? {
+        /// `canary_drop`: a canary worse than the champion it shares the window with.
+        func canaryDrop(in window: WindowReport) -> String? {
             guard let canary = window.canary[metric], let champion = window.metrics[metric], champion.variant == "champion" else { return nil }
-            let operational = MetricNames.operational.contains(metric)
-            let samples = operational || canary.estimated ? canary.rowCount : canary.labelledRows
-            guard samples >= (minSamples ?? PerformanceDrop.defaultMinimumSamples) else { return nil }
-            let name = canary.estimated ? String(metric.dropFirst("estimated_".count)) : metric
-            let higherIsWorse = operational || RuleSet.lowerIsBetter.contains(name)
+            let samples = samples(of: canary)
+            guard samples >= (minSamples ?? Self.defaultMinimumSamples) else { return nil }
             let worse = higherIsWorse ? canary.value - champion.value : champion.value - canary.value
-            guard worse >= by else { return nil }
-            var evidence = "\(samples) canary rows"
-            if let a = canary.standardError, let b = champion.standardError {
-                let p = MetricDrop.pValue(drop: worse, standardError: (a * a + b * b).squareRoot())
-                guard p < (significance ?? PerformanceDrop.defaultSignificance) else { return nil }
-                evidence += ", p = \(RuleSet.format(p))"
-            }
+            guard worse >= by, let p = noise(worse, [canary, champion]) else { return nil }
             let versions = "v\(canary.modelVersion ?? "?") on canary, v\(champion.modelVersion ?? "?") champion"
+            let evidence = "\(samples) canary rows" + (p.map { ", p = \(RuleSet.format($0))" } ?? "")
             return "\(metric) \(RuleSet.format(canary.value)) on the canary against \(RuleSet.format(champion.value)) for the champion in the same window (worse by \(RuleSet.format(worse)) ≥ \(RuleSet.format(by)); \(versions); \(evidence))"
         }
     }
@@ -152,9 +125,9 @@ struct RuleSet: Decodable, Sendable {
     var driftShare: Double?
     var driftScore: ScoreRule?
     var features: [String]?
-    var performanceDrop: PerformanceDrop?
-    var estimateGap: EstimateGap?
-    var canaryDrop: CanaryDrop?
+    var performanceDrop: MetricComparison?
+    var estimateGap: MetricComparison?
+    var canaryDrop: MetricComparison?
     var slo: [String: Double]?
     var custom: [Bound]?
     var missingRate: Double?
@@ -204,13 +177,13 @@ struct RuleSet: Decodable, Sendable {
             }))
         }
         if let drop = performanceDrop {
-            rules.append(("performance_drop", { window in drop.holds(in: window) }))
+            rules.append(("performance_drop", { window in drop.dropFromReference(in: window) }))
         }
         if let gap = estimateGap {
-            rules.append(("estimate_gap", { window in gap.holds(in: window) }))
+            rules.append(("estimate_gap", { window in gap.gapFromEstimate(in: window) }))
         }
         if let drop = canaryDrop {
-            rules.append(("canary_drop", { window in drop.holds(in: window) }))
+            rules.append(("canary_drop", { window in drop.canaryDrop(in: window) }))
         }
         for (name, limit) in (slo ?? [:]).sorted(by: { $0.key < $1.key }) {
             rules.append(("slo.\(name)", { window in
