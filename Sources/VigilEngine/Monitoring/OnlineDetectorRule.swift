@@ -110,21 +110,16 @@ struct OnlineDetectorRule: Decodable, Sendable, Equatable {
         }
     }
 
-    /// This rule's parameters as the JSON its saved state is checked against.
-    func parametersJSON() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(makeDetector().parametersDescription), as: UTF8.self)
-    }
-
     /// Feeds `records` to the saved detector (a fresh one when none was saved, or it was saved
     /// under other parameters) and returns the state to save and what it detected.
     func feed(_ saved: SavedDetector?, _ records: [StreamRecord], problem: MonitoredData.ProblemType, now: Date) throws -> (SavedDetector, [Detection]) {
-        let parameters = try parametersJSON()
+        let fresh = makeDetector()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let parameters = String(decoding: try encoder.encode(fresh.parametersDescription), as: UTF8.self)
         // The database hands JSON back in its own layout: compare the parameters, not the text.
-        let current = makeDetector().parametersDescription
-        let unchanged = saved.map { (try? JSONDecoder().decode([String: String].self, from: Data($0.parameters.utf8))) == current } ?? false
-        var detector = try saved.flatMap { unchanged ? try OnlineDetector.restore(method, from: $0.state) : nil } ?? makeDetector()
+        let unchanged = saved.map { (try? JSONDecoder().decode([String: String].self, from: Data($0.parameters.utf8))) == fresh.parametersDescription } ?? false
+        var detector = try saved.flatMap { unchanged ? try OnlineDetector.restore(method, from: $0.state) : nil } ?? fresh
         var position = saved?.position ?? 0
         var detections: [Detection] = []
         for record in records {

@@ -73,7 +73,7 @@ struct ScoreEstimator: Sendable, Codable {
         let estimates: [EstimatedMetric: PerformanceEstimator.Estimate]?
         if let multiclass, let classes {
             var probabilities: [[Double]] = [], predictions: [Int] = []
-            for index in 0..<table.rowCount where !table.probabilities.isEmpty {
+            for index in table.probabilities.indices {
                 guard let row = table.probabilities[index], let vector = Self.vector(row, classes),
                       let prediction = table.predictions[index].flatMap(classes.firstIndex) else { continue }
                 probabilities.append(vector)

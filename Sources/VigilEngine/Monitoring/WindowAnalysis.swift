@@ -55,16 +55,20 @@ struct WindowAnalysis: Sendable {
         for (index, variant) in rows.variants.enumerated() {
             if let variant { groups[variant, default: []].append(index) }
         }
+        // `role:version`, as the log reads it.
+        func split(_ key: String) -> (variant: String, version: String) {
+            let parts = key.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
         if groups.count == 1, let only = groups.keys.first {
-            let version = String(only.drop { $0 != ":" }.dropFirst())
+            let version = split(only).version
             for index in metrics.performance.indices { metrics.performance[index].modelVersion = version }
             for index in metrics.operational.indices { metrics.operational[index].modelVersion = version }
             return
         }
         guard groups.count > 1 else { return }
         for (key, indices) in groups.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
-            let (variant, version) = (parts[0], parts.count > 1 ? parts[1] : "")
+            let (variant, version) = split(key)
             let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
             let baseline: (String) -> Double? = { metric in reference?.profiles.performance(metric, slice: .overall) }
             var own = PerformanceSummary(table: table, problem: data.problemType).metrics(slice: .overall, baseline: baseline)
