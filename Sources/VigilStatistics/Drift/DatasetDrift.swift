@@ -4,6 +4,14 @@ public enum ColumnValues: Sendable {
     case numeric([Double])
     /// Categories; `nil` is missing.
     case categorical([String?])
+
+    /// How many rows it holds.
+    public var count: Int {
+        switch self {
+        case let .numeric(values): values.count
+        case let .categorical(values): values.count
+        }
+    }
 }
 
 /// The drift decision for one column of a dataset.

@@ -19,15 +19,15 @@ public struct PerformanceEstimator: Sendable, Equatable, Codable {
 
         /// An estimate on a window of `rows` rows whose metric varied by `spread` between
         /// reference chunks of `chunkSize` rows: sampling error σ·√(chunk / rows), band three of
-        /// them either side, clipped to [0, 1]; no band without a spread.
-        init(value: Double, spread: Double?, chunkSize: Int, rows: Int) {
+        /// them either side, clipped to the metric's `range`; no band without a spread.
+        init(value: Double, spread: Double?, chunkSize: Int, rows: Int, range: ClosedRange<Double> = 0...1) {
             self.value = value
             guard let spread else {
                 (standardError, lower, upper) = (nil, nil, nil)
                 return
             }
             let error = spread * (Double(chunkSize) / Double(rows)).squareRoot()
-            (standardError, lower, upper) = (error, max(0, value - 3 * error), min(1, value + 3 * error))
+            (standardError, lower, upper) = (error, max(range.lowerBound, value - 3 * error), min(range.upperBound, value + 3 * error))
         }
     }
 
@@ -51,17 +51,19 @@ public struct PerformanceEstimator: Sendable, Equatable, Codable {
         let size = chunkSize ?? max(30, scores.count / 10)
         guard size > 0 else { throw StatisticsError(.invalidParameter, "chunk size must be positive") }
         self.chunkSize = size
-        chunkSpread = Self.chunkSpread(rows: scores.count, chunkSize: size) { metric, rows in
+        chunkSpread = Self.chunkSpread(rows: scores.count, chunkSize: size) { (metric: EstimatedMetric, rows) in
             metric.realised(labels: Array(labels[rows]), predictions: Array(predictions[rows]), scores: Array(scores[rows]))
         }
     }
 
     /// Per metric, the sample standard deviation of `realised` over consecutive whole chunks of
     /// `rows` rows; a metric measured on fewer than two chunks is left out.
-    static func chunkSpread(rows: Int, chunkSize: Int, realised: (EstimatedMetric, Range<Int>) -> Double?) -> [String: Double] {
+    static func chunkSpread<Metric: CaseIterable & RawRepresentable<String>>(
+        rows: Int, chunkSize: Int, realised: (Metric, Range<Int>) -> Double?
+    ) -> [String: Double] {
         var spread: [String: Double] = [:]
         let starts = Array(stride(from: 0, to: rows - chunkSize + 1, by: chunkSize))
-        for metric in EstimatedMetric.allCases {
+        for metric in Metric.allCases {
             let values = starts.compactMap { realised(metric, $0..<($0 + chunkSize)) }
             guard values.count >= 2 else { continue }
             let mean = values.reduce(0, +) / Double(values.count)
