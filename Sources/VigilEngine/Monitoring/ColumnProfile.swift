@@ -99,7 +99,7 @@ struct ProfileSet: Sendable {
     var windowCount = 0
     /// The performance estimator fitted on the same rows (a fixed baseline's), or the model's
     /// latest one for a moving reference.
-    var estimator: ScoreEstimator?
+    var estimator: ReferenceEstimator?
 
     subscript(slice: Slice, column: String) -> ColumnProfile? {
         profiles[Key(slice: slice, column: column)]

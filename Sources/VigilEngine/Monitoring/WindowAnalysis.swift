@@ -6,7 +6,7 @@ import VigilWorkflow
 
 /// What the monitor computes from a window's rows and its reference, with no I/O: column
 /// profiles per slice, drift decided by the ``DriftPolicy``, integrity, performance (realised,
-/// and estimated from scores by the reference's ``ScoreEstimator``) and operational metrics.
+/// and estimated from scores by the reference's ``ReferenceEstimator``) and operational metrics.
 struct WindowAnalysis: Sendable {
     let data: MonitoredData
     let slices: [SliceRule]
@@ -113,7 +113,7 @@ struct WindowAnalysis: Sendable {
                 set.profiles[ProfileSet.Key(slice: slice, column: column.name)] = profile
             }
             set.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { _ in nil }
-            if slice == .overall, data.problemType == .classification { set.estimator = ScoreEstimator(fittedOn: table) }
+            if slice == .overall { set.estimator = ReferenceEstimator(fittedOn: table, problem: data.problemType) }
         }
         return set
     }

@@ -77,19 +77,19 @@ struct WindowReferences: Sendable {
     private func cachedBaseline() async throws -> MonitorReference? {
         guard let cached = try await store.baseline(model: model, name: name) else { return nil }
         var set = try ProfileSet(stored: cached.profiles, performance: cached.performance)
-        set.estimator = try cached.estimator.map(ScoreEstimator.decoded)
+        set.estimator = try cached.estimator.map(ReferenceEstimator.decoded)
         return baseline(set)
     }
 
     /// The estimator a moving reference lends its windows: the model's latest (a fixed
     /// baseline's, or one fitted on an earlier labelled reference window).
-    private func latestEstimator() async throws -> ScoreEstimator? {
-        try await store.latestEstimator(model: model).map(ScoreEstimator.decoded)
+    private func latestEstimator() async throws -> ReferenceEstimator? {
+        try await store.latestEstimator(model: model).map(ReferenceEstimator.decoded)
     }
 
     /// Keeps an estimator fitted on a labelled reference window, for the windows after it: a
     /// workflow compared with the previous or a seasonal window has no fixed baseline to fit one on.
-    private func keep(_ estimator: ScoreEstimator, fittedOn window: (start: Date, end: Date), rows: Int, now: Date) async throws {
+    private func keep(_ estimator: ReferenceEstimator, fittedOn window: (start: Date, end: Date), rows: Int, now: Date) async throws {
         let name = "labelled reference window \(ISO8601DateFormatter().string(from: window.start))"
         try await store.saveBaseline(model: model, name: name, rows: rows, profiles: [], performance: [], estimator: try estimator.encoded(), now: now)
     }
@@ -107,7 +107,7 @@ struct WindowReferences: Sendable {
             var set = try ProfileSet(stored: stored, performance: try await store.performance(model: model, start: start, end: end))
             set.estimator = try await latestEstimator()
             // No estimator yet: fit one on this reference window's rows, if they are labelled.
-            if set.estimator == nil, data.problemType == .classification, set.performance.contains(where: { $0.labelledRows >= ScoreEstimator.minimumRows }) {
+            if set.estimator == nil, set.performance.contains(where: { $0.labelledRows >= ReferenceEstimator.minimumRows }) {
                 let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
                 if let estimator = await analysis.profileSet(rows).estimator {
                     try await keep(estimator, fittedOn: (start, end), rows: rows.rowCount, now: window.end)

@@ -150,8 +150,9 @@ public enum MetricNames {
         "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "ece", "positive_rate", "mean_score", "mean_confidence",
         "rmse", "mae", "r2", "mean_prediction",
     ]
-    /// Performance estimated from scores before labels, as rules name it.
-    public static let estimated = ["accuracy", "precision", "recall", "f1", "specificity", "roc_auc"].map { "estimated_" + $0 }
+    /// Performance estimated before labels (a classifier's from its scores, a regression's
+    /// errors from its inputs and predictions), as rules name it.
+    public static let estimated = ["accuracy", "precision", "recall", "f1", "specificity", "roc_auc", "mae", "rmse"].map { "estimated_" + $0 }
     /// Serving metrics (`operational_metrics`).
     public static let operational = ["error_rate", "throughput", "latency_p50", "latency_p95", "latency_p99"]
     /// What `shadow_compare` can compute on paired answers.

@@ -1,27 +1,39 @@
 import Foundation
 import VigilStatistics
 import VigilStore
+import VigilWorkflow
 
-/// A classifier's performance estimator as the monitor keeps it with a baseline, fitted on the
-/// baseline's labelled rows: for a binary model, on its scores, with which class is the positive
-/// one; for a multiclass model (rows with class probabilities and three or more classes), on its
-/// probabilities, with the classes in order.
-struct ScoreEstimator: Sendable, Codable {
+/// A model's performance estimator as the monitor keeps it with a baseline, fitted on the
+/// baseline's labelled rows: for a binary classifier, on its scores, with which class is the
+/// positive one; for a multiclass model (rows with class probabilities and three or more
+/// classes), on its probabilities, with the classes in order; for a regression, error models on
+/// its features and predictions (direct loss estimation).
+struct ReferenceEstimator: Sendable, Codable {
     /// Binary: the positive class and the estimator of its scores.
     let positiveClass: String?
     let estimator: PerformanceEstimator?
     /// Multiclass: the classes, in the estimator's order, and the estimator.
     let classes: [String]?
     let multiclass: MulticlassPerformanceEstimator?
+    /// Regression: the estimator of its errors.
+    let loss: DirectLossEstimator?
 
     /// Fewest labelled rows a baseline needs for an estimator (two chunks of 30).
     static let minimumRows = 60
 
     /// Fits on the labelled rows of `table`; `nil` with too few rows, a class never labelled,
-    /// or rows that say nothing of their confidence.
-    init?(fittedOn table: ProfiledRows) {
+    /// or a classifier's rows that say nothing of their confidence.
+    init?(fittedOn table: ProfiledRows, problem: MonitoredData.ProblemType) {
+        if problem == .regression {
+            let predictions = table.predictions.map(Self.number), targets = table.labels.map(Self.number)
+            guard zip(predictions, targets).lazy.filter({ $0.isFinite && $1.isFinite }).count >= Self.minimumRows,
+                  let fitted = try? DirectLossEstimator(features: table.features, predictions: predictions, targets: targets)
+            else { return nil }
+            (positiveClass, estimator, classes, multiclass, loss) = (nil, nil, nil, nil, fitted)
+            return
+        }
         if let fitted = Self.multiclass(table) {
-            (positiveClass, estimator, classes, multiclass) = (nil, nil, fitted.classes, fitted.estimator)
+            (positiveClass, estimator, classes, multiclass, loss) = (nil, nil, fitted.classes, fitted.estimator, nil)
             return
         }
         var rows: [(label: String, prediction: String, score: Double)] = []
@@ -35,7 +47,7 @@ struct ScoreEstimator: Sendable, Codable {
         guard labels.contains(0), labels.contains(1),
               let estimator = try? PerformanceEstimator(scores: rows.map(\.score), predictions: rows.map { $0.prediction == positive ? 1 : 0 }, labels: labels)
         else { return nil }
-        (positiveClass, self.estimator, self.classes, multiclass) = (positive, estimator, nil, nil)
+        (positiveClass, self.estimator, self.classes, multiclass, loss) = (positive, estimator, nil, nil, nil)
     }
 
     /// A multiclass estimator fitted on the rows with probabilities over the same three or more
@@ -67,9 +79,28 @@ struct ScoreEstimator: Sendable, Codable {
         return values.count == classes.count && values.allSatisfy(\.isFinite) ? values : nil
     }
 
+    /// A regression's prediction or label as a number; NaN when missing or not a number.
+    private static func number(_ text: String?) -> Double {
+        text.flatMap(Double.init) ?? .nan
+    }
+
     /// The estimated metrics of a window's (or slice's) rows, labelled or not, each with the
     /// realised value of the same metric on the reference as its baseline.
     func metrics(of table: ProfiledRows, slice: Slice, baseline: (String) -> Double?) -> [WindowMetric] {
+        estimates(of: table).sorted { $0.key < $1.key }.map { metric, estimate in
+            WindowMetric(
+                slice: slice, metric: metric, value: estimate.value, baselineValue: baseline(metric), labelledRows: 0,
+                rowCount: table.rowCount, estimated: true, lower: estimate.lower, upper: estimate.upper
+            )
+        }
+    }
+
+    /// Each metric's estimate on the rows, by its name; empty when no row can be estimated.
+    private func estimates(of table: ProfiledRows) -> [String: PerformanceEstimator.Estimate] {
+        if let loss {
+            let estimates = try? loss.estimate(features: table.features, predictions: table.predictions.map(Self.number))
+            return Dictionary(uniqueKeysWithValues: (estimates ?? [:]).map { ($0.key.rawValue, $0.value) })
+        }
         let estimates: [EstimatedMetric: PerformanceEstimator.Estimate]?
         if let multiclass, let classes {
             var probabilities: [[Double]] = [], predictions: [Int] = []
@@ -91,14 +122,7 @@ struct ScoreEstimator: Sendable, Codable {
         } else {
             estimates = nil
         }
-        guard let estimates else { return [] }
-        return EstimatedMetric.allCases.compactMap { metric in
-            guard let estimate = estimates[metric] else { return nil }
-            return WindowMetric(
-                slice: slice, metric: metric.rawValue, value: estimate.value, baselineValue: baseline(metric.rawValue), labelledRows: 0,
-                rowCount: table.rowCount, estimated: true, lower: estimate.lower, upper: estimate.upper
-            )
-        }
+        return Dictionary(uniqueKeysWithValues: (estimates ?? [:]).map { ($0.key.rawValue, $0.value) })
     }
 
     /// As stored with a baseline.
@@ -106,7 +130,7 @@ struct ScoreEstimator: Sendable, Codable {
         String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
     }
 
-    static func decoded(_ text: String) throws -> ScoreEstimator {
-        try JSONDecoder().decode(ScoreEstimator.self, from: Data(text.utf8))
+    static func decoded(_ text: String) throws -> ReferenceEstimator {
+        try JSONDecoder().decode(ReferenceEstimator.self, from: Data(text.utf8))
     }
 }
