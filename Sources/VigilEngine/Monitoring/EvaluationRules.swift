@@ -20,6 +20,10 @@ import VigilWorkflow
 ///   quarantined: 100                          # rows set aside at ingest
 ///   persistence: { windows: 2, of: 3 }        # this severity's own, instead of the step's
 ///   detector: { method: ddm }                  # an online detector (see ``OnlineDetectorRule``)
+///   when:                                     # conditions over the window's metrics (see ``WindowConditions``)
+///     - estimated_f1 < 0.85
+///     - estimated_drop(roc_auc) > 0.03
+///     - { condition: "estimated_roc_auc.upper < reference.roc_auc.lower", min_samples: 200 }
 /// ```
 struct RuleSet: Decodable, Sendable {
     struct ScoreRule: Decodable, Sendable {
@@ -116,6 +120,54 @@ struct RuleSet: Decodable, Sendable {
         }
     }
 
+    /// A `when` condition: an expression over the window's metrics (see ``WindowConditions``)
+    /// that holds when it is true; a metric on fewer than `min_samples` rows reads as null.
+    struct Condition: Decodable, Sendable {
+        var source: String
+        var expression: VigilWorkflow.Expression
+        var minSamples: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case condition
+            case minSamples = "min_samples"
+        }
+
+        init(from decoder: any Decoder) throws {
+            if let text = try? decoder.singleValueContainer().decode(String.self) {
+                source = text
+            } else {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                source = try container.decode(String.self, forKey: .condition)
+                minSamples = try container.decodeIfPresent(Int.self, forKey: .minSamples)
+            }
+            do {
+                expression = try ExpressionParser.parse(source)
+            } catch let error as ExpressionError {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(source)': \(error.message)"))
+            }
+        }
+
+        /// What it saw, when it holds in `window`.
+        func holds(in window: WindowReport) -> String? {
+            let conditions = WindowConditions(window, minimumSamples: minSamples ?? MetricComparison.defaultMinimumSamples)
+            guard (try? ExpressionEvaluator(context: ExpressionContext(window: conditions.values)).evaluate(expression).isTruthy) == true else { return nil }
+            return "\(source) (\(conditions.describe(expression)))"
+        }
+    }
+
+    /// One or several conditions, as `when:` takes them.
+    struct Conditions: Decodable, Sendable {
+        var items: [Condition]
+
+        init(from decoder: any Decoder) throws {
+            if let list = try? decoder.singleValueContainer().decode([Condition].self) {
+                items = list
+            } else {
+                items = [try Condition(from: decoder)]
+            }
+        }
+    }
+
     struct Bound: Decodable, Sendable {
         var metric: String
         var min: Double?
@@ -137,9 +189,10 @@ struct RuleSet: Decodable, Sendable {
     var persistence: Persistence?
     /// An online detector, run by the step before the window rules (it reads a stream, not windows).
     var detector: OnlineDetectorRule?
+    var when: Conditions?
 
     enum CodingKeys: String, CodingKey {
-        case features, slo, custom, quarantined, persistence, detector
+        case features, slo, custom, quarantined, persistence, detector, when
         case driftShare = "drift_share"
         case driftScore = "drift_score"
         case performanceDrop = "performance_drop"
@@ -198,6 +251,9 @@ struct RuleSet: Decodable, Sendable {
                 if let max = bound.max, metric.value > max { return "\(bound.metric) \(Self.format(metric.value)) above \(Self.format(max))" }
                 return nil
             }))
+        }
+        for (index, condition) in (when?.items ?? []).enumerated() {
+            rules.append((when!.items.count > 1 ? "when[\(index)]" : "when", { window in condition.holds(in: window) }))
         }
         if let limit = missingRate {
             rules.append(("missing_rate", { window in

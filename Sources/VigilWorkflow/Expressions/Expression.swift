@@ -83,13 +83,22 @@ public struct PathReference: Sendable, Hashable {
 /// The functions expressions may call. All are pure.
 public enum ExpressionFunction: String, Sendable, Hashable, CaseIterable {
     case contains, startsWith, endsWith, len, toJSON, always, success, failure, cancelled
+    /// In an `evaluate` rule's `when`: how much worse than on the reference a metric is
+    /// (`drop(f1)`), or its estimate before labels (`estimated_drop(roc_auc)`).
+    case drop
+    case estimatedDrop = "estimated_drop"
 
     public var arity: Int {
         switch self {
         case .contains, .startsWith, .endsWith: 2
-        case .len, .toJSON: 1
+        case .len, .toJSON, .drop, .estimatedDrop: 1
         case .always, .success, .failure, .cancelled: 0
         }
+    }
+
+    /// Whether its argument is a metric's name: a bare name (`f1`) is passed as the name, not read.
+    public var takesMetricName: Bool {
+        self == .drop || self == .estimatedDrop
     }
 
     public var isStatus: Bool {

@@ -20,6 +20,11 @@ public struct ExpressionContext: Sendable {
     /// Whether an upstream step failed (for `failure()` and `success()`).
     public var upstreamFailed: Bool
     public var cancelled: Bool
+    /// For an `evaluate` rule's `when`: the window's metrics by rule name (`f1`,
+    /// `estimated_f1`), each an object with its `value`, and `reference`. Where it is set, any
+    /// other name reads as `null` (a metric the window lacks), and `params`, `steps`, `run` and
+    /// `trigger` are not there.
+    public var window: [String: JSONValue]?
 
     public init(
         params: [String: JSONValue] = [:], steps: [String: StepResult] = [:], run: [String: JSONValue] = [:],
@@ -31,6 +36,12 @@ public struct ExpressionContext: Sendable {
         self.trigger = trigger
         self.upstreamFailed = upstreamFailed
         self.cancelled = cancelled
+    }
+
+    /// The context of an `evaluate` rule's `when` over one window's metrics.
+    public init(window: [String: JSONValue]) {
+        self.init()
+        self.window = window
     }
 }
 
@@ -76,7 +87,13 @@ public struct ExpressionEvaluator: Sendable {
             return value
         case let .call(function, arguments, at):
             var values: [JSONValue] = []
-            for argument in arguments { values.append(try evaluate(argument)) }
+            for argument in arguments {
+                if function.takesMetricName, case let .path(name, components, _) = argument, components.isEmpty {
+                    values.append(.string(name))
+                } else {
+                    values.append(try evaluate(argument))
+                }
+            }
             return try call(function, values, at: at)
         case let .binary(op, lhs, rhs, at):
             switch op {
@@ -93,6 +110,7 @@ public struct ExpressionEvaluator: Sendable {
     }
 
     private func rootValue(_ root: String, at: Int) throws(ExpressionError) -> JSONValue {
+        if let window = context.window { return window[root] ?? .null }
         switch root {
         case "params": return .object(context.params)
         case "run": return .object(context.run)
@@ -105,6 +123,12 @@ public struct ExpressionEvaluator: Sendable {
     }
 
     private func compare(_ op: Expression.BinaryOperator, _ lhs: JSONValue, _ rhs: JSONValue, at: Int) throws(ExpressionError) -> JSONValue {
+        // A measured value (an object with a numeric `value`, as a window's metric) compares as its value.
+        func measured(_ value: JSONValue) -> JSONValue {
+            if case let .object(fields) = value, let inner = fields["value"], case .number = inner { return inner }
+            return value
+        }
+        let (lhs, rhs) = (measured(lhs), measured(rhs))
         switch op {
         case .equal: return .bool(lhs == rhs)
         case .notEqual: return .bool(lhs != rhs)
@@ -151,6 +175,11 @@ public struct ExpressionEvaluator: Sendable {
             case let .string(text): return .bool(text.localizedCaseInsensitiveContains(arguments[1].description))
             default: return .bool(false)
             }
+        case .drop, .estimatedDrop:
+            guard let name = arguments[0].stringValue else {
+                throw ExpressionError(offset: at, message: "\(function.rawValue)() needs a metric's name, such as \(function.rawValue)(f1)")
+            }
+            return context.window?[(function == .estimatedDrop ? "estimated_" : "") + name]?["drop"] ?? .null
         case .startsWith, .endsWith:
             guard case let .string(text) = arguments[0] else { return .bool(false) }
             let affix = arguments[1].description.lowercased()

@@ -155,6 +155,13 @@ public enum MetricNames {
     public static let estimated = ["accuracy", "precision", "recall", "f1", "specificity", "roc_auc", "mae", "rmse"].map { "estimated_" + $0 }
     /// Serving metrics (`operational_metrics`).
     public static let operational = ["error_rate", "throughput", "latency_p50", "latency_p95", "latency_p99"]
+    /// Every metric a window can have, as rules name it.
+    public static let all = performance + estimated + operational
+    /// What a metric is in an `evaluate` rule's `when`: its value, band, rows, the reference's
+    /// value and how much worse it is than that.
+    public static let conditionFields = ["value", "lower", "upper", "rows", "labelled_rows", "baseline", "drop"]
+    /// What `reference.<metric>` is in a `when`: the reference's value and its band at the window's size.
+    public static let referenceFields = ["value", "lower", "upper"]
     /// What `shadow_compare` can compute on paired answers.
     public static let shadowComparable = ["f1", "accuracy", "rmse", "mae"]
 }
@@ -197,6 +204,7 @@ enum EvaluationRuleSchema {
         .init("missing_rate", .number, minimum: 0, maximum: 1, summary: "any feature missing more often than this"),
         .init("quarantined", .integer, minimum: 0, summary: "at least this many rows quarantined at ingest"),
         .init("persistence", .object, summary: "this severity's own { windows, of }", fields: persistence),
+        .init("when", .any, summary: "a condition over the window's metrics, or a list of them, each a string or { condition, min_samples }: `estimated_f1 < 0.85`, `estimated_drop(roc_auc) > 0.03`, `estimated_roc_auc.upper < reference.roc_auc.lower`"),
         .init("detector", .object, summary: "{ method, stream, … }: an online detector (adwin, ddm, page_hinkley) over the labelled errors or a feature; holds in the pass that finds a change", fields: detector),
     ]
 

@@ -46,6 +46,9 @@ struct WorkflowChecks {
                 }
                 for entry in source.with {
                     checkTemplates(in: entry.value, upstream: upstream, context: "step '\(step.name)': with.\(entry.key)")
+                    if step.uses == "evaluate", ["soft", "hard"].contains(entry.key) {
+                        checkRuleConditions(in: entry.value, context: "step '\(step.name)': with.\(entry.key).when")
+                    }
                 }
             }
         }
@@ -172,6 +175,38 @@ struct WorkflowChecks {
         }
     }
 
+    /// The `when` conditions of one severity's rules: each parses, and reads only the window's
+    /// metrics and `reference`.
+    private mutating func checkRuleConditions(in rules: YAMLNode, context: String) {
+        guard let conditions = rules["when"] else { return }
+        let items: [YAMLNode] = if case let .sequence(items, _) = conditions { items } else { [conditions] }
+        for item in items {
+            switch item {
+            case let .scalar(scalar):
+                checkExpressionSource(scalar, asTemplate: false, upstream: Upstream(index: index, step: nil), in: context, allowedRoots: MetricNames.all + ["reference"])
+            case let .mapping(fields, _):
+                for field in fields where !["condition", "min_samples"].contains(field.key) {
+                    reader.report(field.keyLocation, "\(context): a condition has no field '\(field.key)' (it has condition, min_samples)")
+                }
+                if case let .scalar(scalar)? = item["condition"] {
+                    checkExpressionSource(scalar, asTemplate: false, upstream: Upstream(index: index, step: nil), in: context, allowedRoots: MetricNames.all + ["reference"])
+                } else {
+                    reader.report(item.location, "\(context): a condition needs `condition`, a string such as 'estimated_f1 < 0.85'")
+                }
+                if let samples = item["min_samples"], !(Self.integer(samples).map { $0 >= 1 } ?? false) {
+                    reader.report(samples.location, "\(context): min_samples must be a whole number of at least 1")
+                }
+            default:
+                reader.report(item.location, "\(context): a condition is a string such as 'estimated_f1 < 0.85', or { condition, min_samples }")
+            }
+        }
+    }
+
+    private static func integer(_ node: YAMLNode) -> Int? {
+        guard case let .scalar(scalar) = node, !scalar.isQuoted else { return nil }
+        return Int(scalar.text)
+    }
+
     private mutating func checkExpressionSource(
         _ scalar: YAMLNode.Scalar, asTemplate: Bool, upstream: Upstream, in context: String, allowedRoots: [String] = roots
     ) {
@@ -208,7 +243,19 @@ struct WorkflowChecks {
             return "unknown name '\(path.root)'\(Suggestion.hint(for: path.root, in: allowedRoots)) (expressions read \(allowedRoots.joined(separator: ", ")))"
         }
         let names = path.names
+        if MetricNames.all.contains(path.root) {
+            guard let field = names.first else { return nil }
+            return MetricNames.conditionFields.contains(field) && names.count == 1 ? nil
+                : "a metric has no field '\(names.joined(separator: "."))'\(Suggestion.hint(for: field, in: MetricNames.conditionFields)) (it has \(MetricNames.conditionFields.joined(separator: ", ")))"
+        }
         switch path.root {
+        case "reference":
+            guard let metric = names.first, MetricNames.all.contains(metric) else {
+                return "name a metric: reference.<metric>, such as reference.roc_auc.lower" + (names.first.map { Suggestion.hint(for: $0, in: MetricNames.all) } ?? "")
+            }
+            guard names.count > 1 else { return nil }
+            return MetricNames.referenceFields.contains(names[1]) && names.count == 2 ? nil
+                : "reference.\(metric) has no field '\(names.dropFirst().joined(separator: "."))' (it has \(MetricNames.referenceFields.joined(separator: ", ")))"
         case "params":
             guard let name = names.first else { return nil }
             let declared = spec.parameters.map(\.name)
