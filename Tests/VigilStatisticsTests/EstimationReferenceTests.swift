@@ -178,3 +178,47 @@ struct MulticlassEstimationReferenceTests {
         #expect(total.vigil <= total.nannyML, "summed mean absolute error: Vigil \(total.vigil), NannyML \(total.nannyML)")
     }
 }
+
+/// Cases from `Fixtures/make_platt_fixtures.py`: scikit-learn's sigmoid calibration of the
+/// reference scores of `estimation_cases.json`.
+struct PlattFixtures: Decodable {
+    struct Case: Decodable {
+        let name: String
+        let a: Double
+        let b: Double
+        let x: [Double]
+        let predicted: [Double]
+    }
+
+    let cases: [Case]
+
+    static let shared: PlattFixtures = loadFixture("platt_cases.json")
+}
+
+@Suite("Platt scaling, against scikit-learn")
+struct PlattCalibrationReferenceTests {
+    @Test("slope, intercept and calibrated probabilities are scikit-learn's _SigmoidCalibration's", arguments: PlattFixtures.shared.cases.map(\.name))
+    func platt(_ name: String) throws {
+        let fixture = try #require(PlattFixtures.shared.cases.first { $0.name == name })
+        let source = try #require(EstimationFixtures.shared.cases.first { $0.name == name })
+        let calibration = try PlattCalibration(scores: source.reference.y_pred_proba, labels: source.reference.y_true)
+        // scikit-learn stops L-BFGS at its tolerance; Newton's method goes to the optimum.
+        #expect(abs(calibration.a - fixture.a) < 1e-4 && abs(calibration.b - fixture.b) < 1e-4, "a \(calibration.a) b \(calibration.b)")
+        let worst = zip(calibration.probabilities(fixture.x), fixture.predicted).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-5, "largest difference \(worst)")
+    }
+
+    @Test("an estimator with Platt scaling is stored and read back as one; a stored isotonic estimator still reads")
+    func coding() throws {
+        let source = try #require(EstimationFixtures.shared.cases.first)
+        for method in ScoreCalibration.Method.allCases {
+            let estimator = try PerformanceEstimator(scores: source.reference.y_pred_proba, predictions: source.reference.y_pred,
+                                                     labels: source.reference.y_true, calibration: method)
+            let decoded = try JSONDecoder().decode(PerformanceEstimator.self, from: try JSONEncoder().encode(estimator))
+            #expect(decoded == estimator && decoded.calibration.method == method)
+        }
+        let isotonic = try IsotonicCalibration(scores: [0.1, 0.4, 0.8], labels: [0, 1, 1])
+        let stored = try JSONEncoder().encode(isotonic)
+        #expect(try JSONDecoder().decode(ScoreCalibration.self, from: stored) == .isotonic(isotonic))
+    }
+}

@@ -23,7 +23,8 @@ struct ReferenceEstimator: Sendable, Codable {
 
     /// Fits on the labelled rows of `table`; `nil` with too few rows, a class never labelled,
     /// or a classifier's rows that say nothing of their confidence.
-    init?(fittedOn table: ProfiledRows, problem: MonitoredData.ProblemType) {
+    init?(fittedOn table: ProfiledRows, data: MonitoredData) {
+        let problem = data.problemType
         if problem == .regression {
             let predictions = table.predictions.map(Self.number), targets = table.labels.map(Self.number)
             guard zip(predictions, targets).lazy.filter({ $0.isFinite && $1.isFinite }).count >= Self.minimumRows,
@@ -45,7 +46,9 @@ struct ReferenceEstimator: Sendable, Codable {
         guard rows.count >= Self.minimumRows, let positive = PerformanceSummary.positiveClass(classes) else { return nil }
         let labels = rows.map { $0.label == positive ? 1 : 0 }
         guard labels.contains(0), labels.contains(1),
-              let estimator = try? PerformanceEstimator(scores: rows.map(\.score), predictions: rows.map { $0.prediction == positive ? 1 : 0 }, labels: labels)
+              let estimator = try? PerformanceEstimator(
+                  scores: rows.map(\.score), predictions: rows.map { $0.prediction == positive ? 1 : 0 }, labels: labels, calibration: data.calibration ?? .isotonic
+              )
         else { return nil }
         (positiveClass, self.estimator, self.classes, multiclass, loss) = (positive, estimator, nil, nil, nil)
     }

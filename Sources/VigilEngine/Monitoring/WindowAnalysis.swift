@@ -113,7 +113,7 @@ struct WindowAnalysis: Sendable {
                 set.profiles[ProfileSet.Key(slice: slice, column: column.name)] = profile
             }
             set.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { _ in nil }
-            if slice == .overall { set.estimator = ReferenceEstimator(fittedOn: table, problem: data.problemType) }
+            if slice == .overall { set.estimator = ReferenceEstimator(fittedOn: table, data: data) }
         }
         return set
     }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A binary classifier's performance estimator, fitted on its labelled reference: the isotonic
-/// calibration of its scores, and how much each metric varies from chunk to chunk there.
+/// A binary classifier's performance estimator, fitted on its labelled reference: the calibration
+/// of its scores (isotonic or Platt), and how much each metric varies from chunk to chunk there.
 ///
 /// A window's estimate is ``ConfidenceBasedEstimation`` over the calibrated scores. Its sampling
 /// error is the standard deviation of the metric realised on consecutive reference chunks of
@@ -31,23 +31,26 @@ public struct PerformanceEstimator: Sendable, Equatable, Codable {
         }
     }
 
-    public let calibration: IsotonicCalibration
+    public let calibration: ScoreCalibration
     /// Rows per reference chunk.
     public let chunkSize: Int
     /// Per metric (its raw name), the standard deviation of its realised value across the
     /// reference's chunks; absent when it could not be measured on two chunks.
     public let chunkSpread: [String: Double]
 
-    /// Fits the estimator on the labelled reference, rows in time order. `chunkSize` defaults to
-    /// a tenth of the reference, and at least 30 rows.
+    /// Fits the estimator on the labelled reference, rows in time order, calibrating its scores
+    /// by `calibration` (isotonic regression unless told). `chunkSize` defaults to a tenth of the
+    /// reference, and at least 30 rows.
     ///
     /// - Throws: ``StatisticsError`` when the inputs differ in length, are empty, or hold a
     ///   label or prediction other than 0 and 1.
-    public init(scores: [Double], predictions: [Int], labels: [Int], chunkSize: Int? = nil) throws(StatisticsError) {
+    public init(
+        scores: [Double], predictions: [Int], labels: [Int], chunkSize: Int? = nil, calibration method: ScoreCalibration.Method = .isotonic
+    ) throws(StatisticsError) {
         try StatisticsError.checkPaired(scores.count, labels.count)
         try StatisticsError.checkPaired(scores.count, predictions.count)
         guard predictions.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw StatisticsError(.invalidParameter, "predictions must be 0 or 1") }
-        calibration = try IsotonicCalibration(scores: scores, labels: labels)
+        calibration = try ScoreCalibration(method, scores: scores, labels: labels)
         let size = chunkSize ?? max(30, scores.count / 10)
         guard size > 0 else { throw StatisticsError(.invalidParameter, "chunk size must be positive") }
         self.chunkSize = size

@@ -29,6 +29,9 @@ public struct MonitoredData: Sendable, Hashable, Codable {
     /// How long a label whose request has not been logged yet is kept, waiting for it
     /// (`label_grace`; ``defaultLabelGrace`` when not given).
     public var labelGrace: WorkflowDuration?
+    /// How a binary classifier's scores are calibrated for estimates before labels
+    /// (`calibration: isotonic | platt`; isotonic when not given).
+    public var calibration: ScoreCalibration.Method?
 
     /// Labels may arrive before their inference; after this long without one they are dropped.
     public static let defaultLabelGrace = WorkflowDuration(seconds: 30 * 86_400)

@@ -133,7 +133,7 @@ extension WorkflowReader {
     }
 
     mutating func readData(_ node: YAMLNode) -> MonitoredData? {
-        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices", "metrics", "label_grace"]
+        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices", "metrics", "label_grace", "calibration"]
         guard let fields = reader.mapping(node, in: "data", allowed: keys) else { return nil }
         func text(_ key: String, default value: String) -> String {
             fields[key].flatMap { reader.string($0.value, "data \(key)") } ?? value
@@ -160,6 +160,7 @@ extension WorkflowReader {
             metrics: fields["metrics"].map { readBusinessMetrics($0.value) } ?? []
         )
         data.labelGrace = fields["label_grace"].flatMap { reader.duration($0.value, "data label_grace") }
+        data.calibration = fields["calibration"].flatMap { reader.choice($0.value, "data calibration", as: ScoreCalibration.Method.self) }
         return data
     }
 
