@@ -17,6 +17,9 @@ struct ReferenceEstimator: Sendable, Codable {
     let multiclass: MulticlassPerformanceEstimator?
     /// Regression: the estimator of its errors.
     let loss: DirectLossEstimator?
+    /// The model version whose answers it was fitted on, when the rows say (Vigil's own log);
+    /// its calibration is that version's, so another version's windows need their own.
+    var modelVersion: String?
 
     /// Fewest labelled rows a baseline needs for an estimator (two chunks of 30).
     static let minimumRows = 60

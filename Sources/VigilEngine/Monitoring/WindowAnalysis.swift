@@ -55,20 +55,15 @@ struct WindowAnalysis: Sendable {
         for (index, variant) in rows.variants.enumerated() {
             if let variant { groups[variant, default: []].append(index) }
         }
-        // `role:version`, as the log reads it.
-        func split(_ key: String) -> (variant: String, version: String) {
-            let parts = key.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            return (parts[0], parts.count > 1 ? parts[1] : "")
-        }
         if groups.count == 1, let only = groups.keys.first {
-            let version = split(only).version
+            let version = Self.variant(only).version
             for index in metrics.performance.indices { metrics.performance[index].modelVersion = version }
             for index in metrics.operational.indices { metrics.operational[index].modelVersion = version }
             return
         }
         guard groups.count > 1 else { return }
         for (key, indices) in groups.sorted(by: { $0.key < $1.key }) {
-            let (variant, version) = split(key)
+            let (variant, version) = Self.variant(key)
             let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
             let baseline: (String) -> Double? = { metric in reference?.profiles.performance(metric, slice: .overall) }
             var own = PerformanceSummary(table: table, problem: data.problemType).metrics(slice: .overall, baseline: baseline)
@@ -104,6 +99,23 @@ struct WindowAnalysis: Sendable {
         return result
     }
 
+    /// A row's `role:version`, as the log reads it, split.
+    static func variant(_ key: String) -> (role: String, version: String) {
+        let parts = key.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        return (parts[0], parts.count > 1 ? parts[1] : "")
+    }
+
+    /// The version that answered most of the rows as champion, or, among rows none of which it
+    /// served as champion (a version's shadow or canary answers), most of them at all; `nil` for a
+    /// user's table, whose rows name no version.
+    static func championVersion(of rows: WindowRows) -> String? {
+        let variants = rows.variants.compactMap { $0.map(variant) }.filter { !$0.version.isEmpty }
+        let champion = variants.filter { $0.role == "champion" }
+        var counts: [String: Int] = [:]
+        for entry in champion.isEmpty ? variants : champion { counts[entry.version, default: 0] += 1 }
+        return counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+    }
+
     /// Profiles (and performance) of rows read for a reference, for every slice.
     func profileSet(_ rows: WindowRows) async -> ProfileSet {
         var set = ProfileSet()
@@ -113,7 +125,10 @@ struct WindowAnalysis: Sendable {
                 set.profiles[ProfileSet.Key(slice: slice, column: column.name)] = profile
             }
             set.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { _ in nil }
-            if slice == .overall { set.estimator = ReferenceEstimator(fittedOn: table, data: data) }
+            if slice == .overall {
+                set.estimator = ReferenceEstimator(fittedOn: table, data: data)
+                set.estimator?.modelVersion = Self.championVersion(of: rows)
+            }
         }
         return set
     }

@@ -189,7 +189,10 @@ public struct WindowMonitor: Sendable {
     func compute(_ signature: WindowSignature, baseline: MonitorReference?) async throws -> WindowMetrics {
         let database = store.database
         let rows = try await source.rows(from: signature.start, to: signature.end, sampleRate: options.sampleRate, on: database)
-        let reference = if let baseline { baseline } else { try await references.reference(for: signature) }
+        var reference = if let baseline { baseline } else { try await references.reference(for: signature) }
+        if let fitted = reference?.profiles.estimator?.modelVersion, let serving = WindowAnalysis.championVersion(of: rows), serving != fitted {
+            reference?.profiles.estimator = try await references.estimator(forVersion: serving, before: signature.start, now: signature.end)
+        }
         var metrics = try await analysis.metrics(
             of: rows, window: signature, workflow: workflow, sampleRate: options.sampleRate,
             reference: reference, quarantined: try await references.quarantined(signature)

@@ -5,7 +5,7 @@ import VigilWorkflow
 
 /// A window's reference: the profiles it is compared with, and where they came from.
 struct MonitorReference {
-    let profiles: ProfileSet
+    var profiles: ProfileSet
     let window: (start: Date, end: Date)?
     /// `baseline`, `previous` or `seasonal`, as stored in `drift_metrics.comparison`.
     let comparison: String
@@ -85,6 +85,30 @@ struct WindowReferences: Sendable {
     /// baseline's, or one fitted on an earlier labelled reference window).
     private func latestEstimator() async throws -> ReferenceEstimator? {
         try await store.latestEstimator(model: model).map(ReferenceEstimator.decoded)
+    }
+
+    /// How far back a version's labelled answers are read to fit its own estimator.
+    static let versionHistory: TimeInterval = 90 * 86_400
+    /// Most labelled answers a version's estimator is fitted on (the newest).
+    static let versionRows = 50_000
+
+    /// The estimator for windows another version serves than the reference's estimator was fitted
+    /// on (a promoted challenger's scores are calibrated differently): the one kept for that
+    /// version, or one fitted now on its newest labelled answers before the window, served or
+    /// shadowed, and kept. `nil` while it has too few labelled answers: then the window has no
+    /// estimate rather than one from another model's calibration.
+    func estimator(forVersion version: String, before start: Date, now: Date) async throws -> ReferenceEstimator? {
+        if let kept = try await store.estimator(model: model, version: version) { return try ReferenceEstimator.decoded(kept) }
+        let rows = try await source.labelledRows(
+            version: version, from: start.addingTimeInterval(-Self.versionHistory), to: start, limit: Self.versionRows, on: store.database
+        )
+        guard rows.rowCount >= ReferenceEstimator.minimumRows else { return nil }
+        let table = await ProfiledRows.profiling(rows, indices: nil, data: data)
+        guard var estimator = ReferenceEstimator(fittedOn: table, data: data) else { return nil }
+        estimator.modelVersion = version
+        let name = "labelled answers of version \(version)"
+        try await store.saveBaseline(model: model, name: name, rows: rows.rowCount, profiles: [], performance: [], estimator: try estimator.encoded(), now: now)
+        return estimator
     }
 
     /// Keeps an estimator fitted on a labelled reference window, for the windows after it: a

@@ -208,6 +208,17 @@ public struct MetricsStore: Sendable {
         return nil
     }
 
+    /// The newest performance estimator kept for one version of the model (its JSON, whose
+    /// `modelVersion` names the version whose answers it was fitted on).
+    public func estimator(model: String, version: String) async throws -> String? {
+        let rows = try await database.client.query("""
+            SELECT estimator::text FROM baseline_profiles
+            WHERE model = \(model) AND estimator ->> 'modelVersion' = \(version) ORDER BY computed_at DESC LIMIT 1
+            """, logger: database.logger)
+        for try await estimator in rows.decode(String.self) { return estimator }
+        return nil
+    }
+
     public func saveBaseline(
         model: String, name: String, rows: Int, profiles: [StoredProfile], performance: [WindowMetric], estimator: String? = nil, now: Date
     ) async throws {

@@ -219,12 +219,45 @@ extension MonitoredSource {
         return bindings
     }
 
+    /// The columns of Vigil's log a window reads, in the order ``stream(_:from:to:on:)`` parses them.
+    private static let streamedColumns = """
+        t.features, t.prediction, t.score, y.label, t.latency_ms, t.error, t.role || ':' || t.model_version AS variant, t.probabilities::text AS probabilities
+        """
+
     /// Vigil's log: rows streamed as they are stored, features parsed from their JSON here.
     private func stream(from start: Date, to end: Date, sampleRate: Double, on database: Database) async throws -> WindowRows {
         let query = PostgresQuery(unsafeSQL: """
-            SELECT t.features, t.prediction, t.score, y.label, t.latency_ms, t.error, t.role || ':' || t.model_version, t.probabilities::text
+            SELECT \(Self.streamedColumns)
             \(fromClause) AND t.ts >= $3 AND t.ts < $4\(samplingCondition(sampleRate))
             """, binds: bindings(start, end))
+        return try await stream(query, from: start, to: end, on: database)
+    }
+
+    /// The newest `limit` labelled rows of [start, end) that model version `version` answered,
+    /// whether it served them or answered in shadow, oldest first: what a newly promoted
+    /// version's performance estimator is fitted on. Empty for a user's table, which has no versions.
+    public func labelledRows(version: String, from start: Date, to end: Date, limit: Int, on database: Database) async throws -> WindowRows {
+        guard isVigilLog else {
+            return WindowRows(start: start, end: end, rowCount: 0, features: [:], typeMismatches: [:], predictions: [], scores: [], labels: [], latencies: [], errors: [])
+        }
+        var source = self
+        source.roles = ["champion", "canary", "shadow"]
+        var bindings = source.bindings(start, end)
+        bindings.append(version)
+        bindings.append(limit)
+        // The newest rows, then back into time order (an estimator's chunks are consecutive).
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT features, prediction, score, label, latency_ms, error, variant, probabilities FROM (
+                SELECT \(Self.streamedColumns), t.ts AS at, t.request_id AS request
+                \(source.fromClause) AND t.ts >= $3 AND t.ts < $4 AND t.model_version = $5 AND y.label IS NOT NULL
+                ORDER BY t.ts DESC, t.request_id DESC LIMIT $6
+            ) newest ORDER BY at, request
+            """, binds: bindings)
+        return try await stream(query, from: start, to: end, on: database)
+    }
+
+    /// Parses the rows of `query`, which selects ``streamedColumns``.
+    private func stream(_ query: PostgresQuery, from start: Date, to end: Date, on database: Database) async throws -> WindowRows {
         var features = FeatureColumns(features: data.features)
         var predictions: [String?] = [], labels: [String?] = [], scores: [Double] = [], latencies: [Double] = [], errors: [Bool] = []
         var variants: [String?] = [], probabilities: [[String: Double]?] = [], anyProbabilities = false
