@@ -71,8 +71,11 @@ struct ExpressionTests {
         for source in ["exec('ls')", "readFile('/etc/passwd')", "http('https://example.com')", "system('id')"] {
             #expect(throws: ExpressionError.self) { try ExpressionParser.parse(source) }
         }
-        // The function table is closed: only pure functions exist.
-        #expect(Set(ExpressionFunction.allCases.map(\.rawValue)) == ["contains", "startsWith", "endsWith", "len", "toJSON", "always", "success", "failure", "cancelled"])
+        // The function table is closed: only pure functions exist (drop and estimated_drop read
+        // an evaluate rule's window metrics, and nothing outside one).
+        #expect(Set(ExpressionFunction.allCases.map(\.rawValue))
+                == ["contains", "startsWith", "endsWith", "len", "toJSON", "always", "success", "failure", "cancelled", "drop", "estimated_drop"])
+        #expect(try value("drop('f1')") == .null)
         let text = "name: w\nsteps:\n  m:\n    uses: monitor\n    if: env.HOME == '/root'\n"
         #expect { try WorkflowLoader.parse(Array(text.utf8), file: "w.yaml") } throws: { error in
             (error as? WorkflowError)?.diagnostics.first?.message.contains("unknown name 'env'") == true

@@ -116,8 +116,20 @@ struct WindowAnalysis: Sendable {
         return counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
     }
 
-    /// Profiles (and performance) of rows read for a reference, for every slice.
-    func profileSet(_ rows: WindowRows) async -> ProfileSet {
+    /// The performance estimator fitted on rows' labelled answers, with the version that gave them.
+    func estimator(fittedOn rows: WindowRows) async -> ReferenceEstimator? {
+        estimator(fittedOn: await ProfiledRows.profiling(rows, indices: nil, data: data), rows: rows)
+    }
+
+    private func estimator(fittedOn table: ProfiledRows, rows: WindowRows) -> ReferenceEstimator? {
+        var estimator = ReferenceEstimator(fittedOn: table, data: data)
+        estimator?.modelVersion = Self.championVersion(of: rows)
+        return estimator
+    }
+
+    /// Profiles (and performance) of rows read for a reference, for every slice, with an
+    /// estimator fitted on them unless `fittingEstimator` is false (one is kept already).
+    func profileSet(_ rows: WindowRows, fittingEstimator: Bool = true) async -> ProfileSet {
         var set = ProfileSet()
         for (slice, indices) in subsets(rows) {
             let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
@@ -125,10 +137,7 @@ struct WindowAnalysis: Sendable {
                 set.profiles[ProfileSet.Key(slice: slice, column: column.name)] = profile
             }
             set.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { _ in nil }
-            if slice == .overall {
-                set.estimator = ReferenceEstimator(fittedOn: table, data: data)
-                set.estimator?.modelVersion = Self.championVersion(of: rows)
-            }
+            if slice == .overall, fittingEstimator { set.estimator = estimator(fittedOn: table, rows: rows) }
         }
         return set
     }

@@ -102,9 +102,7 @@ struct WindowReferences: Sendable {
         let rows = try await source.labelledRows(
             version: version, from: start.addingTimeInterval(-Self.versionHistory), to: start, limit: Self.versionRows, on: store.database
         )
-        guard rows.rowCount >= ReferenceEstimator.minimumRows else { return nil }
-        let table = await ProfiledRows.profiling(rows, indices: nil, data: data)
-        guard var estimator = ReferenceEstimator(fittedOn: table, data: data) else { return nil }
+        guard rows.rowCount >= ReferenceEstimator.minimumRows, var estimator = await analysis.estimator(fittedOn: rows) else { return nil }
         estimator.modelVersion = version
         let name = "labelled answers of version \(version)"
         try await store.saveBaseline(model: model, name: name, rows: rows.rowCount, profiles: [], performance: [], estimator: try estimator.encoded(), now: now)
@@ -133,7 +131,7 @@ struct WindowReferences: Sendable {
             // No estimator yet: fit one on this reference window's rows, if they are labelled.
             if set.estimator == nil, set.performance.contains(where: { $0.labelledRows >= ReferenceEstimator.minimumRows }) {
                 let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
-                if let estimator = await analysis.profileSet(rows).estimator {
+                if let estimator = await analysis.estimator(fittedOn: rows) {
                     try await keep(estimator, fittedOn: (start, end), rows: rows.rowCount, now: window.end)
                     set.estimator = estimator
                 }
@@ -142,8 +140,9 @@ struct WindowReferences: Sendable {
         }
         let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
         guard rows.rowCount > 0 else { return nil }
-        var set = await analysis.profileSet(rows)
-        if let latest = try await latestEstimator() {
+        let latest = try await latestEstimator()
+        var set = await analysis.profileSet(rows, fittingEstimator: latest == nil)
+        if let latest {
             set.estimator = latest
         } else if let fitted = set.estimator {
             try await keep(fitted, fittedOn: (start, end), rows: rows.rowCount, now: window.end)
