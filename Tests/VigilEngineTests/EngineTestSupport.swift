@@ -65,6 +65,20 @@ struct HangStep: WorkflowStep {
 }
 
 enum EngineFixtures {
+    /// Loads `url`'s rows for `model` and monitors its first 24 hours (from
+    /// ``SyntheticLog/start``) in one pass: the ingest's report and the hourly windows, oldest first.
+    static func monitoredDay(_ url: URL, model: String, data: MonitoredData, in database: Database) async throws -> (IngestReport, [WindowReport]) {
+        let report = try await InferenceIngest(database: database).load(
+            try DataRecordReader(path: url.path), options: .init(model: model, features: data.features, actor: "test")
+        )
+        var options = WindowMonitor.Options()
+        options.maximumWindows = 100
+        options.lookback = 4 * 86_400
+        let monitor = try WindowMonitor(database: database, workflow: "test", model: model, data: data, options: options, logger: logger)
+        _ = try await monitor.run(now: SyntheticLog.start.addingTimeInterval(25 * 3_600), runID: nil)
+        return (report, Array(try await MetricsStore(database: database).recentWindows(model: model, count: 24).reversed()))
+    }
+
     static let logger: Logger = {
         var logger = Logger(label: "vigil.engine.tests")
         // VIGIL_TEST_LOG_LEVEL=notice shows what workers saw (lost leases, slow database calls).

@@ -41,17 +41,8 @@ struct RegressionMonitoringTests {
         defer { try? FileManager.default.removeItem(at: url) }
         try Self.write(to: url)
         try await TestDatabase.withFresh { database in
-            let report = try await InferenceIngest(database: database).load(
-                try DataRecordReader(path: url.path), options: .init(model: "pricing", features: Self.data.features, actor: "test")
-            )
+            let (report, windows) = try await EngineFixtures.monitoredDay(url, model: "pricing", data: Self.data, in: database)
             #expect(report.rowsLoaded == 7_200 && report.quarantined == 0)
-            var options = WindowMonitor.Options()
-            options.maximumWindows = 100
-            options.lookback = 4 * 86_400
-            let monitor = try WindowMonitor(database: database, workflow: "test", model: "pricing", data: Self.data, options: options, logger: EngineFixtures.logger)
-            _ = try await monitor.run(now: SyntheticLog.start.addingTimeInterval(25 * 3_600), runID: nil)
-
-            let windows = try await MetricsStore(database: database).recentWindows(model: "pricing", count: 24).reversed()
             #expect(windows.count == 24)
             var inBand = 0, errors: [Double] = []
             for (hour, window) in windows.enumerated() {

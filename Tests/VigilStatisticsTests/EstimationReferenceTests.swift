@@ -59,9 +59,6 @@ struct EstimationReferenceTests {
                 realised[metric, default: []].append(metric.realised(labels: Array(fixture.analysis.y_true[rows]), predictions: predictions, scores: scores) ?? .nan)
             }
         }
-        func meanAbsoluteError(_ estimates: [Double], _ truth: [Double]) -> Double {
-            zip(estimates, truth).map { abs($0 - $1) }.reduce(0, +) / Double(truth.count)
-        }
         for metric in EstimatedMetric.allCases {
             let truth = try #require(fixture.realised[metric.rawValue])
             // Vigil's realised metrics are NannyML's (scikit-learn's) on the same rows.
@@ -149,9 +146,6 @@ struct MulticlassEstimationReferenceTests {
             if let accuracy = estimates[.accuracy], let lower = accuracy.lower, let upper = accuracy.upper { widths.append(upper - lower) }
         }
         #expect(widths.count == fixture.analysis.y_true.count / fixture.chunk_size && widths.allSatisfy { $0 > 0 && $0 < 0.3 }, "\(widths)")
-        func meanAbsoluteError(_ estimates: [Double], _ truth: [Double]) -> Double {
-            zip(estimates, truth).map { abs($0 - $1) }.reduce(0, +) / Double(truth.count)
-        }
         var errors: [EstimatedMetric: (Double, Double)] = [:]
         for metric in EstimatedMetric.allCases {
             let truth = try #require(fixture.realised[metric.rawValue])

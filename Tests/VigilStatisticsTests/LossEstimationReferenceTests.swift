@@ -60,9 +60,6 @@ struct LossEstimationReferenceTests {
                 realised[loss, default: []].append(loss.realised(predictions: fixture.analysis.y_pred[rows], targets: fixture.analysis.y_true[rows]) ?? .nan)
             }
         }
-        func meanAbsoluteError(_ estimates: [Double], _ truth: [Double]) -> Double {
-            zip(estimates, truth).map { abs($0 - $1) }.reduce(0, +) / Double(truth.count)
-        }
         var errors: [DirectLossEstimator.Loss: (Double, Double)] = [:]
         for loss in DirectLossEstimator.Loss.allCases {
             let truth = try #require(fixture.realised[loss.rawValue])

@@ -55,6 +55,11 @@ func loadFixture<Fixture: Decodable>(_ name: String) -> Fixture {
     return try! JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
 }
 
+/// The mean absolute difference of estimates from the truth, pair by pair.
+func meanAbsoluteError(_ estimates: [Double], _ truth: [Double]) -> Double {
+    zip(estimates, truth).map { abs($0 - $1) }.reduce(0, +) / Double(truth.count)
+}
+
 /// Whether `actual` matches `expected` within a relative tolerance (absolute near zero).
 func isClose(_ actual: Double, _ expected: Double, relative: Double = 1e-9, absolute: Double = 1e-12) -> Bool {
     if actual == expected { return true }
