@@ -15,6 +15,18 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "How long a claim holds without a heartbeat (a duration such as 15s).")
     var lease = "15s"
 
+    @Option(help: ArgumentHelp("The channels file (default: $VIGIL_CHANNELS_FILE); see docs/escalation.md.", valueName: "file"))
+    var channels: String?
+
+    /// The channels every service of this process notifies.
+    func channelDirectory() throws -> ChannelDirectory {
+        do {
+            return try ChannelDirectory.load(file: channels)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+
     func configuration() throws -> Worker.Configuration {
         guard let lease = WorkflowDuration(lease), lease.seconds >= 1, lease.seconds <= 86_400 else {
             throw ValidationError("--lease must be a duration from 1s to 1d, such as 15s")
@@ -42,8 +54,9 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.configuration()
         let logger = global.makeLogger()
+        let channels = try options.channelDirectory()
         try await global.withDatabase(logger: logger) { database in
-            let worker = Worker(database: database, configuration: configuration, logger: logger)
+            let worker = Worker(database: database, registry: .standard(channels: channels), configuration: configuration, logger: logger)
             logger.notice("worker started", metadata: ["worker": "\(configuration.identifier)", "concurrency": "\(configuration.concurrency)"])
             try await ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         }
@@ -74,9 +87,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The HTTP port (0 picks a free one).")
     var port = 8080
 
-    @Option(help: ArgumentHelp("The channels file (default: $VIGIL_CHANNELS_FILE); see docs/escalation.md.", valueName: "file"))
-    var channels: String?
-
     @Option(help: "Request bodies larger than this many bytes (1 KiB to 1 GiB; default 64 MiB) are refused with 413, before they are read when Content-Length says so. JSON bodies are capped at 1 MiB or this, whichever is less.")
     var maxBody = 64 << 20
 
@@ -88,12 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.configuration()
         let logger = global.makeLogger()
-        let directory: ChannelDirectory
-        do {
-            directory = try ChannelDirectory.load(file: channels)
-        } catch {
-            throw CommandFailure("\(error)")
-        }
+        let directory = try options.channelDirectory()
         var server = APIServer.Configuration()
         server.host = host
         server.port = port
@@ -106,7 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
             var services: [any Service] = [
                 Scheduler(database: database, logger: logger), AlertKeeper(database: database, channels: directory, logger: logger), application,
             ]
-            if !noWorkers { services.append(Worker(database: database, configuration: configuration, logger: logger)) }
+            if !noWorkers { services.append(Worker(database: database, registry: .standard(channels: directory), configuration: configuration, logger: logger)) }
             logger.notice("serving", metadata: ["workers": "\(noWorkers ? 0 : configuration.concurrency)", "channels": "\(directory.channels.keys.sorted())"])
             try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         }

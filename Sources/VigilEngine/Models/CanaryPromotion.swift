@@ -9,6 +9,8 @@ struct CanaryPromotion {
     let stages: [Double]
     let model: String
     let context: StepContext
+    /// Where a rollback's alert goes.
+    let channels: ChannelDirectory?
     let routing: ChannelConfiguration?
     let client: HTTPClient
 
@@ -126,7 +128,7 @@ struct CanaryPromotion {
             )
             let raised = try await AlertStore(database: context.database).raise(finding, idempotencyKey: context.idempotencyKey + "/rollback", runID: context.runID,
                                                                                   actor: actor, now: context.clock.now())
-            if !raised.queued.isEmpty, let channels = try? ChannelDirectory.load() {
+            if !raised.queued.isEmpty, let channels {
                 let notifier = AlertNotifier(database: context.database, channels: channels, clock: context.clock, actor: actor, logger: context.logger)
                 for delivery in try await notifier.deliverPending(alertID: raised.alert.id) where delivery.error != nil {
                     await context.log(["rollback alert not delivered to \(delivery.notification.channel): \(delivery.error ?? "")"], stream: "stderr")

@@ -48,15 +48,20 @@ public struct PromoteStep: WorkflowStep {
 
     public static var schema: StepSchema { StepCatalog.builtIn.schemas["promote"]! }
 
-    /// The routing webhook, told of each change at once; the alert keeper delivers what it
-    /// could not take.
-    let routing: ChannelConfiguration?
+    /// Where a rollback's alert goes and, unless `routingWebhook` says otherwise, the routing
+    /// webhook; `nil` reads ``ChannelDirectory/load(environment:file:)`` at each run.
+    let channels: ChannelDirectory?
+    /// The routing webhook given to the step itself, told of each change at once; the alert
+    /// keeper delivers what it could not take.
+    let routingWebhook: ChannelConfiguration?
     let client: HTTPClient
 
-    /// - Parameter routingWebhook: where every routing change is posted; default the channels
-    ///   file's `routing_webhook`, or `$VIGIL_ROUTING_WEBHOOK_URL`.
-    public init(routingWebhook: String? = nil, client: HTTPClient = .shared) {
-        routing = routingWebhook.map { ChannelConfiguration.routingWebhook(url: $0) } ?? (try? ChannelDirectory.load())?.routing
+    /// - Parameters:
+    ///   - channels: the process's channels (`vigil serve --channels`); default the environment's.
+    ///   - routingWebhook: where every routing change is posted; default the channels' `routing_webhook`.
+    public init(channels: ChannelDirectory? = nil, routingWebhook: String? = nil, client: HTTPClient = .shared) {
+        self.channels = channels
+        self.routingWebhook = routingWebhook.map { ChannelConfiguration.routingWebhook(url: $0) }
         self.client = client
     }
 
@@ -66,7 +71,10 @@ public struct PromoteStep: WorkflowStep {
         guard !stages.isEmpty, stages.allSatisfy({ $0 > 0 && $0 <= 100 }), zip(stages, stages.dropFirst()).allSatisfy({ $0 < $1 }) else {
             return .failed("stages must be rising traffic percentages in (0, 100], such as [10, 50, 100]", retryable: false)
         }
-        let canary = CanaryPromotion(parameters: parameters, stages: stages, model: model, context: context, routing: routing, client: client)
+        let channels = self.channels ?? (try? ChannelDirectory.load())
+        let canary = CanaryPromotion(
+            parameters: parameters, stages: stages, model: model, context: context, channels: channels, routing: routingWebhook ?? channels?.routing, client: client
+        )
         guard let memo = context.memo, let id = memo["promotion"]?.intValue else {
             let aliased = try await ModelRegistry(database: context.database).version(aliased: "challenger", of: model)
             guard let version = parameters.version ?? aliased else {

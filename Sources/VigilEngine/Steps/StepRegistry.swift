@@ -10,8 +10,12 @@ public struct StepRegistry: Sendable {
 
     public init() {}
 
-    /// The step types Vigil ships with.
-    public static var standard: StepRegistry {
+    /// The step types Vigil ships with, notifying the channels of the environment (read at each run).
+    public static var standard: StepRegistry { standard(channels: nil) }
+
+    /// The step types Vigil ships with; `channels` is where escalations, rollback alerts and
+    /// routing changes go (`nil`: the environment's, read at each run).
+    public static func standard(channels: ChannelDirectory?) -> StepRegistry {
         var registry = StepRegistry()
         registry.register(SleepStep())
         registry.register(ApprovalStep())
@@ -19,10 +23,10 @@ public struct StepRegistry: Sendable {
         registry.register(HTTPStep())
         registry.register(MonitorStep())
         registry.register(EvaluateStep())
-        registry.register(EscalateStep())
+        registry.register(EscalateStep(channels: channels))
         registry.register(RetrainStep())
         registry.register(ShadowCompareStep())
-        registry.register(PromoteStep())
+        registry.register(PromoteStep(channels: channels))
         return registry
     }
 
