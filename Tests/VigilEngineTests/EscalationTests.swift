@@ -220,6 +220,31 @@ struct EscalationTests {
         }
     }
 
+    @Test("a quiet period holds within a severity: a hard alert inside a soft notification's quiet period still pages; a soft one inside a hard page's is quieted")
+    func quietWithinSeverity() async throws {
+        try await TestDatabase.withFresh { database in
+            let store = AlertStore(database: database)
+            let start = Date(timeIntervalSince1970: 1_764_000_000)
+            func at(_ minutes: Double) -> Date { start.addingTimeInterval(minutes * 60) }
+            func finding(_ severity: AlertSeverity) -> AlertFinding {
+                AlertFinding(model: "churn", rule: "churn-drift", severity: severity, details: ["reasons": .array([.string("\(severity) rule")])],
+                             channels: severity == .hard ? ["pagerduty"] : ["slack"], quietPeriod: 6 * 3_600)
+            }
+            let soft = try await store.raise(finding(.soft), idempotencyKey: "s1", runID: nil, actor: "workflow:watch", now: at(0))
+            #expect(soft.queued == ["slack"])
+            _ = try await store.resolve(soft.alert.id, actor: "alice", reason: "recovered", now: at(10))
+            // An hour later, within the soft notification's six quiet hours, the same rule fires hard.
+            let hard = try await store.raise(finding(.hard), idempotencyKey: "h1", runID: nil, actor: "workflow:watch", now: at(60))
+            let hardEvents = try await store.events(ofAlert: hard.alert.id).map(\.action)
+            #expect(hard.opened && hard.queued == ["pagerduty"] && hardEvents == ["raised"], "the hard page was quieted: \(hardEvents)")
+            _ = try await store.resolve(hard.alert.id, actor: "alice", reason: "fixed", now: at(70))
+            // A soft finding within the hard page's quiet period is quieted; so is another hard one.
+            let softAgain = try await store.raise(finding(.soft), idempotencyKey: "s2", runID: nil, actor: "workflow:watch", now: at(80))
+            let softEvents = try await store.events(ofAlert: softAgain.alert.id).map(\.action)
+            #expect(softAgain.queued.isEmpty && softEvents == ["raised", "quieted"])
+        }
+    }
+
     @Test("lifecycle: soft worsens to hard, renotifies until acknowledged, resolves after clear windows, quiet period, silence, false positive")
     func lifecycle() async throws {
         try await TestDatabase.withFresh { database in

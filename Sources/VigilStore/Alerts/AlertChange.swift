@@ -144,8 +144,8 @@ struct AlertChange {
         for channel in channels {
             let key = "vigil-\(id)/\(channel)/\(kind.rawValue)\(round)"
             let rows = try await connection.query("""
-                INSERT INTO alert_notifications (alert_id, channel, kind, dedup_key, created_at)
-                VALUES (\(id), \(channel), \(kind.rawValue), \(key), \(now))
+                INSERT INTO alert_notifications (alert_id, channel, kind, dedup_key, created_at, severity)
+                VALUES (\(id), \(channel), \(kind.rawValue), \(key), \(now), (SELECT severity FROM alerts WHERE id = \(id)))
                 ON CONFLICT (dedup_key) DO NOTHING RETURNING id
                 """, logger: logger)
             for try await _ in rows.decode(Int.self) { queued.append(channel) }
@@ -153,17 +153,22 @@ struct AlertChange {
         return queued
     }
 
-    /// Queues `kind` to the finding's channels, unless the fingerprint was notified within its quiet period.
+    /// Queues `kind` to the finding's channels, unless the fingerprint was notified at the
+    /// finding's severity (or a higher one) within its quiet period: a soft notification never
+    /// quiets a hard page.
     private func notifyUnlessQuiet(_ id: Int, finding: AlertFinding, kind: NotificationKind) async throws -> [String] {
         if let quiet = finding.quietPeriod, quiet > 0 {
+            let severities = AlertSeverity.allCases.filter { $0 >= finding.severity }.map(\.rawValue)
             let rows = try await connection.query("""
                 SELECT max(n.created_at) FROM alert_notifications n JOIN alerts a ON a.id = n.alert_id
                 WHERE a.fingerprint = \(finding.fingerprint) AND n.kind IN ('trigger', 'escalate', 'renotify') AND n.state <> 'skipped'
+                  AND n.severity = ANY(\(severities))
                 """, logger: logger)
             var last: Date?
             for try await value in rows.decode(Date?.self) { last = value }
             if let last, now.timeIntervalSince(last) < quiet {
-                try await record(id, "quieted", reason: "notified \(Int(now.timeIntervalSince(last)))s ago, within the quiet period of \(Int(quiet))s")
+                let at = finding.severity == .hard ? "a hard page" : "a notification"
+                try await record(id, "quieted", reason: "\(at) went out \(Int(now.timeIntervalSince(last)))s ago, within the quiet period of \(Int(quiet))s")
                 return []
             }
         }
