@@ -86,7 +86,7 @@ struct EscalationTests {
                 #expect(block.contains("Model: `churn` · Severity: *hard*"))
                 #expect(block.contains("• tenure_months: 0.310 (wasserstein_normed)\n• order_amount: 0.120 (wasserstein_normed)"))
                 #expect(!block.contains("plan:"))
-                #expect(block.contains("Run: <https://vigil.example.com/runs/\(run.id)|run \(run.id)>"))
+                #expect(block.contains("Run: <https://vigil.example.com/ui/runs/\(run.id)|run \(run.id)>"))
 
                 let pd = EscalationFixtures.json(sent.first { $0["path"] == "/pd" }?["body"])
                 #expect(pd["routing_key"] as? String == "R0UTING-KEY")
@@ -101,7 +101,7 @@ struct EscalationTests {
                 let drifted = details["drifted_features"] as? [[String: Any]] ?? []
                 #expect(drifted.first?["feature"] as? String == "tenure_months" && drifted.first?["score"] as? Double == 0.31)
                 #expect(details["run"] as? Double == Double(run.id))
-                #expect((pd["links"] as? [[String: Any]])?.first?["href"] as? String == "https://vigil.example.com/runs/\(run.id)")
+                #expect((pd["links"] as? [[String: Any]])?.first?["href"] as? String == "https://vigil.example.com/ui/runs/\(run.id)")
 
                 let hook = try #require(sent.first { $0["path"] == "/hook" })
                 let body = Data(try #require(hook["body"]).utf8)
@@ -113,7 +113,7 @@ struct EscalationTests {
                 let alert = event["alert"] as? [String: Any] ?? [:]
                 #expect(event["event"] as? String == "trigger")
                 #expect(alert["model"] as? String == "churn" && alert["severity"] as? String == "hard" && alert["state"] as? String == "firing")
-                #expect(alert["url"] as? String == "https://vigil.example.com/alerts/\(alertID)")
+                #expect(alert["url"] as? String == "https://vigil.example.com/ui/alerts/\(alertID)")
 
                 // Secrets never reach the run's outputs or log.
                 let logs = try await RunStore(database: database).logs(ofRun: run.id, step: "escalate").map(\.line).joined(separator: "\n")

@@ -85,13 +85,19 @@ struct AlertContent {
 
     var runID: Int? { alert.findings["run"]?.intValue }
 
+    /// The web view's page of the run that raised the alert, when Vigil's public address is known.
     var runLink: String? {
-        guard let runID else { return nil }
-        return publicURL.map { "\($0.hasSuffix("/") ? String($0.dropLast()) : $0)/runs/\(runID)" }
+        runID.flatMap { page("runs/\($0)") }
     }
 
+    /// The web view's page of the alert.
     var alertLink: String? {
-        publicURL.map { "\($0.hasSuffix("/") ? String($0.dropLast()) : $0)/alerts/\(alert.id)" }
+        page("alerts/\(alert.id)")
+    }
+
+    /// A web view page (under `/ui/`) at the public address.
+    private func page(_ path: String) -> String? {
+        publicURL.map { "\($0.hasSuffix("/") ? String($0.dropLast()) : $0)/ui/\(path)" }
     }
 
     var headline: String {
@@ -219,6 +225,7 @@ struct AlertContent {
         if let by = alert.acknowledgedBy { body["acknowledged_by"] = .string(by) }
         if let resolution = alert.resolution { body["resolution"] = .string(resolution) }
         if let alertLink { body["url"] = .string(alertLink) }
+        if let runLink { body["run_url"] = .string(runLink) }
         return .object([
             "event": .string(kind.rawValue), "summary": .string(summary), "dedup_key": .string(dedupKey),
             "sent_at": .string(Self.iso(now)), "alert": .object(body),
