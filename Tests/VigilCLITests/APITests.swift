@@ -72,7 +72,7 @@ struct APITests {
         var issued: [String: String] = [:]
         for (name, roles, sensitive) in [
             ("viewer", [AccessRole.viewer], [String]()), ("auditor", [.auditor], []), ("operator", [.operator], []), ("approver", [.approver], []),
-            ("admin", [.admin], []), ("fraud-viewer", [.viewer], ["fraud"]),
+            ("admin", [.admin], []), ("fraud-viewer", [.viewer], ["fraud"]), ("ingest", [.ingest], []),
         ] {
             issued[name] = try await tokens.create(principal: "\(name)-bot", roles: Set(roles), sensitiveModels: Set(sensitive), actor: "t", now: Date()).token
         }
@@ -115,8 +115,8 @@ struct APITests {
                 ("GET", "/api/v1/audit", nil, "auditor", "operator"),
                 ("GET", "/api/v1/audit/verify", nil, "auditor", "viewer"),
                 ("GET", "/metrics", nil, "viewer", nil),
-                ("POST", "/api/v1/models/{model}/inferences", "request_id,ts\n", "operator", "viewer"),
-                ("POST", "/api/v1/models/{model}/labels", "request_id,label\n", "operator", "auditor"),
+                ("POST", "/api/v1/models/{model}/inferences", "request_id,ts\n", "ingest", "viewer"),
+                ("POST", "/api/v1/models/{model}/labels", "request_id,label\n", "ingest", "auditor"),
             ]
             #expect(Set(operations.map { "\($0.0) \($0.1)" }) == (try documentedOperations()))
             func concrete(_ path: String) -> String {
@@ -207,6 +207,28 @@ struct APITests {
             #expect(broken.status == 400 && (broken.json["error"] as? [String: Any])?["message"] as? String == "body:5: a quoted field is never closed", "\(broken.json)")
             #expect(try await api.call("POST", "/api/v1/models/churn/inferences", token: tokens["operator"], body: csv).status == 415)
             #expect(try await api.call("POST", "/api/v1/models/fraud/inferences", token: tokens["operator"], body: csv, contentType: "text/csv").status == 403)
+
+            // Least privilege: an ingest token logs predictions, shadow answers and labels and reads
+            // routing, and nothing else: no reading, approving, silencing or web view.
+            let ingest = tokens["ingest"]
+            let served = try await api.call("POST", "/api/v1/models/churn/inferences?model_version=1", token: ingest,
+                                            body: "request_id,ts,prediction,score\ni1,2026-11-24T11:00:00Z,1,0.8\n", contentType: "text/csv")
+            #expect(served.status == 201 && served.json["rows_loaded"] as? Int == 1, "\(served.json)")
+            let shadowed = try await api.call("POST", "/api/v1/models/churn/inferences?role=shadow&model_version=2", token: ingest,
+                                              body: "request_id,ts,prediction,score\ni1,2026-11-24T11:00:00Z,0,0.4\n", contentType: "text/csv")
+            #expect(shadowed.status == 201 && shadowed.json["rows_loaded"] as? Int == 1, "\(shadowed.json)")
+            #expect(try await api.call("POST", "/api/v1/models/churn/labels", token: ingest, body: #"{"request_id": "i1", "label": "1"}"#,
+                                       contentType: "application/x-ndjson").status == 201)
+            #expect(try await api.call("GET", "/api/v1/models/churn/routing", token: ingest).status == 200)
+            for (method, path, body) in [
+                ("POST", "/api/v1/runs/\(started.json["run"] as? Int ?? 0)/steps/wait/approve", reason as String?),
+                ("POST", "/api/v1/silences", #"{"model": "churn", "for": "1h", "reason": "x"}"#), ("POST", "/api/v1/alerts/1/resolve", reason),
+                ("GET", "/api/v1/runs", nil), ("GET", "/api/v1/alerts", nil), ("GET", "/metrics", nil), ("GET", "/ui/runs", nil),
+                ("POST", "/api/v1/models/fraud/inferences", "request_id,ts\n"),
+            ] {
+                #expect(try await api.call(method, path, token: ingest, body: body, contentType: path.hasSuffix("inferences") ? "text/csv" : "application/json").status == 403,
+                        "\(method) \(path)")
+            }
         }
     }
 }

@@ -8,10 +8,10 @@ import VigilWorkflow
 /// quarantine as `vigil ingest`: CSV (`text/csv`) or JSON lines (`application/x-ndjson`).
 extension APIRoutes {
     mutating func addIngestRoutes() {
-        add(.post, "/api/v1/models/{model}/inferences", .operator) { request in
+        add(.post, "/api/v1/models/{model}/inferences", .ingest) { request in
             try await Self.ingest(request, labels: false)
         }
-        add(.post, "/api/v1/models/{model}/labels", .operator) { request in
+        add(.post, "/api/v1/models/{model}/labels", .ingest) { request in
             try await Self.ingest(request, labels: true)
         }
     }

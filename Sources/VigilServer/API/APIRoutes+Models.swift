@@ -20,7 +20,7 @@ extension APIRoutes {
             let visible = try await request.visible(models.map(\.model))
             return JSONResponse.ok(JSONValue.object(["models": .array(models.filter { visible.contains($0.model) }.map(Self.json))]))
         }
-        add(.get, "/api/v1/models/{model}/routing", .viewer) { request in
+        add(.get, "/api/v1/models/{model}/routing", anyOf: [.viewer, .ingest]) { request in
             let model = try request.modelPath()
             try await request.checkModelVisible(model)
             return JSONResponse.ok(Self.json(try await ModelRegistry(database: request.database).routing(of: model)))

@@ -11,7 +11,8 @@ struct APIRoutes {
     struct Operation {
         let method: HTTPRequest.Method
         let path: String
-        let role: AccessRole
+        /// The principal needs any one of these.
+        let roles: [AccessRole]
         let handler: Handler
     }
 
@@ -29,7 +30,12 @@ struct APIRoutes {
     }
 
     mutating func add(_ method: HTTPRequest.Method, _ path: String, _ role: AccessRole, _ handler: @escaping Handler) {
-        operations.append(Operation(method: method, path: path, role: role, handler: handler))
+        add(method, path, anyOf: [role], handler)
+    }
+
+    /// An operation any one of `roles` may call.
+    mutating func add(_ method: HTTPRequest.Method, _ path: String, anyOf roles: [AccessRole], _ handler: @escaping Handler) {
+        operations.append(Operation(method: method, path: path, roles: roles, handler: handler))
     }
 
     /// Registers every operation on `router`, and 405 answers for the other methods of each path
@@ -41,7 +47,7 @@ struct APIRoutes {
             methodsByPath[operation.path, default: []].append(operation.method)
             router.on(RouterPath(operation.path), method: operation.method) { request, context in
                 do {
-                    let principal = try await server.authenticate(request, needing: operation.role, for: "\(operation.method) \(operation.path)")
+                    let principal = try await server.authenticate(request, needing: operation.roles, for: "\(operation.method) \(operation.path)")
                     return try await operation.handler(APIRequest(request: request, context: context, principal: principal, server: server))
                 } catch {
                     let answer = APIError.from(error)
@@ -94,15 +100,16 @@ extension APIServer {
     /// The principal behind the request's bearer token, if it holds `role`.
     ///
     /// - Throws: ``APIError`` 401 without a valid token, 403 without the role.
-    func authenticate(_ request: Request, needing role: AccessRole, for operation: String) async throws -> Principal {
+    func authenticate(_ request: Request, needing roles: [AccessRole], for operation: String) async throws -> Principal {
         guard let token = Self.bearerToken(of: request) else {
             throw APIError.unauthorized("an API token is required: Authorization: Bearer vgl_… (`vigil tokens create`)")
         }
         guard let principal = try await TokenStore(database: database).authenticate(token, now: clock.now()) else {
             throw APIError.unauthorized("the API token is unknown, revoked or expired")
         }
-        guard principal.has(role) else {
-            throw APIError.forbidden("\(principal.name) (roles \(principal.roles.sorted().map(\.rawValue).joined(separator: ", "))) lacks the \(role.rawValue) role that \(operation) needs")
+        guard roles.contains(where: principal.has) else {
+            let needed = roles.map(\.rawValue).joined(separator: " or ")
+            throw APIError.forbidden("\(principal.name) (roles \(principal.roles.sorted().map(\.rawValue).joined(separator: ", "))) lacks the \(needed) role that \(operation) needs")
         }
         return principal
     }

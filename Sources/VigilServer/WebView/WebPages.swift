@@ -56,6 +56,10 @@ struct WebPages {
                 guard let principal = await principal(of: request) else {
                     return Self.html(.unauthorized, HTML.page(title: "Sign in", principal: nil, body: Self.loginForm(next: request.uri.path)))
                 }
+                guard principal.has(.viewer) else {
+                    return Self.html(.forbidden, HTML.page(title: "403 Forbidden", principal: principal.name,
+                                                          body: "<p>\(HTML.escape(principal.name)) may only log data (role ingest); the web view needs the viewer role.</p>"))
+                }
                 do {
                     return Self.html(.ok, try await render(request, context, principal))
                 } catch {

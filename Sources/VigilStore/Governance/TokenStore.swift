@@ -2,8 +2,12 @@ import Foundation
 import PostgresNIO
 import VigilWorkflow
 
-/// What a principal may do. Each role includes `viewer`; `admin` includes every role.
+/// What a principal may do. Each role but `ingest` includes `viewer`; `operator` includes
+/// `ingest`; `admin` includes every role.
 public enum AccessRole: String, Sendable, Codable, CaseIterable, Comparable {
+    /// Logs predictions (served and shadow answers) and labels, and reads a model's routing: what
+    /// a serving process needs, and nothing else (no metrics, runs, alerts or web view).
+    case ingest
     /// Metrics, runs, models, alerts.
     case viewer
     /// Adds the audit log and full history.
@@ -33,9 +37,15 @@ public struct Principal: Sendable, Equatable {
         self.sensitiveModels = sensitiveModels
     }
 
-    /// Whether the principal holds `role`, directly or through `admin` (every role includes `viewer`).
+    /// Whether the principal holds `role`, directly or through another: `admin` holds every
+    /// role, every role but `ingest` holds `viewer`, and `operator` holds `ingest`.
     public func has(_ role: AccessRole) -> Bool {
-        roles.contains(.admin) || roles.contains(role) || (role == .viewer && !roles.isEmpty)
+        if roles.contains(.admin) || roles.contains(role) { return true }
+        switch role {
+        case .viewer: return !roles.subtracting([.ingest]).isEmpty
+        case .ingest: return roles.contains(.operator)
+        default: return false
+        }
     }
 
     /// Whether the principal may see a model marked sensitive.
