@@ -103,6 +103,18 @@ enum JSONResponse {
         make(status, body)
     }
 
+    /// A 200 a client may keep and revalidate: its `ETag` is the SHA-256 of the body, and a
+    /// request whose `If-None-Match` names it gets 304 with no body (so polling costs no transfer).
+    static func revalidated(_ body: some Encodable, ifNoneMatch: String?) -> Response {
+        let bytes = encode(body)
+        let tag = "\"\(Array(bytes).sha256Hex)\""
+        let matches = ifNoneMatch?.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == tag || $0.trimmingCharacters(in: .whitespaces) == "*" } ?? false
+        var headers: HTTPFields = [.eTag: tag, .cacheControl: "no-cache"]
+        guard !matches else { return Response(status: .notModified, headers: headers) }
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
     static func error(_ status: HTTPResponse.Status, code: String, _ message: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: errorBody(status, code: code, message)))
     }

@@ -112,6 +112,7 @@ struct APITests {
                 ("GET", "/api/v1/models/{model}/versions", nil, "viewer", nil),
                 ("GET", "/api/v1/models/{model}/changelog", nil, "viewer", nil),
                 ("GET", "/api/v1/models/{model}/drift", nil, "viewer", nil),
+                ("GET", "/api/v1/models/{model}/metrics", nil, "viewer", "ingest"),
                 ("GET", "/api/v1/audit", nil, "auditor", "operator"),
                 ("GET", "/api/v1/audit/verify", nil, "auditor", "viewer"),
                 ("GET", "/metrics", nil, "viewer", nil),
@@ -274,7 +275,7 @@ struct OpenAPIConformanceTests {
             while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             #expect(process.terminationStatus == 0, "schemathesis found problems:\n\(output.components(separatedBy: "\n").filter { $0.contains("ST") || $0.contains("curl") || $0.contains("Invalid") }.joined(separator: "\n"))")
-            #expect(output.contains("Selected: 28/28") && output.contains("Tested: 28"), "\(output.suffix(2_000))")
+            #expect(output.contains("Selected: 29/29") && output.contains("Tested: 29"), "\(output.suffix(2_000))")
             #expect(output.contains("✅ Stateful"), "\(output.suffix(2_000))")
         }
     }

@@ -23,7 +23,8 @@ extension APIRoutes {
         add(.get, "/api/v1/models/{model}/routing", anyOf: [.viewer, .ingest]) { request in
             let model = try request.modelPath()
             try await request.checkModelVisible(model)
-            return JSONResponse.ok(Self.json(try await ModelRegistry(database: request.database).routing(of: model)))
+            let routing = Self.json(try await ModelRegistry(database: request.database).routing(of: model))
+            return JSONResponse.revalidated(routing, ifNoneMatch: request.request.headers[.ifNoneMatch])
         }
         add(.get, "/api/v1/models/{model}/versions", .viewer) { request in
             let model = try request.modelPath()
@@ -56,6 +57,32 @@ extension APIRoutes {
                 ])
             }
             return JSONResponse.ok(JSONValue.object(["entries": .array(entries)]))
+        }
+        add(.get, "/api/v1/models/{model}/metrics", .viewer) { request in
+            let model = try request.modelPath()
+            try await request.checkModelVisible(model)
+            let kindText = try request.queryParameter("kind") ?? MetricListing.Kind.performance.rawValue
+            guard let kind = MetricListing.Kind(rawValue: kindText) else {
+                let kinds = MetricListing.Kind.allCases.map(\.rawValue)
+                throw APIError.badRequest("query parameter 'kind' must be one of \(kinds.joined(separator: ", "))\(Suggestion.hint(for: kindText, in: kinds))")
+            }
+            func flag(_ name: String) throws -> Bool {
+                switch try request.queryParameter(name) {
+                case nil, "false": return false
+                case "true": return true
+                default: throw APIError.badRequest("query parameter '\(name)' must be true or false")
+                }
+            }
+            let since = try request.queryStart() ?? request.now.addingTimeInterval(-7 * 86_400)
+            let listing = try await MetricsStore(database: request.database).listing(
+                kind, model: model, since: since, slices: try flag("slices"), driftedOnly: try flag("drifted"), estimated: try flag("estimated"),
+                limit: try request.queryParameter("limit", in: 1...100_000, default: 10_000)
+            )
+            let formatter = ISO8601DateFormatter()
+            return JSONResponse.ok(JSONValue.object([
+                "model": .string(model), "kind": .string(kind.rawValue), "columns": .array(listing.columns.map(JSONValue.string)),
+                "rows": .array(listing.rows.map { row in .array([.string(formatter.string(from: row.windowStart))] + row.cells.map(JSONValue.string)) }),
+            ]))
         }
         add(.get, "/api/v1/models/{model}/drift", .viewer) { request in
             let model = try request.modelPath()
