@@ -5,8 +5,10 @@ import VigilStore
 /// reads them (escalation, the API, metrics, the web view) without running the monitor.
 public enum MetricRowsFixture {
     /// A computed window of `model` from `start`, an hour long, with `drift` scores per feature
-    /// (drifted above 0.1).
-    public static func window(_ model: String, start: Date, drift: [(feature: String, score: Double)] = [], in database: Database) async throws {
+    /// (drifted above 0.1) and realised `performance` metrics (on 300 labelled rows).
+    public static func window(
+        _ model: String, start: Date, drift: [(feature: String, score: Double)] = [], performance: [(metric: String, value: Double)] = [], in database: Database
+    ) async throws {
         let end = start.addingTimeInterval(3_600)
         var metrics = WindowMetrics(
             signature: WindowSignature(start: start, end: end, rows: 300, labelled: 0, lastLabelAt: nil, quarantined: 0), workflow: "fixture", sampleRate: 1
@@ -18,6 +20,7 @@ public enum MetricRowsFixture {
                 referenceCount: 300, currentCount: 300, meanDelta: nil, nullRateDelta: 0, distinctCountDelta: nil, parameters: [:], binEdges: nil
             )
         }
+        metrics.performance = performance.map { WindowMetric(slice: .overall, metric: $0.metric, value: $0.value, labelledRows: 300, rowCount: 300) }
         try await MetricsStore(database: database).record(metrics, model: model, runID: nil, now: end)
     }
 }

@@ -1,0 +1,77 @@
+"""Rows as the client accepts them (dicts, a pandas DataFrame, an Arrow table) made JSON-ready."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import uuid
+from typing import Any, Dict, Iterable, List, Mapping, Union
+
+Rows = Union[Mapping[str, Any], Iterable[Mapping[str, Any]], Any]
+
+
+def records(rows: Rows) -> List[Dict[str, Any]]:
+    """A list of plain dicts: one mapping, an iterable of mappings, a pandas DataFrame
+    (``to_dict("records")``) or an Arrow table or record batch (``to_pylist()``)."""
+    if isinstance(rows, Mapping):
+        return [dict(rows)]
+    if hasattr(rows, "to_pylist"):
+        return [dict(row) for row in rows.to_pylist()]
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):
+        return [dict(row) for row in rows.to_dict(orient="records")]
+    result = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            raise TypeError(f"each row must be a mapping of column to value, found {type(row).__name__}")
+        result.append(dict(row))
+    return result
+
+
+def value(item: Any) -> Any:
+    """A value JSON can carry: times in RFC 3339 (naive ones taken as UTC), NumPy and pandas
+    scalars as Python numbers, NaN and missing values as null."""
+    if item is None or isinstance(item, (str, bool, int)):
+        return item
+    if isinstance(item, float):
+        return None if math.isnan(item) or math.isinf(item) else item
+    if isinstance(item, _dt.datetime):
+        if item.tzinfo is None:
+            item = item.replace(tzinfo=_dt.timezone.utc)
+        return item.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(item, _dt.date):
+        return item.isoformat()
+    if hasattr(item, "to_pydatetime"):
+        return value(item.to_pydatetime())
+    if hasattr(item, "item") and callable(item.item):
+        try:
+            return value(item.item())
+        except (TypeError, ValueError):
+            pass
+    if isinstance(item, Mapping):
+        return {str(k): value(v) for k, v in item.items()}
+    if isinstance(item, (list, tuple)):
+        return [value(v) for v in item]
+    if item != item:  # pandas NA and NaT compare unequal to themselves
+        return None
+    return str(item)
+
+
+def prediction(row: Dict[str, Any]) -> Dict[str, Any]:
+    """A prediction row with a request id (a new one when it has none, kept for every retry) and
+    a time (now, when it has none)."""
+    out = {str(k): value(v) for k, v in row.items()}
+    if not out.get("request_id"):
+        out["request_id"] = uuid.uuid4().hex
+    if not out.get("ts"):
+        out["ts"] = value(_dt.datetime.now(_dt.timezone.utc))
+    return out
+
+
+def label(row: Dict[str, Any]) -> Dict[str, Any]:
+    """A label row; it must name the request it labels."""
+    out = {str(k): value(v) for k, v in row.items()}
+    if not out.get("request_id"):
+        raise ValueError("a label row needs the request_id of the prediction it labels")
+    if "label" not in out:
+        raise ValueError(f"a label row needs a label (request {out['request_id']})")
+    return out
