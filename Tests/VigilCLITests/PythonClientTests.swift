@@ -59,6 +59,7 @@ struct PythonClientTests {
             // Last, on its own: the server is killed while the client logs.
             let second = try await Self.run(python, ["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", "stops_server", tests], environment: variables)
             #expect(second.status == 0 && second.output.contains("1 passed"), "pytest:\n\(second.output.suffix(4_000))")
+            print(second.output.split(separator: "\n").first { $0.contains("rows at") } ?? "")
         }
     }
 
