@@ -325,6 +325,66 @@ struct ModelLifecycleTests {
         }
     }
 
+    @Test("a command trainer is handed the window's labelled rows as CSV with a manifest (schema, rows, window, hash, parent), and the hash is in the new version's lineage")
+    func trainingDataHandOff() async throws {
+        let artifacts = try ServingFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: artifacts) }
+        try await TestDatabase.withFresh { database in
+            let now = Date()
+            let champion = try await ServingFixtures.registerChampion(
+                trainedOn: ServingFixtures.requests(200, from: now.addingTimeInterval(-40 * 86_400), span: 86_400, version: 0, concept: "old", seed: 1, prefix: "old"),
+                in: database, artifacts: artifacts)
+            // 300 labelled requests in the last two days, 100 unlabelled, and 50 labelled ones before the window.
+            try await ServingFixtures.insert(ServingFixtures.requests(300, from: now.addingTimeInterval(-2 * 86_400), span: 86_400, version: champion,
+                                                                      concept: "new", seed: 2, prefix: "in"), into: database)
+            try await ServingFixtures.insert(ServingFixtures.requests(100, from: now.addingTimeInterval(-86_000), span: 3_600, version: champion,
+                                                                      concept: nil, seed: 3, prefix: "unlabelled"), into: database)
+            try await ServingFixtures.insert(ServingFixtures.requests(50, from: now.addingTimeInterval(-20 * 86_400), span: 3_600, version: champion,
+                                                                      concept: "new", seed: 4, prefix: "old-window"), into: database)
+            // The trainer reads only what it was handed: it counts the rows and echoes the manifest's hash.
+            let script = #"n=$(($(wc -l < "$VIGIL_TRAINING_DATA") - 1)); h=$(sed -n "s/.*\"data_sha256\":\"\([0-9a-f]*\)\".*/\1/p" "$VIGIL_TRAINING_MANIFEST"); "#
+                + #"[ "$7" = "--output-dir" ] && [ "${11}" = "--training-data" ] && [ "${12}" = "$VIGIL_TRAINING_DATA" ] || exit 9; "#
+                + #"echo $n > $VIGIL_OUTPUT_DIR/m.bin; echo "{\"artifact\": \"m.bin\", \"framework\": \"sh\", \"metrics\": {\"rows_seen\": $n}, \"parameters\": {\"hash_seen\": \"$h\"}}" > $VIGIL_OUTPUT_DIR/manifest.json"#
+            _ = try await EngineFixtures.apply("""
+                name: handoff
+                model: churn
+                data: { features: { a: number, b: number, plan: { type: category } } }
+                steps:
+                  retrain:
+                    uses: retrain
+                    with: { executor: command, window: 7d, command: [sh, -c, '\(script)', trainer] }
+                """, to: database)
+            let id = try await RunLauncher(database: database).start("handoff", trigger: .init(kind: .manual, actor: "t")).runID
+            let run = try await EngineFixtures.withWorkers(database, registry: ServingFixtures.registry(artifacts: artifacts)) {
+                try await EngineFixtures.waitForRun(id, in: database)
+            }
+            let step = try #require(try await RunStore(database: database).steps(ofRun: id).first)
+            #expect(run.state == .succeeded, "\(step.error ?? "")")
+
+            let folder = artifacts.appendingPathComponent("churn/runs/\(id)-retrain-1-data")
+            let csv = try String(contentsOf: folder.appendingPathComponent("training.csv"), encoding: .utf8).split(separator: "\n")
+            #expect(csv.first == "request_id,ts,model_version,role,prediction,score,label,a,b,plan")
+            #expect(csv.count == 301 && csv.dropFirst().allSatisfy { $0.hasPrefix("in-") }, "\(csv.count) lines")
+            let manifestData = try Data(contentsOf: folder.appendingPathComponent("manifest.json"))
+            let manifest = try #require(try JSONSerialization.jsonObject(with: manifestData) as? [String: Any])
+            let hash = try Data(contentsOf: folder.appendingPathComponent("training.csv")).sha256Hex
+            #expect(manifest["rows"] as? Int == 300 && manifest["data_sha256"] as? String == hash && manifest["parent_version"] as? Int == champion)
+            let schema = (manifest["schema"] as? [[String: String]])?.map { "\($0["name"]!):\($0["type"]!)" }
+            #expect(schema?.suffix(3) == ["a:number", "b:number", "plan:string"], "\(schema ?? [])")
+
+            let version = try #require(try await ModelRegistry(database: database).versions(of: "churn").last)
+            #expect(version.metrics["rows_seen"] == .number(300) && version.parameters["hash_seen"] == .string(hash))
+            #expect(version.parameters["training_data_sha256"] == .string(hash) && version.trainingRows == 300)
+            let lineage = try await LineageStore(database: database).graph(around: LineageNode(kind: "model_version", id: "churn@\(version.version)"))
+            #expect(lineage.upstream.contains { $0.from == LineageNode(kind: "training_data", id: "sha256:\(hash)") && $0.relation == "trained_on" })
+            // The documented view serves the same rows to a team that prefers SQL.
+            let counted = try await database.client.query("""
+                SELECT count(*)::int8 FROM vigil.labelled_inferences WHERE model = 'churn' AND request_id LIKE 'in-%'
+                """).decode(Int.self)
+            for try await count in counted { #expect(count == 300) }
+        }
+    }
+
     @Test("a command trainer that fails, hangs or writes no manifest fails clearly, leaves no process, and keeps its idempotency key across retries")
     func commandTrainer() async throws {
         let artifacts = try ServingFixtures.temporaryFolder()

@@ -4,18 +4,21 @@ import VigilWorkflow
 
 /// A training program run by the `retrain` step's `command` executor.
 ///
-/// It gets, as arguments and in its environment, the model, the training window, an output
-/// directory and the step's idempotency key (the same on every attempt):
+/// Vigil first writes the window's labelled rows to `training.csv` with a `manifest.json` that
+/// describes it (``TrainingDataExport``) in a folder of their own. The program gets, as arguments
+/// and in its environment, the model, the training window, the data file and its manifest, an
+/// output directory and the step's idempotency key (the same on every attempt):
 ///
 /// ```
 /// PROGRAM ARGS… --model churn --training-start 2026-11-18T10:00:00Z --training-end 2026-11-25T10:00:00Z \
-///     --output-dir DIR --idempotency-key KEY
-/// VIGIL_MODEL, VIGIL_TRAINING_START, VIGIL_TRAINING_END, VIGIL_OUTPUT_DIR, VIGIL_IDEMPOTENCY_KEY, VIGIL_DATABASE_URL
+///     --output-dir DIR --idempotency-key KEY --training-data DATA/training.csv --training-manifest DATA/manifest.json
+/// VIGIL_MODEL, VIGIL_TRAINING_START, VIGIL_TRAINING_END, VIGIL_OUTPUT_DIR, VIGIL_IDEMPOTENCY_KEY,
+/// VIGIL_TRAINING_DATA, VIGIL_TRAINING_MANIFEST, VIGIL_RUN_ID, VIGIL_ATTEMPT
 /// ```
 ///
-/// The database URL, which carries a password, is passed in the environment only. The program's
-/// output streams into the step's log; on timeout or cancellation its whole process group is
-/// killed. It must write `DIR/manifest.json`:
+/// It gets no database credentials: what it trains on is the files. The data's SHA-256 goes into
+/// the new version's lineage. The program's output streams into the step's log; on timeout or
+/// cancellation its whole process group is killed. It must write `DIR/manifest.json`:
 ///
 /// ```json
 /// {"artifact": "model.onnx", "framework": "sklearn", "metrics": {"f1": 0.81}, "parameters": {"C": 1.0}}
@@ -29,15 +32,18 @@ struct TrainingCommand {
     func run(model: String, from: Date, to: Date, context: StepContext) async throws -> RetrainStep.Trained {
         try? FileManager.default.removeItem(at: output)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let handed = try await handOff(model: model, from: from, to: to, context: context)
+        await context.log(["handed the trainer \(handed.rows) labelled rows in \(handed.file.path) (sha256 \(handed.sha256.prefix(12)))"])
         let start = MonitorStep.format(from), end = MonitorStep.format(to)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") && !$0.key.hasPrefix("PG") }
         environment.merge([
             "VIGIL_MODEL": model, "VIGIL_TRAINING_START": start, "VIGIL_TRAINING_END": end, "VIGIL_OUTPUT_DIR": output.path,
             "VIGIL_IDEMPOTENCY_KEY": context.idempotencyKey, "VIGIL_RUN_ID": String(context.runID), "VIGIL_ATTEMPT": String(context.attempt),
-            "VIGIL_DATABASE_URL": context.database.configuration.url(revealingPassword: true),
+            "VIGIL_TRAINING_DATA": handed.file.path, "VIGIL_TRAINING_MANIFEST": handed.manifest.path,
         ]) { $1 }
         let arguments = command + [
             "--model", model, "--training-start", start, "--training-end", end, "--output-dir", output.path, "--idempotency-key", context.idempotencyKey,
+            "--training-data", handed.file.path, "--training-manifest", handed.manifest.path,
         ]
         let group: ProcessGroup
         do {
@@ -75,8 +81,22 @@ struct TrainingCommand {
             throw TrainingError("\(manifestFile.path): metrics and parameters must be objects")
         }
         return RetrainStep.Trained(
-            artifactURI: uri, checksum: checksum, framework: manifest["framework"]?.stringValue ?? "command", rows: manifest["rows"]?.intValue,
-            parameters: parameters.merging(["command": .array(command.map(JSONValue.string))]) { old, _ in old }, metrics: metrics
+            artifactURI: uri, checksum: checksum, framework: manifest["framework"]?.stringValue ?? "command", rows: manifest["rows"]?.intValue ?? handed.rows,
+            parameters: parameters.merging(["command": .array(command.map(JSONValue.string))]) { old, _ in old }, metrics: metrics,
+            trainingData: handed.sha256
+        )
+    }
+
+    /// Writes the window's labelled rows next to the output directory (`…-data/`), with the
+    /// features the model's workflow declares, for the program to read.
+    private func handOff(model: String, from: Date, to: Date, context: StepContext) async throws -> TrainingDataExport.Written {
+        var declared = context.workflow.data?.features
+        if declared == nil { declared = try await WorkflowStore(database: context.database).monitoringWorkflow(forModel: model)?.spec.data?.features }
+        let parent = try await ModelRegistry(database: context.database).version(aliased: "champion", of: model)
+        let folder = output.deletingLastPathComponent().appendingPathComponent(output.lastPathComponent + "-data")
+        try? FileManager.default.removeItem(at: folder)
+        return try await TrainingDataExport(database: context.database).write(
+            model: model, from: from, to: to, features: declared, parentVersion: parent, into: folder
         )
     }
 }

@@ -59,6 +59,8 @@ public struct RetrainStep: WorkflowStep {
         var rows: Int?
         var parameters: [String: JSONValue]
         var metrics: [String: JSONValue]
+        /// The SHA-256 of the data file the trainer was handed, for lineage.
+        var trainingData: String? = nil
     }
 
     public func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
@@ -93,13 +95,19 @@ public struct RetrainStep: WorkflowStep {
         let champion = try await registry.version(aliased: "champion", of: model)
         let version = try await registry.register(NewModelVersion(
             artifactURI: trained.artifactURI, checksum: trained.checksum, framework: trained.framework, trainingStart: start, trainingEnd: end,
-            trainingRows: trained.rows, parameters: trained.parameters, metrics: trained.metrics, parentVersion: champion,
+            trainingRows: trained.rows, parameters: trained.parameters.merging(trained.trainingData.map { ["training_data_sha256": .string($0)] } ?? [:]) { old, _ in old },
+            metrics: trained.metrics, parentVersion: champion,
             runID: context.runID, step: context.stepName, idempotencyKey: context.idempotencyKey
         ), of: model, alias: "challenger", actor: "workflow:\(context.workflow.name)#\(context.runID)",
            reason: "retrained by \(context.workflow.name) run \(context.runID)" + (context.trigger.kind == .alert ? " (alert \(context.trigger.name ?? ""))" : ""), now: context.clock.now())
         let node = LineageNode(kind: "model_version", id: "\(model)@\(version.version)")
         let window = LineageNode(kind: "training_window", id: "\(model):\(MonitorStep.format(start))/\(MonitorStep.format(end))")
         try await context.recordLineage(from: window, to: node, relation: "trained_on")
+        if let hash = trained.trainingData {
+            let data = LineageNode(kind: "training_data", id: "sha256:\(hash)")
+            try await context.recordLineage(from: window, to: data, relation: "exported_as")
+            try await context.recordLineage(from: data, to: node, relation: "trained_on")
+        }
         try await context.recordLineage(from: context.runNode, to: window, relation: "selected")
         // The alerts behind this retraining: the one that started the run, or one an earlier step of it raised.
         let around = try await LineageStore(database: context.database).graph(around: context.runNode)

@@ -98,7 +98,7 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
 
 extension JSONEncoder {
     /// An encoder with sorted keys, so the same value always encodes to the same bytes.
-    static var sorted: JSONEncoder {
+    public static var sorted: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return encoder
