@@ -260,8 +260,84 @@ struct ModelLifecycleTests {
             #expect(outputs["decision"] == .string("reject") && outputs["challenger"] == .number(Double(challenger)) && outputs["champion"] == .number(Double(champion)))
             #expect((outputs["lift"]?.numberValue ?? 0) < -0.2)
             #expect(outputs["reasons"]?.description.contains("is not above min_lift 0") == true)
-            #expect(try await ModelRegistry(database: database).changelog(of: "churn").last?.action == "shadow_result")
+            // The rejected challenger loses its alias, and the changelog says why.
+            let changelog = try await ModelRegistry(database: database).changelog(of: "churn")
+            #expect(changelog.suffix(2).map(\.action) == ["shadow_result", "alias_moved"])
+            #expect(changelog.last?.reason?.hasPrefix("rejected in shadow comparison") == true && changelog.last?.alias == "challenger")
+            #expect(try await ModelRegistry(database: database).version(aliased: "challenger", of: "churn") == nil)
             #expect(try await ModelRegistry(database: database).routing(of: "churn").championVersion == champion)
+        }
+    }
+
+    /// An external champion and challenger (artifacts Vigil cannot score), 300 labelled requests
+    /// the champion answered "0" in the three hours before `start`, and a workflow that waits up
+    /// to `wait` for 200 labelled shadow answers.
+    static func externalShadow(_ database: Database, wait: String) async throws -> [ServingFixtures.Request] {
+        let registry = ModelRegistry(database: database)
+        for (version, alias) in [(1, "champion"), (2, "challenger")] {
+            _ = try await registry.register(NewModelVersion(artifactURI: "s3://models/churn/\(version)", framework: "sklearn"), of: "churn", alias: alias,
+                                            actor: "t", now: ServingFixtures.start.addingTimeInterval(Double(version - 10) * 3_600))
+        }
+        let requests = ServingFixtures.requests(300, from: ServingFixtures.start.addingTimeInterval(-3 * 3_600), span: 3 * 3_600, version: 1,
+                                                concept: "new", seed: 9, prefix: "served")
+        try await ServingFixtures.insert(requests, into: database)
+        _ = try await EngineFixtures.apply("""
+            name: judge
+            model: churn
+            \(ServingFixtures.data)
+            steps:
+              shadow: { uses: shadow_compare, with: { window: 6h, wait_for_samples: \(wait), check_every: 10m, promote_if: { min_samples: 200 } } }
+            """, to: database)
+        return requests
+    }
+
+    @Test("shadow_compare waits for an external challenger's shadow answers, then judges them")
+    func waitsForShadowAnswers() async throws {
+        try await TestDatabase.withFresh { database in
+            let requests = try await Self.externalShadow(database, wait: "2h")
+            let clock = ManualClock(ServingFixtures.start)
+            let id = try await RunLauncher(database: database, clock: clock).start("judge", trigger: .init(kind: .manual, actor: "t")).runID
+            let store = RunStore(database: database)
+            let run = try await EngineFixtures.withWorkers(database, clock: clock, configuration: EngineFixtures.workerConfiguration(lease: 86_400),
+                                                           registry: EngineFixtures.registry) {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await store.run(id).state != .waiting && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                // Nothing to judge yet: the step sleeps. Now the serving layer logs the challenger's answers (right on 95% of them).
+                try await ServingLog(database: database).append(requests.map { request in
+                    ServingLog.Prediction(requestID: request.id, ts: request.ts, version: 2, role: "shadow", features: [:], prediction: request.label ?? "0",
+                                          score: 0, latency: 30, error: false)
+                }, model: "churn")
+                while ContinuousClock.now < deadline {
+                    let run = try await store.run(id)
+                    if run.state.isTerminal { return run }
+                    if run.state == .waiting { clock.advance(by: 600) }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return try await store.run(id)
+            }
+            #expect(run.state == .succeeded)
+            let step = try #require(try await store.steps(ofRun: id).first)
+            #expect(step.outputs?["source"] == .string("logged") && step.outputs?["samples"] == .number(300), "\(step.outputs ?? [:])")
+            #expect(step.outputs?["decision"] == .string("promote"), "\(step.outputs?["reasons"] ?? .null)")
+            #expect(try await ModelRegistry(database: database).version(aliased: "challenger", of: "churn") == 2)
+        }
+    }
+
+    @Test("without enough shadow answers by the end of the wait, an external challenger is rejected with \"not enough shadow traffic\" and loses its alias")
+    func notEnoughShadowTraffic() async throws {
+        try await TestDatabase.withFresh { database in
+            _ = try await Self.externalShadow(database, wait: "1h")
+            let clock = ManualClock(ServingFixtures.start)
+            let id = try await RunLauncher(database: database, clock: clock).start("judge", trigger: .init(kind: .manual, actor: "t")).runID
+            let run = try await ServingFixtures.runToEnd(id, in: database, clock: clock, registry: EngineFixtures.registry)
+            #expect(run.state == .succeeded)
+            let outputs = try #require(try await RunStore(database: database).steps(ofRun: id).first?.outputs)
+            #expect(outputs["decision"] == .string("reject"))
+            #expect(outputs["reasons"] == .array([.string("not enough shadow traffic: 0 of 200 labelled shadow answers after waiting 1h (log them with role shadow, or lower min_samples)")]),
+                    "\(outputs["reasons"] ?? .null)")
+            #expect(clock.now() >= ServingFixtures.start.addingTimeInterval(3_600))
+            let last = try #require(try await ModelRegistry(database: database).changelog(of: "churn").last)
+            #expect(last.action == "alias_moved" && last.alias == "challenger" && last.reason?.contains("not enough shadow traffic") == true)
         }
     }
 

@@ -7,9 +7,12 @@ import VigilWorkflow
 /// `window`, and decides `promote` or `reject` by `promote_if`.
 ///
 /// The requests come from the serving layer's shadow predictions (role `shadow` in the inference
-/// log, the champion's request ids) when there are at least `min_samples` of them with labels;
-/// otherwise Vigil replays the window's labelled requests through both models, when it can score
-/// both (built-in artifacts). Outputs both models' metric on the same rows, the lift with a
+/// log, the champion's request ids) when there are at least `min_samples` of them with labels.
+/// With `wait_for_samples`, the step waits for them (durably, checking every `check_every`) up to
+/// that long. Otherwise, or once the wait is over, Vigil replays the window's labelled requests
+/// through both models when it can score both (built-in artifacts); when it cannot (an external
+/// model), the decision is `reject` with "not enough shadow traffic: n of m". A rejected
+/// challenger loses the `challenger` alias, and the changelog says why. Outputs both models' metric on the same rows, the lift with a
 /// bootstrap interval, McNemar's test (classifiers) or a paired t-test (regressors), the agreement
 /// rate and both latencies' P95 (logged requests only).
 public struct ShadowCompareStep: WorkflowStep {
@@ -19,10 +22,12 @@ public struct ShadowCompareStep: WorkflowStep {
         let metric: String?
         let promoteIf: Rules?
         let bootstrap: Int?
+        let waitForSamples: WorkflowDuration?
+        let checkEvery: WorkflowDuration?
 
         enum CodingKeys: String, CodingKey {
             case challenger, window, metric, bootstrap
-            case promoteIf = "promote_if"
+            case promoteIf = "promote_if", waitForSamples = "wait_for_samples", checkEvery = "check_every"
         }
     }
 
@@ -63,29 +68,40 @@ public struct ShadowCompareStep: WorkflowStep {
         let minimum = rules.minSamples ?? 200
         let end = context.clock.now(), start = end.addingTimeInterval(-(parameters.window?.seconds ?? 6 * 3_600))
         let actor = "workflow:\(context.workflow.name)#\(context.runID)"
-        try await registry.log("shadow_started", model: model, version: challenger, reason: "compared with champion \(champion) on \(MonitorStep.format(start)) to \(MonitorStep.format(end))",
-                               runID: context.runID, actor: actor, now: end)
+        let waitingSince = context.memo?["waiting_since"]?.stringValue.flatMap { ISO8601DateFormatter.precise.date(from: $0) }
+        if waitingSince == nil {
+            try await registry.log("shadow_started", model: model, version: challenger, reason: "compared with champion \(champion) on \(MonitorStep.format(start)) to \(MonitorStep.format(end))",
+                                   runID: context.runID, actor: actor, now: end)
+        }
 
         let data = ServingData(database: context.database)
         var source = "logged"
         var latencies: (Double?, Double?) = (nil, nil)
         var pairs: [PairedEvaluation.Pair]
         let logged = try await data.shadowPairs(model: model, champion: champion, challenger: challenger, from: start, to: end)
+        var shortfall: String?
         if logged.count >= minimum {
             pairs = logged.map { PairedEvaluation.Pair(label: $0.label, champion: $0.championPrediction, challenger: $0.challengerPrediction) }
             latencies = (Self.p95(logged.compactMap(\.championLatency)), Self.p95(logged.compactMap(\.challengerLatency)))
+        } else if let wait = parameters.waitForSamples, end < (waitingSince ?? end).addingTimeInterval(wait.seconds) {
+            // Shadow answers (and their labels) are still coming: look again later, durably.
+            let since = waitingSince ?? end
+            let check = min(parameters.checkEvery?.seconds ?? 300, since.addingTimeInterval(wait.seconds).timeIntervalSince(end))
+            await context.log(["\(logged.count) of \(minimum) labelled shadow answers so far; checking again in \(Int(check.rounded(.up)))s"])
+            return .suspended(until: end.addingTimeInterval(max(1, check)), memo: ["waiting_since": .string(ISO8601DateFormatter.precise.string(from: since))])
         } else {
-            source = "replay"
             let first = try await registry.version(champion, of: model), second = try await registry.version(challenger, of: model)
-            let models: (BuiltinModel, BuiltinModel)
-            do {
-                models = (try BuiltinModel.load(uri: first.artifactURI, checksum: first.checksum), try BuiltinModel.load(uri: second.artifactURI, checksum: second.checksum))
-            } catch {
-                return .failed("only \(logged.count) logged shadow predictions (need \(minimum)), and Vigil cannot replay requests through both models: \(error)", retryable: false)
-            }
-            let rows = try await data.labelledRows(model: model, from: start, to: end)
-            pairs = rows.map { row in
-                PairedEvaluation.Pair(label: row.label, champion: models.0.predict(row.features).prediction, challenger: models.1.predict(row.features).prediction)
+            if let models = try? (BuiltinModel.load(uri: first.artifactURI, checksum: first.checksum), BuiltinModel.load(uri: second.artifactURI, checksum: second.checksum)) {
+                source = "replay"
+                let rows = try await data.labelledRows(model: model, from: start, to: end)
+                pairs = rows.map { row in
+                    PairedEvaluation.Pair(label: row.label, champion: models.0.predict(row.features).prediction, challenger: models.1.predict(row.features).prediction)
+                }
+            } else {
+                // An external model Vigil cannot score: its shadow answers are all there is.
+                pairs = logged.map { PairedEvaluation.Pair(label: $0.label, champion: $0.championPrediction, challenger: $0.challengerPrediction) }
+                let waited = parameters.waitForSamples.map { " after waiting \($0)" } ?? ""
+                shortfall = "not enough shadow traffic: \(logged.count) of \(minimum) labelled shadow answers\(waited) (log them with role shadow, or lower min_samples)"
             }
         }
         await context.log(["comparing champion \(champion) and challenger \(challenger) on \(pairs.count) \(source) requests by \(metric)"])
@@ -95,7 +111,11 @@ public struct ShadowCompareStep: WorkflowStep {
                                           test: classification ? "mcnemar" : "paired_t", decision: "reject", reasons: [])
         var reasons: [String] = []
         var promote = pairs.count >= minimum
-        if !promote { reasons.append("\(pairs.count) labelled requests, fewer than min_samples \(minimum)") }
+        if let shortfall {
+            reasons.append(shortfall)
+        } else if !promote {
+            reasons.append("\(pairs.count) labelled requests, fewer than min_samples \(minimum)")
+        }
         if pairs.count >= 2 {
             let evaluation = PairedEvaluation(pairs: pairs, metric: metric)
             comparison.championValue = evaluation.championValue()
@@ -134,6 +154,11 @@ public struct ShadowCompareStep: WorkflowStep {
         try await context.recordLineage(from: LineageNode(kind: "model_version", id: "\(model)@\(challenger)"), to: node, relation: "compared_in")
         try await context.recordLineage(from: context.runNode, to: node, relation: "produced")
         await context.log(["decision: \(comparison.decision): " + reasons.joined(separator: "; ")])
+        if !promote, aliased == challenger {
+            try await registry.moveAlias("challenger", of: model, to: nil, actor: actor, reason: "rejected in shadow comparison \(id): " + reasons.joined(separator: "; "),
+                                         runID: context.runID, now: context.clock.now())
+            await context.log(["version \(challenger) is no longer the challenger"])
+        }
         func number(_ value: Double?) -> JSONValue { value.map { $0.isFinite ? .number($0) : .null } ?? .null }
         return .completed([
             "decision": .string(comparison.decision), "lift": number(comparison.lift), "p_value": number(comparison.pValue),

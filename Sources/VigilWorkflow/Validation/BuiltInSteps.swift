@@ -81,6 +81,8 @@ extension StepCatalog {
                     .init("max_latency_regression", .number, minimum: 0), .init("significance", .number, minimum: 0, maximum: 1),
                 ]),
                 .init("bootstrap", .integer, minimum: 100),
+                .init("wait_for_samples", .duration, summary: "wait up to this long for min_samples labelled shadow answers (default: do not wait)"),
+                .init("check_every", .duration, summary: "while waiting, how often to count them again (default 5m)"),
             ],
             outputs: [
                 .init("decision", .string), .init("lift", .number), .init("p_value", .number), .init("challenger", .integer), .init("champion", .integer),
