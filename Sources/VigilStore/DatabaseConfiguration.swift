@@ -132,8 +132,15 @@ public struct DatabaseConfiguration: Sendable, Equatable {
             host: host, port: port, username: username, password: password, database: database, tls: try tls()
         )
         configuration.options.connectTimeout = .seconds(5)
+        configuration.options.additionalStartupParameters = Self.startupParameters
         return configuration
     }
+
+    /// Vigil's tables live in `public`; the `vigil` schema holds only the stable views for other
+    /// readers (`vigil.labelled_inferences`). PostgreSQL's default search path puts `"$user"`
+    /// first, so for a role named `vigil` every unqualified CREATE would land in that schema:
+    /// Vigil's own sessions search `public` first.
+    static let startupParameters = [("search_path", #"public, "$user""#)]
 
     /// The single-connection configuration used to check the server is reachable before pooling.
     func connectionConfiguration() throws(StoreError) -> PostgresConnection.Configuration {
@@ -147,9 +154,11 @@ public struct DatabaseConfiguration: Sendable, Equatable {
         } catch {
             throw StoreError(.invalidConfiguration, "cannot set up TLS: \(error)")
         }
-        return PostgresConnection.Configuration(
+        var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls
         )
+        configuration.options.additionalStartupParameters = Self.startupParameters
+        return configuration
     }
 
     private func tls() throws(StoreError) -> PostgresClient.Configuration.TLS {

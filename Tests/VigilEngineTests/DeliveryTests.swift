@@ -198,6 +198,55 @@ struct DeliveryTests {
         }
     }
 
+    @Test("every path that changes a routing (registration with an alias, an alias moved by hand, canary stages, promotion, rollback) posts it once, signed, with every field present; archiving and unrouted aliases post nothing")
+    func routingOnEveryChange() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                let webhook = ChannelConfiguration.routingWebhook(url: "\(base)/routing", secret: "s3cret")
+                let announcer = RoutingAnnouncer(database: database, destination: webhook, logger: EngineFixtures.logger)
+                let models = ModelRegistry(database: database)
+                var expected: [String] = []
+                /// Delivers what the last change queued and says which routing the webhook got.
+                func change(_ label: String, expecting routing: String?, _ body: () async throws -> Void) async throws {
+                    try await body()
+                    let sent = try await announcer.deliverPending(model: "churn")
+                    #expect(sent.map(\.state) == (routing == nil ? [] : [.delivered]), "\(label): \(sent.map(\.state))")
+                    if let routing { expected.append(routing) }
+                }
+                try await change("first version, champion", expecting: "1 - 0.0 -") {
+                    _ = try await models.register(NewModelVersion(artifactURI: "file:///m1", framework: "t"), of: "churn", alias: "champion", actor: "t", now: Date())
+                }
+                try await change("challenger registered", expecting: "1 - 0.0 2") {
+                    _ = try await models.register(NewModelVersion(artifactURI: "file:///m2", framework: "t"), of: "churn", alias: "challenger", actor: "t", now: Date())
+                }
+                try await change("a version without an alias", expecting: nil) {
+                    _ = try await models.register(NewModelVersion(artifactURI: "file:///m3", framework: "t"), of: "churn", actor: "t", now: Date())
+                }
+                try await change("archived", expecting: nil) { try await models.archive(3, of: "churn", actor: "t", reason: "unused", now: Date()) }
+                let promotion = try await models.startPromotion(2, of: "churn", runID: nil, actor: "t", now: Date())
+                _ = try await announcer.deliverPending(model: "churn")
+                try await change("canary 10%", expecting: "1 2 0.1 2") { try await models.setCanary(promotion, percent: 10, actor: "t", reason: "stage", now: Date()) }
+                try await change("promoted", expecting: "2 - 0.0 -") { try await models.completePromotion(promotion, actor: "t", reason: "all stages held", now: Date()) }
+                try await change("rolled back", expecting: "1 - 0.0 -") { _ = try await models.rollback("churn", actor: "bob", reason: "complaints", now: Date()) }
+                try await change("alias by hand", expecting: "1 - 0.0 2") { try await models.moveAlias("challenger", of: "churn", to: 2, actor: "alice", reason: "again", now: Date()) }
+
+                let posted = try requests().filter { $0["path"] == "/routing" }
+                let routings = posted.map { request -> String in
+                    let body = EscalationFixtures.json(request["body"])
+                    #expect(Set(body.keys) == ["model", "champion_version", "canary_version", "canary_weight", "shadow_version", "updated_at"], "\(body.keys)")
+                    func version(_ key: String) -> String { (body[key] as? Int).map(String.init) ?? "-" }
+                    return "\(version("champion_version")) \(version("canary_version")) \(body["canary_weight"] as? Double ?? -1) \(version("shadow_version"))"
+                }
+                #expect(routings == expected)
+                #expect(Set(posted.compactMap { $0["idempotency_key"] }).count == posted.count)
+                for request in posted {
+                    let mac = HMAC<SHA256>.authenticationCode(for: Data((request["body"] ?? "").utf8), using: SymmetricKey(data: Data("s3cret".utf8)))
+                    #expect(request["signature"] == "sha256=" + mac.map { String(format: "%02x", $0) }.joined())
+                }
+            }
+        }
+    }
+
     @Test("routing changes while the routing webhook is down: after it returns the serving layer gets the newest routing once, under its key, signed; the older unsent ones are superseded, and an unchanged routing queues nothing")
     func routingThroughAnOutage() async throws {
         try await withReceiver { base, requests in

@@ -458,6 +458,9 @@ struct ModelLifecycleTests {
                 SELECT count(*)::int8 FROM vigil.labelled_inferences WHERE model = 'churn' AND request_id LIKE 'in-%'
                 """).decode(Int.self)
             for try await count in counted { #expect(count == 300) }
+            // The schema holds the views only: for the role `vigil`, Vigil's own tables still land in public.
+            let misplaced = try await database.client.query("SELECT count(*)::int8 FROM pg_tables WHERE schemaname = 'vigil'").decode(Int.self)
+            for try await count in misplaced { #expect(count == 0) }
         }
     }
 
