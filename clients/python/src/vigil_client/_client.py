@@ -145,6 +145,11 @@ class Vigil:
         with self._routing_lock:
             return self._routing_revalidations
 
+    def versions(self, model: str) -> List[Dict[str, Any]]:
+        """A model's versions, oldest first, with their artifact URIs, lineage and offline metrics
+        (viewer role): where a serving process finds the artifact of the version routing names."""
+        return list(self._transport.json("GET", f"/api/v1/models/{_model(model)}/versions").get("versions", []))
+
     def start_run(self, workflow: str, params: Optional[Dict[str, Any]] = None, *, idempotency_key: Optional[str] = None) -> int:
         """Starts a run of a stored workflow (operator role); its id. The same
         ``idempotency_key`` never starts a second run."""

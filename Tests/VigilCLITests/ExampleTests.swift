@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+import VigilTesting
+
+/// `examples/python-sklearn/run`: a scikit-learn model trained and served in Python, watched,
+/// retrained, judged in shadow and promoted by an embedded Vigil.
+@Suite("The bring-your-own-model example", .timeLimit(.minutes(10)))
+struct ExampleTests {
+    @Test("examples/python-sklearn/run exits 0 and prints one JSON line with promoted_version ≥ 2, the drift alert and the succeeded run")
+    func pythonSklearn() async throws {
+        let python = ProcessInfo.processInfo.environment["VIGIL_CLIENT_PYTHON"] ?? PythonClientTests.package.appendingPathComponent(".build/python-client/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("the Python client is not installed at \(python): `bash scripts/test` installs it (or set VIGIL_CLIENT_PYTHON)")
+            return
+        }
+        let script = PythonClientTests.package.appendingPathComponent("examples/python-sklearn/run").path
+        let environment = VigilProcess.cleanEnvironment(["PYTHON": python, "VIGIL": VigilProcess.executable.path])
+        let result = try await PythonClientTests.run(script, [], environment: environment)
+        #expect(result.status == 0, "\(result.output.suffix(3_000))")
+        let line = result.output.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.output.suffix(2_000))")
+        #expect((summary["promoted_version"] as? Int ?? 0) >= 2, "\(line)")
+        let runs = summary["runs"] as? [[String: Any]] ?? []
+        #expect(runs.count == 1 && runs.first?["state"] as? String == "succeeded", "\(line)")
+        let alerts = summary["alerts"] as? [[String: Any]] ?? []
+        #expect(alerts.contains { $0["alert"] as? String == "cancer-drift" && $0["severity"] as? String == "hard" }, "\(line)")
+        #expect((summary["shadow"] as? [String: Any])?["decision"] as? String == "promote", "\(line)")
+    }
+}
