@@ -8,11 +8,7 @@ import VigilTesting
 struct ExampleTests {
     @Test("examples/python-sklearn/run exits 0 and prints one JSON line with promoted_version ≥ 2, the drift alert and the succeeded run")
     func pythonSklearn() async throws {
-        let python = ProcessInfo.processInfo.environment["VIGIL_CLIENT_PYTHON"] ?? PythonClientTests.package.appendingPathComponent(".build/python-client/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            Issue.record("the Python client is not installed at \(python): `bash scripts/test` installs it (or set VIGIL_CLIENT_PYTHON)")
-            return
-        }
+        guard let python = PythonClientTests.interpreter() else { return }
         let script = PythonClientTests.package.appendingPathComponent("examples/python-sklearn/run").path
         let environment = VigilProcess.cleanEnvironment(["PYTHON": python, "VIGIL": VigilProcess.executable.path])
         let result = try await PythonClientTests.run(script, [], environment: environment)

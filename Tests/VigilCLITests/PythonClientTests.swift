@@ -9,13 +9,20 @@ import VigilTesting
 struct PythonClientTests {
     static let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
 
-    @Test("vigil-client's pytest suite passes against a live server, then survives the server being killed while it logs 10,000 rows a second")
-    func pytest() async throws {
-        let python = ProcessInfo.processInfo.environment["VIGIL_CLIENT_PYTHON"] ?? Self.package.appendingPathComponent(".build/python-client/bin/python").path
+    /// The venv interpreter with the client installed, or `nil` (recorded as an issue) when
+    /// `scripts/test` has not made it.
+    static func interpreter() -> String? {
+        let python = ProcessInfo.processInfo.environment["VIGIL_CLIENT_PYTHON"] ?? package.appendingPathComponent(".build/python-client/bin/python").path
         guard FileManager.default.isExecutableFile(atPath: python) else {
             Issue.record("the Python client is not installed at \(python): `bash scripts/test` installs it (or set VIGIL_CLIENT_PYTHON)")
-            return
+            return nil
         }
+        return python
+    }
+
+    @Test("vigil-client's pytest suite passes against a live server, then survives the server being killed while it logs 10,000 rows a second")
+    func pytest() async throws {
+        guard let python = Self.interpreter() else { return }
         try await TestDatabase.withFresh { database in
             let url = database.configuration.url(revealingPassword: true)
             let environment = VigilProcess.cleanEnvironment()
