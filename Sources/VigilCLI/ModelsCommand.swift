@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilEngine
 import VigilStore
 import VigilWorkflow
 
@@ -127,7 +128,9 @@ struct ModelsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a version trained elsewhere.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The model.") var model: String
-        @Option(help: "Where the artifact is (a URI or a path).") var artifact: String
+        @Option(help: "Where the artifact is (a URI or a path).") var artifact: String?
+        @Option(help: "An MLflow model version instead of an artifact: models:/NAME/VERSION or models:/NAME@ALIAS (needs MLFLOW_TRACKING_URI).")
+        var mlflowUri: String?
         @Option(help: "The framework that made it.") var framework = "external"
         @Option(help: "The artifact's SHA-256 (computed for a local file when omitted).") var checksum: String?
         @Option(help: "The version it was derived from.") var parent: Int?
@@ -135,9 +138,22 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "Point this alias at the new version (for example champion).") var alias: String?
         @Option(help: "Why (recorded).") var reason: String?
 
+        func validate() throws {
+            guard (artifact == nil) != (mlflowUri == nil) else { throw ValidationError("give --artifact or --mlflow-uri (one of them)") }
+        }
+
         func run() async throws {
-            var uri = artifact, sum = checksum
-            if !artifact.contains("://") {
+            var uri = artifact ?? "", sum = checksum, framework = framework, parameters: [String: JSONValue] = [:]
+            if let mlflowUri {
+                guard let mlflow = try MLflowCommands.registry() else {
+                    throw CommandFailure("--mlflow-uri needs MLFLOW_TRACKING_URI (the MLflow tracking server, such as http://127.0.0.1:5000)")
+                }
+                let found: MLflowRegistry.Version
+                do { found = try await mlflow.resolve(mlflowUri) } catch let error as MLflowError { throw CommandFailure(error.description) }
+                uri = "models:/\(found.name)/\(found.version)"
+                framework = framework == "external" ? "mlflow" : framework
+                parameters["mlflow"] = found.parameters
+            } else if let artifact, !artifact.contains("://") {
                 let file = URL(fileURLWithPath: artifact)
                 guard let bytes = FileManager.default.contents(atPath: file.path) else { throw CommandFailure("cannot read the artifact \(artifact)") }
                 uri = file.absoluteString
@@ -151,10 +167,12 @@ struct ModelsCommand: AsyncParsableCommand {
                 recorded = values
             }
             let version = try await global.withDatabase(logger: global.makeLogger()) { database in
-                return try await ModelRegistry(database: database).register(
-                    NewModelVersion(artifactURI: uri, checksum: sum, framework: framework, metrics: recorded, parentVersion: parent),
+                let version = try await ModelRegistry(database: database).register(
+                    NewModelVersion(artifactURI: uri, checksum: sum, framework: framework, parameters: parameters, metrics: recorded, parentVersion: parent),
                     of: model, alias: alias, actor: global.actor, reason: reason ?? "registered by hand", now: Date()
                 )
+                try await MLflowCommands.mirror(model, on: database)
+                return version
             }
             print("registered \(model) version \(version.version)" + (alias.map { " as \($0)" } ?? ""))
         }
@@ -177,6 +195,7 @@ struct ModelsCommand: AsyncParsableCommand {
             guard name != "canary" else { throw ValidationError("the canary alias belongs to promotions; use the promote step, or `vigil models rollback`") }
             try await global.withDatabase(logger: global.makeLogger()) { database in
                 try await ModelRegistry(database: database).moveAlias(name, of: model, to: target, actor: global.actor, reason: reason, now: Date())
+                try await MLflowCommands.mirror(model, on: database)
             }
             print("\(model) \(name) → \(target.map(String.init) ?? "none")")
         }
@@ -190,7 +209,9 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let champion = try await global.withDatabase(logger: global.makeLogger()) { database in
-                return try await ModelRegistry(database: database).rollback(model, actor: global.actor, reason: reason, now: Date())
+                let champion = try await ModelRegistry(database: database).rollback(model, actor: global.actor, reason: reason, now: Date())
+                try await MLflowCommands.mirror(model, on: database)
+                return champion
             }
             print("\(model): champion \(champion) serves all traffic")
         }
@@ -208,6 +229,29 @@ struct ModelsCommand: AsyncParsableCommand {
                 try await ModelRegistry(database: database).archive(version, of: model, actor: global.actor, reason: reason, now: Date())
             }
             print("\(model) version \(version) archived")
+        }
+    }
+}
+
+/// MLflow from the CLI: the tracking server named by `MLFLOW_TRACKING_URI`, and the alias mirror
+/// run right after a change made by hand (`vigil serve`'s keeper runs it too, and retries).
+enum MLflowCommands {
+    static func registry() throws -> MLflowRegistry? {
+        do {
+            return try ChannelDirectory.load().mlflow
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+
+    /// Mirrors `model`'s aliases onto MLflow when a tracking server is configured; a failure is
+    /// reported, not fatal: the change is made, and the keeper mirrors it later.
+    static func mirror(_ model: String, on database: Database) async throws {
+        guard let mlflow = try registry() else { return }
+        do {
+            for change in try await MLflowMirror(database: database, mlflow: mlflow).sync(model: model) { print("MLflow: \(change)") }
+        } catch let error as MLflowError {
+            FileHandle.standardError.write(Data("vigil: MLflow aliases not mirrored yet (vigil serve retries): \(error)\n".utf8))
         }
     }
 }

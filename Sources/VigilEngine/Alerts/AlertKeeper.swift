@@ -63,6 +63,16 @@ public final class AlertKeeper: Service, Sendable {
         try await outbox.queueDueRenotifications(actor: configuration.identifier, now: now)
         try await notifier.deliverPending(queuedBefore: now.addingTimeInterval(-configuration.orphanAge))
         try await announcer.deliverPending(queuedBefore: now.addingTimeInterval(-configuration.orphanAge))
+        if let mlflow = notifier.channels.mlflow {
+            // MLflow's aliases follow Vigil's; an outage there is retried on the next pass.
+            do {
+                for change in try await MLflowMirror(database: alerts.database, mlflow: mlflow).syncAll() {
+                    logger.info("MLflow alias mirrored", metadata: ["change": "\(change)"])
+                }
+            } catch let error as MLflowError {
+                logger.warning("MLflow aliases not mirrored yet", metadata: ["error": "\(error)"])
+            }
+        }
         try await watchChannels(outbox, now: now)
         try await notifier.refreshAlertmanagers()
         for ended in try await alerts.endedRuns() {

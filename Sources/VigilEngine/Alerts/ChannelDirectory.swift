@@ -30,6 +30,9 @@ public struct ChannelDirectory: Sendable {
     /// want to be told rather than read `model_routing`; `routing_webhook:` in the file, or
     /// `VIGIL_ROUTING_WEBHOOK_URL` (and `VIGIL_ROUTING_WEBHOOK_SECRET`).
     public var routing: ChannelConfiguration?
+    /// The MLflow tracking server whose registered models' aliases follow Vigil's
+    /// (`MLFLOW_TRACKING_URI`); `nil` mirrors nothing.
+    public var mlflow: MLflowRegistry?
 
     public init(channels: [String: ChannelConfiguration] = [:], publicURL: String? = nil, routing: ChannelConfiguration? = nil) {
         self.channels = channels
@@ -56,6 +59,9 @@ public struct ChannelDirectory: Sendable {
         set("webhook", .webhook, url: environment["VIGIL_WEBHOOK_URL"], secret: environment["VIGIL_WEBHOOK_SECRET"])
         if let key = environment["VIGIL_PAGERDUTY_ROUTING_KEY"], !key.isEmpty {
             set("pagerduty", .pagerduty, url: environment["VIGIL_PAGERDUTY_URL"] ?? ChannelConfiguration.pagerDutyEventsURL, secret: key)
+        }
+        if let uri = environment["MLFLOW_TRACKING_URI"], uri.hasPrefix("http://") || uri.hasPrefix("https://") {
+            directory.mlflow = MLflowRegistry(trackingURI: uri)
         }
         if directory.routing == nil, let url = environment["VIGIL_ROUTING_WEBHOOK_URL"], !url.isEmpty {
             directory.routing = ChannelConfiguration.routingWebhook(url: url, secret: environment["VIGIL_ROUTING_WEBHOOK_SECRET"])
