@@ -20,8 +20,10 @@ struct MLflowTests {
         }
         let port = Int.random(in: 20_000...40_000)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = [binary, "server", "--backend-store-uri", "sqlite:///\(folder.path)/db.sqlite", "--artifacts-destination", "\(folder.path)/art",
+        // Foundation starts the child as the leader of its own process group: killing the group
+        // ends the uvicorn and huey workers mlflow spawns too.
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["server", "--backend-store-uri", "sqlite:///\(folder.path)/db.sqlite", "--artifacts-destination", "\(folder.path)/art",
                              "--host", "127.0.0.1", "--port", String(port), "--workers", "1"]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
