@@ -54,6 +54,8 @@ public struct TrainingDataExport: Sendable {
             buffer.removeAll(keepingCapacity: true)
         }
         let columns = Self.fixedColumns + features
+        // One formatter for the file: making one per row costs more than writing the row.
+        let formatter = ISO8601DateFormatter.precise
         try emit(columns)
         let rows = try await database.client.query("""
             SELECT request_id, ts, model_version, role, prediction, score::text, label, features::text FROM vigil.labelled_inferences
@@ -63,14 +65,14 @@ public struct TrainingDataExport: Sendable {
         var count = 0
         for try await (request, ts, version, role, prediction, score, label, json) in rows.decode((String, Date, String, String, String?, String?, String, String).self) {
             let values = (try? JSONText.decode([String: JSONValue].self, from: json)) ?? [:]
-            try emit([request, Self.timestamp(ts), version, role, prediction, score, label] + features.map { values[$0].flatMap(Self.cell) })
+            try emit([request, formatter.string(from: ts), version, role, prediction, score, label] + features.map { values[$0].flatMap(Self.cell) })
             count += 1
         }
         try flush()
         let sha256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         let manifest: JSONValue = .object([
             "model": .string(model), "rows": .number(Double(count)), "data_sha256": .string(sha256),
-            "window": .object(["start": .string(Self.timestamp(from)), "end": .string(Self.timestamp(to))]),
+            "window": .object(["start": .string(formatter.string(from: from)), "end": .string(formatter.string(from: to))]),
             "parent_version": parentVersion.map { .number(Double($0)) } ?? .null,
             "files": .array([.object(["path": .string(file.lastPathComponent), "format": .string("csv"), "rows": .number(Double(count)), "sha256": .string(sha256)])]),
             "schema": .array(columns.map { name in .object(["name": .string(name), "type": .string(Self.type(of: name, declared: declared))]) }),
@@ -117,9 +119,5 @@ public struct TrainingDataExport: Sendable {
     static func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || text.first == " " || text.last == " " else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    private static func timestamp(_ date: Date) -> String {
-        ISO8601DateFormatter.precise.string(from: date)
     }
 }
