@@ -28,9 +28,10 @@ public struct MLflowMirror: Sendable {
         for version in versions {
             if let origin = MLflowRegistry.Version(parameters: version.parameters) { origins[version.version] = origin }
         }
+        guard !origins.isEmpty else { return [] }
+        let aliases = try await registry.aliases(of: model)
         var changes: [String] = []
         for name in Set(origins.values.map(\.name)).sorted() {
-            let aliases = try await registry.aliases(of: model)
             var wanted: [String: Int] = [:]
             for alias in aliases where Self.mirroredAliases.contains(alias.alias) {
                 if let origin = origins[alias.version], origin.name == name { wanted[alias.alias] = origin.version }

@@ -29,10 +29,10 @@ struct TrainingCommand {
     let command: [String]
     let output: URL
 
-    func run(model: String, from: Date, to: Date, context: StepContext) async throws -> RetrainStep.Trained {
+    func run(model: String, from: Date, to: Date, parent: Int?, context: StepContext) async throws -> RetrainStep.Trained {
         try? FileManager.default.removeItem(at: output)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let handed = try await handOff(model: model, from: from, to: to, context: context)
+        let handed = try await handOff(model: model, from: from, to: to, parent: parent, context: context)
         await context.log(["handed the trainer \(handed.rows) labelled rows in \(handed.file.path) (sha256 \(handed.sha256.prefix(12)))"])
         let start = MonitorStep.format(from), end = MonitorStep.format(to)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") && !$0.key.hasPrefix("PG") }
@@ -89,10 +89,9 @@ struct TrainingCommand {
 
     /// Writes the window's labelled rows next to the output directory (`…-data/`), with the
     /// features the model's workflow declares, for the program to read.
-    private func handOff(model: String, from: Date, to: Date, context: StepContext) async throws -> TrainingDataExport.Written {
+    private func handOff(model: String, from: Date, to: Date, parent: Int?, context: StepContext) async throws -> TrainingDataExport.Written {
         var declared = context.workflow.data?.features
         if declared == nil { declared = try await WorkflowStore(database: context.database).monitoringWorkflow(forModel: model)?.spec.data?.features }
-        let parent = try await ModelRegistry(database: context.database).version(aliased: "champion", of: model)
         let folder = output.deletingLastPathComponent().appendingPathComponent(output.lastPathComponent + "-data")
         try? FileManager.default.removeItem(at: folder)
         return try await TrainingDataExport(database: context.database).write(

@@ -73,6 +73,8 @@ public struct RetrainStep: WorkflowStep {
             return Self.outputs(existing)
         }
         let directory = Self.artifactDirectory(artifacts).appendingPathComponent(model)
+        // The version the new one descends from: in the trainer's manifest and in the registry.
+        let champion = try await registry.version(aliased: "champion", of: model)
         let trained: Trained
         do {
             switch parameters.executor {
@@ -81,7 +83,7 @@ public struct RetrainStep: WorkflowStep {
             case "command":
                 guard let command = parameters.command, !command.isEmpty else { return .failed("executor command needs `command`: the program and its arguments", retryable: false) }
                 let output = directory.appendingPathComponent("runs/\(context.runID)-\(context.stepName)-\(context.attempt)")
-                trained = try await TrainingCommand(command: command, output: output).run(model: model, from: start, to: end, context: context)
+                trained = try await TrainingCommand(command: command, output: output).run(model: model, from: start, to: end, parent: champion, context: context)
             case "http":
                 guard let url = parameters.url else { return .failed("executor http needs `url`: the training service", retryable: false) }
                 trained = try await TrainingService(url: url, client: client, pollInterval: parameters.pollInterval?.seconds ?? 5)
@@ -92,7 +94,6 @@ public struct RetrainStep: WorkflowStep {
         } catch let error as TrainingError {
             return .failed(error.description, retryable: parameters.executor != "builtin")
         }
-        let champion = try await registry.version(aliased: "champion", of: model)
         let version = try await registry.register(NewModelVersion(
             artifactURI: trained.artifactURI, checksum: trained.checksum, framework: trained.framework, trainingStart: start, trainingEnd: end,
             trainingRows: trained.rows, parameters: trained.parameters.merging(trained.trainingData.map { ["training_data_sha256": .string($0)] } ?? [:]) { old, _ in old },
