@@ -6,7 +6,9 @@ Paths: /ok answers 200 with a JSON body; /flaky answers 500 to its first two req
 /missing answers 404; /bad answers 400; /hang never answers (holds the connection for a minute);
 /slow answers 200 after 3 seconds (logged on arrival, so a test sees it in flight);
 /outage/... answers 503 between a request to /control/down and one to /control/up (an outage
-a test starts and ends), else 200; anything else 200 with an empty body. Each record has the method, path, body, the
+a test starts and ends), else 200; POST /train is a training service (it reads the training data
+file the request names, checks its SHA-256, and answers "running" with a status URL), and
+/train/jobs/N answers that job "done" with the rows it read; anything else 200 with an empty body. Each record has the method, path, body, the
 headers tests check, and the status answered.
 """
 import json
@@ -16,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 log_path = sys.argv[1]
 counts = {}
 state = {"down": False}
+jobs = []
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -56,6 +59,20 @@ class Handler(BaseHTTPRequestHandler):
             status, reply = 200, b""
         elif self.path.startswith("/outage/") and state["down"]:
             status, reply = 503, b"down for maintenance"
+        elif self.path == "/train" and self.command == "POST":
+            import hashlib
+            handed = json.loads(body)["training_data"]
+            with open(handed["path"], "rb") as data:
+                content = data.read()
+            digest = hashlib.sha256(content).hexdigest()
+            jobs.append({"rows": content.count(b"\n") - 1,
+                         "hash_matches": int(digest == handed["sha256"] == handed["manifest"]["data_sha256"])})
+            url = "http://127.0.0.1:%d/train/jobs/%d" % (self.server.server_address[1], len(jobs))
+            status, reply = 202, json.dumps({"status": "running", "status_url": url}).encode()
+        elif self.path.startswith("/train/jobs/"):
+            job = jobs[int(self.path.rsplit("/", 1)[1]) - 1]
+            status, reply = 200, json.dumps({"status": "done", "artifact_uri": "s3://models/churn/trained", "framework": "python",
+                                             "metrics": {"rows_seen": job["rows"], "hash_matches": job["hash_matches"]}}).encode()
         elif self.path == "/ok":
             status, reply = 200, json.dumps({"accepted": True, "echo": body}).encode()
         else:

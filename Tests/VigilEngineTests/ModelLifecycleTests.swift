@@ -131,6 +131,7 @@ enum ServingFixtures {
     static func registry(artifacts: URL, routing: String? = nil) -> StepRegistry {
         var registry = EngineFixtures.registry
         registry.register(RetrainStep(artifacts: artifacts))
+        registry.register(ShadowCompareStep(artifacts: artifacts))
         registry.register(PromoteStep(routingWebhook: routing))
         return registry
     }
@@ -341,6 +342,80 @@ struct ModelLifecycleTests {
         }
     }
 
+    /// A scorer as a team would write one: it reads the replay file it is handed and writes one
+    /// prediction per request. Version 1 follows the old concept (`a > 50`), version 2 the new one
+    /// (`b > 15`); `--drop N` leaves the last N requests out. It refuses labels or database settings.
+    static let scorer = #"""
+        import argparse, csv, os, sys
+        parser = argparse.ArgumentParser()
+        for name in ["--model", "--version", "--artifact-uri", "--framework", "--input", "--manifest", "--output"]:
+            parser.add_argument(name, required=True)
+        parser.add_argument("--drop", type=int, default=0)
+        args = parser.parse_args()
+        if any(key.startswith("PG") or key == "VIGIL_DATABASE_URL" for key in os.environ):
+            sys.exit("the scorer was handed database settings")
+        if args.artifact_uri != "s3://models/churn/" + args.version or os.environ["VIGIL_PREDICTIONS"] != args.output:
+            sys.exit("wrong artifact or output")
+        with open(args.input, newline="") as replay:
+            rows = list(csv.DictReader(replay))
+        if "label" in rows[0]:
+            sys.exit("the scorer was handed labels")
+        with open(args.output, "w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["request_id", "prediction"])
+            for row in rows[:len(rows) - args.drop]:
+                positive = float(row["a"]) > 50 if args.version == "1" else float(row["b"]) > 15
+                writer.writerow([row["request_id"], "1" if positive else "0"])
+        """#
+
+    @Test("a command scorer replays the window for external models: it gets the requests without labels or credentials, its answers decide, and a short answer fails the step")
+    func commandScorer() async throws {
+        let artifacts = try ServingFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: artifacts) }
+        try await TestDatabase.withFresh { database in
+            let models = ModelRegistry(database: database)
+            for (version, alias) in [(1, "champion"), (2, "challenger")] {
+                _ = try await models.register(NewModelVersion(artifactURI: "s3://models/churn/\(version)", framework: "sklearn"), of: "churn", alias: alias,
+                                              actor: "t", now: ServingFixtures.start.addingTimeInterval(Double(version - 10) * 3_600))
+            }
+            try await ServingFixtures.insert(ServingFixtures.requests(300, from: ServingFixtures.start.addingTimeInterval(-3 * 3_600), span: 3 * 3_600, version: 1,
+                                                                      concept: "new", seed: 9, prefix: "served"), into: database)
+            let script = artifacts.appendingPathComponent("score.py")
+            try Self.scorer.write(to: script, atomically: true, encoding: .utf8)
+            for (name, extra) in [("judge", ""), ("short", ", '--drop', '10'")] {
+                _ = try await EngineFixtures.apply("""
+                    name: \(name)
+                    model: churn
+                    \(ServingFixtures.data)
+                    steps:
+                      shadow:
+                        uses: shadow_compare
+                        retry: { max_attempts: 1 }
+                        with: { window: 6h, scorer: { command: [python3, '\(script.path)'\(extra)] }, promote_if: { min_samples: 200 } }
+                    """, to: database)
+            }
+            let registry = ServingFixtures.registry(artifacts: artifacts)
+            let clock = ManualClock(ServingFixtures.start)
+            let judged = try await RunLauncher(database: database, clock: clock).start("judge", trigger: .init(kind: .manual, actor: "t")).runID
+            let run = try await ServingFixtures.runToEnd(judged, in: database, clock: clock, registry: registry)
+            let step = try #require(try await RunStore(database: database).steps(ofRun: judged).first)
+            #expect(run.state == .succeeded, "\(step.error ?? "")")
+            let outputs = step.outputs ?? [:]
+            #expect(outputs["source"] == .string("command") && outputs["samples"] == .number(300), "\(outputs)")
+            #expect(outputs["decision"] == .string("promote") && (outputs["lift"]?.numberValue ?? 0) > 0.3, "\(outputs["reasons"] ?? .null)")
+            let folder = artifacts.appendingPathComponent("churn/runs/\(judged)-shadow-1-replay")
+            let replay = try String(contentsOf: folder.appendingPathComponent("replay.csv"), encoding: .utf8).split(separator: "\n")
+            #expect(replay.first == "request_id,ts,a,b,plan" && replay.count == 301)
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("predictions-1.csv").path))
+            #expect(try await models.version(aliased: "challenger", of: "churn") == 2)
+
+            let short = try await RunLauncher(database: database, clock: clock).start("short", trigger: .init(kind: .manual, actor: "t")).runID
+            #expect(try await ServingFixtures.runToEnd(short, in: database, clock: clock, registry: registry).state == .failed)
+            let error = try await RunStore(database: database).steps(ofRun: short).first?.error ?? ""
+            #expect(error.hasSuffix("predictions-1.csv: no prediction for 10 of 300 replayed requests (the first: served-290)"), "\(error)")
+        }
+    }
+
     @Test("a challenger that breaks a guard at 10% is rolled back at once; the champion never stops serving")
     func rollbackOnGuardBreach() async throws {
         let artifacts = try ServingFixtures.temporaryFolder()
@@ -401,22 +476,65 @@ struct ModelLifecycleTests {
         }
     }
 
+    /// A built-in champion, then 300 labelled requests in the last two days (ids `in-…`), 100
+    /// unlabelled ones, and 50 labelled ones twenty days ago, outside a 7-day training window.
+    static func seedTrainingWindow(_ database: Database, artifacts: URL) async throws -> Int {
+        let now = Date()
+        let champion = try await ServingFixtures.registerChampion(
+            trainedOn: ServingFixtures.requests(200, from: now.addingTimeInterval(-40 * 86_400), span: 86_400, version: 0, concept: "old", seed: 1, prefix: "old"),
+            in: database, artifacts: artifacts)
+        try await ServingFixtures.insert(ServingFixtures.requests(300, from: now.addingTimeInterval(-2 * 86_400), span: 86_400, version: champion,
+                                                                  concept: "new", seed: 2, prefix: "in"), into: database)
+        try await ServingFixtures.insert(ServingFixtures.requests(100, from: now.addingTimeInterval(-86_000), span: 3_600, version: champion,
+                                                                  concept: nil, seed: 3, prefix: "unlabelled"), into: database)
+        try await ServingFixtures.insert(ServingFixtures.requests(50, from: now.addingTimeInterval(-20 * 86_400), span: 3_600, version: champion,
+                                                                  concept: "new", seed: 4, prefix: "old-window"), into: database)
+        return champion
+    }
+
+    @Test("an http trainer is sent the handed files' paths, hash and manifest; it reads them, and the hash is in the new version's lineage")
+    func httpTrainerHandOff() async throws {
+        let artifacts = try ServingFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: artifacts) }
+        try await TestDatabase.withFresh { database in
+            let champion = try await Self.seedTrainingWindow(database, artifacts: artifacts)
+            try await withReceiver { base, requests in
+                _ = try await EngineFixtures.apply("""
+                    name: handoff
+                    model: churn
+                    data: { features: { a: number, b: number, plan: { type: category } } }
+                    steps:
+                      retrain: { uses: retrain, with: { executor: http, url: '\(base)/train', window: 7d, poll_interval: 10ms } }
+                    """, to: database)
+                let id = try await RunLauncher(database: database).start("handoff", trigger: .init(kind: .manual, actor: "t")).runID
+                let run = try await EngineFixtures.withWorkers(database, registry: ServingFixtures.registry(artifacts: artifacts)) {
+                    try await EngineFixtures.waitForRun(id, in: database)
+                }
+                let step = try #require(try await RunStore(database: database).steps(ofRun: id).first)
+                #expect(run.state == .succeeded, "\(step.error ?? "")")
+                let file = artifacts.appendingPathComponent("churn/runs/\(id)-retrain-1-data/training.csv")
+                let hash = try Data(contentsOf: file).sha256Hex
+                let posted = try #require(try requests().first { $0["path"] == "/train" })
+                let body = try #require(try JSONSerialization.jsonObject(with: Data((posted["body"] ?? "").utf8)) as? [String: Any])
+                let handed = try #require(body["training_data"] as? [String: Any])
+                #expect(handed["path"] as? String == file.path && handed["sha256"] as? String == hash && handed["rows"] as? Int == 300)
+                #expect((handed["manifest"] as? [String: Any])?["parent_version"] as? Int == champion)
+
+                let version = try #require(try await ModelRegistry(database: database).versions(of: "churn").last)
+                #expect(version.metrics["rows_seen"] == .number(300) && version.metrics["hash_matches"] == .number(1), "\(version.metrics)")
+                #expect(version.parameters["training_data_sha256"] == .string(hash) && version.trainingRows == 300 && version.parentVersion == champion)
+                let lineage = try await LineageStore(database: database).graph(around: LineageNode(kind: "model_version", id: "churn@\(version.version)"))
+                #expect(lineage.upstream.contains { $0.from == LineageNode(kind: "training_data", id: "sha256:\(hash)") && $0.relation == "trained_on" })
+            }
+        }
+    }
+
     @Test("a command trainer is handed the window's labelled rows as CSV with a manifest (schema, rows, window, hash, parent), and the hash is in the new version's lineage")
     func trainingDataHandOff() async throws {
         let artifacts = try ServingFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: artifacts) }
         try await TestDatabase.withFresh { database in
-            let now = Date()
-            let champion = try await ServingFixtures.registerChampion(
-                trainedOn: ServingFixtures.requests(200, from: now.addingTimeInterval(-40 * 86_400), span: 86_400, version: 0, concept: "old", seed: 1, prefix: "old"),
-                in: database, artifacts: artifacts)
-            // 300 labelled requests in the last two days, 100 unlabelled, and 50 labelled ones before the window.
-            try await ServingFixtures.insert(ServingFixtures.requests(300, from: now.addingTimeInterval(-2 * 86_400), span: 86_400, version: champion,
-                                                                      concept: "new", seed: 2, prefix: "in"), into: database)
-            try await ServingFixtures.insert(ServingFixtures.requests(100, from: now.addingTimeInterval(-86_000), span: 3_600, version: champion,
-                                                                      concept: nil, seed: 3, prefix: "unlabelled"), into: database)
-            try await ServingFixtures.insert(ServingFixtures.requests(50, from: now.addingTimeInterval(-20 * 86_400), span: 3_600, version: champion,
-                                                                      concept: "new", seed: 4, prefix: "old-window"), into: database)
+            let champion = try await Self.seedTrainingWindow(database, artifacts: artifacts)
             // The trainer reads only what it was handed: it counts the rows and echoes the manifest's hash.
             let script = #"n=$(($(wc -l < "$VIGIL_TRAINING_DATA") - 1)); h=$(sed -n "s/.*\"data_sha256\":\"\([0-9a-f]*\)\".*/\1/p" "$VIGIL_TRAINING_MANIFEST"); "#
                 + #"[ "$7" = "--output-dir" ] && [ "${11}" = "--training-data" ] && [ "${12}" = "$VIGIL_TRAINING_DATA" ] || exit 9; "#

@@ -4,8 +4,8 @@ import VigilWorkflow
 
 /// A training program run by the `retrain` step's `command` executor.
 ///
-/// Vigil first writes the window's labelled rows to `training.csv` with a `manifest.json` that
-/// describes it (``TrainingDataExport``) in a folder of their own. The program gets, as arguments
+/// The retrain step first writes the window's labelled rows to `training.csv` with a
+/// `manifest.json` that describes it (``TrainingDataExport``) in a folder of their own. The program gets, as arguments
 /// and in its environment, the model, the training window, the data file and its manifest, an
 /// output directory and the step's idempotency key (the same on every attempt):
 ///
@@ -29,30 +29,22 @@ struct TrainingCommand {
     let command: [String]
     let output: URL
 
-    func run(model: String, from: Date, to: Date, parent: Int?, context: StepContext) async throws -> RetrainStep.Trained {
+    func run(model: String, from: Date, to: Date, handed: TrainingDataExport.Written, context: StepContext) async throws -> RetrainStep.Trained {
         try? FileManager.default.removeItem(at: output)
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let handed = try await handOff(model: model, from: from, to: to, parent: parent, context: context)
-        await context.log(["handed the trainer \(handed.rows) labelled rows in \(handed.file.path) (sha256 \(handed.sha256.prefix(12)))"])
         let start = MonitorStep.format(from), end = MonitorStep.format(to)
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") && !$0.key.hasPrefix("PG") }
-        environment.merge([
-            "VIGIL_MODEL": model, "VIGIL_TRAINING_START": start, "VIGIL_TRAINING_END": end, "VIGIL_OUTPUT_DIR": output.path,
-            "VIGIL_IDEMPOTENCY_KEY": context.idempotencyKey, "VIGIL_RUN_ID": String(context.runID), "VIGIL_ATTEMPT": String(context.attempt),
-            "VIGIL_TRAINING_DATA": handed.file.path, "VIGIL_TRAINING_MANIFEST": handed.manifest.path,
-        ]) { $1 }
-        let arguments = command + [
-            "--model", model, "--training-start", start, "--training-end", end, "--output-dir", output.path, "--idempotency-key", context.idempotencyKey,
-            "--training-data", handed.file.path, "--training-manifest", handed.manifest.path,
-        ]
-        let group: ProcessGroup
-        do {
-            group = try ProcessGroup.start(arguments, environment: environment, workingDirectory: nil)
-        } catch {
-            throw TrainingError(error.description)
-        }
-        let exit = try await group.wait { stream, lines in await context.log(lines, stream: stream) }
-        guard exit.status == 0 else { throw TrainingError("the training command \(command[0]) exited with status \(exit.status)") }
+        try await HandedProgram(command: command, role: "training command", failure: TrainingError.init).run(
+            arguments: [
+                "--model", model, "--training-start", start, "--training-end", end, "--output-dir", output.path, "--idempotency-key", context.idempotencyKey,
+                "--training-data", handed.file.path, "--training-manifest", handed.manifest.path,
+            ],
+            variables: [
+                "VIGIL_MODEL": model, "VIGIL_TRAINING_START": start, "VIGIL_TRAINING_END": end, "VIGIL_OUTPUT_DIR": output.path,
+                "VIGIL_IDEMPOTENCY_KEY": context.idempotencyKey, "VIGIL_RUN_ID": String(context.runID), "VIGIL_ATTEMPT": String(context.attempt),
+                "VIGIL_TRAINING_DATA": handed.file.path, "VIGIL_TRAINING_MANIFEST": handed.manifest.path,
+            ],
+            context: context
+        )
         let manifestFile = output.appendingPathComponent("manifest.json")
         guard let data = FileManager.default.contents(atPath: manifestFile.path) else {
             throw TrainingError("the training command \(command[0]) wrote no manifest: expected \(manifestFile.path)")
@@ -84,18 +76,6 @@ struct TrainingCommand {
             artifactURI: uri, checksum: checksum, framework: manifest["framework"]?.stringValue ?? "command", rows: manifest["rows"]?.intValue ?? handed.rows,
             parameters: parameters.merging(["command": .array(command.map(JSONValue.string))]) { old, _ in old }, metrics: metrics,
             trainingData: handed.sha256
-        )
-    }
-
-    /// Writes the window's labelled rows next to the output directory (`…-data/`), with the
-    /// features the model's workflow declares, for the program to read.
-    private func handOff(model: String, from: Date, to: Date, parent: Int?, context: StepContext) async throws -> TrainingDataExport.Written {
-        var declared = context.workflow.data?.features
-        if declared == nil { declared = try await WorkflowStore(database: context.database).monitoringWorkflow(forModel: model)?.spec.data?.features }
-        let folder = output.deletingLastPathComponent().appendingPathComponent(output.lastPathComponent + "-data")
-        try? FileManager.default.removeItem(at: folder)
-        return try await TrainingDataExport(database: context.database).write(
-            model: model, from: from, to: to, features: declared, parentVersion: parent, into: folder
         )
     }
 }

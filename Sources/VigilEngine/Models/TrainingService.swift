@@ -7,9 +7,18 @@ import VigilWorkflow
 
 /// An external training service, as the `retrain` step's `http` executor speaks to it.
 ///
-/// `POST url` with `{"model", "training_start", "training_end", "idempotency_key", "parameters"}`
-/// and an `Idempotency-Key` header (the same on every attempt, so the service trains once). The
-/// answer is either the finished job or where to poll for it:
+/// `POST url` with `{"model", "training_start", "training_end", "idempotency_key", "parameters",
+/// "training_data"}` and an `Idempotency-Key` header (the same on every attempt, so the service
+/// trains once). `training_data` is what the step handed the trainer: the window's labelled rows
+/// as a CSV file with its manifest (``TrainingDataExport``), written under Vigil's artifact store,
+/// which the service reads from the same shared storage:
+///
+/// ```json
+/// {"path": "/artifacts/churn/runs/12-retrain-1-data/training.csv", "manifest_path": "…/manifest.json",
+///  "format": "csv", "rows": 5400, "sha256": "…", "manifest": {…}}
+/// ```
+///
+/// The answer is either the finished job or where to poll for it:
 ///
 /// ```json
 /// {"status": "done", "artifact_uri": "s3://models/churn/42", "checksum": "…", "metrics": {…}, "parameters": {…}}
@@ -23,10 +32,15 @@ struct TrainingService {
     let client: HTTPClient
     let pollInterval: TimeInterval
 
-    func train(model: String, from: Date, to: Date, parameters: [String: JSONValue], context: StepContext) async throws -> RetrainStep.Trained {
+    func train(model: String, from: Date, to: Date, parameters: [String: JSONValue], handed: TrainingDataExport.Written,
+               context: StepContext) async throws -> RetrainStep.Trained {
         let body: JSONValue = .object([
             "model": .string(model), "training_start": .string(MonitorStep.format(from)), "training_end": .string(MonitorStep.format(to)),
             "idempotency_key": .string(context.idempotencyKey), "parameters": .object(parameters),
+            "training_data": .object([
+                "path": .string(handed.file.path), "manifest_path": .string(handed.manifest.path), "format": .string("csv"),
+                "rows": .number(Double(handed.rows)), "sha256": .string(handed.sha256), "manifest": handed.contents,
+            ]),
         ])
         var (status, answer, location) = try await call(url, method: .POST, body: body, key: context.idempotencyKey)
         await context.log(["training service answered \(status): \(answer["status"]?.stringValue ?? "?")"])
@@ -40,7 +54,7 @@ struct TrainingService {
                     throw TrainingError("the training service's metrics and parameters must be objects")
                 }
                 return RetrainStep.Trained(artifactURI: uri, checksum: answer["checksum"]?.stringValue, framework: answer["framework"]?.stringValue ?? "http",
-                                           rows: answer["rows"]?.intValue, parameters: recorded, metrics: metrics)
+                                           rows: answer["rows"]?.intValue ?? handed.rows, parameters: recorded, metrics: metrics, trainingData: handed.sha256)
             case "failed":
                 throw TrainingError("the training service reported failure: \(answer["error"]?.stringValue ?? "no reason given")")
             case "running", "queued", "pending", nil:

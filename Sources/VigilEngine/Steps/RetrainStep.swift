@@ -13,6 +13,9 @@ import VigilWorkflow
 ///   `manifest.json` into its output directory.
 /// - `http`: asks a training service, then polls it (see ``TrainingService``).
 ///
+/// `command` and `http` trainers are handed the window's labelled rows as files
+/// (``TrainingDataExport``), and the files' SHA-256 goes into the new version's lineage.
+///
 /// Every attempt has the step's idempotency key; a version registered by an earlier attempt is
 /// returned as is, so a retried step never registers twice.
 public struct RetrainStep: WorkflowStep {
@@ -83,11 +86,14 @@ public struct RetrainStep: WorkflowStep {
             case "command":
                 guard let command = parameters.command, !command.isEmpty else { return .failed("executor command needs `command`: the program and its arguments", retryable: false) }
                 let output = directory.appendingPathComponent("runs/\(context.runID)-\(context.stepName)-\(context.attempt)")
-                trained = try await TrainingCommand(command: command, output: output).run(model: model, from: start, to: end, parent: champion, context: context)
+                let handed = try await handOff(model: model, from: start, to: end, parent: champion, into: output, context: context)
+                trained = try await TrainingCommand(command: command, output: output).run(model: model, from: start, to: end, handed: handed, context: context)
             case "http":
                 guard let url = parameters.url else { return .failed("executor http needs `url`: the training service", retryable: false) }
+                let handed = try await handOff(model: model, from: start, to: end, parent: champion,
+                                               into: directory.appendingPathComponent("runs/\(context.runID)-\(context.stepName)-\(context.attempt)"), context: context)
                 trained = try await TrainingService(url: url, client: client, pollInterval: parameters.pollInterval?.seconds ?? 5)
-                    .train(model: model, from: start, to: end, parameters: parameters.parameters ?? [:], context: context)
+                    .train(model: model, from: start, to: end, parameters: parameters.parameters ?? [:], handed: handed, context: context)
             default:
                 return .failed("unknown executor '\(parameters.executor)' (expected builtin, command, http)", retryable: false)
             }
@@ -126,6 +132,18 @@ public struct RetrainStep: WorkflowStep {
             "training_start": version.trainingStart.map { .string(MonitorStep.format($0)) } ?? .null,
             "training_end": version.trainingEnd.map { .string(MonitorStep.format($0)) } ?? .null,
         ])
+    }
+
+    /// Writes the window's labelled rows for a `command` or `http` trainer into `output` + `-data`
+    /// (`training.csv` and `manifest.json`), with the features the model's workflow declares.
+    private func handOff(model: String, from: Date, to: Date, parent: Int?, into output: URL, context: StepContext) async throws -> TrainingDataExport.Written {
+        let folder = output.deletingLastPathComponent().appendingPathComponent(output.lastPathComponent + "-data")
+        try? FileManager.default.removeItem(at: folder)
+        let handed = try await TrainingDataExport(database: context.database).write(
+            model: model, from: from, to: to, features: try await context.declaredFeatures(of: model), parentVersion: parent, into: folder
+        )
+        await context.log(["handed the trainer \(handed.rows) labelled rows in \(handed.file.path) (sha256 \(handed.sha256.prefix(12)))"])
+        return handed
     }
 
     private func trainBuiltin(_ parameters: Parameters, model: String, from: Date, to: Date, directory: URL, context: StepContext) async throws -> Trained {

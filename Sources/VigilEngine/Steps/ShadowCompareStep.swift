@@ -10,11 +10,13 @@ import VigilWorkflow
 /// log, the champion's request ids) when there are at least `min_samples` of them with labels.
 /// With `wait_for_samples`, the step waits for them (durably, checking every `check_every`) up to
 /// that long. Otherwise, or once the wait is over, Vigil replays the window's labelled requests
-/// through both models when it can score both (built-in artifacts); when it cannot (an external
-/// model), the decision is `reject` with "not enough shadow traffic: n of m". A rejected
-/// challenger loses the `challenger` alias, and the changelog says why. Outputs both models' metric on the same rows, the lift with a
-/// bootstrap interval, McNemar's test (classifiers) or a paired t-test (regressors), the agreement
-/// rate and both latencies' P95 (logged requests only).
+/// through both models: with the `scorer` program when one is given (see ``ReplayScorer``), else
+/// itself when it can score both (built-in artifacts). When it can do neither (an external
+/// model, no scorer), the decision is `reject` with "not enough shadow traffic: n of m". A
+/// rejected challenger loses the `challenger` alias, and the changelog says why. Outputs both
+/// models' metric on the same rows, the lift with a bootstrap interval, McNemar's test
+/// (classifiers) or a paired t-test (regressors), the agreement rate and both latencies' P95
+/// (logged requests only).
 public struct ShadowCompareStep: WorkflowStep {
     public struct Parameters: Decodable, Sendable {
         let challenger: Int?
@@ -24,11 +26,17 @@ public struct ShadowCompareStep: WorkflowStep {
         let bootstrap: Int?
         let waitForSamples: WorkflowDuration?
         let checkEvery: WorkflowDuration?
+        let scorer: Scorer?
 
         enum CodingKeys: String, CodingKey {
-            case challenger, window, metric, bootstrap
+            case challenger, window, metric, bootstrap, scorer
             case promoteIf = "promote_if", waitForSamples = "wait_for_samples", checkEvery = "check_every"
         }
+    }
+
+    /// A program that scores the replay window for a model Vigil cannot score itself.
+    struct Scorer: Decodable, Sendable {
+        let command: [String]
     }
 
     /// When the challenger is promoted: every rule must hold.
@@ -45,7 +53,13 @@ public struct ShadowCompareStep: WorkflowStep {
 
     public static var schema: StepSchema { StepCatalog.builtIn.schemas["shadow_compare"]! }
 
-    public init() {}
+    /// Where replay files go (under `<artifacts>/<model>/runs/`).
+    let artifacts: URL?
+
+    /// - Parameter artifacts: default `$VIGIL_ARTIFACTS`, else `$VIGIL_HOME/artifacts` (`.vigil/artifacts`).
+    public init(artifacts: URL? = nil) {
+        self.artifacts = artifacts
+    }
 
     public func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
         guard let model = context.workflow.model else { return .failed("the shadow_compare step needs the workflow to declare `model`", retryable: false) }
@@ -91,7 +105,15 @@ public struct ShadowCompareStep: WorkflowStep {
             return .suspended(until: end.addingTimeInterval(max(1, check)), memo: ["waiting_since": .string(ISO8601DateFormatter.precise.string(from: since))])
         } else {
             let first = try await registry.version(champion, of: model), second = try await registry.version(challenger, of: model)
-            if let models = try? (BuiltinModel.load(uri: first.artifactURI, checksum: first.checksum), BuiltinModel.load(uri: second.artifactURI, checksum: second.checksum)) {
+            if let scorer = parameters.scorer {
+                source = "command"
+                let rows = try await data.labelledRows(model: model, from: start, to: end)
+                do {
+                    pairs = try await replay(rows, champion: first, challenger: second, with: scorer.command, from: start, to: end, context: context)
+                } catch let error as ScoringError {
+                    return .failed(error.description, retryable: true)
+                }
+            } else if let models = try? (BuiltinModel.load(uri: first.artifactURI, checksum: first.checksum), BuiltinModel.load(uri: second.artifactURI, checksum: second.checksum)) {
                 source = "replay"
                 let rows = try await data.labelledRows(model: model, from: start, to: end)
                 pairs = rows.map { row in
@@ -167,6 +189,28 @@ public struct ShadowCompareStep: WorkflowStep {
             "lift_low": number(comparison.liftLow), "lift_high": number(comparison.liftHigh), "agreement": number(comparison.agreement),
             "source": .string(source), "comparison": .number(Double(id)), "reasons": .array(reasons.map(JSONValue.string)),
         ])
+    }
+
+    /// Both models' answers to `rows` from the scorer program, paired with the rows' labels.
+    private func replay(_ rows: [ServingData.LabelledRow], champion: ModelVersion, challenger: ModelVersion, with command: [String],
+                        from start: Date, to end: Date, context: StepContext) async throws -> [PairedEvaluation.Pair] {
+        // A request is replayed once, even if it was logged under two roles.
+        var seen = Set<String>()
+        let rows = rows.filter { seen.insert($0.requestID).inserted }
+        guard !rows.isEmpty else { return [] }
+        let folder = RetrainStep.artifactDirectory(artifacts).appendingPathComponent(champion.model)
+            .appendingPathComponent("runs/\(context.runID)-\(context.stepName)-\(context.attempt)-replay")
+        let declared = try await context.declaredFeatures(of: champion.model)?.map(\.name)
+        let features = declared ?? Set(rows.flatMap(\.features.keys)).sorted()
+        let scorer = ReplayScorer(command: command, folder: folder)
+        let replay = try scorer.write(rows: rows, features: features, model: champion.model, from: start, to: end)
+        let first = try await scorer.predictions(of: champion, replay: replay, context: context)
+        let second = try await scorer.predictions(of: challenger, replay: replay, context: context)
+        // The scorer answered every replayed request, or `predictions` threw.
+        return rows.compactMap { row in
+            guard let champion = first[row.requestID], let challenger = second[row.requestID] else { return nil }
+            return PairedEvaluation.Pair(label: row.label, champion: champion, challenger: challenger)
+        }
     }
 
     static func p95(_ values: [Double]) -> Double? {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VigilStatistics
 import VigilStore
 import VigilWorkflow
 
@@ -105,6 +106,13 @@ public struct StepContext: Sendable {
         let node = LineageNode(kind: "artifact", id: String(id))
         try await lineage.recordEdge(from: runNode, to: node, relation: "produced", runID: runID, step: stepName, now: clock.now())
         return node
+    }
+
+    /// The features `model` is declared with: this workflow's `data`, else the model's monitoring
+    /// workflow's; `nil` when neither declares any.
+    public func declaredFeatures(of model: String) async throws -> [ColumnSchema]? {
+        if let features = workflow.data?.features { return features }
+        return try await WorkflowStore(database: database).monitoringWorkflow(forModel: model)?.spec.data?.features
     }
 
     /// Records that `from` led to `to` (a data window to a drift finding, an alert to this run, …).

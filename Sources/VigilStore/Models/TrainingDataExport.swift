@@ -19,6 +19,8 @@ public struct TrainingDataExport: Sendable {
         /// Hex SHA-256 of the CSV file's bytes.
         public let sha256: String
         public let columns: [String]
+        /// What `manifest.json` holds.
+        public let contents: JSONValue
     }
 
     public let database: Database
@@ -44,7 +46,7 @@ public struct TrainingDataExport: Sendable {
         var hasher = SHA256()
         var buffer: [UInt8] = []
         func emit(_ cells: [String?]) throws {
-            buffer += Array(cells.map { $0.map(Self.csvField) ?? "" }.joined(separator: ",").utf8)
+            buffer += Array(CSVText.record(cells).utf8)
             buffer.append(UInt8(ascii: "\n"))
             if buffer.count >= 1 << 20 { try flush() }
         }
@@ -65,7 +67,7 @@ public struct TrainingDataExport: Sendable {
         var count = 0
         for try await (request, ts, version, role, prediction, score, label, json) in rows.decode((String, Date, String, String, String?, String?, String, String).self) {
             let values = (try? JSONText.decode([String: JSONValue].self, from: json)) ?? [:]
-            try emit([request, formatter.string(from: ts), version, role, prediction, score, label] + features.map { values[$0].flatMap(Self.cell) })
+            try emit([request, formatter.string(from: ts), version, role, prediction, score, label] + features.map { values[$0].flatMap(CSVText.cell) })
             count += 1
         }
         try flush()
@@ -80,7 +82,7 @@ public struct TrainingDataExport: Sendable {
         ])
         let manifestFile = folder.appendingPathComponent("manifest.json")
         try JSONEncoder.sorted.encode(manifest).write(to: manifestFile)
-        return Written(file: file, manifest: manifestFile, rows: count, sha256: sha256, columns: columns)
+        return Written(file: file, manifest: manifestFile, rows: count, sha256: sha256, columns: columns, contents: manifest)
     }
 
     /// The declared features, or every key the window's labelled rows carry.
@@ -102,22 +104,5 @@ public struct TrainingDataExport: Sendable {
         case "request_id", "model_version", "role", "prediction", "label": return "string"
         default: return declared?.first { $0.name == column }.map { $0.isNumeric ? "number" : "string" } ?? "any"
         }
-    }
-
-    /// A feature's value as CSV text; nested values as their JSON.
-    private static func cell(_ value: JSONValue) -> String? {
-        switch value {
-        case .null: nil
-        case let .string(text): text
-        case let .number(number): NumberText.format(number)
-        case let .bool(flag): flag ? "true" : "false"
-        default: String(decoding: (try? JSONEncoder.sorted.encode(value)) ?? Data(), as: UTF8.self)
-        }
-    }
-
-    /// RFC 4180: a field with a comma, quote or line break (or edge spaces) is quoted, quotes doubled.
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || text.first == " " || text.last == " " else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -83,6 +83,9 @@ extension StepCatalog {
                 .init("bootstrap", .integer, minimum: 100),
                 .init("wait_for_samples", .duration, summary: "wait up to this long for min_samples labelled shadow answers (default: do not wait)"),
                 .init("check_every", .duration, summary: "while waiting, how often to count them again (default 5m)"),
+                .init("scorer", .object, summary: "a program that scores the replay window for models Vigil cannot score: { command: [program, args…] }", fields: [
+                    .init("command", .list, required: true, summary: "program and arguments", items: .init("argument", .string)),
+                ]),
             ],
             outputs: [
                 .init("decision", .string), .init("lift", .number), .init("p_value", .number), .init("challenger", .integer), .init("champion", .integer),
