@@ -20,6 +20,9 @@ struct StatsBenchmark: ParsableCommand {
     @Option(help: "Rows of each CSV file for the vigil drift figure (0 skips it).")
     var csvRows = 1_000_000
 
+    @Option(help: "Rows on each side of the embedding tests (384 dimensions; 0 skips them).")
+    var embeddingRows = 5_000
+
     @Option(help: "The Python with NumPy and SciPy to compare against (empty skips it).")
     var python = "python3"
 
@@ -47,6 +50,9 @@ struct StatsBenchmark: ParsableCommand {
             figures["speedup_vs_scipy"] = numpySeconds / swiftSeconds
         } else {
             figures["scipy_four_tests_s"] = NSNull()
+        }
+        if embeddingRows > 0 {
+            figures.merge(try embeddingFigures()) { $1 }
         }
         if csvRows > 0 {
             figures["drift_csv_rows"] = csvRows

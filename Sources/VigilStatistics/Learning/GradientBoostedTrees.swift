@@ -36,6 +36,8 @@ public struct GradientBoostedTrees: Sendable, Codable, Equatable {
         var left: Int
         var right: Int
         var value: Double
+        /// A split's reduction of squared error (absent in ensembles stored before it was kept).
+        var gain: Double? = nil
     }
 
     let base: Double
@@ -77,6 +79,13 @@ public struct GradientBoostedTrees: Sendable, Codable, Equatable {
         var sum = base
         for tree in trees { sum += Self.leaf(of: tree) { row[$0] } }
         return sum
+    }
+
+    /// Each feature's total split gain over the ensemble (LightGBM's "gain" importance).
+    public var gainImportances: [Double] {
+        var importances = [Double](repeating: 0, count: featureCount)
+        for tree in trees { for node in tree where node.feature >= 0 { importances[node.feature] += node.gain ?? 0 } }
+        return importances
     }
 
     /// The value of the leaf a row reaches, reading its features through `value`.
@@ -149,6 +158,7 @@ private struct TreeGrower {
             let left = rows.filter { Int(bins[$0]) <= split.bin }
             let right = rows.filter { Int(bins[$0]) > split.bin }
             nodes[node].feature = split.feature
+            nodes[node].gain = split.gain
             nodes[node].threshold = columns[split.feature].cuts[split.bin]
             nodes[node].left = nodes.count
             nodes.append(leaf(residuals, left))
