@@ -4,7 +4,8 @@
 Usage: receiver.py LOG_FILE PORT_FILE
 Paths: /ok answers 200 with a JSON body; /flaky answers 500 to its first two requests, then 200;
 /missing answers 404; /bad answers 400; /hang never answers (holds the connection for a minute);
-/slow answers 200 after 3 seconds (logged on arrival, so a test sees it in flight);
+/slow answers 200 after 10 seconds (logged on arrival, so a test sees it in flight, and has time to act
+even on a loaded machine);
 /outage/... answers 503 between a request to /control/down and one to /control/up (an outage
 a test starts and ends), else 200; POST /train is a training service (it reads the training data
 file the request names, checks its SHA-256, and answers "running" with a status URL), and
@@ -38,7 +39,7 @@ class Handler(BaseHTTPRequestHandler):
             with open(log_path, "a") as log:
                 log.write(json.dumps({key: value for key, value in dict(record, status="200").items() if value is not None}) + "\n")
             import time
-            time.sleep(3)
+            time.sleep(10)
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.send_header("Connection", "close")

@@ -15,14 +15,16 @@ struct DeliveryCrashTests {
                 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-crash-\(UUID().uuidString)")
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 defer { try? FileManager.default.removeItem(at: folder) }
-                // `/slow` takes the request, logs it, and answers 3 seconds later: the window to kill in.
+                // `/slow` takes the request, logs it, and answers 10 seconds later: the window to kill in.
+                // (3 seconds was not enough on a loaded two-core machine: the notification was
+                // delivered before the test saw it was in flight.)
                 let channelsFile = folder.appendingPathComponent("channels.yaml")
                 try """
                 channels:
                   hook:
                     type: webhook
                     url: \(base)/slow
-                    timeout: 10s
+                    timeout: 15s
                     attempts: 1
                     retry_delay: 1s
                 """.write(to: channelsFile, atomically: true, encoding: .utf8)
