@@ -55,7 +55,7 @@ public struct EmbeddingSample: Sendable, Equatable {
     }
 
     /// `size` distinct indices of `0..<total`, drawn by `seed`.
-    private static func draw(_ size: Int, of total: Int, seed: UInt64) -> [Int] {
+    static func draw(_ size: Int, of total: Int, seed: UInt64) -> [Int] {
         var generator = SeededGenerator(seed: seed)
         var order = Array(0..<total)
         for index in 0..<size {

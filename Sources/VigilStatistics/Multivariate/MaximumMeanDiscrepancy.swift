@@ -107,12 +107,7 @@ public enum MaximumMeanDiscrepancy {
 
     /// The indices of a random split's first group (`size` of `total`), drawn by `seed`.
     static func split(size: Int, of total: Int, seed: UInt64) -> [Int] {
-        var generator = SeededGenerator(seed: seed)
-        var order = Array(0..<total)
-        for index in 0..<size {
-            order.swapAt(index, index + Int(generator.next() % UInt64(total - index)))
-        }
-        return Array(order[..<size])
+        EmbeddingSample.draw(size, of: total, seed: seed)
     }
 
     /// The seed of permutation `index`.
