@@ -19,7 +19,7 @@ enum SyntheticInferences {
     static func writeCSV(to url: URL, rows: Int, start: Date, seconds: Double, seed: UInt64, shift: Double = 0) throws {
         var random = SeededGenerator(seed: seed)
         let plans = ["basic", "pro", "team"], regions = ["EU", "US", "APAC", "LATAM"]
-        let handle = try FileHandle(forWritingTo: { FileManager.default.createFile(atPath: url.path, contents: nil); return url }())
+        let handle = try FileHandle(forWritingTo: { _ = FileManager.default.createFile(atPath: url.path, contents: nil); return url }())
         defer { try? handle.close() }
         var text = "request_id,ts,model_version,prediction,score,latency_ms,error,order_amount,order_count,tenure_months,support_tickets,discount_rate,session_minutes,plan,region\n"
         let formatter = ISO8601DateFormatter()

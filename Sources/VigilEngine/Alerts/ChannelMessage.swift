@@ -101,7 +101,7 @@ struct AlertContent {
     }
 
     var headline: String {
-        let what = "\(alert.rule) on model \(alert.model)"
+        let what = "\(alert.rule) on model \(alert.model)" + (alert.subject == "model" ? "" : ", \(alert.subject)")
         return switch kind {
         case .trigger: "\(alert.severity == .hard ? "Hard" : "Soft") alert: \(what)"
         case .escalate: "Escalated to hard: \(what)"

@@ -201,6 +201,19 @@ struct RuleSet: Decodable, Sendable {
         case missingRate = "missing_rate"
     }
 
+    /// These rules with the significance levels of their metric comparisons divided by `factor`:
+    /// a Bonferroni correction for judging `factor` slices with them (see ``SliceTarget``).
+    func correctedForSlices(_ factor: Double) -> RuleSet {
+        guard factor > 1 else { return self }
+        var rules = self
+        for path in [\RuleSet.performanceDrop, \.estimateGap, \.canaryDrop] {
+            guard var comparison = rules[keyPath: path] else { continue }
+            comparison.significance = (comparison.significance ?? MetricComparison.defaultSignificance) / factor
+            rules[keyPath: path] = comparison
+        }
+        return rules
+    }
+
     /// Metrics where a larger value is worse.
     static let lowerIsBetter: Set<String> = ["log_loss", "rmse", "mae", "mape", "brier", "ece"]
 
@@ -317,9 +330,11 @@ struct Evaluation: Sendable {
 
     /// Applies `hard`, then `soft`, to `windows` (newest first), each with its own persistence
     /// or else `persistence`; `detected` says why a severity's online detector holds in this pass.
+    /// Each reason names `scope` (a slice, such as `region=eu`) after its severity when given.
     static func evaluate(
-        windows: [WindowReport], soft: RuleSet?, hard: RuleSet?, persistence: Persistence, detected: [Severity: String] = [:]
+        windows: [WindowReport], soft: RuleSet?, hard: RuleSet?, persistence: Persistence, detected: [Severity: String] = [:], scope: String? = nil
     ) -> Evaluation {
+        let scope = scope.map { "\($0): " } ?? ""
         var evaluation = Evaluation()
         for (severity, rules) in [(Severity.hard, hard), (.soft, soft)] {
             if let reason = detected[severity] {
@@ -333,7 +348,7 @@ struct Evaluation: Sendable {
                 guard seen.count >= persistence.windows, let latest = seen.first else { continue }
                 evaluation.severity = max(evaluation.severity, severity)
                 let span = persistence.of > 1 ? " in \(seen.count) of the last \(considered.count) windows" : ""
-                evaluation.reasons.append("\(severity.rawValue): \(rule.name)\(span): \(latest)")
+                evaluation.reasons.append("\(severity.rawValue): \(scope)\(rule.name)\(span): \(latest)")
             }
         }
         return evaluation

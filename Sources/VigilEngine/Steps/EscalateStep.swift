@@ -11,6 +11,9 @@ import VigilWorkflow
 ///   for the fingerprint; a hard alert left unacknowledged is paged again every `renotify_after`
 ///   (a durable timer the alert keeper fires). A hard alert starts the workflows whose `alert:`
 ///   trigger matches it, one run per incident.
+/// - `slices` (an evaluate step's `slices` output, from `for_each_slice`) does the same for each
+///   slice, with the slice (`region=eu`) as the alert's subject: one incident per slice, each
+///   raised, escalated and resolved on its own.
 /// - `severity: none` counts a clear window; after `resolve_after` of them in a row the alert
 ///   resolves and every channel that heard of it hears so.
 ///
@@ -19,7 +22,8 @@ import VigilWorkflow
 /// (``ChannelDirectory``), never from the workflow file.
 public struct EscalateStep: WorkflowStep {
     public struct Parameters: Decodable, Sendable {
-        let severity: String
+        let severity: String?
+        let slices: [SliceFinding]?
         let reasons: [String]?
         let channels: [String: [String]]?
         let renotifyAfter: WorkflowDuration?
@@ -31,7 +35,7 @@ public struct EscalateStep: WorkflowStep {
         let window: String?
 
         enum CodingKeys: String, CodingKey {
-            case severity, reasons, channels, alert, subject, labels, window
+            case severity, slices, reasons, channels, alert, subject, labels, window
             case renotifyAfter = "renotify_after", quietPeriod = "quiet_period", resolveAfter = "resolve_after"
         }
     }
@@ -51,8 +55,15 @@ public struct EscalateStep: WorkflowStep {
         guard let model = context.workflow.model else {
             return .failed("the escalate step needs the workflow to declare `model`", retryable: false)
         }
-        guard parameters.severity == "none" || AlertSeverity(rawValue: parameters.severity) != nil else {
-            return .failed("severity must be none, soft or hard (got '\(parameters.severity)')", retryable: false)
+        let findings: [SliceFinding]
+        switch (parameters.severity, parameters.slices) {
+        case let (severity?, nil): findings = [SliceFinding(slice: nil, severity: severity, reasons: parameters.reasons ?? [])]
+        case let (nil, slices?): findings = slices
+        case (_?, _?): return .failed("give `severity` or `slices`, not both", retryable: false)
+        case (nil, nil): return .failed("escalate needs `severity` (or `slices`, from an evaluate step's for_each_slice)", retryable: false)
+        }
+        if let wrong = findings.first(where: { $0.severity != "none" && AlertSeverity(rawValue: $0.severity) == nil }) {
+            return .failed("severity must be none, soft or hard (got '\(wrong.severity)'\(wrong.slice.map { " for \($0)" } ?? ""))", retryable: false)
         }
         let directory: ChannelDirectory
         do {
@@ -63,33 +74,64 @@ public struct EscalateStep: WorkflowStep {
         let actor = "workflow:\(context.workflow.name)#\(context.runID)"
         let notifier = AlertNotifier(database: context.database, channels: directory, client: client, clock: context.clock, actor: actor, logger: context.logger)
         let latest = try await MetricsStore(database: context.database).recentWindows(model: model, count: 1).first
-        var finding = AlertFinding(model: model, rule: parameters.alert ?? "\(model)-drift", subject: parameters.subject ?? "model", severity: .soft)
+        var handled: [Handled] = []
+        for finding in findings {
+            handled.append(try await escalate(finding, parameters, model: model, latest: latest, notifier: notifier, actor: actor, in: context))
+        }
+        guard parameters.slices != nil else { return try await outcome(handled[0], context: context) }
+        return try await outcome(slices: zip(findings, handled).map { ($0.slice ?? "", $1) }, context: context)
+    }
+
+    /// One slice's finding as an `evaluate` step's `slices` output lists it (`slice` `nil`: the model's).
+    struct SliceFinding: Decodable, Sendable {
+        var slice: String?
+        var severity: String
+        var reasons: [String]
+    }
+
+    /// What escalating one finding did.
+    struct Handled {
+        var alert: Alert?
+        var escalated = false
+        var deliveries: [AlertNotifier.Delivery] = []
+        var runs: [Int] = []
+    }
+
+    /// Raises, updates or clears the alert of one finding; a slice's alert has the slice as its
+    /// subject (so one incident per slice) and a `slice` label.
+    private func escalate(
+        _ slice: SliceFinding, _ parameters: Parameters, model: String, latest: WindowReport?, notifier: AlertNotifier, actor: String,
+        in context: StepContext
+    ) async throws -> Handled {
+        var finding = AlertFinding(model: model, rule: parameters.alert ?? "\(model)-drift", subject: slice.slice ?? parameters.subject ?? "model", severity: .soft)
         let window = parameters.window ?? latest.map { MonitorStep.format($0.end) }
 
-        guard let severity = AlertSeverity(rawValue: parameters.severity) else {
+        guard let severity = AlertSeverity(rawValue: slice.severity) else {
             let alert = try await AlertStore(database: context.database).clear(fingerprint: finding.fingerprint, window: window, actor: actor, now: context.clock.now())
-            guard let alert else {
-                return .completed(["alert_id": .string(""), "notified": .array([]), "escalated": .bool(false), "state": .string("none")])
-            }
+            guard let alert else { return Handled() }
             await context.log(["condition clear for alert \(alert.id) (\(alert.clearWindows) of \(alert.resolveAfter) windows)" + (alert.state == .resolved ? ": resolved" : "")])
-            let deliveries = try await notifier.deliverPending(alertID: alert.id)
-            return try await outcome(alert: alert, escalated: false, deliveries: deliveries, runs: [], context: context)
+            return Handled(alert: alert, deliveries: try await notifier.deliverPending(alertID: alert.id))
         }
 
         finding.severity = severity
         finding.labels = parameters.labels ?? [:]
+        if let name = slice.slice { finding.labels["slice"] = name }
         finding.channels = parameters.channels?[severity.rawValue] ?? []
         finding.renotifyAfter = parameters.renotifyAfter?.seconds
         finding.quietPeriod = parameters.quietPeriod?.seconds
         finding.resolveAfter = max(1, parameters.resolveAfter ?? 3)
-        finding.details = Self.details(reasons: parameters.reasons ?? [], latest: latest, context: context)
+        finding.details = Self.details(reasons: slice.reasons, latest: latest, context: context)
+        if let name = slice.slice { finding.details["slice"] = .string(name) }
+        // Each slice's alert is its own raise within the attempt, so each has its own key.
+        let key = slice.slice.map { "\(context.idempotencyKey)/\($0)" } ?? context.idempotencyKey
         let raise = try await AlertStore(database: context.database).raise(
-            finding, idempotencyKey: context.idempotencyKey, runID: context.runID, actor: actor, now: context.clock.now()
+            finding, idempotencyKey: key, runID: context.runID, actor: actor, now: context.clock.now()
         )
         let alert = raise.alert
         await context.log([
             raise.replayed ? "alert \(alert.id) already raised by this step; retrying its deliveries"
-                : "\(raise.opened ? "opened" : raise.escalated ? "escalated" : "updated") \(alert.severity.rawValue) alert \(alert.id) (\(alert.state.rawValue), seen \(alert.occurrences)×)",
+                : "\(raise.opened ? "opened" : raise.escalated ? "escalated" : "updated") \(alert.severity.rawValue) alert \(alert.id) (\(alert.state.rawValue), seen \(alert.occurrences)×)"
+                    + (slice.slice.map { " for \($0)" } ?? ""),
         ] + (raise.queued.isEmpty ? [] : ["notifying \(raise.queued.joined(separator: ", "))"]))
         let deliveries = try await notifier.deliverPending(alertID: alert.id)
 
@@ -109,25 +151,63 @@ public struct EscalateStep: WorkflowStep {
             let window = LineageNode(kind: "data_window", id: "\(model):\(MonitorStep.format(latest.start))/\(MonitorStep.format(latest.end))")
             try await context.recordLineage(from: window, to: alertNode, relation: "drifted")
         }
-        return try await outcome(alert: alert, escalated: raise.escalated, deliveries: deliveries, runs: runs, context: context)
+        return Handled(alert: alert, escalated: raise.escalated, deliveries: deliveries, runs: runs)
     }
 
     /// The step's outputs. A notification its receiver did not take stays in the outbox, which
     /// delivers it later (or dead-letters it, see docs/escalation.md): the step's work, raising
     /// the alert and queueing its notifications, is done either way.
-    private func outcome(alert: Alert, escalated: Bool, deliveries: [AlertNotifier.Delivery], runs: [Int], context: StepContext) async throws -> StepOutcome {
+    private func outcome(_ handled: Handled, context: StepContext) async throws -> StepOutcome {
+        await log(handled.deliveries, context: context)
+        guard let alert = handled.alert else {
+            return .completed(["alert_id": .string(""), "notified": .array([]), "escalated": .bool(false), "state": .string("none")])
+        }
+        return .completed([
+            "alert_id": .string(String(alert.id)), "notified": .array(Self.notified(handled).map(JSONValue.string)), "escalated": .bool(handled.escalated),
+            "undelivered": .array(Self.undelivered(handled).map(JSONValue.string)),
+            "state": .string(alert.state.rawValue), "fingerprint": .string(alert.fingerprint),
+            "runs": .array(handled.runs.map { .number(Double($0)) }),
+        ])
+    }
+
+    /// The outputs for slices: `alerts` lists each slice's alert; `alert_id` is the slices'
+    /// alert ids, comma-separated; the other outputs join the slices'.
+    private func outcome(slices: [(name: String, handled: Handled)], context: StepContext) async throws -> StepOutcome {
+        var alerts: [JSONValue] = []
+        for (name, handled) in slices {
+            await log(handled.deliveries, context: context)
+            guard let alert = handled.alert else { continue }
+            alerts.append(.object([
+                "slice": .string(name), "alert_id": .string(String(alert.id)), "state": .string(alert.state.rawValue),
+                "severity": .string(alert.severity.rawValue), "escalated": .bool(handled.escalated), "fingerprint": .string(alert.fingerprint),
+                "notified": .array(Self.notified(handled).map(JSONValue.string)),
+            ]))
+        }
+        let all = slices.map(\.handled)
+        return .completed([
+            "alert_id": .string(all.compactMap { $0.alert.map { String($0.id) } }.joined(separator: ",")),
+            "notified": .array(all.flatMap(Self.notified).map(JSONValue.string)), "escalated": .bool(all.contains { $0.escalated }),
+            "undelivered": .array(all.flatMap(Self.undelivered).map(JSONValue.string)),
+            "state": .string(all.contains { $0.alert.map { $0.state == .firing || $0.state == .acknowledged } == true } ? "firing" : "none"),
+            "runs": .array(all.flatMap(\.runs).map { .number(Double($0)) }),
+            "alerts": .array(alerts),
+        ])
+    }
+
+    private func log(_ deliveries: [AlertNotifier.Delivery], context: StepContext) async {
         for delivery in deliveries {
             let next = delivery.nextAttemptAt.map { ", trying again at \(MonitorStep.format($0))" } ?? ""
             await context.log(["\(delivery.notification.kind.rawValue) → \(delivery.notification.channel): \(delivery.state.rawValue)\(next)\(delivery.error.map { ": \($0)" } ?? "")"],
                               stream: delivery.error == nil ? "stdout" : "stderr")
         }
-        let notified = deliveries.filter { $0.state == .delivered }.map(\.notification.channel)
-        return .completed([
-            "alert_id": .string(String(alert.id)), "notified": .array(notified.map(JSONValue.string)), "escalated": .bool(escalated),
-            "undelivered": .array(deliveries.filter { $0.state == .pending || $0.state == .dead }.map { .string($0.notification.channel) }),
-            "state": .string(alert.state.rawValue), "fingerprint": .string(alert.fingerprint),
-            "runs": .array(runs.map { .number(Double($0)) }),
-        ])
+    }
+
+    private static func notified(_ handled: Handled) -> [String] {
+        handled.deliveries.filter { $0.state == .delivered }.map(\.notification.channel)
+    }
+
+    private static func undelivered(_ handled: Handled) -> [String] {
+        handled.deliveries.filter { $0.state == .pending || $0.state == .dead }.map(\.notification.channel)
     }
 
     /// What the alert shows: the reasons, the top drifted features of the latest window with

@@ -236,7 +236,8 @@ public struct MetricsStore: Sendable {
 public struct WindowReport: Sendable {
     public let start: Date
     public let end: Date
-    public let rows: Int
+    /// The window's rows (a slice's report: the slice's rows).
+    public var rows: Int
     public var drift: [DriftMetric] = []
     /// Performance, operational and business metrics by name: the champion's own when a canary
     /// shared the window, else the window's whole traffic.
@@ -250,66 +251,101 @@ extension MetricsStore {
     /// The latest `count` computed windows of `model` (starting at `since` or later), newest
     /// first, with their whole-window metrics (the champion's own in a window a canary shared).
     public func recentWindows(model: String, count: Int, since: Date = .distantPast) async throws -> [WindowReport] {
-        var reports: [WindowReport] = []
+        try await windows(model: model, count: count, since: since, sliceKey: nil)[nil] ?? []
+    }
+
+    /// The same windows as ``recentWindows(model:count:since:)``, for each value of the slicing
+    /// expression `key` (as `data.slices` writes it): each value's windows newest first, holding
+    /// that slice's own metrics, its `rows` the slice's rows. A window in which a value has no
+    /// rows is left out of that value's list.
+    public func recentSliceWindows(model: String, key: String, count: Int, since: Date = .distantPast) async throws -> [String: [WindowReport]] {
+        var slices: [String: [WindowReport]] = [:]
+        for (value, reports) in try await windows(model: model, count: count, since: since, sliceKey: key) {
+            guard let value else { continue }
+            slices[value] = reports
+        }
+        return slices
+    }
+
+    /// Windows by slice value (`nil` for the whole window when `sliceKey` is `nil`).
+    private func windows(model: String, count: Int, since: Date, sliceKey: String?) async throws -> [String?: [WindowReport]] {
+        var computed: [(start: Date, end: Date, rows: Int)] = []
         let windows = try await database.client.query("""
             SELECT window_start, window_end, row_count FROM monitor_windows WHERE model = \(model) AND window_start >= \(since)
             ORDER BY window_start DESC LIMIT \(count)
             """, logger: database.logger)
-        for try await (start, end, rows) in windows.decode((Date, Date, Int).self) {
-            reports.append(WindowReport(start: start, end: end, rows: rows))
+        for try await window in windows.decode((Date, Date, Int).self) { computed.append(window) }
+        guard let oldest = computed.last?.start else { return [:] }
+        var order: [Date: Int] = [:]
+        for (position, window) in computed.enumerated() { order[window.start] = position }
+        var reports: [String?: [Date: WindowReport]] = [:]
+        /// The report of `value`'s slice in the window starting at `start`, made on first use.
+        func update(_ value: String?, _ start: Date, _ change: (inout WindowReport) -> Void) {
+            guard let position = order[start] else { return }
+            let window = computed[position]
+            var report = reports[value]?[start] ?? WindowReport(start: window.start, end: window.end, rows: sliceKey == nil ? window.rows : 0)
+            change(&report)
+            reports[value, default: [:]][start] = report
         }
-        guard let oldest = reports.last?.start else { return [] }
-        var index: [Date: Int] = [:]
-        for (position, report) in reports.enumerated() { index[report.start] = position }
+        if sliceKey == nil { for window in computed { update(nil, window.start) { _ in } } }
+
         let drift = try await database.client.query("""
-            SELECT window_start_time, feature_name, column_role, method, drift_score, drift_threshold, p_value, drifted, reference_count, current_count
-            FROM drift_metrics WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
+            SELECT window_start_time, slice_value, feature_name, column_role, method, drift_score, drift_threshold, p_value, drifted,
+                   reference_count, current_count, parameters::text
+            FROM drift_metrics WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NOT DISTINCT FROM \(sliceKey)
             """, logger: database.logger)
-        for try await (start, feature, role, method, score, threshold, p, drifted, referenceCount, currentCount)
-            in drift.decode((Date, String, String, String, Double, Double, Double?, Bool, Int, Int).self) {
-            guard let position = index[start] else { continue }
-            reports[position].drift.append(DriftMetric(
-                slice: .overall, featureName: feature, columnRole: role, method: method, driftScore: score, driftThreshold: threshold,
-                pValue: p, drifted: drifted, comparison: "", reference: "", referenceStart: nil, referenceEnd: nil,
-                referenceCount: referenceCount, currentCount: currentCount, meanDelta: nil, nullRateDelta: 0, distinctCountDelta: nil,
-                parameters: [:], binEdges: nil
-            ))
+        for try await (start, value, feature, role, method, score, threshold, p, drifted, referenceCount, currentCount, parameters)
+            in drift.decode((Date, String?, String, String, String, Double, Double, Double?, Bool, Int, Int, String?).self) {
+            let decoded = parameters.flatMap { try? JSONDecoder().decode([String: Double].self, from: Data($0.utf8)) } ?? [:]
+            update(value, start) { report in
+                report.drift.append(DriftMetric(
+                    slice: Slice(key: sliceKey, value: value), featureName: feature, columnRole: role, method: method, driftScore: score,
+                    driftThreshold: threshold, pValue: p, drifted: drifted, comparison: "", reference: "", referenceStart: nil, referenceEnd: nil,
+                    referenceCount: referenceCount, currentCount: currentCount, meanDelta: nil, nullRateDelta: 0, distinctCountDelta: nil,
+                    parameters: decoded, binEdges: nil
+                ))
+            }
         }
         let metrics = try await database.client.query("""
-            SELECT window_start_time, CASE WHEN estimated THEN 'estimated_' || metric ELSE metric END, value, baseline_value, labelled_rows,
-                   row_count, is_proxy, estimated, lower, upper, model_version, variant FROM performance_metrics
-            WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
+            SELECT window_start_time, slice_value, CASE WHEN estimated THEN 'estimated_' || metric ELSE metric END, value, baseline_value,
+                   labelled_rows, row_count, is_proxy, estimated, lower, upper, model_version, variant FROM performance_metrics
+            WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NOT DISTINCT FROM \(sliceKey)
             UNION ALL
-            SELECT window_start_time, metric, value, NULL, 0, row_count, false, false, NULL, NULL, model_version, variant FROM operational_metrics
-            WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
+            SELECT window_start_time, slice_value, metric, value, NULL, 0, row_count, false, false, NULL, NULL, model_version, variant
+            FROM operational_metrics
+            WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NOT DISTINCT FROM \(sliceKey)
             UNION ALL
-            SELECT window_start_time, metric, value, NULL, 0, row_count, false, false, NULL, NULL, NULL, NULL FROM business_metrics
-            WHERE model = \(model) AND window_start_time >= \(oldest) AND value IS NOT NULL
-            ORDER BY 12 NULLS FIRST
+            SELECT window_start_time, NULL, metric, value, NULL, 0, row_count, false, false, NULL, NULL, NULL, NULL FROM business_metrics
+            WHERE model = \(model) AND window_start_time >= \(oldest) AND value IS NOT NULL AND \(sliceKey)::text IS NULL
+            ORDER BY 13 NULLS FIRST
             """, logger: database.logger)
         // Whole-window rows first, then a champion's own rows replace them.
-        for try await (start, name, value, baseline, labelled, rows, proxy, estimated, lower, upper, version, variant)
-            in metrics.decode((Date, String, Double, Double?, Int, Int, Bool, Bool, Double?, Double?, String?, String?).self) {
-            guard let position = index[start] else { continue }
+        for try await (start, value, name, metricValue, baseline, labelled, rows, proxy, estimated, lower, upper, version, variant)
+            in metrics.decode((Date, String?, String, Double, Double?, Int, Int, Bool, Bool, Double?, Double?, String?, String?).self) {
             let metric = WindowMetric(
-                slice: .overall, metric: name, value: value, baselineValue: baseline, labelledRows: labelled, rowCount: rows, isProxy: proxy,
-                estimated: estimated, lower: lower, upper: upper, modelVersion: version, variant: variant
+                slice: Slice(key: sliceKey, value: value), metric: name, value: metricValue, baselineValue: baseline, labelledRows: labelled,
+                rowCount: rows, isProxy: proxy, estimated: estimated, lower: lower, upper: upper, modelVersion: version, variant: variant
             )
-            if variant == "canary" { reports[position].canary[name] = metric } else { reports[position].metrics[name] = metric }
+            update(value, start) { report in
+                if variant == "canary" { report.canary[name] = metric } else { report.metrics[name] = metric }
+            }
         }
         let integrity = try await database.client.query("""
-            SELECT window_start_time, feature_name, row_count, missing_count, type_mismatches, out_of_range, out_of_domain, unseen_categories, quarantined_rows
-            FROM integrity_metrics WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NULL
+            SELECT window_start_time, slice_value, feature_name, row_count, missing_count, type_mismatches, out_of_range, out_of_domain,
+                   unseen_categories, quarantined_rows
+            FROM integrity_metrics WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NOT DISTINCT FROM \(sliceKey)
             """, logger: database.logger)
-        for try await (start, feature, rows, missing, mismatches, range, domain, unseen, quarantined)
-            in integrity.decode((Date, String, Int, Int, Int, Int, Int, Int, Int).self) {
-            guard let position = index[start] else { continue }
-            reports[position].integrity.append(IntegrityMetric(
-                slice: .overall, featureName: feature, rowCount: rows, missingCount: missing, typeMismatches: mismatches,
-                outOfRange: range, outOfDomain: domain, unseenCategories: unseen, quarantinedRows: quarantined
-            ))
+        for try await (start, value, feature, rows, missing, mismatches, range, domain, unseen, quarantined)
+            in integrity.decode((Date, String?, String, Int, Int, Int, Int, Int, Int, Int).self) {
+            update(value, start) { report in
+                report.integrity.append(IntegrityMetric(
+                    slice: Slice(key: sliceKey, value: value), featureName: feature, rowCount: rows, missingCount: missing,
+                    typeMismatches: mismatches, outOfRange: range, outOfDomain: domain, unseenCategories: unseen, quarantinedRows: quarantined
+                ))
+                if sliceKey != nil { report.rows = max(report.rows, rows) }
+            }
         }
-        return reports
+        return reports.mapValues { byStart in byStart.values.sorted { $0.start > $1.start } }
     }
 
     /// The reliability curves of `model`'s windows starting in [`from`, `to`], oldest first.

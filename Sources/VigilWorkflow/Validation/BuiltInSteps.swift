@@ -26,16 +26,23 @@ extension StepCatalog {
                 .init("soft", .object, summary: "rules that raise a soft finding", fields: EvaluationRuleSchema.rules),
                 .init("hard", .object, summary: "rules that raise a hard finding", fields: EvaluationRuleSchema.rules),
                 .init("persistence", .object, summary: "require N of the last M windows", fields: EvaluationRuleSchema.persistence),
+                .init("slice", .string, summary: "judge one slice instead of the whole window: expression=value with an expression from data.slices, such as region=eu"),
+                .init("for_each_slice", .string, summary: "judge every value of this expression from data.slices on its own, such as region"),
+                .init("min_slice_rows", .integer, minimum: 1, summary: "a slice with fewer rows in the latest window is not judged (default 100)"),
+                .init("slice_correction", .string, allowed: ["bonferroni", "none"].map(JSONValue.string),
+                      summary: "how the rules' levels are corrected for the number of slices judged (default bonferroni)"),
             ],
             outputs: [
                 .init("severity", .string), .init("reasons", .list), .init("fingerprint", .string),
                 .init("drifted_features", .list), .init("window_start", .string), .init("window_end", .string),
+                .init("slices", .list, summary: "each judged slice: { slice, key, value, severity, reasons, rows, drifted_features }"),
             ]
         ),
         StepSchema(
             typeName: "escalate", summary: "Raise or update the alert and notify the channels for its severity.",
             parameters: [
-                .init("severity", .string, required: true, allowed: ["none", "soft", "hard"].map(JSONValue.string)),
+                .init("severity", .string, allowed: ["none", "soft", "hard"].map(JSONValue.string), summary: "the finding's severity (or give slices)"),
+                .init("slices", .list, summary: "an evaluate step's slices output: one alert per slice, the slice its subject"),
                 .init("reasons", .list),
                 .init("channels", .object, summary: "severity → channel names, for example { soft: [slack], hard: [pagerduty, alertmanager] }",
                       fields: ["none", "soft", "hard"].map { .init($0, .list, items: .init("channel", .string)) }),
@@ -50,6 +57,7 @@ extension StepCatalog {
             outputs: [
                 .init("alert_id", .string), .init("notified", .list), .init("undelivered", .list), .init("escalated", .boolean), .init("state", .string),
                 .init("fingerprint", .string), .init("runs", .list),
+                .init("alerts", .list, summary: "with slices: each slice's { slice, alert_id, state, severity, escalated, fingerprint, notified }"),
             ]
         ),
         StepSchema(

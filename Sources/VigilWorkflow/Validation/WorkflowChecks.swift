@@ -50,6 +50,7 @@ struct WorkflowChecks {
                         checkRuleConditions(in: entry.value, context: "step '\(step.name)': with.\(entry.key).when")
                     }
                 }
+                if step.uses == "evaluate" { checkSliceSelector(source, context: "step '\(step.name)'") }
             }
         }
         if let concurrencyKey {
@@ -199,6 +200,23 @@ struct WorkflowChecks {
             default:
                 reader.report(item.location, "\(context): a condition is a string such as 'estimated_f1 < 0.85', or { condition, min_samples }")
             }
+        }
+    }
+
+    /// An evaluate step's `slice` or `for_each_slice`, when written as text, names a slicing
+    /// expression the workflow's `data.slices` declares.
+    private mutating func checkSliceSelector(_ source: StepSource, context: String) {
+        func text(_ key: String) -> (String, SourceLocation)? {
+            guard let entry = source.with.first(where: { $0.key == key }), case let .scalar(scalar) = entry.value,
+                  !scalar.text.contains("${{") else { return nil }
+            return (scalar.text, scalar.location)
+        }
+        let slice = text("slice"), each = text("for_each_slice")
+        guard let location = slice?.1 ?? each?.1 else { return }
+        do {
+            _ = try SliceSelector(slice: slice?.0, forEachSlice: each?.0, declared: spec.data?.slices ?? [])
+        } catch {
+            reader.report(location, "\(context): \(error.description)")
         }
     }
 

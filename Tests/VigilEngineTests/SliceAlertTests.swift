@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+import VigilEngine
+import VigilStatistics
+import VigilStore
+import VigilTesting
+import VigilWorkflow
+
+/// An hourly log in three large regions and one small one, where from `shiftFrom` on `tenure`
+/// moves up by `shift` σ in `eu` and `mena` only.
+private enum RegionalLog {
+    static let features = [
+        ColumnSchema(name: "amount", type: .number, minimum: 0),
+        ColumnSchema(name: "tenure", type: .number),
+        ColumnSchema(name: "region", type: .category),
+    ]
+    static let perHour = ["apac": 150, "eu": 150, "us": 150, "mena": 20]
+
+    static func write(to url: URL, hours: Int, shiftFrom: Int, shift: Double, seed: UInt64) throws {
+        var generator = SeededGenerator(seed: seed)
+        var text = "request_id,ts,prediction,score,amount,tenure,region\n"
+        let formatter = ISO8601DateFormatter()
+        for hour in 0..<hours {
+            var rows: [String] = []
+            for (region, count) in perHour.sorted(by: { $0.key < $1.key }) {
+                for _ in 0..<count { rows.append(region) }
+            }
+            for (index, region) in rows.enumerated() {
+                let ts = SyntheticLog.start.addingTimeInterval(Double(hour) * 3_600 + Double(index) * 3_600 / Double(rows.count))
+                let moved = hour >= shiftFrom && (region == "eu" || region == "mena")
+                let tenure = generator.normal(mean: 24, deviation: 6) + (moved ? shift * 6 : 0)
+                let amount = abs(generator.normal(mean: 80, deviation: 20))
+                let score = generator.uniform()
+                text += "r\(hour)-\(index),\(formatter.string(from: ts)),\(score > 0.5 ? 1 : 0),\(score),\(amount),\(tenure),\(region)\n"
+            }
+        }
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    static func workflow(evaluate: String) -> String {
+        """
+        name: regions
+        model: churn
+        data:
+          timestamp: ts
+          prediction: prediction
+          score: score
+          granularity: 1h
+          baseline: { start: "2025-11-24T00:00:00Z", end: "2025-11-25T00:00:00Z" }
+          features:
+            amount: { type: number, min: 0 }
+            tenure: { type: number }
+            region: { type: category }
+          slices: [region]
+        steps:
+          monitor:
+            uses: monitor
+            with: { lookback: 400d, windows: 100 }
+          evaluate:
+            uses: evaluate
+            needs: monitor
+            with:
+        \(evaluate.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
+          escalate:
+            uses: escalate
+            needs: evaluate
+            with:
+              alert: region-drift
+              slices: ${{ steps.evaluate.outputs.slices }}
+        """
+    }
+
+    static func run(in database: Database) async throws -> (RunSummary, [String: StepRecord]) {
+        try await EscalationFixtures.run("regions", in: database, channels: ChannelDirectory(channels: [:]))
+    }
+}
+
+@Suite("Slices that alert: rules per slice, one incident per slice", .timeLimit(.minutes(4)))
+struct SliceAlertTests {
+    @Test("only eu drifts: for_each_slice raises exactly one alert, naming region=eu; a second pass updates it; a small slice is not judged")
+    func oneRegionDrifts() async throws {
+        let url = SyntheticLog.temporaryFile("regions.csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try RegionalLog.write(to: url, hours: 28, shiftFrom: 26, shift: 1, seed: 41)
+        try await TestDatabase.withFresh { database in
+            _ = try await InferenceIngest(database: database).load(
+                try DataRecordReader(path: url.path), options: .init(model: "churn", features: RegionalLog.features, actor: "test")
+            )
+            _ = try await EngineFixtures.apply(RegionalLog.workflow(evaluate: """
+                for_each_slice: region
+                soft: { drift_share: 0.3 }
+                hard: { features: [tenure] }
+                """), to: database)
+            let (run, steps) = try await RegionalLog.run(in: database)
+            #expect(run.state == .succeeded, "\(steps.values.compactMap(\.error))")
+            let evaluate = try #require(steps["evaluate"]?.outputs)
+            #expect(evaluate["severity"] == .string("hard"))
+            guard case let .array(slices)? = evaluate["slices"] else {
+                Issue.record("evaluate gave no slices: \(evaluate)")
+                return
+            }
+            let judged = slices.compactMap { slice -> (String, String)? in
+                guard case let .object(fields) = slice, let name = fields["slice"]?.stringValue, let severity = fields["severity"]?.stringValue else { return nil }
+                return (name, severity)
+            }
+            // mena drifts too, but on 20 rows an hour it is below min_slice_rows and is not judged.
+            #expect(judged.map(\.0) == ["region=apac", "region=eu", "region=us"])
+            #expect(judged.map(\.1) == ["none", "hard", "none"])
+            let log = try await RunStore(database: database).logs(ofRun: run.id, step: "evaluate").map(\.line).joined(separator: "\n")
+            #expect(log.contains("region=mena not judged: 20 rows in the latest window, fewer than min_slice_rows 100"))
+            #expect(log.contains("3 slices judged: levels divided by 3"))
+
+            var alerts = try await AlertStore(database: database).list(model: "churn")
+            #expect(alerts.count == 1)
+            let alert = try #require(alerts.first)
+            #expect(alert.subject == "region=eu" && alert.severity == .hard && alert.rule == "region-drift")
+            #expect(alert.labels["slice"] == "region=eu")
+            guard case let .array(reasons)? = alert.findings["reasons"] else {
+                Issue.record("the alert has no reasons")
+                return
+            }
+            #expect(reasons.compactMap(\.stringValue).contains { $0.hasPrefix("hard: region=eu: features: watched features drifted: tenure") })
+            #expect(steps["escalate"]?.outputs?["alert_id"] == .string(String(alert.id)))
+
+            // The next pass sees the same drift: the same incident, not a second one.
+            let (again, _) = try await RegionalLog.run(in: database)
+            #expect(again.state == .succeeded)
+            alerts = try await AlertStore(database: database).list(model: "churn")
+            #expect(alerts.count == 1 && alerts.first?.occurrences == 2)
+        }
+    }
+
+    @Test("a slice rule names a slice the workflow declares, or the workflow is refused at its line and column, saying which ones it does")
+    func undeclaredSlice() async throws {
+        try await TestDatabase.withFresh { database in
+            do {
+                _ = try await EngineFixtures.apply(RegionalLog.workflow(evaluate: "for_each_slice: country\nhard: { drift_share: 0.5 }"), to: database)
+                Issue.record("a workflow slicing by an undeclared expression was accepted")
+            } catch {
+                #expect("\(error)".contains("step 'evaluate': for_each_slice 'country' is not among the workflow's data.slices (declared: region)"), "\(error)")
+            }
+        }
+    }
+}
