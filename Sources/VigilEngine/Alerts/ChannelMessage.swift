@@ -116,6 +116,15 @@ struct AlertContent {
         return String((detail.isEmpty ? headline : "\(headline): \(detail)").prefix(1_000))
     }
 
+    /// The window's strongest drivers of drift with their shares: "tenure 0.61".
+    var driverLines: [String] {
+        guard case let .array(values)? = alert.findings["drivers"] else { return [] }
+        return values.compactMap { value in
+            guard case let .object(driver) = value, let name = driver["feature"]?.stringValue, let share = driver["share"]?.numberValue else { return nil }
+            return "\(name) \(String(format: "%.2f", share))"
+        }
+    }
+
     var featureLines: [String] {
         driftedFeatures.prefix(5).map { feature in
             let score = feature.score.isFinite ? String(format: "%.3f", feature.score) : "n/a"
@@ -158,6 +167,7 @@ struct AlertContent {
             "vigil_alert_id": .string(String(alert.id)), "fingerprint": .string(alert.fingerprint),
         ]
         if !featureLines.isEmpty { annotations["drifted_features"] = .string(featureLines.joined(separator: ", ")) }
+        if !driverLines.isEmpty { annotations["top_drivers"] = .string(driverLines.joined(separator: ", ")) }
         if let runID { annotations["run"] = .string(runLink ?? "vigil runs show \(runID)") }
         var payload: [String: JSONValue] = [
             "labels": .object(labels), "annotations": .object(annotations), "startsAt": .string(Self.iso(alert.startedAt)),
@@ -203,6 +213,7 @@ struct AlertContent {
         if kind == .resolve, let resolution = alert.resolution { lines.append("Resolution: \(resolution)") }
         if !reasons.isEmpty && kind != .resolve { lines.append("Why: " + reasons.joined(separator: "; ")) }
         if !featureLines.isEmpty { lines.append("Top drifted features:\n" + featureLines.map { "• \($0)" }.joined(separator: "\n")) }
+        if !driverLines.isEmpty { lines.append("Top drivers: " + driverLines.joined(separator: ", ")) }
         if let runID { lines.append(runLink.map { "Run: <\($0)|run \(runID)>" } ?? "Run: `vigil runs show \(runID)`") }
         lines.append(alertLink.map { "Alert: <\($0)|alert \(alert.id)>" } ?? "Alert: `vigil alerts show \(alert.id)`")
         let text = lines.joined(separator: "\n")

@@ -100,6 +100,8 @@ struct ProfileSet: Sendable {
     /// The performance estimator fitted on the same rows (a fixed baseline's), or the model's
     /// latest one for a moving reference.
     var estimator: ReferenceEstimator?
+    /// Rows drawn for the multivariate tests, when the monitor runs them.
+    var sample: TableSample?
 
     subscript(slice: Slice, column: String) -> ColumnProfile? {
         profiles[Key(slice: slice, column: column)]

@@ -168,6 +168,37 @@ struct RuleSet: Decodable, Sendable {
         }
     }
 
+    /// `multivariate: true` (any method) or `{ methods: [domain_classifier] }`: a multivariate
+    /// method run by the monitor (its `multivariate:` setting) flagged the window.
+    struct MultivariateRule: Decodable, Sendable {
+        var methods: [TabularDrift.Method]?
+
+        enum CodingKeys: String, CodingKey { case methods }
+
+        init(from decoder: any Decoder) throws {
+            if let enabled = try? decoder.singleValueContainer().decode(Bool.self) {
+                guard enabled else {
+                    throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "leave multivariate out to turn it off"))
+                }
+                return
+            }
+            methods = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([TabularDrift.Method].self, forKey: .methods)
+        }
+
+        func holds(in window: WindowReport) -> String? {
+            let hits = window.multivariate.filter { metric in
+                metric.drifted && (methods?.contains { $0.rawValue == metric.method } ?? true)
+            }
+            guard !hits.isEmpty else { return nil }
+            let found = hits.map { metric in
+                metric.method == TabularDrift.Method.domainClassifier.rawValue
+                    ? "domain classifier AUC \(RuleSet.format(metric.value)) (p = \(RuleSet.format(metric.pValue ?? .nan)))"
+                    : "reconstruction error \(RuleSet.format(metric.value)) outside \(RuleSet.format(metric.lower ?? .nan))–\(RuleSet.format(metric.upper ?? .nan))"
+            }
+            return "multivariate drift: " + found.joined(separator: ", ") + RuleSet.drivers(window)
+        }
+    }
+
     struct Bound: Decodable, Sendable {
         var metric: String
         var min: Double?
@@ -190,9 +221,10 @@ struct RuleSet: Decodable, Sendable {
     /// An online detector, run by the step before the window rules (it reads a stream, not windows).
     var detector: OnlineDetectorRule?
     var when: Conditions?
+    var multivariate: MultivariateRule?
 
     enum CodingKeys: String, CodingKey {
-        case features, slo, custom, quarantined, persistence, detector, when
+        case features, slo, custom, quarantined, persistence, detector, when, multivariate
         case driftShare = "drift_share"
         case driftScore = "drift_score"
         case performanceDrop = "performance_drop"
@@ -227,7 +259,7 @@ struct RuleSet: Decodable, Sendable {
                 let drifted = tested.filter(\.drifted)
                 let value = Double(drifted.count) / Double(tested.count)
                 guard value >= share else { return nil }
-                return "drift share \(Self.format(value)) ≥ \(Self.format(share)) (\(Self.top(drifted)))"
+                return "drift share \(Self.format(value)) ≥ \(Self.format(share)) (\(Self.top(drifted)))\(Self.drivers(window))"
             }))
         }
         if let rule = driftScore {
@@ -235,6 +267,9 @@ struct RuleSet: Decodable, Sendable {
                 let hits = window.drift.filter { $0.columnRole == "feature" && $0.driftScore > rule.above && (rule.features?.contains($0.featureName) ?? true) }
                 return hits.isEmpty ? nil : "drift score above \(Self.format(rule.above)): \(Self.top(hits))"
             }))
+        }
+        if let rule = multivariate {
+            rules.append(("multivariate", { window in rule.holds(in: window) }))
         }
         if let names = features {
             rules.append(("features", { window in
@@ -285,6 +320,13 @@ struct RuleSet: Decodable, Sendable {
 
     static func format(_ value: Double) -> String {
         String(format: "%.3g", value)
+    }
+
+    /// "; top drivers: a 0.61, b 0.2, c 0.1", the window's three strongest drivers of drift and
+    /// their shares, or nothing when none are stored.
+    static func drivers(_ window: WindowReport) -> String {
+        guard !window.drivers.isEmpty else { return "" }
+        return "; top drivers: " + window.drivers.prefix(3).map { "\($0.feature) \(format($0.share))" }.joined(separator: ", ")
     }
 
     static func top(_ metrics: [DriftMetric]) -> String {

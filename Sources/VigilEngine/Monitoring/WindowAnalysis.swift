@@ -13,7 +13,12 @@ struct WindowAnalysis: Sendable {
     let policy: DriftPolicy
     /// Features tested for drift.
     let testedFeatures: Set<String>
+    /// Whether and how the tested features are compared all together.
+    let multivariate: MultivariateOptions?
     let logger: Logger
+
+    /// The tested features, in declaration order.
+    var testedFeatureNames: [String] { data.features.map(\.name).filter(testedFeatures.contains) }
 
     var granularity: TimeInterval { TimeInterval(data.granularity.seconds) }
 
@@ -43,6 +48,19 @@ struct WindowAnalysis: Sendable {
             metrics.operational += operational(table, slice: slice)
         }
         await servedBy(rows, reference: reference, into: &metrics)
+        let drift = metrics.drift.filter { $0.sliceKey == nil }
+        if let options = multivariate, let base = reference?.profiles.sample {
+            do {
+                (metrics.multivariate, metrics.drivers) = try options.findings(
+                    current: options.sample(rows, features: testedFeatureNames), reference: base, drift: drift
+                )
+            } catch {
+                logger.info("no multivariate test for a window", metadata: ["window": "\(window.start)", "reason": "\(error)"])
+                metrics.drivers = MultivariateOptions.drivers(classifierShares: nil, drift: drift)
+            }
+        } else {
+            metrics.drivers = MultivariateOptions.drivers(classifierShares: nil, drift: drift)
+        }
         return metrics
     }
 
@@ -139,6 +157,7 @@ struct WindowAnalysis: Sendable {
             set.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { _ in nil }
             if slice == .overall, fittingEstimator { set.estimator = estimator(fittedOn: table, rows: rows) }
         }
+        set.sample = multivariate?.sample(rows, features: testedFeatureNames)
         return set
     }
 

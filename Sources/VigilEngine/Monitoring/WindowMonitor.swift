@@ -29,6 +29,8 @@ public struct WindowMonitor: Sendable {
         public var sampleRate = 1.0
         /// How far back windows are checked for new rows or labels.
         public var lookback: TimeInterval = 7 * 86_400
+        /// Multivariate drift of the tested features together, and its settings; `nil` runs none.
+        public var multivariate: MultivariateOptions?
 
         public init() {}
     }
@@ -49,6 +51,9 @@ public struct WindowMonitor: Sendable {
         /// Drift of the latest computed window, whole window only.
         public var latestDrift: [DriftMetric] = []
         public var latestPerformance: [WindowMetric] = []
+        /// Multivariate drift of the latest computed window, and the features driving its drift.
+        public var latestMultivariate: [MultivariateMetric] = []
+        public var latestDrivers: [DriftDriver] = []
         /// Why no window was due, when none was: no rows yet, rows only before the lookback, the
         /// newest window still open, or everything already computed.
         public var idleReason: String?
@@ -86,7 +91,8 @@ public struct WindowMonitor: Sendable {
         self.options = options
         store = MetricsStore(database: database)
         analysis = WindowAnalysis(
-            data: data, slices: slices, policy: options.policy, testedFeatures: Set(options.features ?? data.features.map(\.name)), logger: logger
+            data: data, slices: slices, policy: options.policy, testedFeatures: Set(options.features ?? data.features.map(\.name)),
+            multivariate: options.multivariate, logger: logger
         )
         references = WindowReferences(source: source, store: store, analysis: analysis, sampleRate: options.sampleRate)
         self.logger = logger
@@ -106,6 +112,7 @@ public struct WindowMonitor: Sendable {
             options.policy = try parameters.policy()
             if let rate = parameters.sampleRate { options.sampleRate = rate }
             options.features = parameters.features
+            options.multivariate = parameters.multivariate
         }
         try self.init(database: database, workflow: version.workflow, model: model, data: data, options: options, logger: logger)
     }
@@ -157,6 +164,8 @@ public struct WindowMonitor: Sendable {
             summary.windows.append(signature)
             summary.latestDrift = metrics.drift.filter { $0.sliceKey == nil }
             summary.latestPerformance = metrics.performance.filter { $0.sliceKey == nil }
+            summary.latestMultivariate = metrics.multivariate
+            summary.latestDrivers = metrics.drivers
             logger.info("computed a monitoring window", metadata: [
                 "model": "\(model)", "window": "\(signature.start)", "rows": "\(signature.rows)",
                 "drifted": "\(metrics.drift.filter { $0.drifted && $0.sliceKey == nil }.map(\.featureName))",

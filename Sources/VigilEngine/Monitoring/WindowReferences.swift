@@ -68,16 +68,25 @@ struct WindowReferences: Sendable {
         for (key, profile) in set.profiles {
             stored.append(StoredProfile(slice: key.slice, columnName: key.column, role: "", kind: profile.kind.rawValue, profile: try profile.encoded()))
         }
+        let sample = try set.sample.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         try await store.saveBaseline(
-            model: model, name: name, rows: rows.rowCount, profiles: stored, performance: set.performance, estimator: try set.estimator?.encoded(), now: now
+            model: model, name: name, rows: rows.rowCount, profiles: stored, performance: set.performance, estimator: try set.estimator?.encoded(),
+            sample: sample, now: now
         )
         return baseline(set)
     }
 
+    /// The stored baseline, unless the monitor needs rows drawn for multivariate tests that it
+    /// was stored without (or drawn with other settings): then it is profiled again.
     private func cachedBaseline() async throws -> MonitorReference? {
         guard let cached = try await store.baseline(model: model, name: name) else { return nil }
         var set = try ProfileSet(stored: cached.profiles, performance: cached.performance)
         set.estimator = try cached.estimator.map(ReferenceEstimator.decoded)
+        set.sample = cached.sample.flatMap { try? JSONDecoder().decode(TableSample.self, from: Data($0.utf8)) }
+        if let options = analysis.multivariate {
+            guard let sample = set.sample, sample.seed == options.seed, sample.names == analysis.testedFeatureNames,
+                  sample.rowCount == min(options.sampleRows, cached.rows) else { return nil }
+        }
         return baseline(set)
     }
 
@@ -135,6 +144,10 @@ struct WindowReferences: Sendable {
                     try await keep(estimator, fittedOn: (start, end), rows: rows.rowCount, now: window.end)
                     set.estimator = estimator
                 }
+            }
+            if let options = analysis.multivariate {
+                let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
+                set.sample = options.sample(rows, features: analysis.testedFeatureNames)
             }
             return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
         }

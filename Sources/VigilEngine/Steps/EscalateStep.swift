@@ -222,6 +222,9 @@ public struct EscalateStep: WorkflowStep {
             details["drifted_features"] = .array(drifted.prefix(10).map {
                 .object(["feature": .string($0.featureName), "score": .number($0.driftScore), "method": .string($0.method), "role": .string($0.columnRole)])
             })
+            details["drivers"] = .array(latest.drivers.prefix(3).map {
+                .object(["feature": .string($0.feature), "share": .number($0.share)])
+            })
             details["window_start"] = .string(MonitorStep.format(latest.start))
             details["window_end"] = .string(MonitorStep.format(latest.end))
         }

@@ -16,9 +16,10 @@ public struct MonitorStep: WorkflowStep {
         public var minRows: Int?
         public var significance: Double?
         public var correction: String?
+        public var multivariate: MultivariateOptions?
 
         enum CodingKeys: String, CodingKey {
-            case windows, features, method, threshold, lookback, significance, correction
+            case windows, features, method, threshold, lookback, significance, correction, multivariate
             case sampleRate = "sample_rate"
             case minRows = "min_rows"
         }
@@ -56,6 +57,7 @@ public struct MonitorStep: WorkflowStep {
         options.features = parameters.features
         if let rate = parameters.sampleRate { options.sampleRate = rate }
         if let lookback = parameters.lookback { options.lookback = lookback.seconds }
+        options.multivariate = parameters.multivariate
         let summary: WindowMonitor.Summary
         do {
             options.policy = try parameters.policy()
@@ -73,6 +75,9 @@ public struct MonitorStep: WorkflowStep {
         }
         if let reason = summary.idleReason { lines.append("no window is due: \(reason)") }
         if !summary.driftedFeatures.isEmpty { lines.append("latest window: drifted \(summary.driftedFeatures.joined(separator: ", "))") }
+        for metric in summary.latestMultivariate where metric.drifted {
+            lines.append("latest window: multivariate drift by \(metric.method) (\(metric.value)\(metric.pValue.map { ", p = \($0)" } ?? ""))")
+        }
         await context.log(lines)
         for window in summary.windows {
             try await context.recordLineage(
@@ -91,6 +96,8 @@ public struct MonitorStep: WorkflowStep {
             "performance": .object(performance),
             "window_start": summary.windows.last.map { .string(Self.format($0.start)) } ?? .null,
             "window_end": summary.windows.last.map { .string(Self.format($0.end)) } ?? .null,
+            "multivariate_drifted": .array(summary.latestMultivariate.filter(\.drifted).map { .string($0.method) }),
+            "drivers": .array(summary.latestDrivers.prefix(3).map { .object(["feature": .string($0.feature), "share": .number($0.share)]) }),
         ])
     }
 

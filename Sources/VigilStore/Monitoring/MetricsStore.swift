@@ -58,9 +58,13 @@ public struct MetricsStore: Sendable {
         let performance = try Self.json(metrics.performance), operational = try Self.json(metrics.operational)
         let business = try Self.json(metrics.business), profiles = try Self.json(metrics.profiles)
         let reliability = try Self.json(metrics.reliability)
+        let multivariate = try Self.json(metrics.multivariate), drivers = try Self.json(metrics.drivers)
         let rate = metrics.sampleRate
         try await database.transaction { connection in
-            for table in ["drift_metrics", "integrity_metrics", "performance_metrics", "operational_metrics", "business_metrics", "reliability_curves"] {
+            for table in [
+                "drift_metrics", "integrity_metrics", "performance_metrics", "operational_metrics", "business_metrics", "reliability_curves",
+                "multivariate_drift", "drift_drivers",
+            ] {
                 try await connection.query(PostgresQuery(unsafeSQL: """
                     DELETE FROM \(table) WHERE model = $1 AND window_start_time = $2 AND window_end_time = $3
                     """, binds: Self.bindings(model, start, end)), logger: database.logger)
@@ -104,6 +108,20 @@ public struct MetricsStore: Sendable {
                 SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.metric, r.value, r.row_count, r.model_version, r.variant, \(rate), \(now)
                 FROM jsonb_to_recordset(\(operational)::jsonb) AS r(slice_key text, slice_value text, metric text, value float8, row_count int8,
                     model_version text, variant text)
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO multivariate_drift (model, window_start_time, window_end_time, method, value, lower, upper, p_value, drifted,
+                    reference_rows, current_rows, seed, computed_at)
+                SELECT \(model), \(start), \(end), r.method, r.value, r.lower, r.upper, r.p_value, r.drifted, r.reference_rows, r.current_rows, r.seed, \(now)
+                FROM jsonb_to_recordset(\(multivariate)::jsonb) AS r(method text, value float8, lower float8, upper float8, p_value float8,
+                    drifted boolean, reference_rows int8, current_rows int8, seed int8)
+                """, logger: database.logger)
+            try await connection.query("""
+                INSERT INTO drift_drivers (model, window_start_time, window_end_time, rank, feature_name, share, classifier_share, drift_share,
+                    drift_score, computed_at)
+                SELECT \(model), \(start), \(end), r.rank::int, r.feature, r.share, r.classifier_share, r.drift_share, r.drift_score, \(now)
+                FROM ROWS FROM (jsonb_to_recordset(\(drivers)::jsonb) AS (feature text, share float8, classifier_share float8,
+                    drift_share float8, drift_score float8)) WITH ORDINALITY AS r(feature, share, classifier_share, drift_share, drift_score, rank)
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO reliability_curves (model, window_start_time, window_end_time, bin_lower, bin_upper, mean_probability, observed_rate, row_count, computed_at)
@@ -183,16 +201,18 @@ public struct MetricsStore: Sendable {
 
     /// A fixed baseline's cached profiles, performance and performance estimator (JSON, as the
     /// engine encoded it), when computed from `rows` rows.
-    public func baseline(model: String, name: String) async throws -> (rows: Int, profiles: [StoredProfile], performance: [WindowMetric], estimator: String?)? {
+    public func baseline(model: String, name: String) async throws
+        -> (rows: Int, profiles: [StoredProfile], performance: [WindowMetric], estimator: String?, sample: String?)? {
         let rows = try await database.client.query("""
-            SELECT row_count, profiles::text, performance::text, estimator::text FROM baseline_profiles WHERE model = \(model) AND baseline = \(name)
+            SELECT row_count, profiles::text, performance::text, estimator::text, sample::text FROM baseline_profiles
+            WHERE model = \(model) AND baseline = \(name)
             """, logger: database.logger)
-        for try await (count, profiles, performance, estimator) in rows.decode((Int, String, String, String?).self) {
+        for try await (count, profiles, performance, estimator, sample) in rows.decode((Int, String, String, String?, String?).self) {
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
             return (
                 count, try decoder.decode([StoredProfile].self, from: Data(profiles.utf8)),
-                (try? decoder.decode([WindowMetric].self, from: Data(performance.utf8))) ?? [], estimator
+                (try? decoder.decode([WindowMetric].self, from: Data(performance.utf8))) ?? [], estimator, sample
             )
         }
         return nil
@@ -219,15 +239,18 @@ public struct MetricsStore: Sendable {
         return nil
     }
 
+    /// Stores a baseline's profiles, performance, estimator and drawn rows (`sample`, JSON),
+    /// replacing what was kept under its name.
     public func saveBaseline(
-        model: String, name: String, rows: Int, profiles: [StoredProfile], performance: [WindowMetric], estimator: String? = nil, now: Date
+        model: String, name: String, rows: Int, profiles: [StoredProfile], performance: [WindowMetric], estimator: String? = nil,
+        sample: String? = nil, now: Date
     ) async throws {
         let profilesJSON = try Self.json(profiles), performanceJSON = try Self.json(performance)
         try await database.client.query("""
-            INSERT INTO baseline_profiles (model, baseline, row_count, profiles, performance, estimator, computed_at)
-            VALUES (\(model), \(name), \(rows), \(profilesJSON)::jsonb, \(performanceJSON)::jsonb, \(estimator)::jsonb, \(now))
+            INSERT INTO baseline_profiles (model, baseline, row_count, profiles, performance, estimator, sample, computed_at)
+            VALUES (\(model), \(name), \(rows), \(profilesJSON)::jsonb, \(performanceJSON)::jsonb, \(estimator)::jsonb, \(sample)::jsonb, \(now))
             ON CONFLICT (model, baseline) DO UPDATE SET row_count = excluded.row_count, profiles = excluded.profiles,
-                performance = excluded.performance, estimator = excluded.estimator, computed_at = excluded.computed_at
+                performance = excluded.performance, estimator = excluded.estimator, sample = excluded.sample, computed_at = excluded.computed_at
             """, logger: database.logger)
     }
 }
@@ -245,6 +268,10 @@ public struct WindowReport: Sendable {
     /// A canary's own performance and operational metrics by name, when one shared the window.
     public var canary: [String: WindowMetric] = [:]
     public var integrity: [IntegrityMetric] = []
+    /// Multivariate drift of the whole window, one per method (none for a slice).
+    public var multivariate: [MultivariateMetric] = []
+    /// The features driving the window's drift, strongest first (none for a slice).
+    public var drivers: [DriftDriver] = []
 }
 
 extension MetricsStore {
@@ -343,6 +370,30 @@ extension MetricsStore {
                     typeMismatches: mismatches, outOfRange: range, outOfDomain: domain, unseenCategories: unseen, quarantinedRows: quarantined
                 ))
                 if sliceKey != nil { report.rows = max(report.rows, rows) }
+            }
+        }
+        if sliceKey == nil {
+            let multivariate = try await database.client.query("""
+                SELECT window_start_time, method, value, lower, upper, p_value, drifted, reference_rows, current_rows, seed FROM multivariate_drift
+                WHERE model = \(model) AND window_start_time >= \(oldest) ORDER BY method
+                """, logger: database.logger)
+            for try await (start, method, value, lower, upper, p, drifted, referenceRows, currentRows, seed)
+                in multivariate.decode((Date, String, Double, Double?, Double?, Double?, Bool, Int, Int, Int64).self) {
+                update(nil, start) { report in
+                    report.multivariate.append(MultivariateMetric(
+                        method: method, value: value, lower: lower, upper: upper, pValue: p, drifted: drifted,
+                        referenceRows: referenceRows, currentRows: currentRows, seed: seed
+                    ))
+                }
+            }
+            let drivers = try await database.client.query("""
+                SELECT window_start_time, feature_name, share, classifier_share, drift_share, drift_score FROM drift_drivers
+                WHERE model = \(model) AND window_start_time >= \(oldest) ORDER BY rank
+                """, logger: database.logger)
+            for try await (start, feature, share, classifier, drift, score) in drivers.decode((Date, String, Double, Double?, Double, Double?).self) {
+                update(nil, start) { report in
+                    report.drivers.append(DriftDriver(feature: feature, share: share, classifierShare: classifier, driftShare: drift, driftScore: score))
+                }
             }
         }
         return reports.mapValues { byStart in byStart.values.sorted { $0.start > $1.start } }

@@ -14,10 +14,17 @@ extension StepCatalog {
                 .init("min_rows", .integer, minimum: 1, summary: "fewer rows than this in a window or its reference: no drift test (default 30)"),
                 .init("significance", .number, minimum: 0, maximum: 1, summary: "level a test must reach to confirm an automatic effect size (default 0.001)"),
                 .init("correction", .string, allowed: ["bh", "bonferroni", "none"].map(JSONValue.string), summary: "p-value correction across a window's columns (default bh)"),
+                .init("multivariate", .any, summary: "true, or { methods, sample_rows, seed, significance }: also compare the tested features all together (data reconstruction, domain classifier)", fields: [
+                    .init("methods", .list, items: .init("method", .string, allowed: ["reconstruction", "domain_classifier"].map(JSONValue.string))),
+                    .init("sample_rows", .integer, minimum: 50, summary: "most rows drawn from each side (default 1000)"),
+                    .init("seed", .integer, minimum: 0, summary: "draws the rows and the classifier's folds (default 0)"),
+                    .init("significance", .number, minimum: 0, maximum: 1, summary: "the domain classifier flags a p-value below it (default 0.01)"),
+                ]),
             ],
             outputs: [
                 .init("windows_computed", .integer), .init("drifted_features", .list), .init("drift_scores", .object),
                 .init("drift_share", .number), .init("performance", .object), .init("window_start", .string), .init("window_end", .string),
+                .init("multivariate_drifted", .list), .init("drivers", .list),
             ]
         ),
         StepSchema(
@@ -214,6 +221,9 @@ enum EvaluationRuleSchema {
         .init("custom", .list, summary: "[{ metric, min, max }] bounds on any metric", items: .init("bound", .object, fields: [
             .init("metric", .string, required: true), .init("min", .number), .init("max", .number),
         ])),
+        .init("multivariate", .any, summary: "true, or { methods: [reconstruction, domain_classifier] }: a multivariate method of the monitor flagged the window", fields: [
+            .init("methods", .list, items: .init("method", .string, allowed: ["reconstruction", "domain_classifier"].map(JSONValue.string))),
+        ]),
         .init("missing_rate", .number, minimum: 0, maximum: 1, summary: "any feature missing more often than this"),
         .init("quarantined", .integer, minimum: 0, summary: "at least this many rows quarantined at ingest"),
         .init("persistence", .object, summary: "this severity's own { windows, of }", fields: persistence),

@@ -1,0 +1,68 @@
+import Foundation
+import VigilStatistics
+import VigilStore
+
+/// The `monitor` step's `multivariate:` setting: `true`, or `{ methods, sample_rows, seed,
+/// significance }`. Each window's tested features are then also compared all together with its
+/// reference (see ``TabularDrift``), on at most `sample_rows` rows a side drawn by `seed`.
+public struct MultivariateOptions: Sendable, Equatable, Decodable {
+    public var methods: [TabularDrift.Method] = TabularDrift.Method.allCases
+    /// Most rows drawn from each side.
+    public var sampleRows = 1_000
+    public var seed: UInt64 = 0
+    /// The domain classifier's level: it flags a window whose p-value is below it.
+    public var significance = 0.01
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case methods, seed, significance
+        case sampleRows = "sample_rows"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let enabled = try? decoder.singleValueContainer().decode(Bool.self) {
+            guard enabled else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "leave multivariate out to turn it off"))
+            }
+            return
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        methods = try container.decodeIfPresent([TabularDrift.Method].self, forKey: .methods) ?? methods
+        sampleRows = try container.decodeIfPresent(Int.self, forKey: .sampleRows) ?? sampleRows
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        significance = try container.decodeIfPresent(Double.self, forKey: .significance) ?? significance
+        guard !methods.isEmpty, sampleRows >= 50, significance > 0, significance < 1 else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath, debugDescription: "multivariate needs at least one method, sample_rows ≥ 50 and 0 < significance < 1"
+            ))
+        }
+    }
+
+    /// The rows of `rows`' `features` these options draw.
+    func sample(_ rows: WindowRows, features: [String]) -> TableSample {
+        TableSample(columns: features.compactMap { name in rows.features[name].map { (name, $0) } }, limit: sampleRows, seed: seed)
+    }
+
+    /// The window's multivariate findings against `reference` and the features that drive its
+    /// drift (each feature's drift rows of the whole window, with the classifier's gain when it ran).
+    func findings(current: TableSample, reference: TableSample, drift: [DriftMetric]) throws(StatisticsError) -> ([MultivariateMetric], [DriftDriver]) {
+        let (findings, importances) = try TabularDrift.test(reference: reference, current: current, methods: methods, significance: significance, seed: seed)
+        let rows = findings.map { finding in
+            MultivariateMetric(
+                method: finding.method.rawValue, value: finding.value, lower: finding.lower, upper: finding.upper, pValue: finding.pValue,
+                drifted: finding.drifted, referenceRows: reference.rowCount, currentRows: current.rowCount, seed: Int64(bitPattern: seed)
+            )
+        }
+        return (rows, Self.drivers(classifierShares: importances, drift: drift))
+    }
+
+    /// The features of the window's whole-window drift rows, strongest driver first.
+    static func drivers(classifierShares: [String: Double]?, drift: [DriftMetric]) -> [DriftDriver] {
+        var scores: [String: (score: Double, threshold: Double)] = [:]
+        for metric in drift where metric.sliceKey == nil && metric.columnRole == "feature" {
+            scores[metric.featureName] = (metric.driftScore, metric.driftThreshold)
+        }
+        return DriftDrivers.rank(classifierShares: classifierShares, driftScores: scores)
+    }
+}
