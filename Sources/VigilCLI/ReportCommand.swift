@@ -84,7 +84,7 @@ struct ReportCommand: AsyncParsableCommand {
         }
     }
 
-    /// The report as text: timeline, figures, incidents.
+    /// The report as text: timeline, figures, incidents, drifted windows and their drivers.
     static func render(_ report: ModelReport, since: Date? = nil) -> String {
         var lines = ["Timeline of \(report.model)"]
         let events = report.timeline.filter { event in since.map { event.at >= $0 } ?? true }
@@ -94,6 +94,8 @@ struct ReportCommand: AsyncParsableCommand {
         lines += report.figureRows.map { "  " + $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
         lines += ["", "Incidents"]
         lines += report.incidentLines.isEmpty ? ["  none"] : report.incidentLines.map { "  " + $0 }
+        lines += ["", "Drift and its top drivers (latest windows first)"]
+        lines += report.driverLines.isEmpty ? ["  no window drifted"] : report.driverLines.map { "  " + $0 }
         return lines.joined(separator: "\n") + "\n"
     }
 }

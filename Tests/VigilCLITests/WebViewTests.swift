@@ -92,10 +92,13 @@ struct WebViewTests {
             let runs = try await chromium(["--dump-dom", login + "/ui/runs?state=succeeded"])
             #expect(runs.output.contains("href=\"/ui/runs/\(run)\""))
 
-            // An alert's page shows each channel's delivery history.
-            let paged = try await AlertStore(database: database).raise(
-                AlertFinding(model: "churn", rule: "churn-latency", severity: .hard, channels: ["pagerduty"]), idempotencyKey: nil, runID: nil, actor: "t", now: Date()
-            ).alert
+            // An alert's page shows why (reasons, top drivers) and each channel's delivery history.
+            var finding = AlertFinding(model: "churn", rule: "churn-latency", severity: .hard, channels: ["pagerduty"])
+            finding.details = [
+                "reasons": .array([.string("hard: drift_share: drift share 0.5 ≥ 0.4 (tenure_months 0.31); top drivers: tenure_months 0.62")]),
+                "drivers": .array([.object(["feature": .string("tenure_months"), "share": .number(0.62)])]),
+            ]
+            let paged = try await AlertStore(database: database).raise(finding, idempotencyKey: nil, runID: nil, actor: "t", now: Date()).alert
             let outbox = NotificationOutbox(database: database)
             let claim = try #require(try await outbox.claim(alertID: paged.id, owner: "t", lease: 30, now: Date()).first)
             try await outbox.finish(claim.notification, .decided(.dead(reason: "refused (400, not retried): invalid routing key")), attempts: 1, status: 400,
@@ -103,6 +106,9 @@ struct WebViewTests {
             let alertPage = try await chromium(["--dump-dom", login + "/ui/alerts/\(paged.id)"])
             #expect(alertPage.output.contains("<h1>Alert \(paged.id)</h1>") && alertPage.output.contains("id=\"notifications\""), "\(alertPage.output.prefix(800))")
             #expect(alertPage.output.contains("class=\"state-dead\"") && alertPage.output.contains("invalid routing key") && alertPage.output.contains("dead_lettered"))
+            #expect(alertPage.output.contains("id=\"reasons\"") && alertPage.output.contains("drift share 0.5 ≥ 0.4"))
+            #expect(alertPage.output.contains("id=\"drivers\"") && alertPage.output.contains("<td>tenure_months</td><td>0.620</td>"), "\(alertPage.output)")
+            #expect(report.output.contains("<h2>What drove the drift</h2>"))
             #expect(try await chromium(["--dump-dom", login + "/ui/alerts"]).output.contains("href=\"/ui/alerts/\(paged.id)\""))
 
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-shot-\(UUID().uuidString)")

@@ -126,11 +126,16 @@ struct MultivariateMonitoringTests {
                     with:
                       soft: { drift_share: 0.2 }
                       hard: { multivariate: { methods: [domain_classifier] } }
+                  escalate:
+                    uses: escalate
+                    needs: evaluate
+                    with:
+                      severity: ${{ steps.evaluate.outputs.severity }}
+                      reasons: ${{ steps.evaluate.outputs.reasons }}
                 """, to: database)
-            let id = try await RunLauncher(database: database).start("joint-watch", trigger: .init(kind: .manual, actor: "t")).runID
-            let run = try await EngineFixtures.withWorkers(database) { try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(120)) }
-            #expect(run.state == .succeeded)
-            let steps = try await RunStore(database: database).steps(ofRun: id)
+            let (run, records) = try await EscalationFixtures.run("joint-watch", in: database, channels: ChannelDirectory(channels: [:]))
+            #expect(run.state == .succeeded, "\(records.values.compactMap(\.error))")
+            let steps = Array(records.values)
             let monitor = try #require(steps.first { $0.name == "monitor" }?.outputs)
             let evaluate = try #require(steps.first { $0.name == "evaluate" }?.outputs)
             #expect(monitor["multivariate_drifted"] == .array([.string("reconstruction"), .string("domain_classifier")]))
@@ -142,6 +147,21 @@ struct MultivariateMonitoringTests {
             #expect(reason.hasPrefix("hard: multivariate: multivariate drift: domain classifier AUC "), "\(reason)")
             #expect(reason.contains("; top drivers: f"), "\(reason)")
             #expect(reasons.count == 1, "\(reasons)")
+
+            // The alert carries the window's top three drivers, led by the two features whose correlation flipped.
+            let alert = try #require(try await AlertStore(database: database).list(model: "joint").first)
+            guard case let .array(drivers)? = alert.findings["drivers"] else {
+                Issue.record("the alert has no drivers: \(alert.findings)")
+                return
+            }
+            let names = drivers.compactMap { driver -> String? in if case let .object(fields) = driver { fields["feature"]?.stringValue } else { nil } }
+            #expect(names.count == 3 && Set(names.prefix(2)) == ["f1", "f2"], "\(names)")
+
+            // The report lists the drifted windows with what flagged them and their drivers.
+            let report = try await ModelReport.build(model: "joint", from: .distantPast, to: SyntheticLog.start.addingTimeInterval(8 * 3_600), database: database)
+            let latest = try #require(report.driverLines.first)
+            #expect(latest.hasPrefix("2025-11-24 06:00: multivariate: domain_classifier, reconstruction; top drivers: f"), "\(latest)")
+            #expect(report.drivenWindows.count == 2, "\(report.driverLines)")
         }
     }
 }

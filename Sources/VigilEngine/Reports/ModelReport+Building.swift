@@ -24,6 +24,12 @@ extension ModelReport {
         report.incidents = try await incidents(
             episodes: episodes, alerts: drift, changelog: changelog, stored: Array(stored), quality: quality, options: options, until: to
         )
+        report.drivenWindows = stored.compactMap { window in
+            let drifted = window.drift.filter { $0.columnRole == "feature" && $0.drifted }.sorted { $0.driftScore > $1.driftScore }.map(\.featureName)
+            let multivariate = window.multivariate.filter(\.drifted).map(\.method)
+            guard !drifted.isEmpty || !multivariate.isEmpty else { return nil }
+            return DrivenWindow(start: window.start, end: window.end, drifted: drifted, multivariate: multivariate, drivers: Array(window.drivers.prefix(3)))
+        }.prefix(drivenWindowLimit).map { $0 }
         let curves = try await MetricsStore(database: database).reliabilityCurves(model: model, from: from, to: to)
         if let first = curves.first, let last = curves.last {
             report.reliability = [ReliabilityCurve(name: "first labelled window, \(stamp(first.start))", windowStart: first.start, bins: first.bins)]

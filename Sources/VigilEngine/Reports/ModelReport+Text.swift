@@ -55,6 +55,18 @@ extension ModelReport {
         }
     }
 
+    /// Each window in which drift was found, newest first, in a line: what flagged it and its top
+    /// three drivers with their shares.
+    public var driverLines: [String] {
+        drivenWindows.map { window in
+            let found = window.drifted.prefix(5).joined(separator: ", ") + (window.drifted.count > 5 ? ", …" : "")
+            let flagged = [found.isEmpty ? nil : "drifted \(found)", window.multivariate.isEmpty ? nil : "multivariate: \(window.multivariate.joined(separator: ", "))"]
+                .compactMap { $0 }.joined(separator: "; ")
+            let drivers = window.drivers.map { "\($0.feature) \(String(format: "%.2f", $0.share))" }.joined(separator: ", ")
+            return "\(Self.stamp(window.start)): \(flagged); top drivers: \(drivers.isEmpty ? "n/a" : drivers)"
+        }
+    }
+
     /// A time in the report's lines: ISO 8601 to the minute, UTC.
     public static func stamp(_ date: Date) -> String {
         let formatter = DateFormatter()

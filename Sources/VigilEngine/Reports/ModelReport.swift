@@ -105,6 +105,18 @@ public struct ModelReport: Sendable, Codable {
         public var bins: [ProbabilisticMetrics.ReliabilityBin]
     }
 
+    /// A window in which drift was found, and what drove it.
+    public struct DrivenWindow: Sendable, Codable, Equatable {
+        public var start: Date
+        public var end: Date
+        /// Features whose own test flagged the window, by falling score.
+        public var drifted: [String]
+        /// Multivariate methods that flagged it.
+        public var multivariate: [String]
+        /// Its three strongest drivers of drift.
+        public var drivers: [DriftDriver]
+    }
+
     public var model: String
     public var from: Date
     public var to: Date
@@ -115,4 +127,9 @@ public struct ModelReport: Sendable, Codable {
     public var windows: [Window]
     /// The first and the latest labelled window's reliability curves (binary classifiers).
     public var reliability: [ReliabilityCurve] = []
+    /// The latest windows (at most ``drivenWindowLimit``) in which drift was found, newest first,
+    /// with their top drivers.
+    public var drivenWindows: [DrivenWindow] = []
+
+    public static let drivenWindowLimit = 20
 }

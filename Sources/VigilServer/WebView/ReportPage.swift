@@ -42,6 +42,9 @@ public enum ReportPage {
             "<h2>Incidents</h2>",
             report.incidentLines.isEmpty ? "<p class=\"muted\">No drift incident in this period.</p>"
                 : "<ul id=\"incidents\">" + report.incidentLines.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>",
+            "<h2>What drove the drift</h2>",
+            report.driverLines.isEmpty ? "<p class=\"muted\">No window drifted in this period.</p>"
+                : "<ul id=\"drivers\">" + report.driverLines.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>",
             "<h2>Timeline</h2>",
             HTML.table(["time (UTC)", "what", "event"], report.timeline.map {
                 [HTML.escape(ModelReport.stamp($0.at)), HTML.escape($0.kind.rawValue.replacingOccurrences(of: "_", with: " ")), HTML.escape($0.summary)]

@@ -182,11 +182,27 @@ extension WebPages {
             (\(HTML.escape(alert.subject))): \(alert.severity.rawValue), <span class="state-\(alert.state.rawValue)">\(alert.state.rawValue)</span>,
             seen \(alert.occurrences)× from \(HTML.time(alert.firstSeen)) to \(HTML.time(alert.lastSeen)).</p>
             """
-        return HTML.page(title: "Alert \(id)", principal: principal.name, body: summary
+        return HTML.page(title: "Alert \(id)", principal: principal.name, body: summary + Self.why(alert)
             + "<h2>Notifications</h2>" + (notifications.isEmpty ? "<p>None.</p>" : HTML.table(
                 ["channel", "kind", "state", "attempts", "last status", "queued", "delivered or dead", "next attempt", "last error"], notifications, id: "notifications"
             ))
             + "<h2>History</h2>" + HTML.table(["at", "who", "what", "why"], events, id: "history"))
+    }
+
+    /// What the alert's latest finding said: its reasons, the drifted features and the top drivers.
+    static func why(_ alert: Alert) -> String {
+        func list(_ key: String) -> [[String: JSONValue]] {
+            guard case let .array(values)? = alert.findings[key] else { return [] }
+            return values.compactMap { if case let .object(fields) = $0 { fields } else { nil } }
+        }
+        let reasons: [String] = if case let .array(values)? = alert.findings["reasons"] { values.compactMap(\.stringValue) } else { [] }
+        func number(_ value: JSONValue?) -> String { value?.numberValue.map { String(format: "%.3f", $0) } ?? "" }
+        let drifted = list("drifted_features").map { [HTML.escape($0["feature"]?.stringValue ?? ""), number($0["score"]), HTML.escape($0["method"]?.stringValue ?? "")] }
+        let drivers = list("drivers").map { [HTML.escape($0["feature"]?.stringValue ?? ""), number($0["share"])] }
+        var html = "<h2>Why</h2>" + (reasons.isEmpty ? "<p>No reasons recorded.</p>" : "<ul id=\"reasons\">" + reasons.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>")
+        if !drivers.isEmpty { html += "<h3>Top drivers</h3>" + HTML.table(["feature", "share"], drivers, id: "drivers") }
+        if !drifted.isEmpty { html += "<h3>Drifted features</h3>" + HTML.table(["feature", "score", "method"], drifted, id: "drifted-features") }
+        return html
     }
 
     private func visibleModels(_ models: [String], _ principal: Principal) async throws -> Set<String> {
