@@ -14,8 +14,10 @@ struct DriftCommand: ParsableCommand {
             rows, an effect size counting only when a test confirms it at --significance; see \
             docs/statistics.md), unless --method says otherwise. The window monitor decides by the same \
             policy. P-values are adjusted across columns (Benjamini–Hochberg by default), and the dataset \
-            drifts when the share of drifted columns reaches --drift-share. Exit code 0 whether or not \
-            drift is found, unless --fail-on-drift.
+            drifts when the share of drifted columns reaches --drift-share. A JSON-lines field holding \
+            arrays of numbers is an embedding column, compared whole by --embedding-method (MMD by \
+            default) on at most --embedding-rows rows a side drawn by --seed. Exit code 0 whether or \
+            not drift is found, unless --fail-on-drift.
             """
     )
 
@@ -31,8 +33,20 @@ struct DriftCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Columns to compare as categories even if they hold numbers.", valueName: "names"))
     var categorical: String?
 
-    @Option(help: "Method: auto, \(DriftMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Method: auto, \(DriftMethod.allCases.filter { !$0.supportsEmbedding }.map(\.rawValue).joined(separator: ", ")).")
     var method: String = "auto"
+
+    @Option(help: "Method for embedding columns: \(EmbeddingDrift.methods.map(\.rawValue).joined(separator: ", ")).")
+    var embeddingMethod: String = DriftMethod.mmd.rawValue
+
+    @Option(help: "Most rows a side an embedding column is compared on (more are subsampled by --seed).")
+    var embeddingRows: Int = EmbeddingDrift.Options().maximumRows
+
+    @Option(help: "Permutations of the embedding tests that use them (mmd, mean_distance).")
+    var permutations: Int = EmbeddingDrift.Options().permutations
+
+    @Option(help: "Seed of the embedding tests' subsamples, permutations and folds.")
+    var seed: UInt64 = 0
 
     @Option(help: "Threshold instead of the method's default (a p-value for tests, a distance otherwise).")
     var threshold: Double?
@@ -59,9 +73,15 @@ struct DriftCommand: ParsableCommand {
     var failOnDrift = false
 
     func validate() throws {
-        guard method == "auto" || DriftMethod(rawValue: method) != nil else {
-            throw ValidationError("unknown method '\(method)'; use auto or one of \(DriftMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        let scalar = DriftMethod.allCases.filter { !$0.supportsEmbedding }
+        guard method == "auto" || DriftMethod(rawValue: method).map(scalar.contains) == true else {
+            throw ValidationError("unknown method '\(method)'; use auto or one of \(scalar.map(\.rawValue).joined(separator: ", "))")
         }
+        guard DriftMethod(rawValue: embeddingMethod)?.supportsEmbedding == true else {
+            throw ValidationError("unknown embedding method '\(embeddingMethod)'; use one of \(EmbeddingDrift.methods.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard embeddingRows >= 10 else { throw ValidationError("--embedding-rows must be at least 10") }
+        guard permutations >= 1 else { throw ValidationError("--permutations must be at least 1") }
         guard bins >= 2 else { throw ValidationError("--bins must be at least 2") }
         guard (0...1).contains(driftShare) else { throw ValidationError("--drift-share must be between 0 and 1") }
         guard significance > 0 && significance <= 1 else { throw ValidationError("--significance must be in (0, 1]") }
@@ -92,13 +112,16 @@ struct DriftCommand: ParsableCommand {
         policy.correction = correction
         policy.significance = significance < 1 ? significance : nil
         policy.minimumCount = minRows
-        func values(_ table: DataTable) -> [String: ColumnValues] {
-            Dictionary(uniqueKeysWithValues: selected.compactMap { name in table[name].map { (name, $0.driftValues) } })
+        var options = EmbeddingDrift.Options()
+        options.method = DriftMethod(rawValue: embeddingMethod) ?? .mmd
+        options.maximumRows = embeddingRows
+        options.permutations = permutations
+        options.seed = seed
+        let outcomes = selected.map { name in
+            (name: name, kind: Self.kind(referenceTable[name], currentTable[name]),
+             outcome: Self.compare(referenceTable[name], currentTable[name], policy: policy, embedding: options))
         }
-        let report = DatasetDrift(
-            reference: values(referenceTable), current: values(currentTable), columns: selected,
-            policy: policy, shareThreshold: driftShare
-        )
+        let report = DatasetDrift(outcomes: outcomes, policy: policy, shareThreshold: driftShare)
         let change = SchemaChange(expected: referenceTable.columnNames, actual: currentTable.columnNames)
         let summary = DriftSummary(
             reference: reference, current: current, referenceRows: referenceTable.rowCount,
@@ -106,6 +129,37 @@ struct DriftCommand: ParsableCommand {
         )
         print(try summary.rendered(as: format), terminator: "")
         if failOnDrift && report.drifted { throw ExitCode(3) }
+    }
+
+    /// How a column is compared: an embedding when either file holds arrays in it.
+    static func kind(_ reference: DataTable.Column?, _ current: DataTable.Column?) -> ColumnKind {
+        switch (reference, current) {
+        case (.embedding?, _), (_, .embedding?): .embedding
+        case (.numeric?, .numeric?): .numeric
+        default: .categorical
+        }
+    }
+
+    /// One column's comparison: an embedding column whole, any other by the drift policy.
+    static func compare(
+        _ reference: DataTable.Column?, _ current: DataTable.Column?, policy: DriftPolicy, embedding options: EmbeddingDrift.Options
+    ) -> Result<DriftFinding, StatisticsError> {
+        guard let reference, let current else {
+            return .failure(StatisticsError(.invalidParameter, "column is not in the \(reference == nil ? "reference" : "current") data"))
+        }
+        switch (reference, current) {
+        case let (.embedding(base), .embedding(now)):
+            do throws(StatisticsError) {
+                try policy.checkCounts(reference: base.rows.count - base.missingCount, current: now.rows.count - now.missingCount)
+                return .success(DriftFinding(result: try EmbeddingDrift.compare(reference: try base.sample(), current: try now.sample(), options: options)))
+            } catch {
+                return .failure(error)
+            }
+        case (.embedding, _), (_, .embedding):
+            return .failure(StatisticsError(.invalidParameter, "the column holds embeddings in one file and single values in the other"))
+        default:
+            return DatasetDrift.compare(reference.driftValues!, current.driftValues!, policy: policy).1
+        }
     }
 
     static func list(_ text: String?) -> [String] {

@@ -41,6 +41,13 @@ struct DriftSummary: Encodable {
             var notes: [String] = []
             if !result.unseenCategories.isEmpty { notes.append("unseen: \(result.unseenCategories.prefix(5).joined(separator: " "))") }
             if result.currentMissing > 0 { notes.append("\(result.currentMissing) missing") }
+            if column.kind == .embedding, let dimension = result.parameters["dimension"] {
+                let sizes = [result.parameters["reference_sample"], result.parameters["current_sample"]].map { $0.map { String(Int($0)) } ?? "?" }
+                notes.append("dimension \(Int(dimension)); \(sizes[0]) and \(sizes[1]) rows compared, seed \(Int(result.parameters["seed"] ?? 0))")
+                if let cosine = result.parameters["cosine"], let p = result.parameters["cosine_p_value"] {
+                    notes.append("cosine distance \(Self.number(cosine)) p=\(Self.number(p))")
+                }
+            }
             if let confirmation = column.confirmation, let p = confirmation.pValue {
                 notes.append("\(confirmation.method.rawValue) p=\(Self.number(p)) \(column.drifted ? "confirms" : "does not confirm")")
             }

@@ -80,6 +80,8 @@ public enum CategoricalDrift {
         case .lInfinity: score = Distribution.lInfinity(p, q)
         case .ks, .wasserstein, .normedWasserstein:
             throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to numeric columns only")
+        case .mmd, .domainClassifier, .meanDistance, .projectedKS:
+            throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to embedding columns only")
         }
         return DriftResult(
             method: method, score: score, pValue: pValue, threshold: threshold,

@@ -52,17 +52,22 @@ public struct DatasetDrift: Sendable, Codable {
         reference: [String: ColumnValues], current: [String: ColumnValues], columns: [String],
         policy: DriftPolicy = DriftPolicy(), shareThreshold: Double = 0.5
     ) {
-        var outcomes: [(String, ColumnKind, Result<DriftFinding, StatisticsError>)] = []
-        for name in columns {
+        let outcomes = columns.map { name -> (String, ColumnKind, Result<DriftFinding, StatisticsError>) in
             guard let referenceValues = reference[name], let currentValues = current[name] else {
                 let missing = reference[name] == nil ? "reference" : "current"
-                outcomes.append((name, .categorical, .failure(StatisticsError(.invalidParameter, "column is not in the \(missing) data"))))
-                continue
+                return (name, .categorical, .failure(StatisticsError(.invalidParameter, "column is not in the \(missing) data")))
             }
             let (kind, outcome) = Self.compare(referenceValues, currentValues, policy: policy)
-            outcomes.append((name, kind, outcome))
+            return (name, kind, outcome)
         }
-        var verdicts = policy.verdicts(outcomes.compactMap { try? $0.2.get() }).makeIterator()
+        self.init(outcomes: outcomes, policy: policy, shareThreshold: shareThreshold)
+    }
+
+    /// The dataset's verdict from each column's comparison made already (such as an embedding
+    /// column's by ``EmbeddingDrift``), in report order: p-values adjusted together by the
+    /// policy's correction, and the share of drifted columns against `shareThreshold`.
+    public init(outcomes: [(name: String, kind: ColumnKind, outcome: Result<DriftFinding, StatisticsError>)], policy: DriftPolicy, shareThreshold: Double = 0.5) {
+        var verdicts = policy.verdicts(outcomes.compactMap { try? $0.outcome.get() }).makeIterator()
         self.columns = outcomes.map { name, kind, outcome in
             switch outcome {
             case let .success(finding):

@@ -22,12 +22,28 @@ public enum DriftMethod: String, Sendable, Codable, CaseIterable {
     case totalVariation = "tv"
     /// L-infinity distance: the largest change in any one category's share.
     case lInfinity = "linf"
+    /// Maximum mean discrepancy of embeddings, RBF kernel, permutation p-value.
+    case mmd
+    /// Held-out ROC AUC of a classifier telling the sides' embeddings apart, Mann–Whitney p-value.
+    case domainClassifier = "domain_classifier"
+    /// Euclidean distance between the mean embeddings, permutation p-value (cosine beside it).
+    case meanDistance = "mean_distance"
+    /// KS on the reference's principal components, Bonferroni over them ("Failing Loudly").
+    case projectedKS = "pca_ks"
 
     /// Whether the decision rests on a p-value (drift when p < threshold) rather than a distance
     /// (drift when score > threshold).
     public var isHypothesisTest: Bool {
         switch self {
-        case .ks, .chiSquare, .zTest: true
+        case .ks, .chiSquare, .zTest, .mmd, .domainClassifier, .meanDistance, .projectedKS: true
+        default: false
+        }
+    }
+
+    /// Whether the method compares embeddings (rows of many numbers) rather than single values.
+    public var supportsEmbedding: Bool {
+        switch self {
+        case .mmd, .domainClassifier, .meanDistance, .projectedKS: true
         default: false
         }
     }
@@ -36,7 +52,7 @@ public enum DriftMethod: String, Sendable, Codable, CaseIterable {
     public var supportsNumeric: Bool {
         switch self {
         case .chiSquare, .zTest, .totalVariation, .lInfinity: false
-        default: true
+        default: !supportsEmbedding
         }
     }
 
@@ -44,7 +60,7 @@ public enum DriftMethod: String, Sendable, Codable, CaseIterable {
     public var supportsCategorical: Bool {
         switch self {
         case .ks, .wasserstein, .normedWasserstein: false
-        default: true
+        default: !supportsEmbedding
         }
     }
 

@@ -50,6 +50,7 @@ public struct DriftPolicy: Sendable, Equatable {
 
     /// The method for a column of `kind` whose reference has `referenceCount` values.
     public func method(for kind: ColumnKind, referenceCount: Int, distinctCount: Int) -> DriftMethod {
+        if kind == .embedding { return method.flatMap { $0.supportsEmbedding ? $0 : nil } ?? .mmd }
         if let method, kind == .numeric ? method.supportsNumeric : method.supportsCategorical {
             return method
         }
@@ -57,6 +58,7 @@ public struct DriftPolicy: Sendable, Equatable {
         switch kind {
         case .numeric: return large ? .normedWasserstein : .ks
         case .categorical: return large ? .jensenShannon : (distinctCount <= 2 ? .zTest : .chiSquare)
+        case .embedding: return .mmd // decided above
         }
     }
 
@@ -101,6 +103,8 @@ public struct DriftPolicy: Sendable, Equatable {
 /// How a column's values are compared.
 public enum ColumnKind: String, Sendable, Codable {
     case numeric, categorical
+    /// Arrays of numbers compared whole (``EmbeddingDrift``).
+    case embedding
 }
 
 /// Multiple-testing correction across the columns compared together.

@@ -55,6 +55,8 @@ public enum NumericDrift {
             return result(score, parameters: parameters, edges: bins.edges)
         case .chiSquare, .zTest, .totalVariation, .lInfinity:
             throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to categorical columns only")
+        case .mmd, .domainClassifier, .meanDistance, .projectedKS:
+            throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to embedding columns only")
         }
     }
 

@@ -56,6 +56,8 @@ public enum ProfileDrift {
             return result(score, parameters: ["bins": Double(edges.count + 1), "epsilon": epsilon], edges: edges)
         case .chiSquare, .zTest, .totalVariation, .lInfinity:
             throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to categorical columns only")
+        case .mmd, .domainClassifier, .meanDistance, .projectedKS:
+            throw StatisticsError(.invalidParameter, "\(method.rawValue) applies to embedding columns only")
         }
     }
 

@@ -6,21 +6,40 @@ public struct DataTable: Sendable {
     public enum Column: Sendable {
         case numeric([Double])
         case text([String?])
+        /// Arrays of numbers of one length (an embedding per row); `nil` rows are missing.
+        case embedding(EmbeddingColumn)
 
         public var count: Int {
             switch self {
             case let .numeric(values): values.count
             case let .text(values): values.count
+            case let .embedding(column): column.rows.count
             }
         }
 
-        /// The column as drift tests see it: numbers stay numeric, text is categorical.
-        public var driftValues: ColumnValues {
+        /// The column as per-value drift tests see it: numbers stay numeric, text is
+        /// categorical; `nil` for an embedding, which is compared whole (``EmbeddingColumn``).
+        public var driftValues: ColumnValues? {
             switch self {
             case let .numeric(values): .numeric(values)
             case let .text(values): .categorical(values)
+            case .embedding: nil
             }
         }
+    }
+
+    /// A column whose every present value is an array of `dimension` finite numbers.
+    public struct EmbeddingColumn: Sendable {
+        public let dimension: Int
+        /// Each row's values; `nil` where the row has none.
+        public let rows: [[Double]?]
+
+        /// The present rows, for the embedding drift tests.
+        public func sample() throws(StatisticsError) -> EmbeddingSample {
+            try EmbeddingSample(rows: rows.compactMap { $0 }, dimension: dimension)
+        }
+
+        public var missingCount: Int { rows.count - rows.lazy.compactMap { $0 }.count }
     }
 
     public let columnNames: [String]

@@ -10,6 +10,8 @@ struct JSONLinesReader {
         var values: [String: [Any?]] = [:]
         var rows = 0
         var line = 0
+        // The file line of each record, for errors found column by column.
+        var lines: [Int] = []
         var start = data.startIndex
         while start < data.endIndex {
             line += 1
@@ -32,19 +34,57 @@ struct JSONLinesReader {
             }
             for name in names {
                 let value = record[name]
-                if let value, !(value is NSNull), !(value is NSNumber), !(value is String) {
-                    throw DataFileError(file: file, line: line, "field '\(name)' is a nested value; only numbers, strings, booleans and null are supported")
+                if let value, !(value is NSNull), !(value is NSNumber), !(value is String), !(value is [Any]) {
+                    throw DataFileError(file: file, line: line, "field '\(name)' is an object; only numbers, strings, booleans, null and arrays of numbers (embeddings) are supported")
                 }
                 values[name]!.append(value is NSNull ? nil : value)
             }
             rows += 1
+            lines.append(line)
         }
         guard !names.isEmpty else { throw DataFileError(file: file, line: nil, "the file holds no records") }
         var columns: [DataTable.Column] = []
         for name in names {
-            columns.append(try column(name, values[name]!, reading: readings[name] ?? .inferred))
+            let values = values[name]!
+            if values.contains(where: { $0 is [Any] }) {
+                columns.append(.embedding(try embedding(name, values, lines: lines)))
+            } else {
+                columns.append(try column(name, values, reading: readings[name] ?? .inferred))
+            }
         }
         return DataTable(columnNames: names, columns: columns)
+    }
+
+    /// A column of arrays of numbers: each present value an array of the first one's length, of
+    /// finite numbers; anything else is an error naming its line.
+    private func embedding(_ name: String, _ values: [Any?], lines: [Int]) throws(DataFileError) -> DataTable.EmbeddingColumn {
+        var dimension: Int?
+        var rows: [[Double]?] = []
+        rows.reserveCapacity(values.count)
+        for (index, value) in values.enumerated() {
+            guard let value, !(value is NSNull) else {
+                rows.append(nil)
+                continue
+            }
+            guard let array = value as? [Any] else {
+                throw DataFileError(file: file, line: lines[index], "column '\(name)' holds arrays (an embedding) on other lines, but \(value) here")
+            }
+            var numbers: [Double] = []
+            numbers.reserveCapacity(array.count)
+            for element in array {
+                guard let number = number(element), number.isFinite, Float(number).isFinite else {
+                    throw DataFileError(file: file, line: lines[index], "column '\(name)': an embedding's values must be finite numbers, not \(element)")
+                }
+                numbers.append(number)
+            }
+            if let dimension, numbers.count != dimension {
+                throw DataFileError(file: file, line: lines[index], "column '\(name)': this embedding has \(numbers.count) values, earlier ones \(dimension)")
+            }
+            guard !numbers.isEmpty else { throw DataFileError(file: file, line: lines[index], "column '\(name)': an empty embedding") }
+            dimension = numbers.count
+            rows.append(numbers)
+        }
+        return DataTable.EmbeddingColumn(dimension: dimension ?? 0, rows: rows)
     }
 
     /// A JSON number that is not a Boolean.
