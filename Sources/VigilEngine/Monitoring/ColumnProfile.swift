@@ -102,6 +102,8 @@ struct ProfileSet: Sendable {
     var estimator: ReferenceEstimator?
     /// Rows drawn for the multivariate tests, when the monitor runs them.
     var sample: TableSample?
+    /// Each embedding feature's present rows, drawn for its drift test.
+    var embeddings: [String: EmbeddingSample] = [:]
 
     subscript(slice: Slice, column: String) -> ColumnProfile? {
         profiles[Key(slice: slice, column: column)]

@@ -15,6 +15,8 @@ struct WindowAnalysis: Sendable {
     let testedFeatures: Set<String>
     /// Whether and how the tested features are compared all together.
     let multivariate: MultivariateOptions?
+    /// How embedding features are compared whole.
+    let embedding: EmbeddingSettings
     let logger: Logger
 
     /// The tested features, in declaration order.
@@ -28,6 +30,7 @@ struct WindowAnalysis: Sendable {
         reference: MonitorReference?, quarantined: [String: Int]
     ) async throws -> WindowMetrics {
         var metrics = WindowMetrics(signature: window, workflow: workflow, sampleRate: sampleRate)
+        let embeddings = embedding.samples(rows, features: data.embeddingFeatures)
         for (slice, indices) in subsets(rows) {
             let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
             for (column, profile) in table.profiles {
@@ -36,7 +39,8 @@ struct WindowAnalysis: Sendable {
                 ))
             }
             if let reference {
-                metrics.drift += drift(table.profiles, samples: table.samples, slice: slice, reference: reference)
+                // Embeddings are compared for the whole window only.
+                metrics.drift += drift(table.profiles, samples: table.samples, slice: slice, reference: reference, embeddings: slice == .overall ? embeddings : [:])
             }
             metrics.integrity += integrity(table, rows: rows, slice: slice, reference: reference, quarantined: quarantined)
             let summary = PerformanceSummary(table: table, problem: data.problemType)
@@ -158,16 +162,21 @@ struct WindowAnalysis: Sendable {
             if slice == .overall, fittingEstimator { set.estimator = estimator(fittedOn: table, rows: rows) }
         }
         set.sample = multivariate?.sample(rows, features: testedFeatureNames)
+        set.embeddings = embedding.samples(rows, features: data.embeddingFeatures)
         return set
     }
 
     // MARK: - Drift
 
     /// Drift of each profiled column against the reference's profile of the same slice and
-    /// column, decided by the policy across the columns of the slice (so p-values are corrected
-    /// together, as `vigil drift` corrects across a file's columns). `samples` (a window's sorted
-    /// values) let binned methods recount on the reference's edges.
-    func drift(_ profiles: [(ProfiledRows.Column, ColumnProfile)], samples: [String: SortedSample], slice: Slice, reference: MonitorReference) -> [DriftMetric] {
+    /// column, and of each embedding in `embeddings` (the window's drawn rows) against the
+    /// reference's, decided by the policy across the columns of the slice (so p-values are
+    /// corrected together, as `vigil drift` corrects across a file's columns). `samples` (a
+    /// window's sorted values) let binned methods recount on the reference's edges.
+    func drift(
+        _ profiles: [(ProfiledRows.Column, ColumnProfile)], samples: [String: SortedSample], slice: Slice, reference: MonitorReference,
+        embeddings: [String: EmbeddingSample] = [:]
+    ) -> [DriftMetric] {
         var compared: [(column: ProfiledRows.Column, current: ColumnProfile, base: ColumnProfile, finding: DriftFinding)] = []
         for (column, current) in profiles where column.role != "feature" || testedFeatures.contains(column.name) {
             guard let base = reference.profiles[slice, column.name] else { continue }
@@ -178,7 +187,18 @@ struct WindowAnalysis: Sendable {
                 logger.debug("no drift test for a column", metadata: ["column": "\(column.name)", "reason": "\(error)"])
             }
         }
-        return zip(compared, policy.verdicts(compared.map(\.finding))).map { entry, verdict in
+        var embedded: [(name: String, finding: DriftFinding)] = []
+        for feature in data.embeddingFeatures where testedFeatures.contains(feature.name) {
+            guard let current = embeddings[feature.name], let base = reference.profiles.embeddings[feature.name] else { continue }
+            do {
+                try policy.checkCounts(reference: base.count, current: current.count)
+                embedded.append((feature.name, DriftFinding(result: try EmbeddingDrift.compare(reference: base, current: current, options: embedding.options))))
+            } catch {
+                logger.debug("no drift test for an embedding", metadata: ["feature": "\(feature.name)", "reason": "\(error)"])
+            }
+        }
+        let verdicts = policy.verdicts(compared.map(\.finding) + embedded.map(\.finding))
+        let columns = zip(compared, verdicts).map { entry, verdict in
             let (column, current, base, finding) = entry
             let result = finding.result
             var pValue = result.pValue, parameters = result.parameters
@@ -201,6 +221,19 @@ struct WindowAnalysis: Sendable {
                 parameters: parameters, binEdges: result.binEdges
             )
         }
+        return columns + zip(embedded, verdicts.dropFirst(compared.count)).map { entry, verdict in
+            let result = entry.finding.result
+            var parameters = result.parameters
+            if let adjusted = verdict.adjustedPValue, policy.correction != .none { parameters["adjusted_p_value"] = adjusted }
+            return DriftMetric(
+                slice: slice, featureName: entry.name, columnRole: "feature", method: result.method.rawValue,
+                driftScore: result.score, driftThreshold: result.threshold, pValue: result.pValue, drifted: verdict.drifted,
+                comparison: reference.comparison, reference: reference.name,
+                referenceStart: reference.window?.start, referenceEnd: reference.window?.end,
+                referenceCount: result.referenceCount, currentCount: result.currentCount,
+                meanDelta: nil, nullRateDelta: 0, distinctCountDelta: nil, parameters: parameters, binEdges: nil
+            )
+        }
     }
 
     private func rate(_ part: Int, _ whole: Int) -> Double { whole > 0 ? Double(part) / Double(whole) : 0 }
@@ -210,6 +243,14 @@ struct WindowAnalysis: Sendable {
     func integrity(_ table: ProfiledRows, rows: WindowRows, slice: Slice, reference: MonitorReference?, quarantined: [String: Int]) -> [IntegrityMetric] {
         var results: [IntegrityMetric] = []
         let overall = slice == .overall
+        for schema in overall ? data.embeddingFeatures : [] {
+            guard let values = rows.embeddings[schema.name], let dimension = schema.dimension, dimension > 0 else { continue }
+            let missing = stride(from: 0, to: values.count, by: dimension).filter { values[$0].isNaN }.count
+            results.append(IntegrityMetric(
+                slice: slice, featureName: schema.name, rowCount: table.rowCount, missingCount: missing, typeMismatches: 0, outOfRange: 0,
+                outOfDomain: 0, unseenCategories: 0, quarantinedRows: quarantined[schema.name] ?? 0
+            ))
+        }
         for schema in data.features {
             guard let values = table.features[schema.name] else { continue }
             var missing = 0, outOfRange = 0, outOfDomain = 0, unseen = 0

@@ -31,6 +31,8 @@ public struct WindowMonitor: Sendable {
         public var lookback: TimeInterval = 7 * 86_400
         /// Multivariate drift of the tested features together, and its settings; `nil` runs none.
         public var multivariate: MultivariateOptions?
+        /// How embedding features are compared with the reference.
+        public var embedding = EmbeddingSettings.standard
 
         public init() {}
     }
@@ -92,7 +94,7 @@ public struct WindowMonitor: Sendable {
         store = MetricsStore(database: database)
         analysis = WindowAnalysis(
             data: data, slices: slices, policy: options.policy, testedFeatures: Set(options.features ?? data.features.map(\.name)),
-            multivariate: options.multivariate, logger: logger
+            multivariate: options.multivariate, embedding: options.embedding, logger: logger
         )
         references = WindowReferences(source: source, store: store, analysis: analysis, sampleRate: options.sampleRate)
         self.logger = logger
@@ -113,6 +115,7 @@ public struct WindowMonitor: Sendable {
             if let rate = parameters.sampleRate { options.sampleRate = rate }
             options.features = parameters.features
             options.multivariate = parameters.multivariate
+            if let embedding = parameters.embedding { options.embedding = embedding }
         }
         try self.init(database: database, workflow: version.workflow, model: model, data: data, options: options, logger: logger)
     }

@@ -68,7 +68,11 @@ struct WindowReferences: Sendable {
         for (key, profile) in set.profiles {
             stored.append(StoredProfile(slice: key.slice, columnName: key.column, role: "", kind: profile.kind.rawValue, profile: try profile.encoded()))
         }
-        let sample = try set.sample.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let drawn = ReferenceRows(
+            table: set.sample, embeddings: set.embeddings,
+            embeddingRows: analysis.embedding.options.maximumRows, embeddingSeed: analysis.embedding.options.seed
+        )
+        let sample = set.sample == nil && set.embeddings.isEmpty ? nil : String(decoding: try JSONEncoder().encode(drawn), as: UTF8.self)
         try await store.saveBaseline(
             model: model, name: name, rows: rows.rowCount, profiles: stored, performance: set.performance, estimator: try set.estimator?.encoded(),
             sample: sample, now: now
@@ -76,16 +80,22 @@ struct WindowReferences: Sendable {
         return baseline(set)
     }
 
-    /// The stored baseline, unless the monitor needs rows drawn for multivariate tests that it
-    /// was stored without (or drawn with other settings): then it is profiled again.
+    /// The stored baseline, unless the monitor needs rows drawn for multivariate or embedding
+    /// tests that it was stored without (or drawn with other settings): then it is profiled again.
     private func cachedBaseline() async throws -> MonitorReference? {
         guard let cached = try await store.baseline(model: model, name: name) else { return nil }
         var set = try ProfileSet(stored: cached.profiles, performance: cached.performance)
         set.estimator = try cached.estimator.map(ReferenceEstimator.decoded)
-        set.sample = cached.sample.flatMap { try? JSONDecoder().decode(TableSample.self, from: Data($0.utf8)) }
+        let drawn = cached.sample.flatMap { try? JSONDecoder().decode(ReferenceRows.self, from: Data($0.utf8)) }
+        set.sample = drawn?.table
+        set.embeddings = drawn?.embeddings ?? [:]
         if let options = analysis.multivariate {
             guard let sample = set.sample, sample.seed == options.seed, sample.names == analysis.testedFeatureNames,
                   sample.rowCount == min(options.sampleRows, cached.rows) else { return nil }
+        }
+        if !data.embeddingFeatures.isEmpty {
+            let options = analysis.embedding.options
+            guard drawn?.embeddingRows == options.maximumRows, drawn?.embeddingSeed == options.seed else { return nil }
         }
         return baseline(set)
     }
@@ -145,9 +155,10 @@ struct WindowReferences: Sendable {
                     set.estimator = estimator
                 }
             }
-            if let options = analysis.multivariate {
+            if analysis.multivariate != nil || !data.embeddingFeatures.isEmpty {
                 let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
-                set.sample = options.sample(rows, features: analysis.testedFeatureNames)
+                set.sample = analysis.multivariate?.sample(rows, features: analysis.testedFeatureNames)
+                set.embeddings = analysis.embedding.samples(rows, features: data.embeddingFeatures)
             }
             return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
         }

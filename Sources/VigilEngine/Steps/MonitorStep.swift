@@ -17,9 +17,10 @@ public struct MonitorStep: WorkflowStep {
         public var significance: Double?
         public var correction: String?
         public var multivariate: MultivariateOptions?
+        public var embedding: EmbeddingSettings?
 
         enum CodingKeys: String, CodingKey {
-            case windows, features, method, threshold, lookback, significance, correction, multivariate
+            case windows, features, method, threshold, lookback, significance, correction, multivariate, embedding
             case sampleRate = "sample_rate"
             case minRows = "min_rows"
         }
@@ -58,6 +59,7 @@ public struct MonitorStep: WorkflowStep {
         if let rate = parameters.sampleRate { options.sampleRate = rate }
         if let lookback = parameters.lookback { options.lookback = lookback.seconds }
         options.multivariate = parameters.multivariate
+        if let embedding = parameters.embedding { options.embedding = embedding }
         let summary: WindowMonitor.Summary
         do {
             options.policy = try parameters.policy()

@@ -12,7 +12,12 @@ public struct ColumnSchema: Sendable, Codable, Hashable {
         case category
         /// Free text.
         case string
+        /// An array of `dimension` finite numbers (a text or image embedding), compared whole.
+        case embedding
     }
+
+    /// Most values an embedding may have.
+    public static let maximumDimension = 8_192
 
     public var name: String
     public var type: ValueType
@@ -24,13 +29,16 @@ public struct ColumnSchema: Sendable, Codable, Hashable {
     public var allowed: [String]?
     /// Whether a missing value is an error rather than just counted.
     public var required: Bool
+    /// How many numbers an embedding holds.
+    public var dimension: Int?
 
     public init(
         name: String, type: ValueType, minimum: Double? = nil, maximum: Double? = nil,
-        allowed: [String]? = nil, required: Bool = false
+        allowed: [String]? = nil, required: Bool = false, dimension: Int? = nil
     ) {
         self.name = name
         self.type = type
+        self.dimension = dimension
         self.minimum = minimum
         self.maximum = maximum
         self.allowed = allowed
@@ -53,6 +61,8 @@ public struct ColumnSchema: Sendable, Codable, Hashable {
             guard Self.booleanValue(raw) != nil else { return .typeMismatch }
         case .category, .string:
             if let allowed, !allowed.contains(raw) { return .outOfDomain }
+        case .embedding:
+            guard let values = EmbeddingText.numbers(raw), values.count == dimension, values.allSatisfy({ $0?.isFinite == true }) else { return .typeMismatch }
         }
         return nil
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Rows of equal-length vectors (embeddings, or a table's numeric features) stored row-major as
 /// 32-bit floats, the precision models emit embeddings in and the one the kernel loops vectorise.
 public struct EmbeddingSample: Sendable, Equatable {
@@ -130,5 +132,57 @@ enum FloatKernels {
             target[index] += source[index]
             index += 1
         }
+    }
+}
+
+extension EmbeddingSample: Codable {
+    enum CodingKeys: String, CodingKey { case count, dimension, values }
+
+    /// The values as base64 of their little-endian 32-bit patterns: a quarter of decimal text's size, exact.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(count, forKey: .count)
+        try container.encode(dimension, forKey: .dimension)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 4)
+        for value in values {
+            let bits = value.bitPattern.littleEndian
+            for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift))) }
+        }
+        try container.encode(Data(bytes).base64EncodedString(), forKey: .values)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let count = try container.decode(Int.self, forKey: .count), dimension = try container.decode(Int.self, forKey: .dimension)
+        guard let data = Data(base64Encoded: try container.decode(String.self, forKey: .values)), count >= 0, dimension >= 0,
+              data.count == count * dimension * 4 else {
+            throw DecodingError.dataCorruptedError(forKey: .values, in: container, debugDescription: "not \(count) × \(dimension) floats")
+        }
+        let bytes = [UInt8](data)
+        let values = (0..<(count * dimension)).map { index in
+            var bits: UInt32 = 0
+            for offset in 0..<4 { bits |= UInt32(bytes[index * 4 + offset]) << UInt32(offset * 8) }
+            return Float(bitPattern: bits)
+        }
+        self.init(count: count, dimension: dimension, values: values)
+    }
+}
+
+extension EmbeddingSample {
+    /// The rows of `values` (`dimension` floats a row) that hold no NaN, at most `maximum` of
+    /// them drawn by `seed` (see ``subsample(maximum:seed:)``); `nil` when no row is complete.
+    public static func present(in values: [Float], dimension: Int, maximum: Int, seed: UInt64) -> EmbeddingSample? {
+        guard dimension > 0 else { return nil }
+        var kept: [Float] = []
+        var count = 0
+        for row in 0..<(values.count / dimension) {
+            let slice = values[(row * dimension)..<((row + 1) * dimension)]
+            guard !slice.contains(where: \.isNaN) else { continue }
+            kept += slice
+            count += 1
+        }
+        guard count > 0 else { return nil }
+        return EmbeddingSample(count: count, dimension: dimension, values: kept).subsample(maximum: maximum, seed: seed)
     }
 }

@@ -46,7 +46,7 @@ public struct InferenceIngest: Sendable {
 
     /// The roles a logged prediction can have.
     public static let roles: Set<String> = ["champion", "challenger", "shadow", "canary"]
-    static let copyColumns = ["model", "model_version", "role", "request_id", "ts", "features", "prediction", "score", "probabilities", "latency_ms", "error", "batch_id"]
+    static let copyColumns = ["model", "model_version", "role", "request_id", "ts", "features", "prediction", "score", "probabilities", "latency_ms", "error", "batch_id", "embeddings"]
 
     /// Loads `reader`'s file.
     ///

@@ -53,6 +53,10 @@ struct InferenceRowEncoder {
     private var keys: [[UInt8]] = []
     private var known = (requestID: -1, timestamp: -1, modelVersion: -1, role: -1, prediction: -1, score: -1, probabilities: -1, latency: -1, error: -1, label: -1, model: -1)
     private var missingDeclared: [ColumnSchema] = []
+    /// The declared embeddings, in declaration order (the order of `inference_log.embeddings`),
+    /// and each one's column in the file, when it has one.
+    private let embeddings: [ColumnSchema]
+    private var embeddingColumns: [String: Int] = [:]
     private var copy: CopyText
     private var rowKeys: [RowKey] = []
     private let fixedPrefix: [UInt8]
@@ -65,6 +69,7 @@ struct InferenceRowEncoder {
         prefix.text(options.model)
         prefix.separator()
         fixedPrefix = prefix.bytes
+        embeddings = options.features.filter { $0.type == .embedding }
         resolve(columns)
     }
 
@@ -94,6 +99,7 @@ struct InferenceRowEncoder {
             if case let .feature(schema?) = role, let allowed = schema.allowed {
                 allowedBytes[index] = allowed.map { Array($0.utf8) }
             }
+            if case let .feature(schema?) = role, schema.type == .embedding { embeddingColumns[name] = index }
             var key = CopyText(capacity: name.utf8.count + 4)
             key.jsonString(name)
             key.byte(UInt8(ascii: ":"))
@@ -207,7 +213,7 @@ struct InferenceRowEncoder {
         copy.byte(UInt8(ascii: "{"))
         var first = true
         for (index, role) in roles.enumerated() {
-            guard case let .feature(schema) = role else { continue }
+            guard case let .feature(schema) = role, schema?.type != .embedding else { continue }
             if let problem = appendFeature(record, index, schema, first: first) {
                 copy.truncate(to: rowStart)
                 return reject(problem.column, problem.reason)
@@ -231,6 +237,11 @@ struct InferenceRowEncoder {
         copy.byte(failed ? UInt8(ascii: "t") : UInt8(ascii: "f"))
         copy.separator()
         copy.integer(Int64(batchID))
+        copy.separator()
+        if let problem = appendEmbeddings(record) {
+            copy.truncate(to: rowStart)
+            return reject(problem.column, problem.reason)
+        }
         copy.endRow()
         // appendText checked it is UTF-8.
         let requestID = record.text(known.requestID) ?? ""
@@ -240,6 +251,49 @@ struct InferenceRowEncoder {
         }
         return Int((seconds / 86_400).rounded(.down))
     }
+
+    /// Appends the `embeddings` array: the declared embeddings' values one after another (NaN
+    /// for an absent one), or NULL when the row has none; returns the problem when one breaks
+    /// its schema (not an array of finite numbers, or another length than declared).
+    private mutating func appendEmbeddings(_ record: DataRecord) -> (column: String, reason: String)? {
+        var rows: [[Double]?] = []
+        for schema in embeddings {
+            let name = schema.name
+            guard let index = embeddingColumns[name], !record.isMissing(index) else {
+                if schema.required { return (name, "required feature '\(name)' is missing") }
+                rows.append(nil)
+                continue
+            }
+            guard let values = record.numbers(index) else {
+                return (name, "feature '\(name)': '\((record.text(index) ?? "").prefix(40))' is not an array of numbers")
+            }
+            let dimension = schema.dimension ?? values.count
+            guard values.count == dimension else {
+                return (name, "feature '\(name)': \(values.count) values, but the workflow declares dimension \(dimension)")
+            }
+            if let position = values.firstIndex(where: { value in value.map { !$0.isFinite || !Float($0).isFinite } ?? true }) {
+                return (name, "feature '\(name)': value \(position + 1) is not a finite number")
+            }
+            rows.append(values.map { $0! })
+        }
+        guard rows.contains(where: { $0 != nil }) else {
+            copy.null()
+            return nil
+        }
+        copy.byte(UInt8(ascii: "{"))
+        for (position, schema) in embeddings.enumerated() {
+            if position > 0 { copy.byte(UInt8(ascii: ",")) }
+            let values = rows[position] ?? Array(repeating: .nan, count: schema.dimension ?? 0)
+            for (offset, value) in values.enumerated() {
+                if offset > 0 { copy.byte(UInt8(ascii: ",")) }
+                if value.isNaN { copy.verbatim(Self.nanBytes) } else { copy.number(value) }
+            }
+        }
+        copy.byte(UInt8(ascii: "}"))
+        return nil
+    }
+
+    static let nanBytes = Array("NaN".utf8)
 
     /// Appends a text field, escaped; `false` when it is not valid UTF-8.
     private mutating func appendText(_ record: DataRecord, _ column: Int) -> Bool {
@@ -290,6 +344,8 @@ struct InferenceRowEncoder {
             }
             key()
             copy.verbatim(value ? Self.trueBytes : Self.falseBytes)
+        case .embedding:
+            return nil // in the embeddings column, by appendEmbeddings
         case .category, .string:
             if let raw = record.asciiBytes(index) {
                 if let allowed = allowedBytes[index], !allowed.contains(where: { $0.elementsEqual(raw) }) {

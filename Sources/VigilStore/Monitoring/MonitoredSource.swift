@@ -33,6 +33,9 @@ public struct MonitoredSource: Sendable {
         for column in [data.timestamp, data.prediction, data.requestID] + [data.label, data.score].compactMap({ $0 }) + data.features.map(\.name) {
             _ = try Self.quotedName(column, dotted: false)
         }
+        if data.table != nil, let embedding = data.embeddingFeatures.first {
+            throw StoreError(.invalidConfiguration, "embedding feature '\(embedding.name)' is read from Vigil's own inference log only, not from a table of your own")
+        }
     }
 
     var isVigilLog: Bool { data.table == nil }
@@ -122,7 +125,8 @@ public struct WindowRows: Sendable {
             latencies: latencies + other.latencies, errors: errors + other.errors, variants: variants + other.variants,
             probabilities: probabilities.isEmpty && other.probabilities.isEmpty ? []
                 : (probabilities.isEmpty ? Array(repeating: nil, count: rowCount) : probabilities)
-                    + (other.probabilities.isEmpty ? Array(repeating: nil, count: other.rowCount) : other.probabilities)
+                    + (other.probabilities.isEmpty ? Array(repeating: nil, count: other.rowCount) : other.probabilities),
+            embeddings: embeddings.merging(other.embeddings, uniquingKeysWith: +)
         )
     }
 
@@ -143,6 +147,9 @@ public struct WindowRows: Sendable {
     /// A multiclass model's class probabilities per row (`inference_log.probabilities`); empty
     /// when no row of the window has them.
     public var probabilities: [[String: Double]?] = []
+    /// Each declared embedding's values, row after row (`dimension` floats a row; a row without
+    /// the embedding holds NaN).
+    public var embeddings: [String: [Float]] = [:]
 }
 
 extension MonitoredSource {
@@ -221,7 +228,8 @@ extension MonitoredSource {
 
     /// The columns of Vigil's log a window reads, in the order ``stream(_:from:to:on:)`` parses them.
     private static let streamedColumns = """
-        t.features, t.prediction, t.score, y.label, t.latency_ms, t.error, t.role || ':' || t.model_version AS variant, t.probabilities::text AS probabilities
+        t.features, t.prediction, t.score, y.label, t.latency_ms, t.error, t.role || ':' || t.model_version AS variant, t.probabilities::text AS probabilities,
+        t.embeddings
         """
 
     /// Vigil's log: rows streamed as they are stored, features parsed from their JSON here.
@@ -247,7 +255,7 @@ extension MonitoredSource {
         bindings.append(limit)
         // The newest rows, then back into time order (an estimator's chunks are consecutive).
         let query = PostgresQuery(unsafeSQL: """
-            SELECT features, prediction, score, label, latency_ms, error, variant, probabilities FROM (
+            SELECT features, prediction, score, label, latency_ms, error, variant, probabilities, embeddings FROM (
                 SELECT \(Self.streamedColumns), t.ts AS at, t.request_id AS request
                 \(source.fromClause) AND t.ts >= $3 AND t.ts < $4 AND t.model_version = $5 AND y.label IS NOT NULL
                 ORDER BY t.ts DESC, t.request_id DESC LIMIT $6
@@ -258,7 +266,10 @@ extension MonitoredSource {
 
     /// Parses the rows of `query`, which selects ``streamedColumns``.
     private func stream(_ query: PostgresQuery, from start: Date, to end: Date, on database: Database) async throws -> WindowRows {
-        var features = FeatureColumns(features: data.features)
+        let scalar = data.scalarFeatures, embedded = data.embeddingFeatures
+        let width = embedded.reduce(0) { $0 + ($1.dimension ?? 0) }
+        var embeddings = embedded.map { _ in [Float]() }
+        var features = FeatureColumns(features: scalar)
         var predictions: [String?] = [], labels: [String?] = [], scores: [Double] = [], latencies: [Double] = [], errors: [Bool] = []
         var variants: [String?] = [], probabilities: [[String: Double]?] = [], anyProbabilities = false
         let decoder = JSONDecoder()
@@ -276,16 +287,31 @@ extension MonitoredSource {
             let classes = cells.next()?.bytes.flatMap { try? decoder.decode([String: Double].self, from: Data(buffer: $0)) }
             anyProbabilities = anyProbabilities || classes != nil
             probabilities.append(classes)
+            if !embedded.isEmpty {
+                // The row's embeddings one after another, as the ingest wrote them; none, or another width: missing.
+                let values = try cells.next()?.decode([Float]?.self) ?? nil
+                var offset = 0
+                for (index, schema) in embedded.enumerated() {
+                    let dimension = schema.dimension ?? 0
+                    if let values, values.count == width {
+                        embeddings[index] += values[offset..<(offset + dimension)]
+                    } else {
+                        embeddings[index] += repeatElement(Float.nan, count: dimension)
+                    }
+                    offset += dimension
+                }
+            }
         }
         var columns: [String: ColumnValues] = [:], mismatches: [String: Int] = [:]
-        for (index, feature) in data.features.enumerated() {
+        for (index, feature) in scalar.enumerated() {
             columns[feature.name] = feature.isNumeric ? .numeric(features.numbers[index]) : .categorical(features.texts[index])
             mismatches[feature.name] = features.mismatches[index]
         }
         return WindowRows(
             start: start, end: end, rowCount: predictions.count, features: columns, typeMismatches: mismatches,
             predictions: predictions, scores: scores, labels: labels, latencies: latencies, errors: errors, variants: variants,
-            probabilities: anyProbabilities ? probabilities : []
+            probabilities: anyProbabilities ? probabilities : [],
+            embeddings: Dictionary(uniqueKeysWithValues: zip(embedded.map(\.name), embeddings))
         )
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import VigilStatistics
 
 /// Reads the records of a CSV or JSON-lines file one at a time, for loaders that judge each
 /// row on its own (quarantining a bad row instead of failing the file).
@@ -154,9 +155,17 @@ public struct DataRecord {
             switch values[column] {
             case let .number(value): return value.isFinite ? value : nil
             case let .text(text): return Double(text).flatMap { $0.isFinite ? $0 : nil }
-            case .bool, .missing: return nil
+            case .bool, .missing, .numbers: return nil
             }
         }
+    }
+
+    /// The field as an array of numbers (an embedding): a JSON array, or text holding one
+    /// (`[0.1, 0.2]` in a CSV field); an element that is not a number is `nil`. `nil` when the
+    /// field is neither.
+    public func numbers(_ column: Int) -> [Double?]? {
+        if case let .json(values) = storage, column < values.count, case let .numbers(numbers) = values[column] { return numbers }
+        return text(column).flatMap(EmbeddingText.numbers)
     }
 
     /// The field as text as written (numbers and Booleans of JSON in their usual spelling); `nil`
@@ -170,6 +179,7 @@ public struct DataRecord {
             case let .text(text): return text
             case let .number(value): return NumberText.format(value)
             case let .bool(value): return value ? "true" : "false"
+            case let .numbers(numbers): return Self.arrayText(numbers)
             case .missing: return nil
             }
         }
@@ -218,10 +228,15 @@ public struct DataRecord {
                 case let .text(text): text
                 case let .number(number): NumberText.format(number)
                 case let .bool(flag): flag ? "true" : "false"
+                case let .numbers(numbers): Self.arrayText(numbers)
                 case .missing: ""
                 }
             }.joined(separator: ",")
         }
+    }
+
+    private static func arrayText(_ numbers: [Double?]) -> String {
+        "[" + numbers.map { $0.map(NumberText.format) ?? "null" }.joined(separator: ",") + "]"
     }
 }
 
@@ -231,6 +246,8 @@ enum JSONRecordValue {
     case number(Double)
     case bool(Bool)
     case text(String)
+    /// An array (an embedding); an element that is not a number is `nil`.
+    case numbers([Double?])
 
     init(_ value: Any, key: String, file: String, line: Int) throws(DataFileError) {
         switch value {
@@ -238,8 +255,13 @@ enum JSONRecordValue {
         case let number as NSNumber:
             self = String(cString: number.objCType) == "c" ? .bool(number.boolValue) : .number(number.doubleValue)
         case let text as String: self = .text(text)
+        case let array as [Any]:
+            self = .numbers(array.map { element in
+                guard let number = element as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
+                return number.doubleValue
+            })
         default:
-            throw DataFileError(file: file, line: line, "field '\(key)' is a nested value; only numbers, strings, booleans and null are supported")
+            throw DataFileError(file: file, line: line, "field '\(key)' is an object; only numbers, strings, booleans, null and arrays of numbers (embeddings) are supported")
         }
     }
 }

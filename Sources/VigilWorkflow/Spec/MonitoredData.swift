@@ -33,6 +33,11 @@ public struct MonitoredData: Sendable, Hashable, Codable {
     /// (`calibration: isotonic | platt`; isotonic when not given).
     public var calibration: ScoreCalibration.Method?
 
+    /// The features compared value by value (every declared feature but embeddings).
+    public var scalarFeatures: [ColumnSchema] { features.filter { $0.type != .embedding } }
+    /// The embedding features, in declaration order (the order of `inference_log.embeddings`).
+    public var embeddingFeatures: [ColumnSchema] { features.filter { $0.type == .embedding } }
+
     /// Labels may arrive before their inference; after this long without one they are dropped.
     public static let defaultLabelGrace = WorkflowDuration(seconds: 30 * 86_400)
 

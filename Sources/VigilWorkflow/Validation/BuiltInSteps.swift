@@ -20,6 +20,12 @@ extension StepCatalog {
                     .init("seed", .integer, minimum: 0, summary: "draws the rows and the classifier's folds (default 0)"),
                     .init("significance", .number, minimum: 0, maximum: 1, summary: "the domain classifier flags a p-value below it (default 0.01)"),
                 ]),
+                .init("embedding", .object, summary: "{ method, sample_rows, permutations, seed }: how embedding features are compared whole (default mmd, 1000 rows a side, 200 permutations, seed 0)", fields: [
+                    .init("method", .string, allowed: ["mmd", "domain_classifier", "mean_distance", "pca_ks"].map(JSONValue.string)),
+                    .init("sample_rows", .integer, minimum: 10, summary: "most rows drawn from each side"),
+                    .init("permutations", .integer, minimum: 1, summary: "of the mmd and mean_distance tests"),
+                    .init("seed", .integer, minimum: 0),
+                ]),
             ],
             outputs: [
                 .init("windows_computed", .integer), .init("drifted_features", .list), .init("drift_scores", .object),

@@ -188,9 +188,12 @@ extension WorkflowReader {
         let context = "feature '\(entry.key)'"
         if case .scalar = entry.value {
             guard let type = reader.choice(entry.value, "\(context): type", as: ColumnSchema.ValueType.self) else { return nil }
+            if type == .embedding {
+                reader.report(entry.value.location, "\(context): an embedding needs its dimension, such as { type: embedding, dimension: 384 }")
+            }
             return ColumnSchema(name: entry.key, type: type)
         }
-        guard let fields = reader.mapping(entry.value, in: context, allowed: ["type", "min", "max", "allowed", "required"]) else { return nil }
+        guard let fields = reader.mapping(entry.value, in: context, allowed: ["type", "min", "max", "allowed", "required", "dimension"]) else { return nil }
         guard let field = fields["type"] else {
             reader.report(entry.keyLocation, "\(context) has no 'type' (\(ColumnSchema.ValueType.allCases.map(\.rawValue).joined(separator: ", ")))")
             return nil
@@ -201,8 +204,19 @@ extension WorkflowReader {
             minimum: fields["min"].flatMap { reader.number($0.value, "\(context): min") },
             maximum: fields["max"].flatMap { reader.number($0.value, "\(context): max") },
             allowed: fields["allowed"].map { reader.strings($0.value, "\(context): allowed").map(\.0) },
-            required: fields["required"].flatMap { reader.boolean($0.value, "\(context): required") } ?? false
+            required: fields["required"].flatMap { reader.boolean($0.value, "\(context): required") } ?? false,
+            dimension: fields["dimension"].flatMap { reader.integer($0.value, "\(context): dimension", minimum: 1) }
         )
+        if type == .embedding {
+            if schema.dimension == nil, fields["dimension"] == nil {
+                reader.report(field.value.location, "\(context): an embedding needs its dimension, such as { type: embedding, dimension: 384 }")
+            }
+            if let dimension = schema.dimension, dimension > ColumnSchema.maximumDimension, let node = fields["dimension"] {
+                reader.report(node.value.location, "\(context): dimension must be at most \(ColumnSchema.maximumDimension), found \(dimension)")
+            }
+        } else if let node = fields["dimension"] {
+            reader.report(node.keyLocation, "\(context): only an embedding has a dimension")
+        }
         if let minimum = schema.minimum, let maximum = schema.maximum, minimum > maximum {
             reader.report(fields["min"]!.value.location, "\(context): min (\(JSONValue.number(minimum))) is above max (\(JSONValue.number(maximum)))")
         }
