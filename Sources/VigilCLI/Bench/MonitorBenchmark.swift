@@ -14,6 +14,9 @@ struct MonitorBenchmark: AsyncParsableCommand {
 
     @Option(help: "Rows in the window, and in the baseline.") var rows = 1_000_000
 
+    @Flag(help: "Also run the multivariate tests (data reconstruction and the domain classifier on 1,000 rows a side).")
+    var multivariate = false
+
     func run() async throws {
         try await BenchFolder.with(measure)
     }
@@ -37,6 +40,7 @@ struct MonitorBenchmark: AsyncParsableCommand {
             )
             var options = WindowMonitor.Options()
             options.lookback = 3 * 86_400
+            if multivariate { options.multivariate = MultivariateOptions() }
             let monitor = try WindowMonitor(database: database, workflow: "bench", model: "bench", data: data, options: options, logger: logger)
             // The first pass profiles the baseline (kept in baseline_profiles) and computes day one's window.
             let (firstSeconds, _) = try await Stopwatch.timeAsync { try await monitor.run(now: dayTwo, runID: nil) }
@@ -48,6 +52,9 @@ struct MonitorBenchmark: AsyncParsableCommand {
             figures["first_pass_with_baseline_s"] = firstSeconds
             figures["windows_in_pass"] = summary.windows.count
             figures["drifted_features"] = summary.driftedFeatures
+            figures["multivariate"] = multivariate
+            figures["multivariate_drifted"] = summary.latestMultivariate.filter(\.drifted).map(\.method)
+            figures["top_drivers"] = summary.latestDrivers.prefix(3).map(\.feature)
         }
         figures["peak_rss_mib"] = BenchCluster.peakMemoryMiB
         try printBenchmarkLine(figures)
