@@ -7,8 +7,9 @@ import Foundation
 /// The classifier is ``GradientBoostedTrees`` (squared loss on the 0/1 domain, as NannyML's
 /// domain classifier uses LightGBM). It is fitted in `folds` stratified folds drawn by the seed,
 /// and each row is scored by the model that did not see it. The statistic is the ROC AUC of those
-/// held-out scores; its p-value is the one-sided Mann–Whitney test that the AUC exceeds 0.5
-/// (normal approximation with the correction for ties). Importances are each feature's share of
+/// held-out scores within their folds (the folds' Mann–Whitney U summed over their pairs); its
+/// p-value is van Elteren's stratified one-sided test that it exceeds 0.5 (normal approximation,
+/// corrected for ties), each fold a stratum. Importances are each feature's share of
 /// the folds' split gain.
 public enum DomainClassifier {
     /// The test's outcome.
@@ -61,7 +62,6 @@ public enum DomainClassifier {
             for index in order.indices.dropLast() { order.swapAt(index, index + Int(generator.next() % UInt64(order.count - index))) }
             for (position, row) in order.enumerated() { fold[row] = position % folds }
         }
-        var scores = [Double](repeating: 0, count: n + m)
         var importances = [Double](repeating: 0, count: columns.count)
         let fits = try Parallel.map(folds) { held -> Swift.Result<(rows: [Int], scores: [Double], gains: [Double]), StatisticsError> in
             let training = (0..<(n + m)).filter { fold[$0] != held }, heldOut = (0..<(n + m)).filter { fold[$0] == held }
@@ -73,18 +73,28 @@ public enum DomainClassifier {
                 return .failure(error)
             }
         }.map { fit throws(StatisticsError) in try fit.get() }
+        // Each fold's held-out rows are scored by one model, so only within a fold are the scores
+        // exchangeable under no drift: the folds' rank statistics are summed (van Elteren's
+        // stratified test). Pooling scores of five different models flagged 10% of unchanged pairs at 5%.
+        var u = 0.0, pairs = 0.0, variance = 0.0
         for fit in fits {
-            for (row, score) in zip(fit.rows, fit.scores) { scores[row] = score }
             for (feature, gain) in fit.gains.enumerated() { importances[feature] += gain }
+            let current = fit.rows.indices.filter { fit.rows[$0] >= n }
+            let ordered = fit.rows.indices.filter { fit.rows[$0] < n } + current
+            let fold = mannWhitney(scores: ordered.map { fit.scores[$0] }, positives: (ordered.count - current.count)..<ordered.count)
+            u += fold.u
+            pairs += fold.pairs
+            variance += fold.variance
         }
         let totalGain = importances.reduce(0, +)
-        let (auc, pValue) = mannWhitney(scores: scores, positives: n..<(n + m))
+        let auc = pairs > 0 ? u / pairs : 0.5
+        let pValue = variance > 0 ? SpecialFunctions.normalSurvival((u - pairs / 2) / variance.squareRoot()) : 1
         return Result(auc: auc, pValue: pValue, importances: importances.map { totalGain > 0 ? $0 / totalGain : 0 }, folds: folds)
     }
 
-    /// The AUC of `scores` for rows in `positives` against the rest, and the one-sided p-value
-    /// that it exceeds 0.5 (normal approximation, tie-corrected).
-    static func mannWhitney(scores: [Double], positives: Range<Int>) -> (auc: Double, pValue: Double) {
+    /// The Mann–Whitney U of `scores` for rows in `positives` against the rest (U / pairs is the
+    /// AUC), the number of pairs, and U's tie-corrected variance under no difference.
+    static func mannWhitney(scores: [Double], positives: Range<Int>) -> (u: Double, pairs: Double, variance: Double) {
         let total = scores.count, n1 = Double(positives.count), n0 = Double(total - positives.count)
         let order = scores.indices.sorted { scores[$0] < scores[$1] }
         var ranks = [Double](repeating: 0, count: total)
@@ -101,11 +111,8 @@ public enum DomainClassifier {
         }
         let rankSum = positives.reduce(0) { $0 + ranks[$1] }
         let u = rankSum - n1 * (n1 + 1) / 2
-        let auc = u / (n1 * n0)
         let count = Double(total)
-        let variance = n1 * n0 / 12 * ((count + 1) - ties / (count * (count - 1)))
-        guard variance > 0 else { return (auc, 1) }
-        let z = (u - n1 * n0 / 2) / variance.squareRoot()
-        return (auc, SpecialFunctions.normalSurvival(z))
+        let variance = count > 1 ? n1 * n0 / 12 * ((count + 1) - ties / (count * (count - 1))) : 0
+        return (u, n1 * n0, max(0, variance))
     }
 }
