@@ -48,7 +48,12 @@ struct ServeChannelsTests {
                 let delivered = try requests().filter { $0["path"] == "/oncall" }
                 #expect(delivered.count == 1, "\(delivered)")
                 #expect(delivered.first?["body"]?.contains("churn-accuracy") == true)
-                let runs = try await RunStore(database: database).list(workflow: "page", state: nil, limit: 5)
+                // The step delivers before it records its own end: wait for the run to finish.
+                var runs = try await RunStore(database: database).list(workflow: "page", state: nil, limit: 5)
+                while ["queued", "running", "waiting"].contains(runs.first?.state.rawValue ?? ""), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                    runs = try await RunStore(database: database).list(workflow: "page", state: nil, limit: 5)
+                }
                 #expect(runs.first?.state.rawValue == "succeeded", "\(runs)")
 
                 // The alert's and the run's links, followed on this server with a viewer's token, are pages.
