@@ -53,6 +53,7 @@ struct WindowAnalysis: Sendable {
         }
         await servedBy(rows, reference: reference, into: &metrics)
         let drift = metrics.drift.filter { $0.sliceKey == nil }
+        metrics.drivers = MultivariateOptions.drivers(classifierShares: nil, drift: drift)
         if let options = multivariate, let base = reference?.profiles.sample {
             do {
                 (metrics.multivariate, metrics.drivers) = try options.findings(
@@ -60,10 +61,7 @@ struct WindowAnalysis: Sendable {
                 )
             } catch {
                 logger.info("no multivariate test for a window", metadata: ["window": "\(window.start)", "reason": "\(error)"])
-                metrics.drivers = MultivariateOptions.drivers(classifierShares: nil, drift: drift)
             }
-        } else {
-            metrics.drivers = MultivariateOptions.drivers(classifierShares: nil, drift: drift)
         }
         return metrics
     }

@@ -316,6 +316,7 @@ extension MetricsStore {
         }
         if sliceKey == nil { for window in computed { update(nil, window.start) { _ in } } }
 
+        let decoder = JSONDecoder()
         let drift = try await database.client.query("""
             SELECT window_start_time, slice_value, feature_name, column_role, method, drift_score, drift_threshold, p_value, drifted,
                    reference_count, current_count, parameters::text
@@ -323,7 +324,8 @@ extension MetricsStore {
             """, logger: database.logger)
         for try await (start, value, feature, role, method, score, threshold, p, drifted, referenceCount, currentCount, parameters)
             in drift.decode((Date, String?, String, String, String, Double, Double, Double?, Bool, Int, Int, String?).self) {
-            let decoded = parameters.flatMap { try? JSONDecoder().decode([String: Double].self, from: Data($0.utf8)) } ?? [:]
+            // Only slice rules read parameters (to correct p-values across slices).
+            let decoded = sliceKey == nil ? [:] : parameters.flatMap { try? decoder.decode([String: Double].self, from: Data($0.utf8)) } ?? [:]
             update(value, start) { report in
                 report.drift.append(DriftMetric(
                     slice: Slice(key: sliceKey, value: value), featureName: feature, columnRole: role, method: method, driftScore: score,
