@@ -47,7 +47,7 @@ public enum EmbeddingDrift {
         case .domainClassifier:
             let result = try DomainClassifier.test(a, b, seed: options.seed)
             (score, pValue) = (result.auc, result.pValue)
-            parameters["folds"] = Double(result.folds)
+            parameters["held_out_rows"] = Double(result.heldOutRows)
         case .meanDistance:
             let result = try MeanEmbeddingDistance.test(a, b, permutations: options.permutations, seed: options.seed)
             (score, pValue) = (result.euclidean, result.euclideanPValue)
