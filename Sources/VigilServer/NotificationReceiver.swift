@@ -19,7 +19,7 @@ public struct NotificationReceiver: Sendable {
     /// The channels of a receiver listening at `base`: one per kind, each under its own path.
     public static func channels(at base: String) -> ChannelDirectory {
         ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: ChannelConfiguration.Kind.allCases.map { kind in
-            (kind.rawValue, ChannelConfiguration(name: kind.rawValue, kind: kind, url: "\(base)/\(kind.rawValue)", secret: kind == .webhook ? "demo" : nil))
+            (kind.rawValue, ChannelConfiguration(name: kind.rawValue, kind: kind, url: "\(base)/\(kind.rawValue)", secret: [.webhook, .opsgenie].contains(kind) ? "demo" : nil))
         }))
     }
 
@@ -56,6 +56,13 @@ public struct NotificationReceiver: Sendable {
                 let state = alert["endsAt"]?.stringValue == nil ? "firing" : "resolved"
                 return "\(labels?["alertname"]?.stringValue ?? "?") \(labels?["severity"]?.stringValue ?? "") \(state)"
             }.joined(separator: "; ")
+        case "teams":
+            guard case let .array(attachments)? = value["attachments"], case let .array(body)? = attachments.first?["content"]?["body"] else {
+                return "(unexpected payload)"
+            }
+            return firstLine(body.first?["text"]?.stringValue ?? "")
+        case "opsgenie":
+            return firstLine(value["message"]?.stringValue ?? value["note"]?.stringValue ?? "notification")
         case "routing":
             let champion = value["champion_version"]?.intValue.map { "champion v\($0)" } ?? "no champion"
             let canary = value["canary_version"]?.intValue.map { version in

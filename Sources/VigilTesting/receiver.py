@@ -34,6 +34,7 @@ class Handler(BaseHTTPRequestHandler):
                   "idempotency_key": self.headers.get("Idempotency-Key"),
                   "signature": self.headers.get("X-Vigil-Signature-256"),
                   "event": self.headers.get("X-Vigil-Event"),
+                  "authorization": self.headers.get("Authorization"),
                   "content_type": self.headers.get("Content-Type")}
         if self.path == "/slow":
             with open(log_path, "a") as log:

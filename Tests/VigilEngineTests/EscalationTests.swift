@@ -135,6 +135,62 @@ struct EscalationTests {
         }
     }
 
+    @Test("Teams gets an Adaptive Card; Opsgenie an alert created, acknowledged and closed by its alias with the API key")
+    func teamsAndOpsgenie() async throws {
+        try await withReceiver { base, requests in
+            try await TestDatabase.withFresh { database in
+                let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [
+                    EscalationFixtures.channel("teams", .teams, "\(base)/teams"),
+                    EscalationFixtures.channel("opsgenie", .opsgenie, "\(base)/og/", secret: "GENIE-KEY"),
+                ]), publicURL: "https://vigil.example.com")
+                try await EscalationFixtures.insertDriftedWindow(database)
+                _ = try await EngineFixtures.apply(EscalationFixtures.watch(channels: "{ soft: [teams], hard: [teams, opsgenie] }"), to: database)
+                let (run, steps) = try await EscalationFixtures.run("watch", in: database, channels: channels)
+                #expect(run.state == .succeeded, "\(steps["escalate"]?.error ?? "")")
+                let alertID = try #require(steps["escalate"]?.outputs?["alert_id"]?.stringValue.flatMap { Int($0) })
+
+                let sent = try requests()
+                let teams = EscalationFixtures.json(sent.first { $0["path"] == "/teams" }?["body"])
+                #expect(teams["type"] as? String == "message")
+                let attachment = (teams["attachments"] as? [[String: Any]])?.first ?? [:]
+                #expect(attachment["contentType"] as? String == "application/vnd.microsoft.card.adaptive")
+                let card = attachment["content"] as? [String: Any] ?? [:]
+                #expect(card["type"] as? String == "AdaptiveCard" && card["version"] as? String == "1.4")
+                let body = card["body"] as? [[String: Any]] ?? []
+                #expect((body.first?["text"] as? String)?.hasPrefix("Hard alert: churn-drift on model churn") == true)
+                let facts = (body.first { $0["type"] as? String == "FactSet" }?["facts"] as? [[String: String]]) ?? []
+                #expect(facts.contains(["title": "Model", "value": "churn"]) && facts.contains(["title": "Severity", "value": "hard"]))
+                #expect(body.contains { ($0["text"] as? String)?.hasPrefix("Top drifted features: tenure_months: 0.310") == true })
+                let actions = card["actions"] as? [[String: Any]] ?? []
+                #expect(actions.first?["url"] as? String == "https://vigil.example.com/ui/alerts/\(alertID)")
+
+                let create = try #require(sent.first { $0["path"] == "/og/v2/alerts" })
+                #expect(create["authorization"] == "GenieKey GENIE-KEY")
+                let created = EscalationFixtures.json(create["body"])
+                #expect(created["alias"] as? String == "vigil-alert-\(alertID)" && created["priority"] as? String == "P1")
+                #expect((created["message"] as? String)?.hasPrefix("Hard alert: churn-drift") == true && (created["message"] as? String ?? "").count <= 130)
+                #expect(created["entity"] as? String == "churn" && (created["tags"] as? [String])?.contains("model:churn") == true)
+                #expect((created["details"] as? [String: String])?["url"] == "https://vigil.example.com/ui/alerts/\(alertID)")
+
+                let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
+                _ = try await AlertStore(database: database).acknowledge(alertID, actor: "alice", reason: "looking", now: Date())
+                #expect(try await notifier.deliverPending(alertID: alertID).allSatisfy { $0.state == .delivered })
+                _ = try await AlertStore(database: database).resolve(alertID, actor: "alice", reason: "fixed upstream", now: Date())
+                #expect(try await notifier.deliverPending(alertID: alertID).allSatisfy { $0.state == .delivered })
+                let after = try requests()
+                let paths = after.compactMap { $0["path"] }.filter { $0.hasPrefix("/og/") }
+                #expect(paths == ["/og/v2/alerts", "/og/v2/alerts/vigil-alert-\(alertID)/acknowledge?identifierType=alias",
+                                  "/og/v2/alerts/vigil-alert-\(alertID)/close?identifierType=alias"], "\(paths)")
+                let acknowledged = EscalationFixtures.json(after.first { $0["path"]?.hasSuffix("/acknowledge?identifierType=alias") == true }?["body"])
+                #expect(acknowledged["user"] as? String == "alice")
+                let closedCard = EscalationFixtures.json(after.last { $0["path"] == "/teams" }?["body"])
+                let closedBody = (((closedCard["attachments"] as? [[String: Any]])?.first?["content"] as? [String: Any])?["body"] as? [[String: Any]]) ?? []
+                #expect(closedBody.first?["text"] as? String == "Resolved: churn-drift on model churn")
+                #expect(closedBody.contains { $0["text"] as? String == "Resolution: fixed upstream" })
+            }
+        }
+    }
+
     @Test("a receiver answering 500 twice then 200 gets one delivered notification; one that never answers stays queued for a later round and the alert records it")
     func retriesAndFailures() async throws {
         try await withReceiver { base, requests in
@@ -405,14 +461,14 @@ struct ChannelConfigurationTests {
     @Test("a bad channels file is refused with file:line:column and the reason")
     func refuses() throws {
         let cases: [(String, String)] = [
-            ("channels:\n  slack: { type: sms, url: https://x }\n", "channels.yaml:2:18: channel 'slack' has unknown type 'sms' (expected alertmanager, pagerduty, slack, webhook)"),
+            ("channels:\n  slack: { type: sms, url: https://x }\n", "channels.yaml:2:18: channel 'slack' has unknown type 'sms' (expected alertmanager, pagerduty, slack, webhook, teams, opsgenie)"),
             ("channels:\n  hook: { type: webhook, url: \"${MISSING}\" }\n", "channels.yaml:2:31: `url` refers to ${MISSING}, which is not set in the environment"),
             ("channels:\n  hook: { type: webhook, url: ftp://x }\n", "channels.yaml:2:31: channel 'hook' needs an http or https `url`"),
             ("channels:\n  pd: { type: pagerduty }\n", "channels.yaml:2:7: channel 'pd' needs `routing_key` (the PagerDuty integration key)"),
-            ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
+            ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, api_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
             ("channels:\n  hook: { type: webhook, url: https://x, refresh: 1m }\n", "channels.yaml:2:51: `refresh` is for alertmanager channels (channel 'hook' is webhook)"),
             ("chanels: {}\n", "channels.yaml:1:1: unknown key 'chanels' (expected public_url, channels, routing_webhook)"),
-            ("routing_webhook: { type: webhook, url: https://x }\n", "channels.yaml:1:20: unknown key 'type' in channel 'routing_webhook' (expected url, secret, routing_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
+            ("routing_webhook: { type: webhook, url: https://x }\n", "channels.yaml:1:20: unknown key 'type' in channel 'routing_webhook' (expected url, secret, routing_key, api_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
         ]
         for (yaml, message) in cases {
             #expect(Self.problem(yaml) == message)

@@ -21,6 +21,8 @@ import VigilWorkflow
 ///   slack: { type: slack, url: "${SLACK_WEBHOOK_URL}" }
 ///   risk-hook: { type: webhook, url: https://hooks.example.com/vigil, secret: "${RISK_HOOK_SECRET}", timeout: 5s, attempts: 4 }
 ///   pagerduty: { type: pagerduty, routing_key: "${PD_KEY}", retry_delay: 5s, max_retry_delay: 5m, max_age: 24h }
+///   teams: { type: teams, url: "${TEAMS_WORKFLOW_URL}" }
+///   opsgenie: { type: opsgenie, api_key: "${OPSGENIE_KEY}" }   # url: https://api.eu.opsgenie.com in the EU
 /// ```
 public struct ChannelDirectory: Sendable {
     public var channels: [String: ChannelConfiguration]
@@ -82,9 +84,17 @@ public struct ChannelConfiguration: Sendable {
         case slack
         /// Any HTTP endpoint taking JSON; with a `secret`, bodies are signed with HMAC-SHA256.
         case webhook
+        /// A Microsoft Teams Workflows (Power Automate) webhook, sent an Adaptive Card: `url` is the
+        /// workflow's trigger URL (itself a secret).
+        case teams
+        /// Opsgenie's Alert API: `secret` is the API key; `url` its API base (the US one by
+        /// default). Alerts are created, acknowledged and closed by their alias, one per Vigil alert.
+        case opsgenie
     }
 
     public static let pagerDutyEventsURL = "https://events.pagerduty.com/v2/enqueue"
+    /// Opsgenie's API base in the US; EU accounts use `https://api.eu.opsgenie.com`.
+    public static let opsgenieAPIURL = "https://api.opsgenie.com"
 
     public var name: String
     public var kind: Kind
@@ -183,7 +193,7 @@ struct ChannelFileReader {
             throw problem(node.location, "channel '\(name)' must be a mapping with \(fixedKind == nil ? "type and url" : "url")")
         }
         let known = (fixedKind == nil ? ["type"] : [])
-            + ["url", "secret", "routing_key", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age", "refresh"]
+            + ["url", "secret", "routing_key", "api_key", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age", "refresh"]
         for entry in entries where !known.contains(entry.key) {
             throw problem(entry.keyLocation, "unknown key '\(entry.key)' in channel '\(name)' (expected \(known.joined(separator: ", ")))")
         }
@@ -199,13 +209,17 @@ struct ChannelFileReader {
         }
         var url = try node["url"].map { try text($0, "url") }
         if kind == .pagerduty && url == nil { url = ChannelConfiguration.pagerDutyEventsURL }
+        if kind == .opsgenie && url == nil { url = ChannelConfiguration.opsgenieAPIURL }
         guard let url, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw problem(node["url"]?.location ?? location, "channel '\(name)' needs an http or https `url`")
         }
         var configuration = ChannelConfiguration(name: name, kind: kind, url: url)
-        configuration.secret = try (node["secret"] ?? node["routing_key"]).map { try text($0, "secret") }
+        configuration.secret = try (node["secret"] ?? node["routing_key"] ?? node["api_key"]).map { try text($0, "secret") }
         if kind == .pagerduty && (configuration.secret ?? "").isEmpty {
             throw problem(location, "channel '\(name)' needs `routing_key` (the PagerDuty integration key)")
+        }
+        if kind == .opsgenie && (configuration.secret ?? "").isEmpty {
+            throw problem(location, "channel '\(name)' needs `api_key` (an Opsgenie API integration key)")
         }
         let durations: [(String, WritableKeyPath<ChannelConfiguration, TimeInterval>)] = [
             ("timeout", \.timeout), ("backoff", \.backoff), ("retry_delay", \.delivery.initialDelay),

@@ -23,6 +23,11 @@ struct ChannelMessage: Sendable {
         case .pagerduty: payload = content.pagerDuty(routingKey: channel.secret ?? "")
         case .slack: payload = content.slack
         case .webhook: payload = content.webhook(dedupKey: claim.notification.dedupKey)
+        case .teams: payload = content.teams
+        case .opsgenie:
+            let request = content.opsgenie
+            payload = request.body
+            url = (channel.url.hasSuffix("/") ? String(channel.url.dropLast()) : channel.url) + request.path
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -31,6 +36,7 @@ struct ChannelMessage: Sendable {
             ("Content-Type", "application/json"), ("User-Agent", "vigil"),
             ("Idempotency-Key", claim.notification.dedupKey), ("X-Vigil-Event", claim.notification.kind.rawValue),
         ]
+        if channel.kind == .opsgenie { headers.append(("Authorization", "GenieKey \(channel.secret ?? "")")) }
         if channel.kind == .webhook, let secret = channel.secret, !secret.isEmpty {
             headers.append(("X-Vigil-Signature-256", "sha256=" + Self.signature(of: body, secret: secret)))
         }
@@ -205,6 +211,73 @@ struct AlertContent {
         if let alertLink { event["client_url"] = .string(alertLink) }
         if let runLink { event["links"] = .array([.object(["href": .string(runLink), "text": .string("Vigil run \(runID ?? 0)")])]) }
         return .object(event)
+    }
+
+    /// An Opsgenie Alert API request: create (with the alias, so a repeat only counts), or
+    /// acknowledge or close the alert by its alias.
+    var opsgenie: (path: String, body: JSONValue) {
+        let alias = "vigil-alert-\(alert.id)"
+        func byAlias(_ action: String) -> String { "/v2/alerts/\(alias)/\(action)?identifierType=alias" }
+        switch kind {
+        case .acknowledge:
+            return (byAlias("acknowledge"), .object([
+                "user": .string(alert.acknowledgedBy ?? "vigil"), "source": .string("Vigil"), "note": .string(headline),
+            ]))
+        case .resolve:
+            return (byAlias("close"), .object(["source": .string("Vigil"), "note": .string(headline)]))
+        case .trigger, .escalate, .renotify:
+            var details: [String: JSONValue] = [
+                "alert_id": .string(String(alert.id)), "fingerprint": .string(alert.fingerprint), "model": .string(alert.model),
+                "rule": .string(alert.rule), "subject": .string(alert.subject), "severity": .string(alert.severity.rawValue),
+            ]
+            if !reasons.isEmpty { details["reasons"] = .string(reasons.joined(separator: "; ")) }
+            if !featureLines.isEmpty { details["drifted_features"] = .string(featureLines.joined(separator: ", ")) }
+            if !driverLines.isEmpty { details["top_drivers"] = .string(driverLines.joined(separator: ", ")) }
+            if let runLink { details["run"] = .string(runLink) }
+            if let alertLink { details["url"] = .string(alertLink) }
+            let description = ([headline] + reasons + [alertLink ?? "vigil alerts show \(alert.id)"]).joined(separator: "\n")
+            return ("/v2/alerts", .object([
+                // Opsgenie cuts a message at 130 characters and a description at 15,000.
+                "message": .string(String(summary.prefix(130))), "alias": .string(alias),
+                "description": .string(String(description.prefix(15_000))), "source": .string("Vigil"), "entity": .string(alert.model),
+                "priority": .string(alert.severity == .hard ? "P1" : "P3"),
+                "tags": .array(["vigil", "model:\(alert.model)", "severity:\(alert.severity.rawValue)"].map(JSONValue.string)),
+                "details": .object(details),
+            ]))
+        }
+    }
+
+    /// A Microsoft Teams message for a Workflows webhook: one Adaptive Card (schema 1.4) with the
+    /// headline, the alert's facts, why, the top drifted features and drivers, and links.
+    var teams: JSONValue {
+        func text(_ value: String, bold: Bool = false) -> JSONValue {
+            var block: [String: JSONValue] = ["type": .string("TextBlock"), "text": .string(value), "wrap": .bool(true)]
+            if bold { block["weight"] = .string("Bolder"); block["size"] = .string("Medium") }
+            return .object(block)
+        }
+        func fact(_ title: String, _ value: String) -> JSONValue { .object(["title": .string(title), "value": .string(value)]) }
+        var body: [JSONValue] = [text(headline, bold: true), .object(["type": .string("FactSet"), "facts": .array([
+            fact("Model", alert.model), fact("Severity", alert.severity.rawValue), fact("State", alert.state.rawValue),
+            fact("Seen", "\(alert.occurrences)×"),
+        ])])]
+        if kind == .resolve, let resolution = alert.resolution { body.append(text("Resolution: \(resolution)")) }
+        if !reasons.isEmpty && kind != .resolve { body.append(text("Why: " + reasons.joined(separator: "; "))) }
+        if !featureLines.isEmpty { body.append(text("Top drifted features: " + featureLines.joined(separator: ", "))) }
+        if !driverLines.isEmpty { body.append(text("Top drivers: " + driverLines.joined(separator: ", "))) }
+        var actions: [JSONValue] = []
+        if let alertLink { actions.append(.object(["type": .string("Action.OpenUrl"), "title": .string("Alert \(alert.id)"), "url": .string(alertLink)])) }
+        if let runLink, let runID { actions.append(.object(["type": .string("Action.OpenUrl"), "title": .string("Run \(runID)"), "url": .string(runLink)])) }
+        var card: [String: JSONValue] = [
+            "$schema": .string("http://adaptivecards.io/schemas/adaptive-card.json"), "type": .string("AdaptiveCard"),
+            "version": .string("1.4"), "body": .array(body),
+        ]
+        if !actions.isEmpty { card["actions"] = .array(actions) }
+        return .object([
+            "type": .string("message"),
+            "attachments": .array([.object([
+                "contentType": .string("application/vnd.microsoft.card.adaptive"), "contentUrl": .null, "content": .object(card),
+            ])]),
+        ])
     }
 
     /// A Slack message: the model, the severity, the top drifted features with scores, and the run.
