@@ -19,7 +19,7 @@ public struct NotificationReceiver: Sendable {
     /// The channels of a receiver listening at `base`: one per kind, each under its own path.
     public static func channels(at base: String) -> ChannelDirectory {
         ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: ChannelConfiguration.Kind.allCases.map { kind in
-            (kind.rawValue, ChannelConfiguration(name: kind.rawValue, kind: kind, url: "\(base)/\(kind.rawValue)", secret: [.webhook, .opsgenie].contains(kind) ? "demo" : nil))
+            (kind.rawValue, ChannelConfiguration(name: kind.rawValue, kind: kind, url: "\(base)/\(kind.rawValue)", secret: [.webhook, .opsgenie, .datadog].contains(kind) ? "demo" : nil))
         }))
     }
 
@@ -61,6 +61,9 @@ public struct NotificationReceiver: Sendable {
                 return "(unexpected payload)"
             }
             return firstLine(body.first?["text"]?.stringValue ?? "")
+        case "datadog":
+            let attributes = value["data"]?["attributes"]
+            return "\(attributes?["attributes"]?["status"]?.stringValue ?? "?") \(firstLine(attributes?["title"]?.stringValue ?? ""))"
         case "opsgenie":
             return firstLine(value["message"]?.stringValue ?? value["note"]?.stringValue ?? "notification")
         case "routing":

@@ -35,6 +35,7 @@ class Handler(BaseHTTPRequestHandler):
                   "signature": self.headers.get("X-Vigil-Signature-256"),
                   "event": self.headers.get("X-Vigil-Event"),
                   "authorization": self.headers.get("Authorization"),
+                  "dd_api_key": self.headers.get("DD-API-KEY"),
                   "content_type": self.headers.get("Content-Type")}
         if self.path == "/slow":
             with open(log_path, "a") as log:

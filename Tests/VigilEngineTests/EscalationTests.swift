@@ -135,16 +135,17 @@ struct EscalationTests {
         }
     }
 
-    @Test("Teams gets an Adaptive Card; Opsgenie an alert created, acknowledged and closed by its alias with the API key")
+    @Test("Teams gets an Adaptive Card; Opsgenie an alert created, acknowledged and closed by its alias; Datadog alert events under one aggregation key")
     func teamsAndOpsgenie() async throws {
         try await withReceiver { base, requests in
             try await TestDatabase.withFresh { database in
                 let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [
                     EscalationFixtures.channel("teams", .teams, "\(base)/teams"),
                     EscalationFixtures.channel("opsgenie", .opsgenie, "\(base)/og/", secret: "GENIE-KEY"),
+                    EscalationFixtures.channel("datadog", .datadog, "\(base)/dd", secret: "DD-KEY"),
                 ]), publicURL: "https://vigil.example.com")
                 try await EscalationFixtures.insertDriftedWindow(database)
-                _ = try await EngineFixtures.apply(EscalationFixtures.watch(channels: "{ soft: [teams], hard: [teams, opsgenie] }"), to: database)
+                _ = try await EngineFixtures.apply(EscalationFixtures.watch(channels: "{ soft: [teams], hard: [teams, opsgenie, datadog] }"), to: database)
                 let (run, steps) = try await EscalationFixtures.run("watch", in: database, channels: channels)
                 #expect(run.state == .succeeded, "\(steps["escalate"]?.error ?? "")")
                 let alertID = try #require(steps["escalate"]?.outputs?["alert_id"]?.stringValue.flatMap { Int($0) })
@@ -172,6 +173,15 @@ struct EscalationTests {
                 #expect(created["entity"] as? String == "churn" && (created["tags"] as? [String])?.contains("model:churn") == true)
                 #expect((created["details"] as? [String: String])?["url"] == "https://vigil.example.com/ui/alerts/\(alertID)")
 
+                let event = try #require(sent.first { $0["path"] == "/dd" })
+                #expect(event["dd_api_key"] == "DD-KEY")
+                let attributes = (EscalationFixtures.json(event["body"])["data"] as? [String: Any])?["attributes"] as? [String: Any] ?? [:]
+                #expect(attributes["category"] as? String == "alert" && attributes["aggregation_key"] as? String == "vigil-alert-\(alertID)")
+                #expect((attributes["title"] as? String)?.hasPrefix("Hard alert: churn-drift") == true)
+                #expect((attributes["tags"] as? [String])?.contains("model:churn") == true)
+                let alertAttributes = attributes["attributes"] as? [String: Any] ?? [:]
+                #expect(alertAttributes["status"] as? String == "error" && alertAttributes["priority"] as? String == "1")
+
                 let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
                 _ = try await AlertStore(database: database).acknowledge(alertID, actor: "alice", reason: "looking", now: Date())
                 #expect(try await notifier.deliverPending(alertID: alertID).allSatisfy { $0.state == .delivered })
@@ -183,6 +193,10 @@ struct EscalationTests {
                                   "/og/v2/alerts/vigil-alert-\(alertID)/close?identifierType=alias"], "\(paths)")
                 let acknowledged = EscalationFixtures.json(after.first { $0["path"]?.hasSuffix("/acknowledge?identifierType=alias") == true }?["body"])
                 #expect(acknowledged["user"] as? String == "alice")
+                let datadogStatuses = after.filter { $0["path"] == "/dd" }.map { record in
+                    (((EscalationFixtures.json(record["body"])["data"] as? [String: Any])?["attributes"] as? [String: Any])?["attributes"] as? [String: Any])?["status"] as? String
+                }
+                #expect(datadogStatuses == ["error", "error", "ok"], "\(datadogStatuses)")
                 let closedCard = EscalationFixtures.json(after.last { $0["path"] == "/teams" }?["body"])
                 let closedBody = (((closedCard["attachments"] as? [[String: Any]])?.first?["content"] as? [String: Any])?["body"] as? [[String: Any]]) ?? []
                 #expect(closedBody.first?["text"] as? String == "Resolved: churn-drift on model churn")
@@ -444,10 +458,14 @@ struct ChannelConfigurationTests {
             channels:
               pagerduty: { type: pagerduty, routing_key: "${PD_KEY}" }
               risk-hook: { type: webhook, url: "https://hooks.example.com/${HOOK_PATH}", secret: "${HOOK_SECRET}", timeout: 3s, attempts: 2, backoff: 250ms }
+              datadog: { type: datadog, api_key: "${PD_KEY}", site: datadoghq.eu }
+              opsgenie: { type: opsgenie, api_key: "${PD_KEY}" }
             routing_webhook: { url: https://serving.example.com/routing, secret: "${HOOK_SECRET}", max_age: 1h }
             """, environment: ["PD_KEY": "pd-123", "HOOK_PATH": "abc", "HOOK_SECRET": "s", "VIGIL_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X"])
         #expect(directory.publicURL == "https://vigil.example.com")
         #expect(directory["pagerduty"]?.secret == "pd-123" && directory["pagerduty"]?.url == ChannelConfiguration.pagerDutyEventsURL)
+        #expect(directory["datadog"]?.url == "https://api.datadoghq.eu/api/v2/events" && directory["datadog"]?.secret == "pd-123")
+        #expect(directory["opsgenie"]?.url == "https://api.opsgenie.com" && directory["opsgenie"]?.kind == .opsgenie)
         let hook = try #require(directory["risk-hook"])
         #expect(hook.url == "https://hooks.example.com/abc" && hook.timeout == 3 && hook.attempts == 2 && hook.backoff == 0.25)
         #expect(hook.redactedURL == "https://hooks.example.com/…")
@@ -461,14 +479,14 @@ struct ChannelConfigurationTests {
     @Test("a bad channels file is refused with file:line:column and the reason")
     func refuses() throws {
         let cases: [(String, String)] = [
-            ("channels:\n  slack: { type: sms, url: https://x }\n", "channels.yaml:2:18: channel 'slack' has unknown type 'sms' (expected alertmanager, pagerduty, slack, webhook, teams, opsgenie)"),
+            ("channels:\n  slack: { type: sms, url: https://x }\n", "channels.yaml:2:18: channel 'slack' has unknown type 'sms' (expected alertmanager, pagerduty, slack, webhook, teams, opsgenie, datadog)"),
             ("channels:\n  hook: { type: webhook, url: \"${MISSING}\" }\n", "channels.yaml:2:31: `url` refers to ${MISSING}, which is not set in the environment"),
             ("channels:\n  hook: { type: webhook, url: ftp://x }\n", "channels.yaml:2:31: channel 'hook' needs an http or https `url`"),
             ("channels:\n  pd: { type: pagerduty }\n", "channels.yaml:2:7: channel 'pd' needs `routing_key` (the PagerDuty integration key)"),
-            ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, api_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
+            ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, api_key, site, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
             ("channels:\n  hook: { type: webhook, url: https://x, refresh: 1m }\n", "channels.yaml:2:51: `refresh` is for alertmanager channels (channel 'hook' is webhook)"),
             ("chanels: {}\n", "channels.yaml:1:1: unknown key 'chanels' (expected public_url, channels, routing_webhook)"),
-            ("routing_webhook: { type: webhook, url: https://x }\n", "channels.yaml:1:20: unknown key 'type' in channel 'routing_webhook' (expected url, secret, routing_key, api_key, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
+            ("routing_webhook: { type: webhook, url: https://x }\n", "channels.yaml:1:20: unknown key 'type' in channel 'routing_webhook' (expected url, secret, routing_key, api_key, site, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
         ]
         for (yaml, message) in cases {
             #expect(Self.problem(yaml) == message)

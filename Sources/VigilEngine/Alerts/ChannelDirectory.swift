@@ -23,6 +23,7 @@ import VigilWorkflow
 ///   pagerduty: { type: pagerduty, routing_key: "${PD_KEY}", retry_delay: 5s, max_retry_delay: 5m, max_age: 24h }
 ///   teams: { type: teams, url: "${TEAMS_WORKFLOW_URL}" }
 ///   opsgenie: { type: opsgenie, api_key: "${OPSGENIE_KEY}" }   # url: https://api.eu.opsgenie.com in the EU
+///   datadog: { type: datadog, api_key: "${DD_API_KEY}", site: datadoghq.eu }
 /// ```
 public struct ChannelDirectory: Sendable {
     public var channels: [String: ChannelConfiguration]
@@ -90,11 +91,16 @@ public struct ChannelConfiguration: Sendable {
         /// Opsgenie's Alert API: `secret` is the API key; `url` its API base (the US one by
         /// default). Alerts are created, acknowledged and closed by their alias, one per Vigil alert.
         case opsgenie
+        /// Datadog's Events API v2, as alert events: `secret` is the API key; `url` the site's
+        /// events endpoint (`site: datadoghq.eu` sets it, US1 by default).
+        case datadog
     }
 
     public static let pagerDutyEventsURL = "https://events.pagerduty.com/v2/enqueue"
     /// Opsgenie's API base in the US; EU accounts use `https://api.eu.opsgenie.com`.
     public static let opsgenieAPIURL = "https://api.opsgenie.com"
+    /// Datadog's events endpoint on `site` (`datadoghq.com`, `datadoghq.eu`, `us3.datadoghq.com`, …).
+    public static func datadogEventsURL(site: String = "datadoghq.com") -> String { "https://api.\(site)/api/v2/events" }
 
     public var name: String
     public var kind: Kind
@@ -193,7 +199,7 @@ struct ChannelFileReader {
             throw problem(node.location, "channel '\(name)' must be a mapping with \(fixedKind == nil ? "type and url" : "url")")
         }
         let known = (fixedKind == nil ? ["type"] : [])
-            + ["url", "secret", "routing_key", "api_key", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age", "refresh"]
+            + ["url", "secret", "routing_key", "api_key", "site", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age", "refresh"]
         for entry in entries where !known.contains(entry.key) {
             throw problem(entry.keyLocation, "unknown key '\(entry.key)' in channel '\(name)' (expected \(known.joined(separator: ", ")))")
         }
@@ -210,6 +216,15 @@ struct ChannelFileReader {
         var url = try node["url"].map { try text($0, "url") }
         if kind == .pagerduty && url == nil { url = ChannelConfiguration.pagerDutyEventsURL }
         if kind == .opsgenie && url == nil { url = ChannelConfiguration.opsgenieAPIURL }
+        if let site = node["site"] {
+            guard kind == .datadog else { throw problem(site.location, "`site` is for datadog channels (channel '\(name)' is \(kind.rawValue))") }
+            let text = try text(site, "site")
+            guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }) else {
+                throw problem(site.location, "`site` must be a Datadog site such as datadoghq.eu")
+            }
+            url = url ?? ChannelConfiguration.datadogEventsURL(site: text)
+        }
+        if kind == .datadog && url == nil { url = ChannelConfiguration.datadogEventsURL() }
         guard let url, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw problem(node["url"]?.location ?? location, "channel '\(name)' needs an http or https `url`")
         }
@@ -217,6 +232,9 @@ struct ChannelFileReader {
         configuration.secret = try (node["secret"] ?? node["routing_key"] ?? node["api_key"]).map { try text($0, "secret") }
         if kind == .pagerduty && (configuration.secret ?? "").isEmpty {
             throw problem(location, "channel '\(name)' needs `routing_key` (the PagerDuty integration key)")
+        }
+        if kind == .datadog && (configuration.secret ?? "").isEmpty {
+            throw problem(location, "channel '\(name)' needs `api_key` (a Datadog API key)")
         }
         if kind == .opsgenie && (configuration.secret ?? "").isEmpty {
             throw problem(location, "channel '\(name)' needs `api_key` (an Opsgenie API integration key)")

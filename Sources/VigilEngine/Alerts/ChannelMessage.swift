@@ -24,6 +24,7 @@ struct ChannelMessage: Sendable {
         case .slack: payload = content.slack
         case .webhook: payload = content.webhook(dedupKey: claim.notification.dedupKey)
         case .teams: payload = content.teams
+        case .datadog: payload = content.datadog
         case .opsgenie:
             let request = content.opsgenie
             payload = request.body
@@ -37,6 +38,7 @@ struct ChannelMessage: Sendable {
             ("Idempotency-Key", claim.notification.dedupKey), ("X-Vigil-Event", claim.notification.kind.rawValue),
         ]
         if channel.kind == .opsgenie { headers.append(("Authorization", "GenieKey \(channel.secret ?? "")")) }
+        if channel.kind == .datadog { headers.append(("DD-API-KEY", channel.secret ?? "")) }
         if channel.kind == .webhook, let secret = channel.secret, !secret.isEmpty {
             headers.append(("X-Vigil-Signature-256", "sha256=" + Self.signature(of: body, secret: secret)))
         }
@@ -211,6 +213,35 @@ struct AlertContent {
         if let alertLink { event["client_url"] = .string(alertLink) }
         if let runLink { event["links"] = .array([.object(["href": .string(runLink), "text": .string("Vigil run \(runID ?? 0)")])]) }
         return .object(event)
+    }
+
+    /// A Datadog Events API v2 alert event. Every transition is an event with the same aggregation
+    /// key, `vigil-alert-ID`, so Datadog correlates them into one alert: status `error` (hard) or
+    /// `warn` (soft) while firing or acknowledged, `ok` once resolved.
+    var datadog: JSONValue {
+        let status = kind == .resolve ? "ok" : alert.severity == .hard ? "error" : "warn"
+        var custom: [String: JSONValue] = [
+            "alert_id": .number(Double(alert.id)), "event": .string(kind.rawValue), "fingerprint": .string(alert.fingerprint),
+            "rule": .string(alert.rule), "subject": .string(alert.subject), "occurrences": .number(Double(alert.occurrences)),
+            "reasons": .array(reasons.map(JSONValue.string)),
+            "drifted_features": .array(driftedFeatures.map { .object(["feature": .string($0.name), "score": $0.score.isFinite ? .number($0.score) : .null]) }),
+        ]
+        if let by = alert.acknowledgedBy { custom["acknowledged_by"] = .string(by) }
+        if let alertLink { custom["url"] = .string(alertLink) }
+        if let runLink { custom["run_url"] = .string(runLink) }
+        let message = ([headline] + (kind == .resolve ? [] : reasons) + [alertLink ?? "vigil alerts show \(alert.id)"]).joined(separator: "\n")
+        return .object(["data": .object([
+            "type": .string("event"),
+            "attributes": .object([
+                // Datadog limits a title to 500 characters and a message to 4,000.
+                "category": .string("alert"), "title": .string(String(summary.prefix(500))), "message": .string(String(message.prefix(4_000))),
+                "aggregation_key": .string("vigil-alert-\(alert.id)"),
+                "tags": .array(["source:vigil", "model:\(alert.model)", "rule:\(alert.rule)", "severity:\(alert.severity.rawValue)"].map(JSONValue.string)),
+                "attributes": .object([
+                    "status": .string(status), "priority": .string(alert.severity == .hard ? "1" : "3"), "custom": .object(custom),
+                ]),
+            ]),
+        ])])
     }
 
     /// An Opsgenie Alert API request: create (with the alias, so a repeat only counts), or
