@@ -230,14 +230,12 @@ struct ChannelFileReader {
         }
         var configuration = ChannelConfiguration(name: name, kind: kind, url: url)
         configuration.secret = try (node["secret"] ?? node["routing_key"] ?? node["api_key"]).map { try text($0, "secret") }
-        if kind == .pagerduty && (configuration.secret ?? "").isEmpty {
-            throw problem(location, "channel '\(name)' needs `routing_key` (the PagerDuty integration key)")
-        }
-        if kind == .datadog && (configuration.secret ?? "").isEmpty {
-            throw problem(location, "channel '\(name)' needs `api_key` (a Datadog API key)")
-        }
-        if kind == .opsgenie && (configuration.secret ?? "").isEmpty {
-            throw problem(location, "channel '\(name)' needs `api_key` (an Opsgenie API integration key)")
+        let requiredSecrets: [ChannelConfiguration.Kind: String] = [
+            .pagerduty: "`routing_key` (the PagerDuty integration key)", .datadog: "`api_key` (a Datadog API key)",
+            .opsgenie: "`api_key` (an Opsgenie API integration key)",
+        ]
+        if let required = requiredSecrets[kind], (configuration.secret ?? "").isEmpty {
+            throw problem(location, "channel '\(name)' needs \(required)")
         }
         let durations: [(String, WritableKeyPath<ChannelConfiguration, TimeInterval>)] = [
             ("timeout", \.timeout), ("backoff", \.backoff), ("retry_delay", \.delivery.initialDelay),

@@ -215,6 +215,12 @@ struct AlertContent {
         return .object(event)
     }
 
+    /// The headline, the reasons (unless resolved) and where to look, a line each: the body of
+    /// the channels that take plain text.
+    private var briefing: String {
+        ([headline] + (kind == .resolve ? [] : reasons) + [alertLink ?? "vigil alerts show \(alert.id)"]).joined(separator: "\n")
+    }
+
     /// A Datadog Events API v2 alert event. Every transition is an event with the same aggregation
     /// key, `vigil-alert-ID`, so Datadog correlates them into one alert: status `error` (hard) or
     /// `warn` (soft) while firing or acknowledged, `ok` once resolved.
@@ -229,12 +235,11 @@ struct AlertContent {
         if let by = alert.acknowledgedBy { custom["acknowledged_by"] = .string(by) }
         if let alertLink { custom["url"] = .string(alertLink) }
         if let runLink { custom["run_url"] = .string(runLink) }
-        let message = ([headline] + (kind == .resolve ? [] : reasons) + [alertLink ?? "vigil alerts show \(alert.id)"]).joined(separator: "\n")
         return .object(["data": .object([
             "type": .string("event"),
             "attributes": .object([
                 // Datadog limits a title to 500 characters and a message to 4,000.
-                "category": .string("alert"), "title": .string(String(summary.prefix(500))), "message": .string(String(message.prefix(4_000))),
+                "category": .string("alert"), "title": .string(String(summary.prefix(500))), "message": .string(String(briefing.prefix(4_000))),
                 "aggregation_key": .string("vigil-alert-\(alert.id)"),
                 "tags": .array(["source:vigil", "model:\(alert.model)", "rule:\(alert.rule)", "severity:\(alert.severity.rawValue)"].map(JSONValue.string)),
                 "attributes": .object([
@@ -266,11 +271,10 @@ struct AlertContent {
             if !driverLines.isEmpty { details["top_drivers"] = .string(driverLines.joined(separator: ", ")) }
             if let runLink { details["run"] = .string(runLink) }
             if let alertLink { details["url"] = .string(alertLink) }
-            let description = ([headline] + reasons + [alertLink ?? "vigil alerts show \(alert.id)"]).joined(separator: "\n")
             return ("/v2/alerts", .object([
                 // Opsgenie cuts a message at 130 characters and a description at 15,000.
                 "message": .string(String(summary.prefix(130))), "alias": .string(alias),
-                "description": .string(String(description.prefix(15_000))), "source": .string("Vigil"), "entity": .string(alert.model),
+                "description": .string(String(briefing.prefix(15_000))), "source": .string("Vigil"), "entity": .string(alert.model),
                 "priority": .string(alert.severity == .hard ? "P1" : "P3"),
                 "tags": .array(["vigil", "model:\(alert.model)", "severity:\(alert.severity.rawValue)"].map(JSONValue.string)),
                 "details": .object(details),
