@@ -69,6 +69,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -133,7 +135,7 @@ let package = Package(
         .target(
             name: "VigilTesting",
             dependencies: ["VigilStore"],
-            exclude: ["receiver.py"],
+            exclude: ["receiver.py", "smtp_receiver.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

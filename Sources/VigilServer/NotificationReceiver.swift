@@ -18,7 +18,7 @@ public struct NotificationReceiver: Sendable {
 
     /// The channels of a receiver listening at `base`: one per kind, each under its own path.
     public static func channels(at base: String) -> ChannelDirectory {
-        ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: ChannelConfiguration.Kind.allCases.map { kind in
+        ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: ChannelConfiguration.Kind.allCases.filter(\.isHTTP).map { kind in
             (kind.rawValue, ChannelConfiguration(name: kind.rawValue, kind: kind, url: "\(base)/\(kind.rawValue)", secret: [.webhook, .opsgenie, .datadog].contains(kind) ? "demo" : nil))
         }))
     }

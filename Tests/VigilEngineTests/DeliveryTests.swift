@@ -41,76 +41,104 @@ struct DeliveryTests {
     /// Which notification a request carried (every channel's requests say it in `X-Vigil-Event`).
     static func kind(of request: [String: String]) -> String { request["event"] ?? "" }
 
-    @Test("receivers down for 60 s through an alert's open, escalation, acknowledgement and resolution: after they return every transition reaches every receiver once, in order, as one incident")
+    @Test("receivers down for 60 s (every HTTP kind and an SMTP server) through an alert's open, escalation, acknowledgement and resolution: after they return every transition reaches every receiver once, in order, as one incident")
     func outageThroughAnAlertsLife() async throws {
-        try await withReceiver { base, requests in
-            try await TestDatabase.withFresh { database in
-                let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [
-                    Self.channel("pagerduty", .pagerduty, "\(base)/outage/pd", secret: "key"),
-                    Self.channel("slack", .slack, "\(base)/outage/slack"),
-                    Self.channel("hook", .webhook, "\(base)/outage/hook", secret: "s3cret"),
-                ]))
-                let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
-                let store = AlertStore(database: database)
-                let outbox = NotificationOutbox(database: database)
-                let everyone = ["hook", "pagerduty", "slack"]
-                try await Self.control(base, "down")
-                let outageEnd = ContinuousClock.now + .seconds(60)
+        try await MailServer.with { mailServer in
+            try await withReceiver { base, requests in
+                try await TestDatabase.withFresh { database in
+                    var mail = Self.channel("mail", .email, "smtp://127.0.0.1:\(mailServer.port)", secret: MailServer.password)
+                    mail.1.mail = MailSettings(host: "127.0.0.1", port: mailServer.port, from: "vigil@example.com", recipients: ["oncall@example.com"],
+                                               username: MailServer.username, trustedCertificates: mailServer.certificate)
+                    let paths = [
+                        "pagerduty": "/outage/pd", "slack": "/outage/slack", "hook": "/outage/hook", "teams": "/outage/teams",
+                        "opsgenie": "/outage/og/", "datadog": "/outage/dd",
+                    ]
+                    let channels = ChannelDirectory(channels: Dictionary(uniqueKeysWithValues: [
+                        Self.channel("pagerduty", .pagerduty, "\(base)/outage/pd", secret: "key"),
+                        Self.channel("slack", .slack, "\(base)/outage/slack"),
+                        Self.channel("hook", .webhook, "\(base)/outage/hook", secret: "s3cret"),
+                        Self.channel("teams", .teams, "\(base)/outage/teams"),
+                        Self.channel("opsgenie", .opsgenie, "\(base)/outage/og/", secret: "genie"),
+                        Self.channel("datadog", .datadog, "\(base)/outage/dd", secret: "dd"),
+                        mail,
+                    ]))
+                    let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
+                    let store = AlertStore(database: database)
+                    let outbox = NotificationOutbox(database: database)
+                    let everyone = channels.channels.keys.sorted()
+                    try await Self.control(base, "down")
+                    mailServer.stop()
+                    let outageEnd = ContinuousClock.now + .seconds(60)
 
-                var finding = AlertFinding(model: "churn", rule: "churn-drift", severity: .soft, channels: everyone)
-                let alert = try await store.raise(finding, idempotencyKey: "a", runID: nil, actor: "t", now: Date()).alert
-                try await notifier.deliverPending(alertID: alert.id)
-                finding.severity = .hard
-                #expect(try await store.raise(finding, idempotencyKey: "b", runID: nil, actor: "t", now: Date()).escalated)
-                try await notifier.deliverPending(alertID: alert.id)
-                _ = try await store.acknowledge(alert.id, actor: "alice", reason: "looking", now: Date())
-                try await notifier.deliverPending(alertID: alert.id)
-                _ = try await store.resolve(alert.id, actor: "alice", reason: "fixed upstream", now: Date())
-                // The keeper goes on trying while they are down, for a minute.
-                while ContinuousClock.now < outageEnd {
-                    try await notifier.deliverPending(queuedBefore: Date())
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                let during = try requests().filter { $0["path"]?.hasPrefix("/outage/") == true }
-                #expect(!during.isEmpty && during.allSatisfy { $0["status"] == "503" })
-                // In order: nothing after an alert's first notification to a channel goes out before it.
-                let onlyTriggers = during.allSatisfy { Self.kind(of: $0) == "trigger" }
-                #expect(onlyTriggers, "\(during.map(Self.kind))")
-                let queued = try await outbox.notifications(ofAlert: alert.id)
-                #expect(queued.count == 12 && queued.allSatisfy { $0.state == .pending })
-                #expect(try await outbox.backlog(now: Date()).pending == 12)
-                // Failed so far: each channel's first, tried and refused; the rest wait behind it.
-                let failed = try await outbox.list(state: .failed)
-                #expect(failed.count == 3 && failed.allSatisfy { $0.kind == .trigger && $0.attempts > 0 && $0.lastStatus == 503 })
-                #expect(try await outbox.channelHealth().allSatisfy { $0.consecutiveFailures >= 3 })
+                    var finding = AlertFinding(model: "churn", rule: "churn-drift", severity: .soft, channels: everyone)
+                    let alert = try await store.raise(finding, idempotencyKey: "a", runID: nil, actor: "t", now: Date()).alert
+                    try await notifier.deliverPending(alertID: alert.id)
+                    finding.severity = .hard
+                    #expect(try await store.raise(finding, idempotencyKey: "b", runID: nil, actor: "t", now: Date()).escalated)
+                    try await notifier.deliverPending(alertID: alert.id)
+                    _ = try await store.acknowledge(alert.id, actor: "alice", reason: "looking", now: Date())
+                    try await notifier.deliverPending(alertID: alert.id)
+                    _ = try await store.resolve(alert.id, actor: "alice", reason: "fixed upstream", now: Date())
+                    // The keeper goes on trying while they are down, for a minute.
+                    while ContinuousClock.now < outageEnd {
+                        try await notifier.deliverPending(queuedBefore: Date())
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    let during = try requests().filter { $0["path"]?.hasPrefix("/outage/") == true }
+                    #expect(!during.isEmpty && during.allSatisfy { $0["status"] == "503" })
+                    #expect(try mailServer.messages().isEmpty)
+                    // In order: nothing after an alert's first notification to a channel goes out before it.
+                    let onlyTriggers = during.allSatisfy { Self.kind(of: $0) == "trigger" }
+                    #expect(onlyTriggers, "\(during.map(Self.kind))")
+                    let queued = try await outbox.notifications(ofAlert: alert.id)
+                    #expect(queued.count == 4 * everyone.count && queued.allSatisfy { $0.state == .pending })
+                    #expect(try await outbox.backlog(now: Date()).pending == 4 * everyone.count)
+                    // Failed so far: each channel's first, tried and refused (the SMTP server not even
+                    // listening); the rest wait behind it.
+                    let failed = try await outbox.list(state: .failed)
+                    #expect(failed.count == everyone.count && failed.allSatisfy { $0.kind == .trigger && $0.attempts > 0 })
+                    #expect(failed.allSatisfy { $0.lastStatus == ($0.channel == "mail" ? nil : 503) }, "\(failed.map { "\($0.channel) \($0.lastStatus ?? 0)" })")
+                    #expect(try await outbox.channelHealth().allSatisfy { $0.consecutiveFailures >= 3 })
 
-                try await Self.control(base, "up")
-                try await Self.keepUntilDelivered(database, channels: channels)
-                let delivered = try await outbox.notifications(ofAlert: alert.id)
-                #expect(delivered.allSatisfy { $0.state == .delivered }, "\(delivered.map { "\($0.channel) \($0.kind.rawValue) \($0.state.rawValue)" })")
-                let backlog = try await outbox.backlog(now: Date())
-                #expect(backlog.pending == 0 && backlog.oldestPendingAge == 0)
-                #expect(try await outbox.channelHealth().allSatisfy { $0.consecutiveFailures == 0 && $0.openUntil == nil })
+                    try await Self.control(base, "up")
+                    try await mailServer.start()
+                    try await Self.keepUntilDelivered(database, channels: channels)
+                    let delivered = try await outbox.notifications(ofAlert: alert.id)
+                    #expect(delivered.allSatisfy { $0.state == .delivered }, "\(delivered.map { "\($0.channel) \($0.kind.rawValue) \($0.state.rawValue)" })")
+                    let backlog = try await outbox.backlog(now: Date())
+                    #expect(backlog.pending == 0 && backlog.oldestPendingAge == 0)
+                    #expect(try await outbox.channelHealth().allSatisfy { $0.consecutiveFailures == 0 && $0.openUntil == nil })
 
-                let accepted = try requests().filter { $0["path"]?.hasPrefix("/outage/") == true && $0["status"] == "200" }
-                for (path, channel) in [("/outage/pd", "pagerduty"), ("/outage/slack", "slack"), ("/outage/hook", "hook")] {
-                    let received = accepted.filter { $0["path"] == path }
-                    let expected = delivered.filter { $0.channel == channel }.map(\.kind.rawValue)
-                    #expect(expected == ["trigger", "escalate", "acknowledge", "resolve"])
-                    // At least once: a round that timed out after the receiver took it is sent again, right after.
-                    let kinds = received.map(Self.kind).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
-                    #expect(kinds == ["trigger", "escalate", "acknowledge", "resolve"], "\(channel): \(kinds)")
+                    let lifecycle = ["trigger", "escalate", "acknowledge", "resolve"]
+                    /// The kinds in the order received, a repeat right after itself counted once: at
+                    /// least once, a round that timed out after the receiver took it is sent again.
+                    func inOrder(_ kinds: [String]) -> [String] { kinds.reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } } }
+                    let accepted = try requests().filter { $0["path"]?.hasPrefix("/outage/") == true && $0["status"] == "200" }
+                    for (channel, path) in paths {
+                        let received = accepted.filter { $0["path"]?.hasPrefix(path) == true }
+                        #expect(delivered.filter { $0.channel == channel }.map(\.kind.rawValue) == lifecycle)
+                        #expect(inOrder(received.map(Self.kind)) == lifecycle, "\(channel): \(received.map(Self.kind))")
+                    }
+                    let mails = try mailServer.messages()
+                    #expect(inOrder(mails.map { $0["x-vigil-event"] ?? "" }) == lifecycle, "\(mails.map { $0["x-vigil-event"] ?? "" })")
+                    #expect(Set(mails.compactMap { $0["references"] }) == ["<vigil-alert-\(alert.id)@example.com>"])
+                    // Every request, refused or taken, carries its own notification's idempotency key.
+                    let keys = Dictionary(uniqueKeysWithValues: delivered.map { ($0.dedupKey, ($0.channel, $0.kind.rawValue)) })
+                    for request in try requests() where request["path"]?.hasPrefix("/outage/") == true {
+                        let owner = keys[request["idempotency_key"] ?? ""]
+                        let path = owner.flatMap { paths[$0.0] } ?? "?"
+                        #expect(request["path"]?.hasPrefix(path) == true && owner?.1 == Self.kind(of: request), "\(request)")
+                    }
+                    // One incident: PagerDuty hears one dedup key throughout, Opsgenie one alias, Datadog one aggregation key.
+                    let pagerDuty = accepted.filter { $0["path"] == "/outage/pd" }.map { EscalationFixtures.json($0["body"])["dedup_key"] as? String }
+                    #expect(Set(pagerDuty) == ["vigil-alert-\(alert.id)"])
+                    let opsgenie = accepted.compactMap { $0["path"] }.filter { $0.hasPrefix("/outage/og/v2/alerts/") }
+                    #expect(!opsgenie.isEmpty && opsgenie.allSatisfy { $0.hasPrefix("/outage/og/v2/alerts/vigil-alert-\(alert.id)/") })
+                    let datadog = accepted.filter { $0["path"] == "/outage/dd" }.map {
+                        (EscalationFixtures.json($0["body"])["data"] as? [String: Any])?["attributes"].flatMap { ($0 as? [String: Any])?["aggregation_key"] as? String }
+                    }
+                    #expect(Set(datadog) == ["vigil-alert-\(alert.id)"])
                 }
-                // Every request, refused or taken, carries its own notification's idempotency key.
-                let keys = Dictionary(uniqueKeysWithValues: delivered.map { ($0.dedupKey, ($0.channel, $0.kind.rawValue)) })
-                let paths = ["pagerduty": "/outage/pd", "slack": "/outage/slack", "hook": "/outage/hook"]
-                for request in try requests() where request["path"]?.hasPrefix("/outage/") == true {
-                    let owner = keys[request["idempotency_key"] ?? ""]
-                    #expect(owner.map { paths[$0.0] } == request["path"] && owner?.1 == Self.kind(of: request), "\(request)")
-                }
-                // One incident: PagerDuty hears one dedup key throughout.
-                let pagerDuty = accepted.filter { $0["path"] == "/outage/pd" }.map { EscalationFixtures.json($0["body"])["dedup_key"] as? String }
-                #expect(Set(pagerDuty) == ["vigil-alert-\(alert.id)"])
             }
         }
     }

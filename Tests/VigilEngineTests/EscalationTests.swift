@@ -460,12 +460,18 @@ struct ChannelConfigurationTests {
               risk-hook: { type: webhook, url: "https://hooks.example.com/${HOOK_PATH}", secret: "${HOOK_SECRET}", timeout: 3s, attempts: 2, backoff: 250ms }
               datadog: { type: datadog, api_key: "${PD_KEY}", site: datadoghq.eu }
               opsgenie: { type: opsgenie, api_key: "${PD_KEY}" }
+              mail: { type: email, url: "smtp://mail.example.com", from: vigil@example.com, to: [risk@example.com, ops@example.com], username: vigil, password: "${PD_KEY}" }
+              relay: { type: email, url: "smtps://relay.example.com:2465", from: vigil@example.com, to: risk@example.com }
             routing_webhook: { url: https://serving.example.com/routing, secret: "${HOOK_SECRET}", max_age: 1h }
             """, environment: ["PD_KEY": "pd-123", "HOOK_PATH": "abc", "HOOK_SECRET": "s", "VIGIL_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X"])
         #expect(directory.publicURL == "https://vigil.example.com")
         #expect(directory["pagerduty"]?.secret == "pd-123" && directory["pagerduty"]?.url == ChannelConfiguration.pagerDutyEventsURL)
         #expect(directory["datadog"]?.url == "https://api.datadoghq.eu/api/v2/events" && directory["datadog"]?.secret == "pd-123")
         #expect(directory["opsgenie"]?.url == "https://api.opsgenie.com" && directory["opsgenie"]?.kind == .opsgenie)
+        #expect(directory["mail"]?.mail == MailSettings(host: "mail.example.com", port: 587, security: .starttls, from: "vigil@example.com",
+                                                        recipients: ["risk@example.com", "ops@example.com"], username: "vigil"))
+        #expect(directory["mail"]?.secret == "pd-123")
+        #expect(directory["relay"]?.mail == MailSettings(host: "relay.example.com", port: 2465, security: .tls, from: "vigil@example.com", recipients: ["risk@example.com"]))
         let hook = try #require(directory["risk-hook"])
         #expect(hook.url == "https://hooks.example.com/abc" && hook.timeout == 3 && hook.attempts == 2 && hook.backoff == 0.25)
         #expect(hook.redactedURL == "https://hooks.example.com/…")
@@ -479,12 +485,17 @@ struct ChannelConfigurationTests {
     @Test("a bad channels file is refused with file:line:column and the reason")
     func refuses() throws {
         let cases: [(String, String)] = [
-            ("channels:\n  slack: { type: sms, url: https://x }\n", "channels.yaml:2:18: channel 'slack' has unknown type 'sms' (expected alertmanager, pagerduty, slack, webhook, teams, opsgenie, datadog)"),
+            ("channels:\n  slack: { type: sms, url: https://x }\n", "channels.yaml:2:18: channel 'slack' has unknown type 'sms' (expected alertmanager, pagerduty, slack, webhook, teams, opsgenie, datadog, email)"),
             ("channels:\n  hook: { type: webhook, url: \"${MISSING}\" }\n", "channels.yaml:2:31: `url` refers to ${MISSING}, which is not set in the environment"),
             ("channels:\n  hook: { type: webhook, url: ftp://x }\n", "channels.yaml:2:31: channel 'hook' needs an http or https `url`"),
             ("channels:\n  pd: { type: pagerduty }\n", "channels.yaml:2:7: channel 'pd' needs `routing_key` (the PagerDuty integration key)"),
-            ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, api_key, site, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
+            ("channels:\n  hook: { type: webhook, url: https://x, retries: 3 }\n", "channels.yaml:2:42: unknown key 'retries' in channel 'hook' (expected type, url, secret, routing_key, api_key, site, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh, from, to, username, password, tls, ca_file)"),
             ("channels:\n  hook: { type: webhook, url: https://x, refresh: 1m }\n", "channels.yaml:2:51: `refresh` is for alertmanager channels (channel 'hook' is webhook)"),
+            ("channels:\n  mail: { type: email, url: https://x, from: a@b.c, to: d@e.f }\n", "channels.yaml:2:29: channel 'mail' needs an smtp:// or smtps:// `url`"),
+            ("channels:\n  mail: { type: email, url: smtp://x, from: a@b.c }\n", "channels.yaml:2:9: channel 'mail' needs `to` (one address or a list)"),
+            ("channels:\n  mail: { type: email, url: smtp://x, from: a@b.c, to: [\"d@e.f>, x@y.z\"] }\n", "channels.yaml:2:57: `to` must hold plain addresses such as alerts@example.com (got 'd@e.f>, x@y.z')"),
+            ("channels:\n  mail: { type: email, url: smtp://x, from: a@b.c, to: d@e.f, tls: none, username: u, password: p }\n", "channels.yaml:2:68: channel 'mail' sends a password, so it needs `tls: starttls` or `tls`, not `none`"),
+            ("channels:\n  hook: { type: webhook, url: https://x, to: d@e.f }\n", "channels.yaml:2:46: `to` is for email channels (channel 'hook' is webhook)"),
             ("chanels: {}\n", "channels.yaml:1:1: unknown key 'chanels' (expected public_url, channels, routing_webhook)"),
             ("routing_webhook: { type: webhook, url: https://x }\n", "channels.yaml:1:20: unknown key 'type' in channel 'routing_webhook' (expected url, secret, routing_key, api_key, site, timeout, attempts, backoff, retry_delay, max_retry_delay, max_age, refresh)"),
         ]

@@ -24,6 +24,7 @@ import VigilWorkflow
 ///   teams: { type: teams, url: "${TEAMS_WORKFLOW_URL}" }
 ///   opsgenie: { type: opsgenie, api_key: "${OPSGENIE_KEY}" }   # url: https://api.eu.opsgenie.com in the EU
 ///   datadog: { type: datadog, api_key: "${DD_API_KEY}", site: datadoghq.eu }
+///   mail: { type: email, url: "smtp://mail.example.com:587", from: vigil@example.com, to: [risk@example.com], username: vigil, password: "${SMTP_PASSWORD}" }
 /// ```
 public struct ChannelDirectory: Sendable {
     public var channels: [String: ChannelConfiguration]
@@ -94,6 +95,13 @@ public struct ChannelConfiguration: Sendable {
         /// Datadog's Events API v2, as alert events: `secret` is the API key; `url` the site's
         /// events endpoint (`site: datadoghq.eu` sets it, US1 by default).
         case datadog
+        /// E-mail through an SMTP server (`url: smtp://host:587` with STARTTLS, or `smtps://`):
+        /// one message per alert transition, threaded by alert. ``ChannelConfiguration/mail``
+        /// holds the sender, recipients and login; `secret` is the password.
+        case email
+
+        /// Whether the channel's receiver is an HTTP endpoint (every kind but e-mail).
+        public var isHTTP: Bool { self != .email }
     }
 
     public static let pagerDutyEventsURL = "https://events.pagerduty.com/v2/enqueue"
@@ -105,8 +113,11 @@ public struct ChannelConfiguration: Sendable {
     public var name: String
     public var kind: Kind
     public var url: String
-    /// The routing key (PagerDuty) or signing secret (webhook). Never logged.
+    /// The routing key (PagerDuty), signing secret (webhook), API key (Opsgenie, Datadog) or SMTP
+    /// password (e-mail). Never logged.
     public var secret: String?
+    /// E-mail only: the SMTP server, sender, recipients and login.
+    public var mail: MailSettings?
     /// Each request's time limit.
     public var timeout: TimeInterval
     /// Requests in one delivery round, retrying network errors, 5xx, 408 and 429 at once.
@@ -200,6 +211,7 @@ struct ChannelFileReader {
         }
         let known = (fixedKind == nil ? ["type"] : [])
             + ["url", "secret", "routing_key", "api_key", "site", "timeout", "attempts", "backoff", "retry_delay", "max_retry_delay", "max_age", "refresh"]
+            + (fixedKind == nil ? Self.mailKeys : [])
         for entry in entries where !known.contains(entry.key) {
             throw problem(entry.keyLocation, "unknown key '\(entry.key)' in channel '\(name)' (expected \(known.joined(separator: ", ")))")
         }
@@ -213,6 +225,9 @@ struct ChannelFileReader {
             }
             kind = named
         }
+        for key in Self.mailKeys where kind != .email {
+            if let value = node[key] { throw problem(value.location, "`\(key)` is for email channels (channel '\(name)' is \(kind.rawValue))") }
+        }
         var url = try node["url"].map { try text($0, "url") }
         if kind == .pagerduty && url == nil { url = ChannelConfiguration.pagerDutyEventsURL }
         if kind == .opsgenie && url == nil { url = ChannelConfiguration.opsgenieAPIURL }
@@ -225,11 +240,13 @@ struct ChannelFileReader {
             url = url ?? ChannelConfiguration.datadogEventsURL(site: text)
         }
         if kind == .datadog && url == nil { url = ChannelConfiguration.datadogEventsURL() }
-        guard let url, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
-            throw problem(node["url"]?.location ?? location, "channel '\(name)' needs an http or https `url`")
+        let schemes = kind == .email ? ["smtp", "smtps"] : ["http", "https"]
+        guard let url, let parsed = URL(string: url), schemes.contains(parsed.scheme ?? ""), parsed.host != nil else {
+            throw problem(node["url"]?.location ?? location, "channel '\(name)' needs \(kind == .email ? "an smtp:// or smtps://" : "an http or https") `url`")
         }
         var configuration = ChannelConfiguration(name: name, kind: kind, url: url)
-        configuration.secret = try (node["secret"] ?? node["routing_key"] ?? node["api_key"]).map { try text($0, "secret") }
+        configuration.secret = try (node["secret"] ?? node["routing_key"] ?? node["api_key"] ?? node["password"]).map { try text($0, "secret") }
+        if kind == .email { configuration.mail = try mailSettings(named: name, node, url: parsed, password: configuration.secret) }
         let requiredSecrets: [ChannelConfiguration.Kind: String] = [
             .pagerduty: "`routing_key` (the PagerDuty integration key)", .datadog: "`api_key` (a Datadog API key)",
             .opsgenie: "`api_key` (an Opsgenie API integration key)",
@@ -256,6 +273,52 @@ struct ChannelFileReader {
             configuration.attempts = count
         }
         return configuration
+    }
+
+    /// The keys only an e-mail channel takes.
+    private static let mailKeys = ["from", "to", "username", "password", "tls", "ca_file"]
+
+    /// An e-mail channel's settings from its entry and its `smtp://` or `smtps://` URL.
+    private func mailSettings(named name: String, _ node: YAMLNode, url: URL, password: String?) throws -> MailSettings {
+        func address(_ value: YAMLNode, _ key: String) throws -> String {
+            let address = try text(value, key)
+            guard MailSettings.isPlainAddress(address) else {
+                throw problem(value.location, "`\(key)` must hold plain addresses such as alerts@example.com (got '\(address)')")
+            }
+            return address
+        }
+        guard let fromNode = node["from"] else { throw problem(node.location, "channel '\(name)' needs `from` (the sender's address)") }
+        let recipients: [String]
+        switch node["to"] {
+        case let .sequence(items, _)?: recipients = try items.map { try address($0, "to") }
+        case let value?: recipients = [try address(value, "to")]
+        case nil: recipients = []
+        }
+        guard !recipients.isEmpty else { throw problem(node["to"]?.location ?? node.location, "channel '\(name)' needs `to` (one address or a list)") }
+        var security: MailSettings.Security = url.scheme == "smtps" ? .tls : .starttls
+        if let tls = node["tls"] {
+            let value = try text(tls, "tls")
+            guard let named = MailSettings.Security(rawValue: value) else {
+                throw problem(tls.location, "`tls` must be \(MailSettings.Security.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(value)')")
+            }
+            security = named
+        }
+        let username = try node["username"].map { try text($0, "username") }
+        if security == .none && (username != nil || password != nil) {
+            throw problem((node["tls"] ?? node).location, "channel '\(name)' sends a password, so it needs `tls: starttls` or `tls`, not `none`")
+        }
+        if username != nil && (password ?? "").isEmpty { throw problem(node.location, "channel '\(name)' has a `username` but no `password`") }
+        let trusted = try node["ca_file"].map { value in
+            let path = try text(value, "ca_file")
+            guard FileManager.default.isReadableFile(atPath: path) else { throw problem(value.location, "`ca_file` \(path) cannot be read") }
+            return path
+        }
+        let port = url.port ?? (security == .tls ? 465 : 587)
+        guard let host = url.host, !host.isEmpty, (1...65_535).contains(port) else {
+            throw problem(node["url"]?.location ?? node.location, "channel '\(name)' needs a host and a port from 1 to 65535 in `url`")
+        }
+        return MailSettings(host: host, port: port, security: security, from: try address(fromNode, "from"), recipients: recipients,
+                            username: username, trustedCertificates: trusted)
     }
 
     private var kinds: String { ChannelConfiguration.Kind.allCases.map(\.rawValue).joined(separator: ", ") }

@@ -3,7 +3,8 @@ import Foundation
 import VigilStore
 import VigilWorkflow
 
-/// One notification as its receiver expects it: where to send it, the headers and the JSON body.
+/// One notification as its receiver expects it: where to send it, the headers and the body (JSON
+/// for the HTTP channels; for e-mail the whole message, headers included, as SMTP's `DATA` takes it).
 struct ChannelMessage: Sendable {
     var url: String
     var headers: [(String, String)]
@@ -16,6 +17,9 @@ struct ChannelMessage: Sendable {
         let payload: JSONValue
         var url = channel.url
         switch channel.kind {
+        case .email:
+            guard let mail = channel.mail else { throw ChannelConfigurationError(description: "channel '\(channel.name)' is an email channel without its settings") }
+            return ChannelMessage(url: channel.url, headers: [], body: Data(content.email(mail, dedupKey: claim.notification.dedupKey).rendered()))
         case .alertmanager:
             guard let alerts = content.alertmanager(refresh: channel.refresh) else { return nil }
             payload = .array(alerts)
@@ -280,6 +284,56 @@ struct AlertContent {
                 "details": .object(details),
             ]))
         }
+    }
+
+    /// An e-mail for this transition. Every message about one alert belongs to one thread: the
+    /// first (`trigger`) has the Message-ID `vigil-alert-ID@DOMAIN` and the others refer to it
+    /// (`In-Reply-To`, `References`), under one subject, so mail clients that thread by subject
+    /// group them too; what happened is the body's first line. A message sent again carries the
+    /// same Message-ID, so a mailbox that already has it can drop the copy.
+    func email(_ settings: MailSettings, dedupKey: String) -> MailMessage {
+        let domain = settings.senderDomain
+        let root = "vigil-alert-\(alert.id)@\(domain)"
+        let ownID = String(dedupKey.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "." }) + "@" + domain
+        var facts = [("Model", alert.model), ("Rule", alert.rule), ("Severity", alert.severity.rawValue), ("State", alert.state.rawValue),
+                     ("Seen", "\(alert.occurrences) times since \(Self.iso(alert.startedAt))")]
+        if alert.subject != "model" { facts.insert(("Subject", alert.subject), at: 1) }
+        if let by = alert.acknowledgedBy { facts.append(("Acknowledged by", by)) }
+        var sections: [(String, [String])] = []
+        if kind == .resolve, let resolution = alert.resolution { sections.append(("Resolution", [resolution])) }
+        if kind != .resolve && !reasons.isEmpty { sections.append(("Why", reasons)) }
+        if !featureLines.isEmpty { sections.append(("Top drifted features", featureLines)) }
+        if !driverLines.isEmpty { sections.append(("Top drivers", driverLines)) }
+        var links = [("Alert", alertLink ?? "vigil alerts show \(alert.id)")]
+        if let runID { links.append(("Run", runLink ?? "vigil runs show \(runID)")) }
+
+        var text = [headline, ""] + facts.map { "\($0.0): \($0.1)" }
+        for (title, lines) in sections { text += ["", "\(title):"] + lines.map { "  - \($0)" } }
+        text += [""] + links.map { "\($0.0): \($0.1)" }
+
+        func escape(_ value: String) -> String {
+            value.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        func link(_ target: String) -> String {
+            target.hasPrefix("http") ? "<a href=\"\(escape(target))\">\(escape(target))</a>" : "<code>\(escape(target))</code>"
+        }
+        var html = ["<!DOCTYPE html>", "<html><body style=\"font-family: sans-serif\">", "<h2>\(escape(headline))</h2>", "<table>"]
+        html += facts.map { "<tr><th align=\"left\">\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }
+        html.append("</table>")
+        for (title, lines) in sections { html += ["<h3>\(escape(title))</h3>", "<ul>"] + lines.map { "<li>\(escape($0))</li>" } + ["</ul>"] }
+        html += links.map { "<p>\(escape($0.0)): \(link($0.1))</p>" } + ["</body></html>"]
+
+        return MailMessage(
+            from: settings.from, recipients: settings.recipients,
+            subject: "[Vigil] Alert \(alert.id): \(alert.rule) on model \(alert.model)" + (alert.subject == "model" ? "" : ", \(alert.subject)"),
+            messageID: kind == .trigger ? root : ownID, thread: kind == .trigger ? nil : root, date: now,
+            text: text.joined(separator: "\n"), html: html.joined(separator: "\n"),
+            extraHeaders: [
+                ("Auto-Submitted", "auto-generated"), ("X-Vigil-Alert-ID", String(alert.id)), ("X-Vigil-Event", kind.rawValue),
+                ("X-Vigil-Severity", alert.severity.rawValue), ("X-Vigil-Model", alert.model),
+            ]
+        )
     }
 
     /// A Microsoft Teams message for a Workflows webhook: one Adaptive Card (schema 1.4) with the

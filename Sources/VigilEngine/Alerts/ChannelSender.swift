@@ -41,23 +41,32 @@ struct ChannelSender: Sendable {
                 let wait = channel.backoff * pow(2, Double(attempt - 2))
                 do { try await Task.sleep(for: .milliseconds(Int64(wait * 1_000))) } catch { return (answer, attempt - 1) }
             }
-            var request = HTTPClientRequest(url: message.url)
-            request.method = .POST
-            for (name, value) in message.headers { request.headers.add(name: name, value: value) }
-            request.body = .bytes(ByteBuffer(bytes: message.body))
-            do {
-                let response = try await client.execute(request, timeout: .milliseconds(Int64(channel.timeout * 1_000)))
-                let body = try await response.body.collect(upTo: 64 << 10)
-                let status = Int(response.status.code)
-                answer = ReceiverAnswer.classify(status: status, answer: "\(receiver) answered \(status): \(String(buffer: body).prefix(200))")
-            } catch {
-                answer = .unavailable(status: nil, error: "\(receiver) did not answer: \(AlertNotifier.describe(error))")
-            }
+            answer = await send(message, on: channel, receiver: receiver)
             guard case .unavailable = answer else { return (answer, attempt) }
         }
         if case let .unavailable(status, error) = answer {
             answer = .unavailable(status: status, error: "\(error) (\(attempts) attempt\(attempts == 1 ? "" : "s") this round)")
         }
         return (answer, attempts)
+    }
+
+    /// One request: an HTTP POST, or an SMTP exchange for an e-mail channel.
+    private func send(_ message: ChannelMessage, on channel: ChannelConfiguration, receiver: String) async -> ReceiverAnswer {
+        if channel.kind == .email {
+            guard let settings = channel.mail else { return .unavailable(status: nil, error: "\(channel.name) has no e-mail settings") }
+            return await SMTPClient(settings: settings, password: channel.secret, timeout: channel.timeout).send(Array(message.body))
+        }
+        var request = HTTPClientRequest(url: message.url)
+        request.method = .POST
+        for (name, value) in message.headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: message.body))
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(channel.timeout * 1_000)))
+            let body = try await response.body.collect(upTo: 64 << 10)
+            let status = Int(response.status.code)
+            return ReceiverAnswer.classify(status: status, answer: "\(receiver) answered \(status): \(String(buffer: body).prefix(200))")
+        } catch {
+            return .unavailable(status: nil, error: "\(receiver) did not answer: \(AlertNotifier.describe(error))")
+        }
     }
 }
