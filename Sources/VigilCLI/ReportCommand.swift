@@ -11,9 +11,11 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Measure a model's history: drift detection lead time, automated mitigation, time to recover, alert precision and recall, uptime.",
         discussion: """
-            Incidents are the model's known drift episodes (recorded by `vigil simulate` and `vigil demo`), or, when none is
-            recorded, its hard drift alerts not marked false positives. Alert precision and recall are measured against the
-            known episodes when there are any, else precision against operators' false-positive marks. See docs/report.md.
+            Incidents are the model's known drift onsets (recorded by people with `vigil incidents record`, or by `vigil simulate`
+            and `vigil demo`), or, when none is recorded, its hard drift alerts not marked false positives. Lead time, onset →
+            first alert and recall are measured only against known onsets; precision against them when there are any, else
+            against operators' false-positive marks. The report says which windows were back-filled from history rather than
+            detected live. See docs/report.md.
             """
     )
 
@@ -92,6 +94,8 @@ struct ReportCommand: AsyncParsableCommand {
         lines += ["", "Figures"]
         let width = report.figureRows.map(\.0.count).max() ?? 0
         lines += report.figureRows.map { "  " + $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
+        lines += ["", "What the figures rest on"]
+        lines += report.provenanceLines.map { "  " + $0 }
         lines += ["", "Incidents"]
         lines += report.incidentLines.isEmpty ? ["  none"] : report.incidentLines.map { "  " + $0 }
         lines += ["", "Drift and its top drivers (latest windows first)"]

@@ -24,6 +24,7 @@ struct Vigil: AsyncParsableCommand {
             ModelsCommand.self,
             LineageCommand.self,
             ReportCommand.self,
+            IncidentsCommand.self,
             DemoCommand.self,
             AuditCommand.self,
             TokensCommand.self,

@@ -112,6 +112,8 @@ struct APITests {
                 ("GET", "/api/v1/models/{model}/versions", nil, "viewer", nil),
                 ("GET", "/api/v1/models/{model}/changelog", nil, "viewer", nil),
                 ("GET", "/api/v1/models/{model}/drift", nil, "viewer", nil),
+                ("GET", "/api/v1/models/{model}/incidents", nil, "viewer", nil),
+                ("POST", "/api/v1/models/{model}/incidents", #"{"onset": "2026-11-24T06:00:00Z", "cause": "checking"}"#, "operator", "auditor"),
                 ("GET", "/api/v1/models/{model}/metrics", nil, "viewer", "ingest"),
                 ("GET", "/api/v1/audit", nil, "auditor", "operator"),
                 ("GET", "/api/v1/audit/verify", nil, "auditor", "viewer"),

@@ -43,6 +43,16 @@ extension ModelReport {
             report.incidents[index].firstLabel = try await serving.firstLabelKnown(model: model, predictedSince: since, until: to)
         }
         report.figures = figures(incidents: report.incidents, episodes: episodes, alerts: alerts, drift: drift, windows: windows, options: options)
+        let backfilled = try await MetricsStore(database: database).backfilledWindows(model: model, from: from, to: to)
+        report.figures.backfilledWindows = backfilled.count
+        report.backfilled = backfilled.reduce(into: []) { spans, window in
+            if let last = spans.last, window.start <= last.end {
+                spans[spans.count - 1].end = max(last.end, window.end)
+                spans[spans.count - 1].windows += 1
+            } else {
+                spans.append(BackfilledSpan(start: window.start, end: window.end, windows: 1))
+            }
+        }
         return report
     }
 
@@ -114,7 +124,13 @@ extension ModelReport {
         figures.incidents = incidents.count
         figures.onsetToFirstAlert = mean(incidents.compactMap { incident in incident.onset.flatMap { onset in incident.firstAlert.map { $0.timeIntervalSince(onset) } } })
         figures.firstAlertToQualityLoss = mean(incidents.compactMap { incident in incident.firstAlert.flatMap { alert in incident.qualityLoss.map { $0.timeIntervalSince(alert) } } })
-        figures.leadTime = mean(incidents.compactMap { incident in incident.firstAlert.flatMap { alert in incident.firstLabel.map { $0.timeIntervalSince(alert) } } })
+        figures.onsets = episodes.count
+        figures.onsetsRecordedByPeople = episodes.filter(\.isRecordedByPerson).count
+        // Lead time needs a known onset: without one, an incident is only its alerts, and a lead
+        // measured from them would rest on what it is meant to judge.
+        if !episodes.isEmpty {
+            figures.leadTime = mean(incidents.compactMap { incident in incident.firstAlert.flatMap { alert in incident.firstLabel.map { $0.timeIntervalSince(alert) } } })
+        }
         if !incidents.isEmpty {
             figures.automatedMitigation = Double(incidents.filter { $0.automated && $0.recovered }.count) / Double(incidents.count)
         }

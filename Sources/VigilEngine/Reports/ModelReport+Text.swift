@@ -16,20 +16,44 @@ extension ModelReport {
         func share(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "n/a" }
         func time(_ value: TimeInterval?) -> String { value.map(Self.duration) ?? "n/a" }
         let truth = figures.alertTruth
+        let noOnsets = "not measured: no recorded drift onsets (`vigil incidents record`)"
+        func fromOnsets(_ value: TimeInterval?) -> String { figures.onsets == 0 ? noOnsets : time(value) }
         return [
             ("drift incidents", "\(figures.incidents)"),
-            ("drift onset → first alert", time(figures.onsetToFirstAlert)),
+            ("drift onset → first alert", fromOnsets(figures.onsetToFirstAlert)),
             ("first alert → measurable quality loss", time(figures.firstAlertToQualityLoss)),
-            ("lead time (first alert → first label of the drifted period)", time(figures.leadTime)),
+            ("lead time (first alert → first label of the drifted period)", fromOnsets(figures.leadTime)),
             ("incidents mitigated automatically", share(figures.automatedMitigation)),
             ("mean time to recover (hard alert → promotion that restored quality)", time(figures.meanTimeToRecover)),
             ("alerts (hard)", "\(figures.alerts) (\(figures.hardAlerts))"),
             ("alert precision (\(truth))", share(figures.alertPrecision)),
-            ("alert recall (\(truth))", share(figures.alertRecall)),
+            ("alert recall (\(truth))", figures.onsets == 0 ? noOnsets : share(figures.alertRecall)),
             ("canary rollbacks", "\(figures.canaryRollbacks)"),
             ("uptime (requests served without error)", share(figures.uptime)),
             ("SLA adherence (windows within error rate and latency objectives)", share(figures.slaAdherence)),
         ]
+    }
+
+    /// What the figures rest on: the known onsets and who recorded them, and which windows were
+    /// back-filled from history rather than computed live.
+    public var provenanceLines: [String] {
+        var lines: [String] = []
+        if figures.onsets == 0 {
+            lines.append("No drift onset is recorded for this period: lead time, onset → first alert and recall are not measured, "
+                + "and precision rests on operators' false-positive marks. Record known onsets with `vigil incidents record`.")
+        } else {
+            let simulated = figures.onsets - figures.onsetsRecordedByPeople
+            let sources = [figures.onsetsRecordedByPeople > 0 ? "\(figures.onsetsRecordedByPeople) recorded by people" : nil,
+                           simulated > 0 ? "\(simulated) from the simulator's ground truth" : nil].compactMap { $0 }
+            lines.append("Lead time, onset → first alert, precision and recall rest on \(figures.onsets) known drift onset\(figures.onsets == 1 ? "" : "s") (\(sources.joined(separator: ", "))).")
+        }
+        if backfilled.isEmpty {
+            lines.append("Every window was computed live, as its data arrived.")
+        } else {
+            lines.append("\(figures.backfilledWindows) window\(figures.backfilledWindows == 1 ? " was" : "s were") back-filled from history, not detected live; alerts from them were raised after the fact:")
+            lines += backfilled.map { "  \(Self.stamp($0.start)) – \(Self.stamp($0.end)) (\($0.windows) window\($0.windows == 1 ? "" : "s"))" }
+        }
+        return lines
     }
 
     /// Each incident in a line.

@@ -75,6 +75,14 @@ public struct ModelReport: Sendable, Codable {
         public var alertRecall: Double?
         /// `known drift episodes` or `false-positive marks`.
         public var alertTruth = ""
+        /// Known drift onsets in the period (recorded by people with `vigil incidents record`, or
+        /// by the simulator); lead time, onset → first alert and recall rest on them, and are not
+        /// measured without any.
+        public var onsets = 0
+        /// Of ``onsets``, those people recorded.
+        public var onsetsRecordedByPeople = 0
+        /// Windows first computed well after they ended: history back-filled, not detected live.
+        public var backfilledWindows = 0
         public var requests = 0
         public var errors = 0
         /// Share of requests served without error.
@@ -130,6 +138,17 @@ public struct ModelReport: Sendable, Codable {
     /// The latest windows (at most ``drivenWindowLimit``) in which drift was found, newest first,
     /// with their top drivers.
     public var drivenWindows: [DrivenWindow] = []
+
+    /// Stretches of windows back-filled from history (``MetricsStore/backfilledWindows(model:from:to:grace:)``),
+    /// oldest first: what was found in them was found after the fact.
+    public var backfilled: [BackfilledSpan] = []
+
+    /// Consecutive back-filled windows.
+    public struct BackfilledSpan: Sendable, Codable, Equatable {
+        public var start: Date
+        public var end: Date
+        public var windows: Int
+    }
 
     public static let drivenWindowLimit = 20
 }

@@ -27,6 +27,7 @@ struct APIRoutes {
         addModelRoutes()
         addAuditRoutes()
         addIngestRoutes()
+        addIncidentRoutes()
     }
 
     mutating func add(_ method: HTTPRequest.Method, _ path: String, _ role: AccessRole, _ handler: @escaping Handler) {

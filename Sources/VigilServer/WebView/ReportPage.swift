@@ -35,6 +35,7 @@ public enum ReportPage {
             "<p class=\"muted\">Model <strong>\(HTML.escape(report.model))</strong>, \(HTML.escape(period)). Every figure is read from Vigil's records; see docs/report.md for how each is measured.</p>",
             "<h2>Figures</h2>",
             HTML.table(["figure", "value"], report.figureRows.map { [HTML.escape($0.0), HTML.escape($0.1)] }, id: "figures"),
+            "<div id=\"provenance\">" + report.provenanceLines.map { "<p class=\"muted\">\(HTML.escape($0))</p>" }.joined() + "</div>",
             "<h2>Drift and quality</h2>",
             "<figure id=\"drift-chart\">\(driftChart.svg)</figure>",
             "<figure id=\"quality-chart\">\(qualityChart.svg)</figure>",

@@ -26,6 +26,19 @@ public struct DriftEpisode: Sendable, Equatable {
         self.note = note
     }
 
+    /// What is wrong with the episode as a person records it at `now`, or `nil`: an onset in the
+    /// future, an end before the onset, a note (the cause) over 2,000 characters or holding NUL.
+    public func problem(now: Date) -> String? {
+        if startedAt > now.addingTimeInterval(300) { return "the onset is in the future" }
+        if let endedAt, endedAt <= startedAt { return "the end must come after the onset" }
+        if let note, note.unicodeScalars.count > 2_000 || note.contains("\u{0}") { return "the cause must be at most 2000 characters, without NUL" }
+        return nil
+    }
+
+    /// Whether the episode was recorded by a person (not by `vigil simulate` or `vigil demo`,
+    /// whose sources start `simulator:`).
+    public var isRecordedByPerson: Bool { !source.hasPrefix("simulator:") }
+
     /// Whether `date` falls in the episode (an open one lasts).
     public func covers(_ date: Date) -> Bool {
         date >= startedAt && endedAt.map { date < $0 } ?? true

@@ -140,9 +140,9 @@ public struct MetricsStore: Sendable {
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO monitor_windows (model, window_start, window_end, workflow, row_count, labelled_count, last_label_at, quarantined,
-                    sample_rate, computed_at, run_id)
+                    sample_rate, computed_at, first_computed_at, run_id)
                 VALUES (\(model), \(start), \(end), \(metrics.workflow), \(window.rows), \(window.labelled), \(window.lastLabelAt), \(window.quarantined),
-                    \(rate), \(now), \(runID))
+                    \(rate), \(now), \(now), \(runID))
                 ON CONFLICT (model, window_start, window_end) DO UPDATE SET
                     workflow = excluded.workflow, row_count = excluded.row_count, labelled_count = excluded.labelled_count,
                     last_label_at = excluded.last_label_at, quarantined = excluded.quarantined, sample_rate = excluded.sample_rate,
@@ -413,5 +413,20 @@ extension MetricsStore {
             if curves.last?.start == start { curves[curves.count - 1].bins.append(bin) } else { curves.append((start, [bin])) }
         }
         return curves
+    }
+
+    /// The windows of `model` starting in [`from`, `to`] that were first computed more than a
+    /// window's length (and at least `grace`) after they ended: history back-filled after the
+    /// fact, not detected live. Oldest first.
+    public func backfilledWindows(model: String, from: Date, to: Date, grace: TimeInterval = 3_600) async throws -> [(start: Date, end: Date)] {
+        let rows = try await database.client.query("""
+            SELECT window_start, window_end FROM monitor_windows
+            WHERE model = \(model) AND window_start BETWEEN \(from) AND \(to)
+              AND first_computed_at > window_end + greatest(window_end - window_start, make_interval(secs => \(grace)))
+            ORDER BY window_start
+            """, logger: database.logger)
+        var windows: [(start: Date, end: Date)] = []
+        for try await window in rows.decode((Date, Date).self) { windows.append(window) }
+        return windows
     }
 }
