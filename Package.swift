@@ -155,6 +155,7 @@ let package = Package(
         .testTarget(
             name: "VigilCLITests",
             dependencies: ["VigilEngine", "VigilStore", "VigilTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            exclude: ["schemathesis.toml"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -31,7 +31,7 @@ struct IncidentsCommand: AsyncParsableCommand {
             let started = try Self.time(onset, "--onset")
             let episode = DriftEpisode(model: model, kind: kind, startedAt: started, endedAt: try ended.map { try Self.time($0, "--ended") },
                                        source: global.actor, note: cause)
-            if let problem = episode.problem(now: Date()) { throw ValidationError(problem) }
+            if let problem = episode.problem { throw ValidationError(problem) }
             let id = try await global.withDatabase(logger: global.makeLogger()) { database in
                 _ = try await ReportCommand.model(model, in: database)
                 return try await DriftEpisodes(database: database).record(episode, actor: global.actor, now: Date())

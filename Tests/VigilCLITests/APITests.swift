@@ -120,6 +120,7 @@ struct APITests {
                 ("GET", "/metrics", nil, "viewer", nil),
                 ("POST", "/api/v1/models/{model}/inferences", "request_id,ts\n", "ingest", "viewer"),
                 ("POST", "/api/v1/models/{model}/labels", "request_id,label\n", "ingest", "auditor"),
+                ("POST", "/api/v1/models/{model}/cloudevents", "{}", "ingest", "viewer"),
             ]
             #expect(Set(operations.map { "\($0.0) \($0.1)" }) == (try documentedOperations()))
             func concrete(_ path: String) -> String {
@@ -264,6 +265,7 @@ struct OpenAPIConformanceTests {
             process.arguments = [
                 // Every route, every phase: examples, coverage (boundary and negative values), fuzzing, and
                 // stateful sequences that follow the document's links (runs → a run, alerts → an alert, models → a model).
+                "--config-file", package.appendingPathComponent("Tests/VigilCLITests/schemathesis.toml").path,
                 "run", package.appendingPathComponent("docs/openapi.yaml").path, "--url", base, "-n", "10", "--seed", "1", "--no-color",
                 "--phases=examples,coverage,fuzzing,stateful",
                 "--header", "Authorization: Bearer \(tokens["admin"]!)",
@@ -277,7 +279,7 @@ struct OpenAPIConformanceTests {
             while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             #expect(process.terminationStatus == 0, "schemathesis found problems:\n\(output.components(separatedBy: "\n").filter { $0.contains("ST") || $0.contains("curl") || $0.contains("Invalid") }.joined(separator: "\n"))")
-            #expect(output.contains("Selected: 29/29") && output.contains("Tested: 29"), "\(output.suffix(2_000))")
+            #expect(output.contains("Selected: 32/32") && output.contains("Tested: 32"), "\(output.suffix(2_000))")
             #expect(output.contains("✅ Stateful"), "\(output.suffix(2_000))")
         }
     }

@@ -14,6 +14,16 @@ struct APIRequest: Sendable {
     var database: Database { server.database }
     var now: Date { server.clock.now() }
 
+    /// The whole body, up to the server's `--max-body`.
+    func body() async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: server.configuration.maximumBodyBytes)
+        } catch {
+            throw APIError(status: .contentTooLarge, code: "body_too_large",
+                           message: "the body is larger than \(server.configuration.maximumBodyBytes) bytes (--max-body); send smaller batches")
+        }
+    }
+
     /// A path parameter as text.
     func path(_ name: String) throws -> String {
         guard let value = context.parameters.get(name)?.removingPercentEncoding ?? context.parameters.get(name), !value.isEmpty else {

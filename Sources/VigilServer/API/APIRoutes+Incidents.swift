@@ -25,7 +25,7 @@ extension APIRoutes {
         }
         add(.post, "/api/v1/models/{model}/incidents", .operator) { request in
             let model = try request.modelPath()
-            let body = try await request.object(allowing: ["onset", "ended", "kind", "cause"])
+            let body = try await request.object(allowing: ["onset", "duration", "kind", "cause"])
             func time(_ key: String) throws -> Date? {
                 guard let value = body[key] else { return nil }
                 guard case let .string(text) = value, let seconds = Timestamp.parse(text) else {
@@ -41,8 +41,15 @@ extension APIRoutes {
             guard let kind = DriftEpisode.Kind(rawValue: kindName) else {
                 throw APIError.unprocessable("'kind' must be one of \(DriftEpisode.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let episode = DriftEpisode(model: model, kind: kind, startedAt: onset, endedAt: try time("ended"), source: request.principal.name, note: cause)
-            if let problem = episode.problem(now: request.now) { throw APIError.unprocessable(problem) }
+            var ended: Date?
+            if let value = body["duration"] {
+                guard case let .string(text) = value, let duration = WorkflowDuration(text), duration.seconds > 0 else {
+                    throw APIError.unprocessable("'duration' must be how long the change lasted, such as 3d")
+                }
+                ended = onset.addingTimeInterval(duration.seconds)
+            }
+            let episode = DriftEpisode(model: model, kind: kind, startedAt: onset, endedAt: ended, source: request.principal.name, note: cause)
+            if let problem = episode.problem { throw APIError.unprocessable(problem) }
             try await request.checkModelVisible(model)
             _ = try await ModelRegistry(database: request.database).routing(of: model)
             let store = DriftEpisodes(database: request.database)

@@ -29,12 +29,14 @@ extension APIRoutes {
         }
         let role = try request.queryParameter("role") ?? "champion"
         guard InferenceIngest.roles.contains(role) else { throw APIError.badRequest("query parameter 'role' must be one of champion, challenger, shadow, canary") }
-        let body: ByteBuffer
-        do {
-            body = try await request.request.body.collect(upTo: request.server.configuration.maximumBodyBytes)
-        } catch {
-            throw APIError(status: .contentTooLarge, code: "body_too_large", message: "the batch is larger than \(request.server.configuration.maximumBodyBytes) bytes (--max-body); send smaller batches")
-        }
+        let body = try await request.body()
+        if labels { return try await loadInferences(request, model: model, batch: body, format: format, role: nil) }
+        return try await loadInferences(request, model: model, batch: body, format: format, role: role)
+    }
+
+    /// Loads a batch through the same checks and quarantine as `vigil ingest`: inferences with
+    /// `role`, or labels when `role` is `nil`. Answers 201 with the ingest report.
+    static func loadInferences(_ request: APIRequest, model: String, batch body: ByteBuffer, format: DataFileReader.Format, role: String?) async throws -> Response {
         // The readers work on files: the batch goes to a private temporary file for the duration.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-batch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -52,14 +54,14 @@ extension APIRoutes {
         do {
             let spec = try await WorkflowStore(database: request.database).monitoringWorkflow(forModel: model)
             let grace = spec?.spec.data?.labelGrace ?? MonitoredData.defaultLabelGrace
-            if labels {
-                report = try await LabelStore(database: request.database).load(reader, model: model, actor: source, grace: grace)
-            } else {
+            if let role {
                 var options = InferenceIngest.Options(model: model, features: spec?.spec.data?.features ?? [], actor: source)
                 options.labelGrace = grace
                 options.role = role
                 options.modelVersion = try request.queryParameter("model_version") ?? ""
                 report = try await InferenceIngest(database: request.database).load(reader, options: options)
+            } else {
+                report = try await LabelStore(database: request.database).load(reader, model: model, actor: source, grace: grace)
             }
         } catch let error as DataFileError {
             throw APIError.badRequest(error.description.replacingOccurrences(of: file.path, with: "body"))

@@ -28,6 +28,7 @@ struct APIRoutes {
         addAuditRoutes()
         addIngestRoutes()
         addIncidentRoutes()
+        addCloudEventRoutes()
     }
 
     mutating func add(_ method: HTTPRequest.Method, _ path: String, _ role: AccessRole, _ handler: @escaping Handler) {

@@ -26,10 +26,10 @@ public struct DriftEpisode: Sendable, Equatable {
         self.note = note
     }
 
-    /// What is wrong with the episode as a person records it at `now`, or `nil`: an onset in the
-    /// future, an end before the onset, a note (the cause) over 2,000 characters or holding NUL.
-    public func problem(now: Date) -> String? {
-        if startedAt > now.addingTimeInterval(300) { return "the onset is in the future" }
+    /// What is wrong with the episode as a person records it, or `nil`: an end before the onset,
+    /// a note (the cause) over 2,000 characters or holding NUL. An onset ahead of now is a change
+    /// known in advance (a campaign, a migration), and fine.
+    public var problem: String? {
         if let endedAt, endedAt <= startedAt { return "the end must come after the onset" }
         if let note, note.unicodeScalars.count > 2_000 || note.contains("\u{0}") { return "the cause must be at most 2000 characters, without NUL" }
         return nil

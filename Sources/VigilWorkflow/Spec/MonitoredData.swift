@@ -32,6 +32,9 @@ public struct MonitoredData: Sendable, Hashable, Codable {
     /// How a binary classifier's scores are calibrated for estimates before labels
     /// (`calibration: isotonic | platt`; isotonic when not given).
     public var calibration: ScoreCalibration.Method?
+    /// How a model server's request and response bodies map to rows (`payload`), for the
+    /// CloudEvents endpoint; `nil` takes the declared features in order and the first output.
+    public var payload: PayloadMapping?
 
     /// The features compared value by value (every declared feature but embeddings).
     public var scalarFeatures: [ColumnSchema] { features.filter { $0.type != .embedding } }

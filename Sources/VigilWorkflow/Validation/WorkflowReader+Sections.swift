@@ -133,7 +133,7 @@ extension WorkflowReader {
     }
 
     mutating func readData(_ node: YAMLNode) -> MonitoredData? {
-        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices", "metrics", "label_grace", "calibration"]
+        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices", "metrics", "label_grace", "calibration", "payload"]
         guard let fields = reader.mapping(node, in: "data", allowed: keys) else { return nil }
         func text(_ key: String, default value: String) -> String {
             fields[key].flatMap { reader.string($0.value, "data \(key)") } ?? value
@@ -161,7 +161,26 @@ extension WorkflowReader {
         )
         data.labelGrace = fields["label_grace"].flatMap { reader.duration($0.value, "data label_grace") }
         data.calibration = fields["calibration"].flatMap { reader.choice($0.value, "data calibration", as: ScoreCalibration.Method.self) }
+        data.payload = fields["payload"].flatMap { readPayload($0.value, features: features.map(\.name)) }
         return data
+    }
+
+    /// `payload: { inputs: [...], prediction: NAME, score: NAME, score_index: N }`.
+    private mutating func readPayload(_ node: YAMLNode, features: [String]) -> PayloadMapping? {
+        guard let fields = reader.mapping(node, in: "data payload", allowed: ["inputs", "prediction", "score", "score_index"]) else { return nil }
+        var mapping = PayloadMapping(
+            prediction: fields["prediction"].flatMap { reader.string($0.value, "data payload prediction") },
+            score: fields["score"].flatMap { reader.string($0.value, "data payload score") },
+            scoreIndex: fields["score_index"].flatMap { reader.integer($0.value, "data payload score_index", minimum: 0) }
+        )
+        if let field = fields["inputs"] {
+            let inputs = reader.strings(field.value, "data payload inputs")
+            for (name, location) in inputs where !features.isEmpty && !features.contains(name) {
+                reader.report(location, "data payload inputs: '\(name)' is not a declared feature\(Suggestion.hint(for: name, in: features))")
+            }
+            mapping.inputs = inputs.map(\.0)
+        }
+        return mapping
     }
 
     /// `metrics: { name: "SQL aggregate", … }`: one expression each, no statement separators.
