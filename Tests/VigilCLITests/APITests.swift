@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import PostgresNIO
 import Testing
 import VigilStore
 import VigilTesting
@@ -366,6 +367,28 @@ struct PrometheusScrapeTests {
             // The outbox: nothing waits, nothing died.
             for series in ["vigil_notifications_pending", "vigil_notifications_oldest_pending_age_seconds", "vigil_notifications_dead_lettered_total"] {
                 #expect(try await query(series).map(\.value) == [0], "\(series)")
+            }
+
+            // The Grafana dashboard: well formed, every PromQL panel answered by this Prometheus, every
+            // SQL panel, the model variable and the alert annotations run against this database.
+            let dashboard = try GrafanaDashboard(model: "churn", from: "2025-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z")
+            #expect(dashboard.problems.isEmpty, "\(dashboard.problems)")
+            #expect(dashboard.promQL.count >= 5 && dashboard.sql.count >= 5)
+            try await Task.sleep(for: .seconds(3))  // two scrapes at least, for rate()
+            for (name, expression) in dashboard.promQL {
+                let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? expression
+                let answer = try await api.call("GET", "/api/v1/query?query=\(encoded)")
+                let results = ((answer.json["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
+                #expect(answer.json["status"] as? String == "success" && !results.isEmpty, "\(name): \(expression) → \(answer.json)")
+            }
+            for (name, sql) in dashboard.sql {
+                var rows = 0
+                do {
+                    for try await _ in try await database.client.query(PostgresQuery(unsafeSQL: sql), logger: database.logger) { rows += 1 }
+                } catch {
+                    Issue.record("\(name): \(String(reflecting: error))\n\(sql)")
+                }
+                #expect(rows > 0, "\(name) returned no rows for churn:\n\(sql)")
             }
         }
     }

@@ -73,6 +73,31 @@ struct DemoCommandTests {
         #expect(page.output.components(separatedBy: "<polyline").count - 1 >= 8, "one line per feature and one for F1")
         #expect(page.output.contains("promoted v2") && page.output.contains("hard alert"))
 
+        // The monitoring notebook runs top to bottom against the demo's database through `vigil serve`.
+        if let python = PythonClientTests.interpreter() {
+            let created = try await VigilProcess.run(["tokens", "create", "--principal", "notebook", "--role", "viewer"], environment: environment)
+            let token = try #require(created.standardOutput.split(separator: "\n").last.map(String.init), "\(created.standardError)")
+            let server = try VigilProcess.start(["serve", "--port", "0", "--no-workers"], environment: environment)
+            defer { kill(server.processIdentifier, SIGTERM) }
+            var base = ""
+            for _ in 0..<1_000 where base.isEmpty {
+                base = server.standardOutputSoFar.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst("listening on ".count)) } ?? ""
+                if base.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let notebooks = PythonClientTests.package.appendingPathComponent("examples/notebooks")
+            let figures = home.appendingPathComponent("figures")
+            let executed = try await PythonClientTests.run(
+                python, [notebooks.appendingPathComponent("execute.py").path, notebooks.appendingPathComponent("monitoring.ipynb").path, home.appendingPathComponent("executed.ipynb").path],
+                environment: environment.merging(["VIGIL_URL": base, "VIGIL_TOKEN": token, "VIGIL_FIGURES": figures.path]) { $1 }
+            )
+            #expect(executed.status == 0, "\(executed.output.suffix(3_000))")
+            #expect(executed.output.contains("figures") && !executed.output.contains(" 0 figures"), "\(executed.output.suffix(500))")
+            for name in ["drift", "performance", "alerts"] {
+                let size = (try? FileManager.default.attributesOfItem(atPath: figures.appendingPathComponent("\(name).png").path)[.size] as? Int) ?? 0
+                #expect(size > 5_000, "\(name).png: \(size) bytes")
+            }
+        }
+
         // Run again: it starts from an empty database, so the history is its own.
         let again = try await VigilProcess.run(["demo", "--hours", "2", "--workflows", workflows], environment: environment)
         #expect(again.status == 0, "\(again.standardError)")
