@@ -55,6 +55,29 @@ enum EscalationFixtures {
         return (run, Dictionary(uniqueKeysWithValues: steps.map { ($0.name, $0) }))
     }
 
+    /// Runs `Fixtures/payload-schemas/check_payloads.py` on `payloads` (`kind` and `body` each)
+    /// with the Python that has jsonschema_rs (schemathesis's venv, which `scripts/test` makes).
+    static func checkAgainstSchemas(_ payloads: [[String: String]]) async throws -> (status: Int32, output: String) {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        let python = ProcessInfo.processInfo.environment["VIGIL_SCHEMATHESIS_PYTHON"]
+            ?? here.appendingPathComponent("../../.build/schemathesis/bin/python").standardized.path
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-payloads-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let lines = try payloads.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [here.appendingPathComponent("Fixtures/payload-schemas/check_payloads.py").path, file.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     static func json(_ text: String?) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data((text ?? "").utf8))) as? [String: Any] ?? [:]
     }
@@ -201,6 +224,17 @@ struct EscalationTests {
                 let closedBody = (((closedCard["attachments"] as? [[String: Any]])?.first?["content"] as? [String: Any])?["body"] as? [[String: Any]]) ?? []
                 #expect(closedBody.first?["text"] as? String == "Resolved: churn-drift on model churn")
                 #expect(closedBody.contains { $0["text"] as? String == "Resolution: fixed upstream" })
+
+                // Every payload against the receivers' published schemas (Fixtures/payload-schemas).
+                let payloads = after.compactMap { request -> [String: String]? in
+                    let path = request["path"] ?? ""
+                    let kind = path == "/teams" ? "teams" : path == "/dd" ? "datadog" : path == "/og/v2/alerts" ? "opsgenie-create" : path.hasPrefix("/og/") ? "opsgenie-action" : nil
+                    return kind.map { ["kind": $0, "body": request["body"] ?? ""] }
+                }
+                #expect(payloads.count >= 9, "\(payloads.map { $0["kind"] ?? "" })")
+                let checked = try await EscalationFixtures.checkAgainstSchemas(payloads)
+                #expect(checked.status == 0, "\(checked.output)")
+                #expect(checked.output.contains("\(payloads.count + payloads.filter { $0["kind"] == "teams" }.count) payloads checked, 0 problems"), "\(checked.output)")
             }
         }
     }
