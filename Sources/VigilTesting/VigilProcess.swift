@@ -68,6 +68,11 @@ public struct VigilProcess: Sendable {
             (try? String(contentsOf: folder.appendingPathComponent("out"), encoding: .utf8)) ?? ""
         }
 
+        /// What the process has written to standard error so far.
+        public var standardErrorSoFar: String {
+            (try? String(contentsOf: folder.appendingPathComponent("err"), encoding: .utf8)) ?? ""
+        }
+
         public func wait() async throws -> Output {
             while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
             defer { try? FileManager.default.removeItem(at: folder) }

@@ -77,13 +77,8 @@ struct DemoCommandTests {
         if let python = PythonClientTests.interpreter() {
             let created = try await VigilProcess.run(["tokens", "create", "--principal", "notebook", "--role", "viewer"], environment: environment)
             let token = try #require(created.standardOutput.split(separator: "\n").last.map(String.init), "\(created.standardError)")
-            let server = try VigilProcess.start(["serve", "--port", "0", "--no-workers"], environment: environment)
+            let (base, server) = try await startServe(url: nil, environment: environment)
             defer { kill(server.processIdentifier, SIGTERM) }
-            var base = ""
-            for _ in 0..<1_000 where base.isEmpty {
-                base = server.standardOutputSoFar.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst("listening on ".count)) } ?? ""
-                if base.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
-            }
             let notebooks = PythonClientTests.package.appendingPathComponent("examples/notebooks")
             let figures = home.appendingPathComponent("figures")
             let executed = try await PythonClientTests.run(

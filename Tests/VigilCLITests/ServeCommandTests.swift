@@ -6,22 +6,32 @@ import VigilStore
 import VigilTesting
 
 /// Starts `vigil serve --port 0 --no-workers --max-body N` (and `arguments`) on the database at
-/// `url`, and returns its base URL once it listens.
+/// `url` (`nil`: the embedded cluster of `VIGIL_HOME` in `environment`), and returns its base URL
+/// once it listens.
 func startServe(
-    url: String, environment: [String: String], maxBody: Int = 4_096, workers: Bool = false, arguments: [String] = []
+    url: String?, environment: [String: String], maxBody: Int = 4_096, workers: Bool = false, arguments: [String] = []
 ) async throws -> (String, VigilProcess.Running) {
     let server = try VigilProcess.start(
-        ["serve", "--database-url", url, "--port", "0", "--max-body", String(maxBody)] + (workers ? [] : ["--no-workers"]) + arguments,
+        ["serve"] + (url.map { ["--database-url", $0] } ?? []) + ["--port", "0", "--max-body", String(maxBody)] + (workers ? [] : ["--no-workers"]) + arguments,
         environment: environment
     )
-    for _ in 0..<1_000 {
+    // By the clock, not by a count of sleeps: on a loaded two-core machine a start can take many
+    // seconds, and a sleep of 20 ms far longer than that.
+    let deadline = ContinuousClock.now + .seconds(60)
+    while ContinuousClock.now < deadline {
         if let line = server.standardOutputSoFar.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
             return (String(line.dropFirst("listening on ".count)), server)
         }
         try await Task.sleep(for: .milliseconds(20))
     }
     kill(server.processIdentifier, SIGKILL)
-    throw CancellationError()
+    throw ServeDidNotStart(standardError: String(server.standardErrorSoFar.suffix(2_000)))
+}
+
+/// `vigil serve` did not say it listens within a minute.
+struct ServeDidNotStart: Error, CustomStringConvertible {
+    let standardError: String
+    var description: String { "vigil serve did not start listening within 60 s; its standard error:\n\(standardError)" }
 }
 
 @Suite("vigil serve", .timeLimit(.minutes(2)))

@@ -48,7 +48,7 @@ struct WorkflowCommandsTests {
             #expect(refused.standardError.contains("nothing was applied"))
 
             let list = try await VigilProcess.run(["workflows", "list", "--database-url", url], environment: environment)
-            #expect(list.standardOutput.split(separator: "\n").last?.hasPrefix("loop      2        2         2") == true, "\(list.standardOutput)")
+            #expect(list.standardOutput.split(separator: "\n").last?.hasPrefix("loop      enabled  2        2         2") == true, "\(list.standardOutput)")
             let show = try await VigilProcess.run(["workflows", "show", "loop", "--version", "1", "--database-url", url], environment: environment)
             #expect(show.standardOutput.contains("# loop version 1, applied") && show.standardOutput.contains("by alice"))
             #expect(!show.standardOutput.contains("evaluate"))

@@ -223,6 +223,29 @@ struct DurabilityTests {
         }
     }
 
+    @Test("a disabled workflow's schedule starts nothing; enabled again, it does not catch up the ticks missed while disabled")
+    func disabledSchedule() async throws {
+        try await TestDatabase.withFresh { database in
+            _ = try await EngineFixtures.apply("""
+                name: hourly
+                schedule: { cron: "@hourly", catch_up: all }
+                steps:
+                  noop: { uses: sleep, with: { for: 1ms } }
+                """, to: database)
+            let applied = try #require(try await RunStore(database: database).lastScheduledTick(of: "hourly"))
+            let hour = (applied.timeIntervalSince1970 / 3_600).rounded(.down) * 3_600
+            let clock = ManualClock(Date(timeIntervalSince1970: hour + 3.5 * 3_600))
+            let workflows = WorkflowStore(database: database)
+            try await workflows.setState("hourly", to: .disabled, actor: "alice", reason: "paused", now: clock.now())
+            let scheduler = Scheduler(database: database, clock: clock, logger: EngineFixtures.logger)
+            #expect(try await scheduler.tick().isEmpty)
+            try await workflows.setState("hourly", to: .enabled, actor: "alice", reason: "resumed", now: clock.now())
+            #expect(try await scheduler.tick().isEmpty, "the three ticks missed while disabled are not caught up")
+            clock.advance(by: 3_600)
+            #expect(try await scheduler.tick().count == 1)
+        }
+    }
+
     @Test("restarting PostgreSQL mid-run: workers reconnect and the run finishes correctly")
     func databaseRestart() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-restart-\(UUID().uuidString)")

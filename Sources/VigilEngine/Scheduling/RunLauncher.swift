@@ -47,7 +47,7 @@ public struct RunLauncher: Sendable {
     /// - Returns: each matching workflow with what happened.
     public func trigger(_ trigger: RunTrigger, idempotencyKey: String? = nil) async throws -> [(workflow: String, creation: RunCreation)] {
         var started: [(workflow: String, creation: RunCreation)] = []
-        for summary in try await workflows.list() {
+        for summary in try await workflows.list() where summary.state == .enabled {
             let version = try await workflows.version(of: summary.name)
             guard version.spec.triggers.contains(where: { Self.matches($0, trigger) }) else { continue }
             let key = idempotencyKey.map { "\(summary.name):\($0)" }

@@ -67,7 +67,7 @@ public final class Scheduler: Service, Sendable {
     public func tick() async throws -> [Int] {
         let now = launcher.clock.now()
         var started: [Int] = []
-        for summary in try await launcher.workflows.list() {
+        for summary in try await launcher.workflows.list() where summary.state == .enabled {
             let version = try await launcher.workflows.version(of: summary.name)
             guard let schedule = version.spec.schedule, let timeZone = TimeZone(identifier: schedule.timezone),
                   let last = try await store.lastScheduledTick(of: summary.name) else { continue }

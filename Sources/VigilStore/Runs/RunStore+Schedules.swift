@@ -4,11 +4,13 @@ import VigilWorkflow
 
 extension RunStore {
     /// The latest tick of `workflow` that any scheduler claimed, or when the workflow was first
-    /// applied if none was.
+    /// applied if none was; never before it was last enabled, so ticks missed while it was
+    /// disabled are not caught up.
     public func lastScheduledTick(of workflow: String) async throws -> Date? {
         try await database.client.query("""
-            SELECT coalesce((SELECT max(scheduled_for) FROM schedule_ticks WHERE workflow = \(workflow)),
-                            (SELECT min(applied_at) FROM workflow_versions WHERE workflow = \(workflow)))
+            SELECT greatest(coalesce((SELECT max(scheduled_for) FROM schedule_ticks WHERE workflow = \(workflow)),
+                                     (SELECT min(applied_at) FROM workflow_versions WHERE workflow = \(workflow))),
+                            (SELECT state_changed_at FROM workflows WHERE name = \(workflow) AND state = 'enabled'))
             """, logger: logger).collect().first.flatMap { try $0.decode(Date?.self) }
     }
 

@@ -52,6 +52,7 @@ public struct RunStore: Sendable {
         if let idempotencyKey, let existing = try await runID(idempotencyKey: idempotencyKey, on: connection) {
             return .existing(existing)
         }
+        try await WorkflowStore.checkRunnable(version.workflow, on: connection, logger: logger)
         var waitBehind: Int?
         if let concurrency {
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("vigil:run:" + concurrency.key)))", logger: logger)

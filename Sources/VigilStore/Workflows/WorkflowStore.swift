@@ -35,7 +35,11 @@ public struct WorkflowStore: Sendable {
         let hash = file.source.sha256Hex
         try await connection.query("INSERT INTO workflows (name) VALUES (\(name)) ON CONFLICT (name) DO NOTHING", logger: logger)
         // The row lock serialises concurrent applies of the same workflow, so versions stay dense.
-        try await connection.query("SELECT name FROM workflows WHERE name = \(name) FOR UPDATE", logger: logger)
+        let state = try await connection.query("SELECT state FROM workflows WHERE name = \(name) FOR UPDATE", logger: logger)
+            .decode(String.self).first { _ in true }
+        if state == WorkflowState.deleted.rawValue {
+            throw StoreError(.conflict, "\(file.path): workflow '\(name)' was deleted; `vigil workflows enable \(name)` brings it back before a new version is applied")
+        }
         let existing = try await connection.query(
             "SELECT version FROM workflow_versions WHERE workflow = \(name) AND content_hash = \(hash)", logger: logger
         ).decode(Int.self).first { _ in true }
@@ -66,18 +70,21 @@ public struct WorkflowStore: Sendable {
         return models
     }
 
-    /// Every workflow with its latest version.
-    public func list() async throws -> [WorkflowSummary] {
+    /// Every workflow with its latest version and state; deleted ones only with `includingDeleted`.
+    public func list(includingDeleted: Bool = false) async throws -> [WorkflowSummary] {
         let rows = try await database.client.query("""
-            SELECT v.workflow, v.version, counts.versions, v.applied_at, v.applied_by, jsonb_array_length(v.spec -> 'steps')
+            SELECT v.workflow, v.version, counts.versions, v.applied_at, v.applied_by, jsonb_array_length(v.spec -> 'steps'), w.state
             FROM workflow_versions v
             JOIN (SELECT workflow, max(version) AS latest, count(*)::int AS versions FROM workflow_versions GROUP BY workflow) counts
               ON counts.workflow = v.workflow AND counts.latest = v.version
+            JOIN workflows w ON w.name = v.workflow
+            WHERE \(includingDeleted) OR w.state <> 'deleted'
             ORDER BY v.workflow
             """, logger: database.logger)
         var summaries: [WorkflowSummary] = []
-        for try await (name, version, count, appliedAt, appliedBy, steps) in rows.decode((String, Int, Int, Date, String, Int).self) {
-            summaries.append(WorkflowSummary(name: name, latestVersion: version, versionCount: count, appliedAt: appliedAt, appliedBy: appliedBy, stepCount: steps))
+        for try await (name, version, count, appliedAt, appliedBy, steps, state) in rows.decode((String, Int, Int, Date, String, Int, String).self) {
+            summaries.append(WorkflowSummary(name: name, latestVersion: version, versionCount: count, appliedAt: appliedAt, appliedBy: appliedBy,
+                                             stepCount: steps, state: WorkflowState(rawValue: state) ?? .enabled))
         }
         return summaries
     }
@@ -95,7 +102,7 @@ public struct WorkflowStore: Sendable {
             let decoded = try JSONDecoder().decode(WorkflowSpec.self, from: Data(spec.utf8))
             return WorkflowVersion(workflow: workflow, version: number, contentHash: hash, source: source, spec: decoded, appliedAt: appliedAt, appliedBy: appliedBy)
         }
-        let known = try await list().map(\.name)
+        let known = try await list(includingDeleted: true).map(\.name)
         if let version, known.contains(name) {
             throw StoreError(.notFound, "workflow '\(name)' has no version \(version)")
         }
@@ -108,7 +115,7 @@ extension WorkflowStore {
     /// most recently applied first; `nil` when none does.
     public func monitoringWorkflow(forModel model: String) async throws -> WorkflowVersion? {
         let rows = try await database.client.query("""
-            SELECT v.workflow FROM workflow_versions v
+            SELECT v.workflow FROM workflow_versions v JOIN workflows d ON d.name = v.workflow AND d.state <> 'deleted'
             WHERE v.version = (SELECT max(version) FROM workflow_versions w WHERE w.workflow = v.workflow)
               AND v.spec ->> 'model' = \(model) AND v.spec ? 'data' AND v.spec -> 'data' <> 'null'::jsonb
             ORDER BY v.applied_at DESC LIMIT 1

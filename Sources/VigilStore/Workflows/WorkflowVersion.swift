@@ -35,4 +35,5 @@ public struct WorkflowSummary: Sendable {
     public let appliedAt: Date
     public let appliedBy: String
     public let stepCount: Int
+    public let state: WorkflowState
 }
