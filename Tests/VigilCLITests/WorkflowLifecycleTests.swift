@@ -40,6 +40,11 @@ struct WorkflowLifecycleTests {
             let byHand = try await vigil("run", "retrain")
             #expect(byHand.status != 0 && byHand.standardError.contains("workflow 'retrain' is disabled; `vigil workflows enable retrain` lets it run again"), "\(byHand.standardError)")
             #expect(try await launcher.trigger(RunTrigger(kind: .event, name: "drift-found", actor: "t")).isEmpty)
+            let token = try await TokenStore(database: database).create(principal: "ops", roles: [.operator], sensitiveModels: [], actor: "t", now: Date()).token
+            let (base, server) = try await startServe(url: url, environment: environment)
+            defer { kill(server.processIdentifier, SIGTERM) }
+            let byAPI = try await APIClient(base: base).call("POST", "/api/v1/workflows/retrain/runs", token: token, body: "{}")
+            #expect(byAPI.status == 409 && ((byAPI.json["error"] as? [String: Any])?["message"] as? String)?.contains("is disabled") == true, "\(byAPI.json)")
             let listed = try await vigil("workflows", "list")
             #expect(listed.standardOutput.contains("retrain   disabled"), "\(listed.standardOutput)")
 
