@@ -90,7 +90,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Request bodies larger than this many bytes (1 KiB to 1 GiB; default 64 MiB) are refused with 413, before they are read when Content-Length says so. JSON bodies are capped at 1 MiB or this, whichever is less.")
     var maxBody = 64 << 20
 
+    @Option(help: "How long logged inferences are kept for models whose workflow sets no data.retention, such as 365d (default: kept). Metrics and the audit log are never pruned.")
+    var retention: String?
+
     func validate() throws {
+        if let retention, (WorkflowDuration(retention)?.seconds ?? 0) < 86_400 {
+            throw ValidationError("--retention must be a duration of at least 1d, such as 365d, found '\(retention)'")
+        }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535, found \(port)") }
         guard (1_024...(1 << 30)).contains(maxBody) else { throw ValidationError("--max-body must be from 1024 to 1073741824 bytes, found \(maxBody)") }
     }
@@ -103,13 +109,15 @@ struct ServeCommand: AsyncParsableCommand {
         server.host = host
         server.port = port
         server.maximumBodyBytes = maxBody
+        var schedule = Scheduler.Configuration()
+        schedule.defaultRetention = retention.flatMap(WorkflowDuration.init)?.seconds
         try await global.withDatabase(logger: logger) { database in
             let application = APIServer(database: database, configuration: server, logger: logger).application { port in
                 // Unbuffered, so a supervisor reading a pipe sees it at once.
                 FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
             }
             var services: [any Service] = [
-                Scheduler(database: database, logger: logger), AlertKeeper(database: database, channels: directory, logger: logger), application,
+                Scheduler(database: database, configuration: schedule, logger: logger), AlertKeeper(database: database, channels: directory, logger: logger), application,
             ]
             if !noWorkers { services.append(Worker(database: database, registry: .standard(channels: directory), configuration: configuration, logger: logger)) }
             logger.notice("serving", metadata: ["workers": "\(noWorkers ? 0 : configuration.concurrency)", "channels": "\(directory.channels.keys.sorted())"])

@@ -10,7 +10,8 @@ import VigilWorkflow
 /// After downtime, a workflow's `catch_up` decides: `skip` runs only the latest missed tick,
 /// `all` runs every missed tick, oldest first (at most ``Configuration/maximumCatchUp``).
 ///
-/// Once an hour it also creates the inference log's partitions for the days ahead.
+/// Once an hour it also creates the inference log's partitions for the days ahead, and removes
+/// logged inferences that have outlived their model's retention (``applyRetention()``).
 public final class Scheduler: Service, Sendable {
     public struct Configuration: Sendable {
         /// How often schedules are checked, in wall seconds.
@@ -19,6 +20,9 @@ public final class Scheduler: Service, Sendable {
         public var identifier = "scheduler-\(HostName.current)-\(getpid())"
         /// Days of inference-log partitions kept ready ahead of today (checked hourly).
         public var partitionDaysAhead = 7
+        /// How long a model's logged inferences are kept when its workflow's `data.retention`
+        /// does not say; `nil` keeps them.
+        public var defaultRetention: TimeInterval?
 
         public init() {}
     }
@@ -43,6 +47,7 @@ public final class Scheduler: Service, Sendable {
                     try await self.tick()
                     if ContinuousClock.now - partitionsCheckedAt > .seconds(3_600) {
                         try await self.createPartitionsAhead()
+                        try await self.applyRetention()
                         partitionsCheckedAt = .now
                     }
                 } catch {
@@ -60,6 +65,21 @@ public final class Scheduler: Service, Sendable {
         try await InferenceIngest(database: store.database).createPartitions(
             from: now, to: now.addingTimeInterval(Double(configuration.partitionDaysAhead) * 86_400)
         )
+    }
+
+    /// Removes the logged inferences that have outlived their model's retention (each monitoring
+    /// workflow's `data.retention`, else ``Configuration/defaultRetention``): whole partitions
+    /// when every model in them has, rows otherwise. Metrics and the audit log are kept.
+    @discardableResult
+    public func applyRetention() async throws -> InferenceRetention.Report {
+        let retention = try await launcher.workflows.retentionByModel()
+        let report = try await InferenceRetention(database: store.database).apply(
+            retention: retention, defaultRetention: configuration.defaultRetention, actor: configuration.identifier, now: launcher.clock.now()
+        )
+        if !report.droppedPartitions.isEmpty || !report.deletedRows.isEmpty {
+            logger.info("applied retention", metadata: ["dropped": "\(report.droppedPartitions)", "deleted": "\(report.deletedRows)"])
+        }
+        return report
     }
 
     /// Starts the runs of every tick that is due; returns the runs started by this scheduler.

@@ -125,4 +125,16 @@ extension WorkflowStore {
         }
         return nil
     }
+
+    /// Each model's retention in seconds, from its monitoring workflow's `data.retention`
+    /// (the latest version of each workflow not deleted; the shortest when several say).
+    public func retentionByModel() async throws -> [String: TimeInterval] {
+        var retention: [String: TimeInterval] = [:]
+        for summary in try await list() {
+            let spec = try await version(of: summary.name).spec
+            guard let model = spec.model, let kept = spec.data?.retention?.seconds else { continue }
+            retention[model] = min(retention[model] ?? kept, kept)
+        }
+        return retention
+    }
 }

@@ -35,6 +35,9 @@ public struct MonitoredData: Sendable, Hashable, Codable {
     /// How a model server's request and response bodies map to rows (`payload`), for the
     /// CloudEvents endpoint; `nil` takes the declared features in order and the first output.
     public var payload: PayloadMapping?
+    /// How long logged inferences are kept (`retention: 90d`); `nil`: the deployment's default
+    /// (kept for ever unless one is set). Metrics and the audit log are never pruned.
+    public var retention: WorkflowDuration?
 
     /// The features compared value by value (every declared feature but embeddings).
     public var scalarFeatures: [ColumnSchema] { features.filter { $0.type != .embedding } }

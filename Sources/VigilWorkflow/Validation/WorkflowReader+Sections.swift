@@ -133,7 +133,7 @@ extension WorkflowReader {
     }
 
     mutating func readData(_ node: YAMLNode) -> MonitoredData? {
-        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices", "metrics", "label_grace", "calibration", "payload"]
+        let keys = ["table", "timestamp", "prediction", "label", "score", "request_id", "problem_type", "features", "granularity", "baseline", "slices", "metrics", "label_grace", "calibration", "payload", "retention"]
         guard let fields = reader.mapping(node, in: "data", allowed: keys) else { return nil }
         func text(_ key: String, default value: String) -> String {
             fields[key].flatMap { reader.string($0.value, "data \(key)") } ?? value
@@ -162,6 +162,10 @@ extension WorkflowReader {
         data.labelGrace = fields["label_grace"].flatMap { reader.duration($0.value, "data label_grace") }
         data.calibration = fields["calibration"].flatMap { reader.choice($0.value, "data calibration", as: ScoreCalibration.Method.self) }
         data.payload = fields["payload"].flatMap { readPayload($0.value, features: features.map(\.name)) }
+        data.retention = fields["retention"].flatMap { reader.duration($0.value, "data retention") }
+        if let retention = data.retention, retention.seconds < 86_400, let field = fields["retention"] {
+            reader.report(field.value.location, "data retention must be at least 1d (the log is kept in daily partitions), found \(retention)")
+        }
         return data
     }
 

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import PostgresNIO
+import VigilWorkflow
+
+/// How long logged inferences are kept, and removing what has outlived it.
+///
+/// The inference log is partitioned by day for all models together, so a day's partition is
+/// detached and dropped once every model with rows in it has outlived its retention; a model whose
+/// retention is shorter than another's in the same days loses its expired rows by `DELETE`, which
+/// partition pruning keeps to the expired days. Each removed inference takes its label and its
+/// idempotency record with it, and its quarantined rows. Metric tables, window profiles, alerts,
+/// runs and the audit log are never pruned.
+public struct InferenceRetention: Sendable {
+    /// What one pass removed.
+    public struct Report: Sendable, Equatable {
+        /// The partitions dropped, oldest first (`inference_log_YYYYMMDD`).
+        public var droppedPartitions: [String] = []
+        /// Rows deleted from partitions that stay, by model.
+        public var deletedRows: [String: Int] = [:]
+    }
+
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Removes what has outlived `retention` (seconds by model) at `now`; models not named keep
+    /// `defaultRetention`, or everything when it is `nil`. Audited as `retention.applied` by
+    /// `actor` when anything was removed.
+    public func apply(retention: [String: TimeInterval], defaultRetention: TimeInterval?, actor: String, now: Date) async throws -> Report {
+        let logger = database.logger
+        return try await database.transaction { connection in
+            var report = Report()
+            func keeps(_ model: String) -> TimeInterval? { retention[model] ?? defaultRetention }
+            guard let shortest = (Array(retention.values) + [defaultRetention].compactMap { $0 }).min() else { return report }
+            let partitions = try await connection.query("""
+                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'inference_log'::regclass ORDER BY c.relname
+                """, logger: logger).collect().map { try $0.decode(String.self) }
+            for name in partitions {
+                // Only days that even the shortest retention has passed are worth reading.
+                guard let end = Self.partitionEnd(name), end <= now.addingTimeInterval(-shortest) else { continue }
+                let models = try await connection.query(PostgresQuery(unsafeSQL: "SELECT DISTINCT model FROM \(Self.quoted(name))"), logger: logger)
+                    .collect().map { try $0.decode(String.self) }
+                let expired = models.allSatisfy { model in keeps(model).map { end <= now.addingTimeInterval(-$0) } ?? false }
+                guard expired else { continue }
+                for model in models { try await Self.forgetRequests(of: model, before: end, on: connection, logger: logger) }
+                try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE inference_log DETACH PARTITION \(Self.quoted(name))"), logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(Self.quoted(name))"), logger: logger)
+                report.droppedPartitions.append(name)
+            }
+            let models = try await connection.query("SELECT DISTINCT model FROM inference_requests", logger: logger).collect().map { try $0.decode(String.self) }
+            for model in models {
+                guard let kept = keeps(model) else { continue }
+                let cutoff = now.addingTimeInterval(-kept)
+                let deleted = try await connection.query("DELETE FROM inference_log WHERE model = \(model) AND ts < \(cutoff) RETURNING 1", logger: logger).collect().count
+                try await Self.forgetRequests(of: model, before: cutoff, on: connection, logger: logger)
+                if deleted > 0 { report.deletedRows[model] = deleted }
+            }
+            if !report.droppedPartitions.isEmpty || !report.deletedRows.isEmpty {
+                try await AuditLog.append(
+                    actor: actor, action: "retention.applied", subject: "inference_log", reason: nil,
+                    details: [
+                        "dropped_partitions": .array(report.droppedPartitions.map(JSONValue.string)),
+                        "deleted_rows": .object(report.deletedRows.mapValues { .number(Double($0)) }),
+                    ],
+                    at: now, on: connection, logger: logger
+                )
+            }
+            return report
+        }
+    }
+
+    /// Deletes the labels, idempotency records and quarantined rows of `model`'s requests before `cutoff`.
+    private static func forgetRequests(of model: String, before cutoff: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            DELETE FROM inference_labels l USING inference_requests r
+            WHERE r.model = \(model) AND r.ts < \(cutoff) AND l.model = r.model AND l.request_id = r.request_id
+            """, logger: logger)
+        try await connection.query("DELETE FROM inference_requests WHERE model = \(model) AND ts < \(cutoff)", logger: logger)
+        try await connection.query("DELETE FROM quarantined_rows WHERE model = \(model) AND ts < \(cutoff)", logger: logger)
+    }
+
+    /// The end of the day a partition named `inference_log_YYYYMMDD` holds.
+    static func partitionEnd(_ name: String) -> Date? {
+        let digits = name.dropFirst("inference_log_".count)
+        guard name.hasPrefix("inference_log_"), digits.count == 8, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+              let year = Int(digits.prefix(4)), let month = Int(digits.dropFirst(4).prefix(2)), let day = Int(digits.suffix(2)) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.date(from: DateComponents(year: year, month: month, day: day)).map { $0.addingTimeInterval(86_400) }
+    }
+
+    /// A partition name as an SQL identifier (names come from the catalog and are letters, digits and `_`).
+    private static func quoted(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+}
