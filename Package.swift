@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "VigilCLITests",
             dependencies: ["VigilEngine", "VigilStore", "VigilTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")],
-            exclude: ["schemathesis.toml"],
+            exclude: ["schemathesis.toml", "Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

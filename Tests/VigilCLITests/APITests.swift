@@ -373,6 +373,8 @@ struct PrometheusScrapeTests {
             // SQL panel, the model variable and the alert annotations run against this database.
             let dashboard = try GrafanaDashboard(model: "churn", from: "2025-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z")
             #expect(dashboard.problems.isEmpty, "\(dashboard.problems)")
+            let schema = try await GrafanaDashboard.schemaCheck()
+            #expect(schema.status == 0 && schema.output == "valid\n", "\(schema.output)")
             #expect(dashboard.promQL.count >= 5 && dashboard.sql.count >= 5)
             try await Task.sleep(for: .seconds(3))  // two scrapes at least, for rate()
             for (name, expression) in dashboard.promQL {
