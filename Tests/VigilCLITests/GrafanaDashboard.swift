@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilTesting
 
 /// `dashboards/vigil.json`, the Grafana dashboard, read for the tests: its structure checked
 /// against what Grafana's dashboard model requires, and its queries taken out to run against a
@@ -76,22 +77,16 @@ struct GrafanaDashboard {
     /// schemathesis's venv: the exit status and the problems, one a line.
     static func schemaCheck() async throws -> (status: Int32, output: String) {
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = PythonClientTests.package.appendingPathComponent(".build/schemathesis/bin/python")
-        process.arguments = ["-c", """
+        let script = """
             import json, sys, jsonschema_rs
             schema = json.load(open(sys.argv[1]))
             problems = [f"{list(e.instance_path)}: {e.message[:300]}" for e in jsonschema_rs.validator_for(schema).iter_errors(json.load(open(sys.argv[2])))]
             print("\\n".join(problems) or "valid")
             sys.exit(1 if problems else 0)
-            """, here.appendingPathComponent("Fixtures/grafana-dashboard.schema.json").path, file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            """
+        return try await runCollectingOutput(
+            PythonClientTests.package.appendingPathComponent(".build/schemathesis/bin/python").path,
+            ["-c", script, here.appendingPathComponent("Fixtures/grafana-dashboard.schema.json").path, file.path]
+        )
     }
 }

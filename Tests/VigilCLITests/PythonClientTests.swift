@@ -70,19 +70,8 @@ struct PythonClientTests {
         }
     }
 
-    /// Runs `executable` and collects its output (stdout and stderr together).
+    /// Runs `executable` in the package folder and collects its output (stdout and stderr together).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = package
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try await runCollectingOutput(executable, arguments, environment: environment, directory: package)
     }
 }

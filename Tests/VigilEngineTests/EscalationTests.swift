@@ -65,17 +65,7 @@ enum EscalationFixtures {
         defer { try? FileManager.default.removeItem(at: file) }
         let lines = try payloads.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
         try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [here.appendingPathComponent("Fixtures/payload-schemas/check_payloads.py").path, file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try await runCollectingOutput(python, [here.appendingPathComponent("Fixtures/payload-schemas/check_payloads.py").path, file.path])
     }
 
     static func json(_ text: String?) -> [String: Any] {
