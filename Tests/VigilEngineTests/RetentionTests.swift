@@ -75,6 +75,12 @@ struct RetentionTests {
             _ = try await monitor.run(now: clock.now(), runID: nil)
             let windows = try await MetricsStore(database: database).recentWindows(model: "churn", count: 10).map(\.start)
             #expect(windows.contains(day(3)) && windows.contains(day(4)), "\(windows)")
+
+            // A deployment default of two days reaches fraud too: day 1 goes, and its labels with it.
+            let byDefault = try await InferenceRetention(database: database).apply(retention: [:], defaultRetention: 2 * 86_400, actor: "t", now: clock.now())
+            #expect(byDefault.droppedPartitions == [name(1)] && byDefault.deletedRows.isEmpty, "\(byDefault)")
+            #expect(try await count("SELECT count(*)::int8 FROM inference_labels WHERE model = 'fraud'") == 0)
+            #expect(try await count("SELECT count(*)::int8 FROM inference_log WHERE model = 'churn'") == 20)
         }
     }
 }

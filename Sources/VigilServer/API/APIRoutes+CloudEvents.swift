@@ -33,10 +33,11 @@ extension APIRoutes {
             }
             let records: [[String: JSONValue]]
             do {
-                let decoder = JSONDecoder()
+                // This event's half is at hand; only the other one is read back.
+                let other = try JSONDecoder().decode(JSONValue.self, from: Data((part == .request ? pair.response : pair.request).utf8))
                 records = try InferencePayload.records(
                     id: pair.id, time: ISO8601DateFormatter.precise.string(from: pair.time ?? request.now),
-                    request: try decoder.decode(JSONValue.self, from: Data(pair.request.utf8)), response: try decoder.decode(JSONValue.self, from: Data(pair.response.utf8)),
+                    request: part == .request ? event.data : other, response: part == .response ? event.data : other,
                     mapping: mapping, features: features
                 )
             } catch let error as PayloadMappingError {

@@ -46,16 +46,29 @@ public struct InferenceRetention: Sendable {
                     .collect().map { try $0.decode(String.self) }
                 let expired = models.allSatisfy { model in keeps(model).map { end <= now.addingTimeInterval(-$0) } ?? false }
                 guard expired else { continue }
-                for model in models { try await Self.forgetRequests(of: model, before: end, on: connection, logger: logger) }
+                // The rows' labels and idempotency records go in the per-model pass below: every
+                // model here has a retention, and its cutoff is past this day.
                 try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE inference_log DETACH PARTITION \(Self.quoted(name))"), logger: logger)
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(Self.quoted(name))"), logger: logger)
                 report.droppedPartitions.append(name)
             }
-            let models = try await connection.query("SELECT DISTINCT model FROM inference_requests", logger: logger).collect().map { try $0.decode(String.self) }
+            // Without a default only the models named have anything to remove; with one, every
+            // logged model, found by walking the primary key of `inference_requests` one model at a
+            // time rather than reading all of its rows.
+            let models = defaultRetention == nil ? retention.keys.sorted() : try await connection.query("""
+                WITH RECURSIVE m(model) AS (
+                    SELECT min(model) FROM inference_requests
+                    UNION ALL
+                    SELECT (SELECT min(r.model) FROM inference_requests r WHERE r.model > m.model) FROM m WHERE m.model IS NOT NULL
+                )
+                SELECT model FROM m WHERE model IS NOT NULL
+                """, logger: logger).collect().map { try $0.decode(String.self) }
             for model in models {
                 guard let kept = keeps(model) else { continue }
                 let cutoff = now.addingTimeInterval(-kept)
-                let deleted = try await connection.query("DELETE FROM inference_log WHERE model = \(model) AND ts < \(cutoff) RETURNING 1", logger: logger).collect().count
+                let deleted = try await connection.query("""
+                    WITH d AS (DELETE FROM inference_log WHERE model = \(model) AND ts < \(cutoff) RETURNING 1) SELECT count(*)::int8 FROM d
+                    """, logger: logger).decode(Int.self).first { _ in true } ?? 0
                 try await Self.forgetRequests(of: model, before: cutoff, on: connection, logger: logger)
                 if deleted > 0 { report.deletedRows[model] = deleted }
             }
