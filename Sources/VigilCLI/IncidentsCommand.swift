@@ -28,8 +28,8 @@ struct IncidentsCommand: AsyncParsableCommand {
             guard let kind = DriftEpisode.Kind(rawValue: kind) else {
                 throw ValidationError("--kind must be one of \(DriftEpisode.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(kind)')")
             }
-            let started = try Self.time(onset, "--onset")
-            let episode = DriftEpisode(model: model, kind: kind, startedAt: started, endedAt: try ended.map { try Self.time($0, "--ended") },
+            let started = try TimeOption.date(onset, option: "--onset")
+            let episode = DriftEpisode(model: model, kind: kind, startedAt: started, endedAt: try ended.map { try TimeOption.date($0, option: "--ended") },
                                        source: global.actor, note: cause)
             if let problem = episode.problem { throw ValidationError(problem) }
             let id = try await global.withDatabase(logger: global.makeLogger()) { database in
@@ -37,11 +37,6 @@ struct IncidentsCommand: AsyncParsableCommand {
                 return try await DriftEpisodes(database: database).record(episode, actor: global.actor, now: Date())
             }
             print("recorded incident \(id): \(kind.rawValue) drift of \(model) from \(onset)")
-        }
-
-        static func time(_ text: String, _ option: String) throws -> Date {
-            guard let seconds = Timestamp.parse(text) else { throw ValidationError("\(option) takes an RFC 3339 time such as 2026-11-24T06:00:00Z (got '\(text)')") }
-            return Date(timeIntervalSince1970: seconds)
         }
     }
 

@@ -35,10 +35,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let from = try since.map { try SinceOption.date($0) } ?? .distantPast
-        let to = try until.map { text in
-            guard let seconds = Timestamp.parse(text) else { throw ValidationError("--until takes an RFC 3339 time such as 2026-11-24T00:00:00Z") }
-            return Date(timeIntervalSince1970: seconds)
-        } ?? Date()
+        let to = try until.map { try TimeOption.date($0, option: "--until") } ?? Date()
         var options = ModelReport.Options()
         options.metric = metric
         options.maximumErrorRate = sloErrorRate

@@ -52,6 +52,14 @@ enum JSONOutput {
     }
 }
 
+/// An option that takes an RFC 3339 time (`--until`, `--end`, `--onset`), named in its error.
+enum TimeOption {
+    static func date(_ text: String, option: String) throws -> Date {
+        guard let seconds = Timestamp.parse(text) else { throw ValidationError("\(option) takes an RFC 3339 time such as 2026-11-24T06:00:00Z (got '\(text)')") }
+        return Date(timeIntervalSince1970: seconds)
+    }
+}
+
 /// The `--since` options: an RFC 3339 time, or a duration back from `now`.
 enum SinceOption {
     static func date(_ text: String, now: Date = Date()) throws -> Date {

@@ -35,10 +35,7 @@ struct SimulateCommand: AsyncParsableCommand {
             throw ValidationError("--onset and --label-delay must be durations such as 24h")
         }
         guard (1...8_784).contains(hours), (1...100_000).contains(rate) else { throw ValidationError("--hours must be from 1 to 8784 (a year) and --rate from 1 to 100000") }
-        let finish = try end.map { text in
-            guard let seconds = Timestamp.parse(text) else { throw ValidationError("--end must be an RFC 3339 time") }
-            return Date(timeIntervalSince1970: seconds)
-        } ?? Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 3_600).rounded(.down) * 3_600)
+        let finish = try end.map { try TimeOption.date($0, option: "--end") } ?? Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 3_600).rounded(.down) * 3_600)
         let start = finish.addingTimeInterval(-Double(hours) * 3_600)
         var configuration = TrafficSimulator.Configuration(start: start)
         configuration.model = model
