@@ -144,8 +144,9 @@ enum EngineFixtures {
         }
     }
 
-    /// Polls until the run is finished or `timeout` passes.
-    static func waitForRun(_ id: Int, in database: Database, timeout: Duration = .seconds(30)) async throws -> RunSummary {
+    /// Polls until the run is finished or `timeout` passes (generous: a loaded machine running the
+    /// suite in parallel is slow, and a run that never finishes fails the test either way).
+    static func waitForRun(_ id: Int, in database: Database, timeout: Duration = .seconds(120)) async throws -> RunSummary {
         let store = RunStore(database: database)
         let deadline = ContinuousClock.now + timeout
         while true {

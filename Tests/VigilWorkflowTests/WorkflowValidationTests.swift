@@ -72,6 +72,23 @@ struct WorkflowValidationTests {
         }
     }
 
+    @Test("a baseline is previous, champion_training, a fixed period (with or without `fixed:`), a rolling or seasonal period, or a table")
+    func baselines() throws {
+        func baseline(_ text: String) throws -> MonitoredData.Baseline? {
+            try WorkflowLoader.parse(Array("name: w\ndata:\n  baseline: \(text)\nsteps:\n  monitor:\n    uses: monitor\n".utf8), file: "w.yaml").data?.baseline
+        }
+        #expect(try baseline("champion_training") == .championTraining)
+        #expect(try baseline("previous") == .previous)
+        #expect(try baseline("{ rolling: 7d }") == .rolling(period: WorkflowDuration(seconds: 7 * 86_400)))
+        #expect(try baseline("{ seasonal: 1d }") == .seasonal(period: WorkflowDuration(seconds: 86_400)))
+        #expect(try baseline("{ table: training }") == .table("training"))
+        let fixed = MonitoredData.Baseline.fixed(start: "2026-11-01T00:00:00Z", end: "2026-11-08T00:00:00Z")
+        #expect(try baseline("{ fixed: { start: 2026-11-01T00:00:00Z, end: 2026-11-08T00:00:00Z } }") == fixed)
+        #expect(try baseline("{ start: 2026-11-01T00:00:00Z, end: 2026-11-08T00:00:00Z }") == fixed)
+        #expect(throws: WorkflowError.self) { try baseline("{ fixed: { start: yesterday, end: 2026-11-08T00:00:00Z } }") }
+        #expect(throws: WorkflowError.self) { try baseline("{ start: 2026-11-01T00:00:00Z }") }
+    }
+
     @Test("a library user's own step type validates once registered")
     func customStep() throws {
         let text = "name: w\nsteps:\n  score:\n    uses: score_batch\n    with:\n      batch: 10\n"

@@ -159,9 +159,9 @@ public struct WindowMonitor: Sendable {
     /// Computes and records `due`, oldest first.
     func compute(_ due: [WindowSignature], now: Date, runID: Int?, progress: (Int, Int) -> Void) async throws -> Summary {
         var summary = Summary()
-        var baseline: MonitorReference?
+        var baselines: [String: MonitorReference] = [:]
         for (done, signature) in due.enumerated() {
-            if baseline == nil { baseline = try await references.fixedBaseline(now: now) }
+            let baseline = try await references.baseline(at: signature.start, now: now, known: &baselines)
             let metrics = try await compute(signature, baseline: baseline)
             try await store.record(metrics, model: model, runID: runID, now: now)
             summary.windows.append(signature)
@@ -231,19 +231,24 @@ public struct WindowMonitor: Sendable {
             throw MonitorError("a roll-up must be a whole number of \(Int(granularity)) s windows")
         }
         let first = (from.timeIntervalSince1970 / length).rounded(.down) * length
-        let baseline = try await references.fixedBaseline(now: to)
+        var baselines: [String: MonitorReference] = [:]
         let moving = references.movingOffset(windowLength: length)
         var results: [RolledUpWindow] = []
         var start = first
         while start + length <= to.timeIntervalSince1970 {
             let period = (Date(timeIntervalSince1970: start), Date(timeIntervalSince1970: start + length))
             let current = try await references.merged(period.0, period.1)
-            var reference = baseline
-            if baseline == nil, let moving {
-                let window = (period.0.addingTimeInterval(-moving.offset), period.1.addingTimeInterval(-moving.offset))
+            var reference = try await references.baseline(at: period.0, now: to, known: &baselines)
+            let window: (Date, Date)? = if let moving {
+                (period.0.addingTimeInterval(-moving.offset), period.1.addingTimeInterval(-moving.offset))
+            } else {
+                references.rollingPeriod(before: period.0)
+            }
+            if reference == nil, let window {
                 let profiles = try await references.merged(window.0, window.1)
                 if !profiles.isEmpty {
-                    reference = MonitorReference(profiles: profiles, window: window, comparison: moving.comparison, name: "rolled-up \(references.name)")
+                    let comparison = moving?.comparison ?? "rolling"
+                    reference = MonitorReference(profiles: profiles, window: window, comparison: comparison, name: "rolled-up \(references.name)")
                 }
             }
             if let reference, !current.isEmpty {

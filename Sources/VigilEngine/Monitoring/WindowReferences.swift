@@ -24,41 +24,82 @@ struct WindowReferences: Sendable {
     var data: MonitoredData { source.data }
     var model: String { source.model }
 
-    /// How the workflow's baseline is named in stored metrics.
+    /// How the workflow's reference is named in stored metrics (a champion's training window is
+    /// named by ``baselineSource(at:)``, with its version).
     var name: String {
         switch data.baseline {
         case let .table(table): "table \(table)"
         case let .fixed(start, end): "fixed \(start)/\(end)"
         case .previous: "previous window"
         case let .seasonal(period): "same window \(period) earlier"
+        case .championTraining: "the champion's training window"
+        case let .rolling(period): "the \(period) before"
         }
     }
 
     /// The offset of a moving reference (previous or seasonal) from the window, with its comparison
-    /// name; `nil` for a fixed baseline.
+    /// name; `nil` for a baseline or a rolling period.
     func movingOffset(windowLength: TimeInterval) -> (offset: TimeInterval, comparison: String)? {
         switch data.baseline {
         case .previous: (windowLength, "previous")
         case let .seasonal(period): (TimeInterval(period.seconds), "seasonal")
-        case .table, .fixed: nil
+        case .table, .fixed, .championTraining, .rolling: nil
         }
     }
 
-    /// A fixed baseline's profiles: computed once, stored in `baseline_profiles`, then reused.
-    func fixedBaseline(now: Date) async throws -> MonitorReference? {
-        let database = store.database
-        let rows: WindowRows
+    /// The rolling reference period before a window starting at `start`, if the workflow rolls.
+    func rollingPeriod(before start: Date) -> (start: Date, end: Date)? {
+        guard case let .rolling(period) = data.baseline else { return nil }
+        return (start.addingTimeInterval(-TimeInterval(period.seconds)), start)
+    }
+
+    /// Where a baseline's rows are read.
+    enum BaselineRows {
+        case table(String)
+        case period(start: Date, end: Date)
+    }
+
+    /// The baseline a window starting at `start` is compared with, named as it is stored: a
+    /// table, a fixed period, or the training window of the version that was champion at `start`
+    /// (so a promotion or rollback moves it, and windows recomputed later keep theirs); `nil` for a
+    /// moving reference (previous, seasonal, rolling).
+    func baselineSource(at start: Date) async throws -> (name: String, rows: BaselineRows)? {
         switch data.baseline {
-        case .previous, .seasonal: return nil
-        case let .table(table):
-            if let cached = try await cachedBaseline() { return cached }
-            rows = try await source.reading(table: table).rows(from: .distantPast, to: .distantFuture, allTime: true, on: database)
-        case let .fixed(start, end):
-            if let cached = try await cachedBaseline() { return cached }
-            guard let from = Timestamp.parse(start), let to = Timestamp.parse(end) else {
+        case .previous, .seasonal, .rolling: return nil
+        case let .table(table): return (name, .table(table))
+        case let .fixed(from, to):
+            guard let from = Timestamp.parse(from), let to = Timestamp.parse(to) else {
                 throw MonitorError("baseline start and end must be ISO 8601 times, such as 2026-11-01T00:00:00Z")
             }
-            rows = try await source.rows(from: Date(timeIntervalSince1970: from), to: Date(timeIntervalSince1970: to), on: database)
+            return (name, .period(start: Date(timeIntervalSince1970: from), end: Date(timeIntervalSince1970: to)))
+        case .championTraining:
+            guard let champion = try await ModelRegistry(database: store.database).champion(of: model, at: start) else {
+                throw MonitorError("baseline champion_training: model '\(model)' has no champion to take a training window from; register one with --alias champion")
+            }
+            guard let from = champion.trainingStart, let to = champion.trainingEnd else {
+                throw MonitorError("baseline champion_training: version \(champion.version) of '\(model)' records no training window; register it with training_start and training_end, or choose another baseline")
+            }
+            let format = ISO8601DateFormatter()
+            return ("training window of version \(champion.version), \(format.string(from: from))/\(format.string(from: to))", .period(start: from, end: to))
+        }
+    }
+
+    /// The baseline a window starting at `start` is compared with: kept in `known` by name for the
+    /// pass, profiled once and stored in `baseline_profiles`, then reused. `nil` for a moving reference.
+    func baseline(at start: Date, now: Date, known: inout [String: MonitorReference]) async throws -> MonitorReference? {
+        guard let (name, source) = try await baselineSource(at: start) else { return nil }
+        if let reference = known[name] { return reference }
+        let reference = try await baseline(named: name, from: source, now: now)
+        known[name] = reference
+        return reference
+    }
+
+    private func baseline(named name: String, from source: BaselineRows, now: Date) async throws -> MonitorReference {
+        if let cached = try await cachedBaseline(named: name, from: source) { return cached }
+        let database = store.database
+        let rows = switch source {
+        case let .table(table): try await self.source.reading(table: table).rows(from: .distantPast, to: .distantFuture, allTime: true, on: database)
+        case let .period(start, end): try await self.source.rows(from: start, to: end, on: database)
         }
         guard rows.rowCount > 0 else {
             throw MonitorError("the baseline (\(name)) holds no rows for model '\(model)'")
@@ -77,12 +118,12 @@ struct WindowReferences: Sendable {
             model: model, name: name, rows: rows.rowCount, profiles: stored, performance: set.performance, estimator: try set.estimator?.encoded(),
             sample: sample, now: now
         )
-        return baseline(set)
+        return baseline(set, named: name, from: source)
     }
 
     /// The stored baseline, unless the monitor needs rows drawn for multivariate or embedding
     /// tests that it was stored without (or drawn with other settings): then it is profiled again.
-    private func cachedBaseline() async throws -> MonitorReference? {
+    private func cachedBaseline(named name: String, from source: BaselineRows) async throws -> MonitorReference? {
         guard let cached = try await store.baseline(model: model, name: name) else { return nil }
         var set = try ProfileSet(stored: cached.profiles, performance: cached.performance)
         set.estimator = try cached.estimator.map(ReferenceEstimator.decoded)
@@ -97,7 +138,7 @@ struct WindowReferences: Sendable {
             let options = analysis.embedding.options
             guard drawn?.embeddingRows == options.maximumRows, drawn?.embeddingSeed == options.seed else { return nil }
         }
-        return baseline(set)
+        return baseline(set, named: name, from: source)
     }
 
     /// The estimator a moving reference lends its windows: the model's latest (a fixed
@@ -135,12 +176,19 @@ struct WindowReferences: Sendable {
         try await store.saveBaseline(model: model, name: name, rows: rows, profiles: [], performance: [], estimator: try estimator.encoded(), now: now)
     }
 
-    func baseline(_ profiles: ProfileSet) -> MonitorReference {
-        MonitorReference(profiles: profiles, window: nil, comparison: "baseline", name: name)
+    /// A baseline's reference; a period's bounds are recorded with each metric compared with it.
+    private func baseline(_ profiles: ProfileSet, named name: String, from source: BaselineRows) -> MonitorReference {
+        let window: (start: Date, end: Date)? = if case let .period(start, end) = source { (start, end) } else { nil }
+        return MonitorReference(profiles: profiles, window: window, comparison: "baseline", name: name)
     }
 
     /// The previous or seasonal window's stored profiles, or profiles made now when it was never computed.
     func reference(for window: WindowSignature) async throws -> MonitorReference? {
+        if let period = rollingPeriod(before: window.start) {
+            let rows = try await source.signatures(since: period.start, until: period.end, on: store.database).reduce(0) { $0 + $1.rows }
+            let rate = min(sampleRate, Double(Self.rollingRows) / Double(max(rows, 1)))
+            return try await profiled(period, comparison: "rolling", sampleRate: rate, keptAt: window.end)
+        }
         guard let (offset, comparison) = movingOffset(windowLength: analysis.granularity) else { return nil }
         let start = window.start.addingTimeInterval(-offset), end = window.end.addingTimeInterval(-offset)
         let stored = try await store.profiles(model: model, start: start, end: end)
@@ -162,16 +210,25 @@ struct WindowReferences: Sendable {
             }
             return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
         }
-        let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
+        return try await profiled((start, end), comparison: comparison, sampleRate: sampleRate, keptAt: window.end)
+    }
+
+    /// Most rows a rolling reference reads: a longer period is sampled down to about this many.
+    static let rollingRows = 1_000_000
+
+    /// A moving reference profiled from its rows now, lending its windows the model's latest
+    /// estimator (or fitting one on its labelled rows, kept from `now` on).
+    private func profiled(_ period: (start: Date, end: Date), comparison: String, sampleRate: Double, keptAt now: Date) async throws -> MonitorReference? {
+        let rows = try await source.rows(from: period.start, to: period.end, sampleRate: sampleRate, on: store.database)
         guard rows.rowCount > 0 else { return nil }
         let latest = try await latestEstimator()
         var set = await analysis.profileSet(rows, fittingEstimator: latest == nil)
         if let latest {
             set.estimator = latest
         } else if let fitted = set.estimator {
-            try await keep(fitted, fittedOn: (start, end), rows: rows.rowCount, now: window.end)
+            try await keep(fitted, fittedOn: period, rows: rows.rowCount, now: now)
         }
-        return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
+        return MonitorReference(profiles: set, window: period, comparison: comparison, name: name)
     }
 
     /// The stored whole-window profiles inside [start, end), merged column by column.

@@ -39,6 +39,7 @@ struct ModelChange {
         if logged {
             try await log(action, version: version, alias: alias, from: previous, reason: reason, runID: runID,
                           details: weight.map { ["weight": .number($0)] } ?? [:])
+            if alias == "champion" && previous != version { try await moveBaseline(to: version, from: previous, runID: runID) }
         }
     }
 

@@ -116,6 +116,19 @@ public struct ModelRegistry: Sendable {
         return try await rows.collect().first?.decode(Date?.self)
     }
 
+    /// The version that was champion at `date`, from the changelog (every champion change is
+    /// logged); before the first champion, the first one. `nil` when the model had none then.
+    public func champion(of model: String, at date: Date) async throws -> ModelVersion? {
+        let rows = try await database.client.query("""
+            SELECT (coalesce(
+                (SELECT array[version] FROM model_changelog WHERE model = \(model) AND alias = 'champion' AND at <= \(date) ORDER BY at DESC, id DESC LIMIT 1),
+                (SELECT array[version] FROM model_changelog WHERE model = \(model) AND alias = 'champion' AND version IS NOT NULL ORDER BY at, id LIMIT 1)
+            ))[1]::int8
+            """, logger: database.logger)
+        guard let number = try await rows.collect().first?.decode(Int?.self) else { return nil }
+        return try await version(number, of: model)
+    }
+
     /// The version an alias points at, if it is set.
     public func version(aliased alias: String, of model: String) async throws -> Int? {
         try await aliases(of: model).first { $0.alias == alias }?.version

@@ -114,14 +114,24 @@ extension WorkflowStore {
     /// The latest applied version of the workflow that monitors `model` (declares it with `data`),
     /// most recently applied first; `nil` when none does.
     public func monitoringWorkflow(forModel model: String) async throws -> WorkflowVersion? {
-        let rows = try await database.client.query("""
-            SELECT v.workflow FROM workflow_versions v JOIN workflows d ON d.name = v.workflow AND d.state <> 'deleted'
+        let name = try await database.client.withConnection { connection in
+            try await Self.monitoringSpec(forModel: model, on: connection, logger: database.logger)?.workflow
+        }
+        guard let name else { return nil }
+        return try await version(of: name)
+    }
+
+    /// The name and latest spec of the workflow that monitors `model`, read on `connection` (inside
+    /// the caller's transaction).
+    static func monitoringSpec(forModel model: String, on connection: PostgresConnection, logger: Logger) async throws -> (workflow: String, spec: WorkflowSpec)? {
+        let rows = try await connection.query("""
+            SELECT v.workflow, v.spec::text FROM workflow_versions v JOIN workflows d ON d.name = v.workflow AND d.state <> 'deleted'
             WHERE v.version = (SELECT max(version) FROM workflow_versions w WHERE w.workflow = v.workflow)
               AND v.spec ->> 'model' = \(model) AND v.spec ? 'data' AND v.spec -> 'data' <> 'null'::jsonb
             ORDER BY v.applied_at DESC LIMIT 1
-            """, logger: database.logger)
-        for try await name in rows.decode(String.self) {
-            return try await version(of: name)
+            """, logger: logger)
+        for try await (workflow, spec) in rows.decode((String, String).self) {
+            return (workflow, try JSONDecoder().decode(WorkflowSpec.self, from: Data(spec.utf8)))
         }
         return nil
     }

@@ -88,5 +88,10 @@ public struct MonitoredData: Sendable, Hashable, Codable {
         case previous
         /// The same window `period` earlier (for example a week).
         case seasonal(period: WorkflowDuration)
+        /// The logged rows of the training window of the version that was champion when the
+        /// window began: it moves with every promotion or rollback, which the changelog records.
+        case championTraining
+        /// The `period` just before the window (such as `7d`).
+        case rolling(period: WorkflowDuration)
     }
 }

@@ -247,17 +247,51 @@ extension WorkflowReader {
     }
 
     private mutating func readBaseline(_ node: YAMLNode) -> MonitoredData.Baseline? {
-        if case let .scalar(scalar) = node, scalar.text == "previous" { return .previous }
-        guard let fields = reader.mapping(node, in: "data baseline", allowed: ["table", "start", "end", "seasonal", "window"]) else { return nil }
+        let forms = "previous, champion_training, {fixed: {start: TIME, end: TIME}}, {rolling: 7d}, {seasonal: 7d}, {table: NAME}"
+        if case let .scalar(scalar) = node {
+            switch scalar.text {
+            case "previous": return .previous
+            case "champion_training": return .championTraining
+            default:
+                reader.report(node.location, "baseline '\(scalar.text)' is not one of: \(forms)")
+                return nil
+            }
+        }
+        guard let fields = reader.mapping(node, in: "data baseline", allowed: ["table", "start", "end", "seasonal", "rolling", "fixed", "window"]) else { return nil }
+        guard fields.count == 1 || (fields.count == 2 && fields["start"] != nil && fields["end"] != nil) else {
+            reader.report(node.location, "baseline names one reference: \(forms)")
+            return nil
+        }
         if let table = fields["table"].flatMap({ reader.string($0.value, "baseline table") }) { return .table(table) }
         if let period = fields["seasonal"].flatMap({ reader.duration($0.value, "baseline seasonal") }) { return .seasonal(period: period) }
-        if let start = fields["start"].flatMap({ reader.string($0.value, "baseline start") }),
-           let end = fields["end"].flatMap({ reader.string($0.value, "baseline end") }) {
-            return .fixed(start: start, end: end)
+        if let period = fields["rolling"].flatMap({ reader.duration($0.value, "baseline rolling") }) { return .rolling(period: period) }
+        if let fixed = fields["fixed"] {
+            guard let range = reader.mapping(fixed.value, in: "baseline fixed", allowed: ["start", "end"]) else { return nil }
+            return fixedRange(range, at: fixed.value)
         }
+        if fields["start"] != nil || fields["end"] != nil { return fixedRange(fields, at: node) }
         if let window = fields["window"], reader.string(window.value, "baseline window") == "previous" { return .previous }
-        reader.report(node.location, "baseline is one of: previous, {table: NAME}, {start: TIME, end: TIME}, {seasonal: 7d}")
+        reader.report(node.location, "baseline is one of: \(forms)")
         return nil
+    }
+
+    /// A fixed baseline's `start` and `end`, both required.
+    private mutating func fixedRange(_ fields: [String: YAMLNode.Entry], at node: YAMLNode) -> MonitoredData.Baseline? {
+        guard let start = fields["start"], let end = fields["end"] else {
+            reader.report(node.location, "a fixed baseline needs both start and end, such as {start: 2026-11-01T00:00:00Z, end: 2026-11-08T00:00:00Z}")
+            return nil
+        }
+        guard let from = reader.string(start.value, "baseline start"), let to = reader.string(end.value, "baseline end") else { return nil }
+        guard let first = Timestamp.parse(from), let last = Timestamp.parse(to) else {
+            let bad = Timestamp.parse(from) == nil ? start.value : end.value
+            reader.report(bad.location, "baseline start and end must be ISO 8601 times, such as 2026-11-01T00:00:00Z")
+            return nil
+        }
+        guard first < last else {
+            reader.report(end.value.location, "baseline end (\(to)) must come after its start (\(from))")
+            return nil
+        }
+        return .fixed(start: from, end: to)
     }
 }
 
