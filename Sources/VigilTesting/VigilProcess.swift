@@ -22,11 +22,17 @@ public struct VigilProcess: Sendable {
             .merging(extra) { $1 }
     }
 
-    /// Starts `vigil arguments…`; call ``Running/wait()`` for its output.
-    public static func start(_ arguments: [String], environment: [String: String]) throws -> Running {
+    /// Starts `vigil arguments…`, through `launcher` when given (such as ``NetworkHosts/launcher(on:)``,
+    /// which execs it on another host); call ``Running/wait()`` for its output.
+    public static func start(_ arguments: [String], environment: [String: String], launcher: [String] = []) throws -> Running {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = launcher.dropFirst() + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         process.environment = environment
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -9,11 +9,11 @@ import VigilTesting
 /// `url` (`nil`: the embedded cluster of `VIGIL_HOME` in `environment`), and returns its base URL
 /// once it listens.
 func startServe(
-    url: String?, environment: [String: String], maxBody: Int = 4_096, workers: Bool = false, arguments: [String] = []
+    url: String?, environment: [String: String], maxBody: Int = 4_096, workers: Bool = false, arguments: [String] = [], launcher: [String] = []
 ) async throws -> (String, VigilProcess.Running) {
     let server = try VigilProcess.start(
         ["serve"] + (url.map { ["--database-url", $0] } ?? []) + ["--port", "0", "--max-body", String(maxBody)] + (workers ? [] : ["--no-workers"]) + arguments,
-        environment: environment
+        environment: environment, launcher: launcher
     )
     // By the clock, not by a count of sleeps: on a loaded two-core machine a start can take many
     // seconds, and a sleep of 20 ms far longer than that.
