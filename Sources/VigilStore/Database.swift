@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// A pool of connections to Vigil's database, lent for the lifetime of a closure.
 ///
@@ -8,15 +9,34 @@ import PostgresNIO
 ///     try await Migrator(database: database).apply()
 /// }
 /// ```
+///
+/// With several servers configured (a replicated cluster, ``DatabaseConfiguration/alternates``),
+/// the pool connects to the primary and follows a failover: when the primary stops answering or
+/// becomes a standby, a new pool to whichever server is now the primary takes over. Work in flight
+/// on the old one fails and is retried by its caller, as after any lost connection.
 public final class Database: Sendable {
     public let configuration: DatabaseConfiguration
-    /// The pool itself: SQL stays in this target, so only the package's own tests reach it.
-    package let client: PostgresClient
     public let logger: Logger
+    let maximumConnections: Int
+    /// The pool in use, the server it reaches, and the task running it.
+    let pool: Mutex<Pool>
 
-    private init(configuration: DatabaseConfiguration, client: PostgresClient, logger: Logger) {
+    struct Pool {
+        var client: PostgresClient
+        var endpoint: DatabaseConfiguration.Endpoint
+        var runner: Task<Void, Never>
+    }
+
+    /// The pool itself: SQL stays in this target, so only the package's own tests reach it.
+    package var client: PostgresClient { pool.withLock { $0.client } }
+
+    /// The server the pool reaches now (the primary, when several are configured).
+    public var endpoint: DatabaseConfiguration.Endpoint { pool.withLock { $0.endpoint } }
+
+    private init(configuration: DatabaseConfiguration, maximumConnections: Int, pool: Pool, logger: Logger) {
         self.configuration = configuration
-        self.client = client
+        self.maximumConnections = maximumConnections
+        self.pool = Mutex(pool)
         self.logger = logger
     }
 
@@ -30,23 +50,33 @@ public final class Database: Sendable {
         logger: Logger,
         _ body: (Database) async throws -> Result
     ) async throws -> Result {
-        try await checkReachable(configuration, logger: logger)
+        let endpoint = try await primary(of: configuration, logger: logger)
+        let database = Database(
+            configuration: configuration, maximumConnections: maximumConnections,
+            pool: try makePool(configuration.at(endpoint), maximumConnections: maximumConnections, logger: logger), logger: logger
+        )
+        let watcher = configuration.alternates.isEmpty ? nil : Task { await database.followFailovers() }
+        do {
+            let result = try await body(database)
+            watcher?.cancel()
+            await shutDown(database.pool.withLock { $0.runner }, logger: logger)
+            return result
+        } catch {
+            watcher?.cancel()
+            await shutDown(database.pool.withLock { $0.runner }, logger: logger)
+            throw error
+        }
+    }
+
+    static func makePool(_ configuration: DatabaseConfiguration, maximumConnections: Int, logger: Logger) throws -> Pool {
         var clientConfiguration = try configuration.clientConfiguration()
         clientConfiguration.options.maximumConnections = maximumConnections
         // The pool warns when a lease races `run()` starting; that and other pool chatter only matter when debugging.
         var backgroundLogger = logger
         backgroundLogger.logLevel = logger.logLevel <= .debug ? logger.logLevel : .error
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: backgroundLogger)
-        let database = Database(configuration: configuration, client: client, logger: logger)
         let runner = Task(executorPreference: ThreadExecutor.connectionPools) { await client.run() }
-        do {
-            let result = try await body(database)
-            await shutDown(runner, logger: logger)
-            return result
-        } catch {
-            await shutDown(runner, logger: logger)
-            throw error
-        }
+        return Pool(client: client, endpoint: DatabaseConfiguration.Endpoint(host: configuration.host, port: configuration.port), runner: runner)
     }
 
     /// Stops the pool and waits for it, but not forever.
@@ -65,20 +95,7 @@ public final class Database: Sendable {
 
     /// Opens and closes one connection, turning any failure into one readable line.
     public static func checkReachable(_ configuration: DatabaseConfiguration, logger: Logger) async throws(StoreError) {
-        do {
-            let connection = try await PostgresConnection.connect(
-                configuration: try configuration.connectionConfiguration(), id: 0, logger: logger
-            )
-            try await connection.close()
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(
-                .unreachable,
-                "cannot connect to PostgreSQL at \(configuration.url()): \(StoreError.explain(error))",
-                underlying: error
-            )
-        }
+        _ = try await primary(of: configuration, logger: logger)
     }
 }
 

@@ -12,8 +12,29 @@ public struct DatabaseConfiguration: Sendable, Equatable {
         case disable, allow, prefer, require, verifyCA = "verify-ca", verifyFull = "verify-full"
     }
 
+    /// A server's address.
+    public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    /// The first server (the only one, unless ``alternates`` names more).
     public var host: String
     public var port: Int
+    /// Further servers of a replicated cluster, as in libpq's multi-host URL
+    /// (`postgres://user@db1:5432,db2:5432/vigil`): Vigil uses whichever of them is the primary
+    /// (not in recovery), and moves to the new primary when a standby is promoted.
+    public var alternates: [Endpoint] = []
+
+    /// Every server, the first one first.
+    public var endpoints: [Endpoint] { [Endpoint(host: host, port: port)] + alternates }
     public var username: String
     public var password: String?
     public var database: String
@@ -42,7 +63,8 @@ public struct DatabaseConfiguration: Sendable, Equatable {
     /// Parses `postgres://user:password@host:port/database?sslmode=…&sslrootcert=…`.
     ///
     /// - Throws: ``StoreError`` with code `.invalidConfiguration` naming what is wrong.
-    public init(url string: String) throws(StoreError) {
+    public init(url given: String) throws(StoreError) {
+        let (string, alternates) = try Self.splittingHosts(given)
         guard let components = URLComponents(string: string),
               let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme)
         else {
@@ -69,10 +91,43 @@ public struct DatabaseConfiguration: Sendable, Equatable {
                 tlsMode = mode
             case "sslrootcert":
                 rootCertificatePath = item.value
+            case "target_session_attrs":
+                // Vigil writes, so it always wants the primary; libpq's names for that are accepted.
+                guard ["read-write", "primary"].contains(item.value ?? "") else {
+                    throw StoreError(.invalidConfiguration, "target_session_attrs must be read-write or primary: Vigil writes to its database")
+                }
             default:
-                throw StoreError(.invalidConfiguration, "unsupported database URL option '\(item.name)' (supported: sslmode, sslrootcert)")
+                throw StoreError(.invalidConfiguration, "unsupported database URL option '\(item.name)' (supported: sslmode, sslrootcert, target_session_attrs)")
             }
         }
+        self.alternates = alternates
+    }
+
+    /// Splits libpq's multi-host form, `postgres://user@a:5432,b:5433/db`, into a one-host URL
+    /// (the first) and the further servers.
+    private static func splittingHosts(_ url: String) throws(StoreError) -> (String, [Endpoint]) {
+        guard let schemeEnd = url.range(of: "://") else { return (url, []) }
+        let rest = url[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        let hostList = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? authority
+        let hosts = hostList.split(separator: ",", omittingEmptySubsequences: false)
+        guard hosts.count > 1 else { return (url, []) }
+        var alternates: [Endpoint] = []
+        for text in hosts.dropFirst() {
+            var host = Substring(text), port = 5432
+            if let colon = text.lastIndex(of: ":"), !text.hasSuffix("]") {
+                guard let value = Int(text[text.index(after: colon)...]), (1...65535).contains(value) else {
+                    throw StoreError(.invalidConfiguration, "database URL host '\(text)' has no valid port")
+                }
+                host = text[..<colon]
+                port = value
+            }
+            host = host.hasPrefix("[") && host.hasSuffix("]") ? host.dropFirst().dropLast() : host
+            guard !host.isEmpty else { throw StoreError(.invalidConfiguration, "database URL has an empty host in its list '\(hostList)'") }
+            alternates.append(Endpoint(host: String(host), port: port))
+        }
+        let first = url[..<hostList.startIndex] + hosts[0] + url[hostList.endIndex...]
+        return (String(first), alternates)
     }
 
     /// Reads `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE` and `PGSSLROOTCERT`.
@@ -123,7 +178,19 @@ public struct DatabaseConfiguration: Sendable, Equatable {
         components.port = port
         components.path = "/" + database
         if tlsMode != .prefer { components.queryItems = [URLQueryItem(name: "sslmode", value: tlsMode.rawValue)] }
-        return components.string ?? "postgres://\(host):\(port)/\(database)"
+        let single = components.string ?? "postgres://\(host):\(port)/\(database)"
+        guard !alternates.isEmpty, let first = components.percentEncodedHost.map({ "\($0):\(port)" }),
+              let range = single.range(of: first, options: .backwards, range: single.range(of: "://").map { $0.upperBound ..< single.endIndex }) else { return single }
+        return single.replacingCharacters(in: range, with: endpoints.map(\.description).joined(separator: ","))
+    }
+
+    /// The same settings pointing at one of the ``endpoints`` first.
+    public func at(_ endpoint: Endpoint) -> DatabaseConfiguration {
+        var copy = self
+        copy.host = endpoint.host
+        copy.port = endpoint.port
+        copy.alternates = endpoints.filter { $0 != endpoint }
+        return copy
     }
 
     /// The postgres-nio client configuration for these settings.

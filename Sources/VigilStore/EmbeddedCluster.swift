@@ -124,7 +124,7 @@ public struct EmbeddedCluster: Sendable {
 
     // MARK: - Internals
 
-    private func state(_ server: ServerBinaries) throws(StoreError) -> State {
+    func state(_ server: ServerBinaries) throws(StoreError) -> State {
         guard FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) else {
             return .notCreated
         }
@@ -137,7 +137,7 @@ public struct EmbeddedCluster: Sendable {
         return .running(pid: pid, port: port)
     }
 
-    private func configuration(for connection: Connection) -> DatabaseConfiguration {
+    func configuration(for connection: Connection) -> DatabaseConfiguration {
         DatabaseConfiguration(
             host: "127.0.0.1", port: connection.port, username: connection.username,
             password: connection.password, database: connection.database, tlsMode: .disable
@@ -145,22 +145,7 @@ public struct EmbeddedCluster: Sendable {
     }
 
     private func initialize(_ server: ServerBinaries) throws(StoreError) -> Connection {
-        // A leftover, half-made data directory from an interrupted first start is started over.
-        let link = home.appendingPathComponent("pg")
-        try? FileManager.default.removeItem(at: dataDirectory)
-        try? FileManager.default.removeItem(at: link)
-        let root = try serverRoot(for: server)
-        let dataDirectory = root.appendingPathComponent("pg")
-        do {
-            try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            if root != home {
-                try FileManager.default.createSymbolicLink(at: link, withDestinationURL: dataDirectory)
-            }
-        } catch {
-            throw StoreError(.embeddedCluster, "cannot create \(dataDirectory.path): \(error.localizedDescription)")
-        }
-        try server.handOver(dataDirectory, mode: 0o700)
+        let (root, dataDirectory) = try emptyDataDirectory(server)
         let connection = Connection(port: try Self.freePort(), username: "vigil", password: Self.randomPassword(), database: "vigil")
         let passwordFile = root.appendingPathComponent("pg.password")
         try write(connection.password, to: passwordFile)
@@ -184,6 +169,27 @@ public struct EmbeddedCluster: Sendable {
         return connection
     }
 
+    /// Makes an empty data folder the server's user owns (removing a leftover, half-made one from an
+    /// interrupted first start), in ``serverRoot(for:)``; returns that root and the folder.
+    func emptyDataDirectory(_ server: ServerBinaries) throws(StoreError) -> (root: URL, dataDirectory: URL) {
+        let link = home.appendingPathComponent("pg")
+        try? FileManager.default.removeItem(at: dataDirectory)
+        try? FileManager.default.removeItem(at: link)
+        let root = try serverRoot(for: server)
+        let dataDirectory = root.appendingPathComponent("pg")
+        do {
+            try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            if root != home {
+                try FileManager.default.createSymbolicLink(at: link, withDestinationURL: dataDirectory)
+            }
+        } catch {
+            throw StoreError(.embeddedCluster, "cannot create \(dataDirectory.path): \(error.localizedDescription)")
+        }
+        try server.handOver(dataDirectory, mode: 0o700)
+        return (root, dataDirectory)
+    }
+
     /// A folder the server's user can reach: ``home`` itself, or, when Vigil runs as root in a folder
     /// that user cannot traverse (a project under `/root`), one under `/var/lib/vigil` that `HOME/pg` links to.
     private func serverRoot(for server: ServerBinaries) throws(StoreError) -> URL {
@@ -203,7 +209,7 @@ public struct EmbeddedCluster: Sendable {
         return root
     }
 
-    private func writeServerSettings(port: Int) throws(StoreError) {
+    func writeServerSettings(port: Int) throws(StoreError) {
         var lines = [
             "# Written by vigil on every start.",
             "listen_addresses = '127.0.0.1'",
@@ -217,7 +223,7 @@ public struct EmbeddedCluster: Sendable {
         try ServerBinaries.locate().handOver(file, mode: 0o600)
     }
 
-    private func readConnection() throws(StoreError) -> Connection {
+    func readConnection() throws(StoreError) -> Connection {
         do {
             return try JSONDecoder().decode(Connection.self, from: Data(contentsOf: connectionFile))
         } catch {
@@ -225,7 +231,7 @@ public struct EmbeddedCluster: Sendable {
         }
     }
 
-    private func writeConnection(_ connection: Connection) throws(StoreError) {
+    func writeConnection(_ connection: Connection) throws(StoreError) {
         do {
             let data = try JSONEncoder().encode(connection)
             try write(String(decoding: data, as: UTF8.self), to: connectionFile)
@@ -245,7 +251,7 @@ public struct EmbeddedCluster: Sendable {
         }
     }
 
-    private func createHome() throws(StoreError) {
+    func createHome() throws(StoreError) {
         do {
             try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         } catch {
@@ -254,7 +260,7 @@ public struct EmbeddedCluster: Sendable {
     }
 
     /// Holds an exclusive `flock` on the cluster's lock file while `body` runs.
-    private func withLock<Result>(_ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
+    func withLock<Result>(_ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
         let descriptor = open(lockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw StoreError(.embeddedCluster, "cannot open \(lockFile.path): \(String(cString: strerror(errno)))")
