@@ -91,10 +91,14 @@ struct DriftCommand: ParsableCommand {
     func run() throws {
         let categoricalColumns = Set(Self.list(categorical))
         let readings = Dictionary(uniqueKeysWithValues: categoricalColumns.map { ($0, ColumnReading.text) })
+        // The two files are read at once, on two cores.
+        let tables = Parallel.map(2, chunks: 2) { side in
+            Result { () throws(DataFileError) -> DataTable in try DataFileReader.read(path: side == 0 ? reference : current, readings: readings) }
+        }
         let referenceTable: DataTable, currentTable: DataTable
         do {
-            referenceTable = try DataFileReader.read(path: reference, readings: readings)
-            currentTable = try DataFileReader.read(path: current, readings: readings)
+            referenceTable = try tables[0].get()
+            currentTable = try tables[1].get()
         } catch {
             throw CommandFailure(error.description)
         }
@@ -117,9 +121,11 @@ struct DriftCommand: ParsableCommand {
         options.maximumRows = embeddingRows
         options.permutations = permutations
         options.seed = seed
-        let outcomes = selected.map { name in
-            (name: name, kind: Self.kind(referenceTable[name], currentTable[name]),
-             outcome: Self.compare(referenceTable[name], currentTable[name], policy: policy, embedding: options))
+        // Columns are compared independently, one at a time per core.
+        let outcomes = Parallel.map(selected.count, chunks: selected.count) { index in
+            let name = selected[index]
+            return (name: name, kind: Self.kind(referenceTable[name], currentTable[name]),
+                    outcome: Self.compare(referenceTable[name], currentTable[name], policy: policy, embedding: options))
         }
         let report = DatasetDrift(outcomes: outcomes, policy: policy, shareThreshold: driftShare)
         let change = SchemaChange(expected: referenceTable.columnNames, actual: currentTable.columnNames)
