@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print its figures as one JSON line (build with -c release).",
-        subcommands: [StatsBenchmark.self, EmbeddingCalibrationBenchmark.self, EngineBenchmark.self, IngestBenchmark.self, MonitorBenchmark.self, DemoBenchmark.self, ValidateBenchmark.self]
+        subcommands: [StatsBenchmark.self, EmbeddingCalibrationBenchmark.self, EngineBenchmark.self, IngestBenchmark.self, MonitorBenchmark.self, ScaleBenchmark.self, DemoBenchmark.self, ValidateBenchmark.self]
     )
 }
 

@@ -30,6 +30,25 @@ public struct BenchmarkFloor: Sendable {
         try await database.client.query("VACUUM ANALYZE inference_log", logger: database.logger)
     }
 
+    /// VACUUM ANALYZE of the day partition holding `date` (UTC), as autovacuum would after a
+    /// day's bulk load, without revisiting the days before it.
+    public func vacuumAnalyzeDay(of date: Date) async throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let day = calendar.dateComponents([.year, .month, .day], from: date)
+        guard let year = day.year, let month = day.month, let dayOfMonth = day.day else { return }
+        let name = "inference_log_" + String(format: "%04d%02d%02d", year, month, dayOfMonth)
+        try await database.client.query("VACUUM ANALYZE \(unescaped: name)", logger: database.logger)
+    }
+
+    /// Bytes the inference log takes on disk: every partition, with its indexes and TOAST.
+    public func inferenceLogBytes() async throws -> Int {
+        let rows = try await database.client.query("""
+            SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::int8 FROM pg_partition_tree('inference_log') WHERE isleaf
+            """, logger: database.logger)
+        return try await rows.decode(Int.self).first { _ in true } ?? 0
+    }
+
     /// Streams `model`'s monitored columns from `start` up to `end` to this process, as any client
     /// reading them would: the floor of a monitor pass. Returns the rows read and the seconds taken.
     public func timeScan(model: String, from start: Date, to end: Date) async throws -> (rows: Int, seconds: Double) {
