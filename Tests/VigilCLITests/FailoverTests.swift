@@ -69,7 +69,7 @@ struct FailoverTests {
             let worker = try VigilProcess.start(["worker", "--database-url", url, "--lease", "3s", "--concurrency", "2"], environment: VigilProcess.cleanEnvironment())
             defer { kill(worker.processIdentifier, SIGKILL) }
             let store = RunStore(database: database)
-            let running = try await eventually(.seconds(90)) { try await store.steps(ofRun: runs[0]).contains { $0.state == .running } }
+            let running = try await eventually(timeout: .seconds(90)) { try await store.steps(ofRun: runs[0]).contains { $0.state == .running } }
             try #require(running, "the worker never ran a step: \(worker.standardErrorSoFar.suffix(1_000))")
 
             // The primary's server dies at once; the standby is promoted.
@@ -78,11 +78,11 @@ struct FailoverTests {
             try standby.promote()
 
             // A run started now lands on the new primary, through the pool that followed it.
-            let followed = try await eventually(.seconds(60)) { database.endpoint.port == second.port }
+            let followed = try await eventually(timeout: .seconds(60)) { database.endpoint.port == second.port }
             #expect(followed, "the pool still uses \(database.endpoint)")
             runs.append(try await RunLauncher(database: database).start("steady", trigger: .init(kind: .manual, actor: "t")).runID)
 
-            let finished = try await eventually(.seconds(150)) {
+            let finished = try await eventually(timeout: .seconds(150)) {
                 try await runs.asyncAllSatisfy { try await store.run($0).state.isTerminal }
             }
             #expect(finished, "runs still open; worker: \(worker.standardErrorSoFar.suffix(1_500))")
@@ -97,15 +97,6 @@ struct FailoverTests {
             let summaries = try await WorkflowStore(database: database).list()
             #expect(summaries.map(\.name) == ["steady"])
         }
-    }
-
-    func eventually(_ timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? await condition()) == true { return true }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        return false
     }
 }
 

@@ -90,17 +90,9 @@ struct MultiHostTests {
                     for try await row in try await database.client.query(PostgresQuery(unsafeSQL: sql), logger: database.logger).decode(Row.self) { rows.append(row) }
                     return rows
                 }
-                func eventually(_ timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-                    let deadline = ContinuousClock.now + timeout
-                    while ContinuousClock.now < deadline {
-                        if try await condition() { return true }
-                        try await Task.sleep(for: .milliseconds(100))
-                    }
-                    return false
-                }
 
                 // The third host crashes while one of its workers holds a step.
-                let workerHeldAStep = try await eventually(.seconds(90)) {
+                let workerHeldAStep = try await eventually(timeout: .seconds(90)) {
                     let pids = Set(hosts.processes(on: 2))
                     let owners = try await query("SELECT lease_owner FROM steps WHERE state = 'running' AND lease_owner IS NOT NULL", as: String.self)
                     return owners.contains { owner in owner.split(separator: "-").compactMap { Int32($0) }.contains(where: pids.contains) }
@@ -109,7 +101,7 @@ struct MultiHostTests {
                 #expect(hosts.crash(2) > 0)
 
                 // The serve host whose scheduler claimed the first tick crashes.
-                let ticked = try await eventually(.seconds(90)) {
+                let ticked = try await eventually(timeout: .seconds(90)) {
                     try await query("SELECT count(*)::int8 FROM schedule_ticks WHERE run_id IS NOT NULL", as: Int.self).first ?? 0 >= 1
                 }
                 try #require(ticked, "the schedule never ticked")
@@ -119,7 +111,7 @@ struct MultiHostTests {
                 #expect(hosts.crash(ticking) > 0)
 
                 // Two more ticks, now taken by the other host's scheduler, and every run finished.
-                let settled = try await eventually(.seconds(360)) {
+                let settled = try await eventually(timeout: .seconds(360)) {
                     let ticks = try await query("SELECT count(*)::int8 FROM schedule_ticks WHERE run_id IS NOT NULL", as: Int.self).first ?? 0
                     let open = try await query("SELECT count(*)::int8 FROM runs WHERE state NOT IN ('succeeded', 'failed', 'cancelled')", as: Int.self).first ?? 1
                     return ticks >= 3 && open == 0

@@ -48,7 +48,7 @@ func withAlertmanager<Result: Sendable>(
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let ready = try await EngineFixtures.eventually(timeout: .seconds(15)) {
+        let ready = try await eventually(timeout: .seconds(15)) {
             try await HTTPClient.shared.execute(HTTPClientRequest(url: "\(base)/-/ready"), timeout: .seconds(2)).status == .ok
         }
         guard ready else {
@@ -110,13 +110,13 @@ struct AlertmanagerTests {
                     func hooks(_ status: String) throws -> [[String: Any]] {
                         try requests().filter { $0["path"] == "/am-hook" }.map { EscalationFixtures.json($0["body"]) }.filter { $0["status"] as? String == status }
                     }
-                    #expect(try await EngineFixtures.eventually(timeout: .seconds(15)) { try !hooks("firing").isEmpty })
+                    #expect(try await eventually(timeout: .seconds(15)) { try !hooks("firing").isEmpty })
 
                     try await AlertStore(database: database).resolve(Int(alertID)!, actor: "alice", reason: "fixed", now: Date())
                     let deliveries = try await AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger).deliverPending(alertID: Int(alertID)!)
                     #expect(deliveries.map(\.state) == [.delivered])
-                    #expect(try await EngineFixtures.eventually(timeout: .seconds(15)) { try await active().isEmpty })
-                    #expect(try await EngineFixtures.eventually(timeout: .seconds(15)) { try !hooks("resolved").isEmpty })
+                    #expect(try await eventually(timeout: .seconds(15)) { try await active().isEmpty })
+                    #expect(try await eventually(timeout: .seconds(15)) { try !hooks("resolved").isEmpty })
                     let resolved = try hooks("resolved").first?["alerts"] as? [[String: Any]]
                     #expect((resolved?.first?["labels"] as? [String: String])?["model"] == "churn")
                 }
@@ -169,13 +169,13 @@ struct AlertmanagerTests {
                     func hooks() throws -> [[String: Any]] {
                         try requests().filter { $0["path"] == "/am-hook" }.map { EscalationFixtures.json($0["body"]) }
                     }
-                    let fired = try await EngineFixtures.eventually(timeout: .seconds(15)) { try !hooks().isEmpty }
+                    let fired = try await eventually(timeout: .seconds(15)) { try !hooks().isEmpty }
                     #expect(fired)
                     _ = try await store.resolve(alertID, actor: "alice", reason: "fixed", now: Date())
                     try await notifier.deliverPending(alertID: alertID)
-                    let cleared = try await EngineFixtures.eventually(timeout: .seconds(15)) { try await Self.active(alertmanager).isEmpty }
+                    let cleared = try await eventually(timeout: .seconds(15)) { try await Self.active(alertmanager).isEmpty }
                     #expect(cleared)
-                    let resolvedHook = try await EngineFixtures.eventually(timeout: .seconds(15)) {
+                    let resolvedHook = try await eventually(timeout: .seconds(15)) {
                         try hooks().contains { $0["status"] as? String == "resolved" }
                     }
                     #expect(resolvedHook)
@@ -243,7 +243,7 @@ struct AlertmanagerTests {
                     let kept = try await Self.active(alertmanager)
                     #expect(kept.count == 1, "still firing 12 s after a first endsAt of 8 s")
                     // Vigil gone quiet: Alertmanager resolves it by itself once the last endsAt passes.
-                    let letGo = try await EngineFixtures.eventually(timeout: .seconds(25)) { try await Self.active(alertmanager).isEmpty }
+                    let letGo = try await eventually(timeout: .seconds(25)) { try await Self.active(alertmanager).isEmpty }
                     #expect(letGo)
                 }
             }

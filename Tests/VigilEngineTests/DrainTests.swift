@@ -21,7 +21,7 @@ struct DrainTests {
             let child = try VigilProcess.start(["worker", "--database-url", url, "--concurrency", "1"], environment: VigilProcess.cleanEnvironment())
             let store = RunStore(database: database)
             // The step runs 8 s: long enough to be seen running while a neighbouring test holds this process's cooperative pool.
-            let running = try await EngineFixtures.eventually(timeout: .seconds(90)) { try await store.steps(ofRun: id).first?.state == .running }
+            let running = try await eventually(timeout: .seconds(90)) { try await store.steps(ofRun: id).first?.state == .running }
             #expect(running)
             kill(child.processIdentifier, SIGTERM)
             let exit = try await child.wait()

@@ -26,7 +26,7 @@ struct DurabilityTests {
             let url = database.configuration.url(revealingPassword: true)
             let child = try VigilProcess.start(["worker", "--database-url", url, "--lease", "2s", "--concurrency", "1"], environment: VigilProcess.cleanEnvironment())
             let store = RunStore(database: database)
-            let leased = try await EngineFixtures.eventually(timeout: .seconds(90)) { // a worker process starting on a loaded machine
+            let leased = try await eventually(timeout: .seconds(90)) { // a worker process starting on a loaded machine
                 try await store.steps(ofRun: id).first?.state == .running
             }
             #expect(leased)
@@ -68,7 +68,7 @@ struct DurabilityTests {
             // SIGKILL each worker as soon as it runs the step, then start another, as a crash loop would.
             for attempt in 1...attempts {
                 let worker = try VigilProcess.start(["worker", "--database-url", url, "--lease", "1s", "--concurrency", "1"], environment: VigilProcess.cleanEnvironment())
-                let running = try await EngineFixtures.eventually(timeout: .seconds(90)) {
+                let running = try await eventually(timeout: .seconds(90)) {
                     let step = try await store.steps(ofRun: id).first
                     return step?.state == .running && step?.attempt == attempt
                 }
@@ -153,7 +153,7 @@ struct DurabilityTests {
             let started = Date()
             let id = try await RunLauncher(database: database).start("nap", trigger: .init(kind: .manual, actor: "t")).runID
             try await EngineFixtures.withWorkers(database) {
-                let sleeping = try await EngineFixtures.eventually { try await store.steps(ofRun: id).first?.state == .sleeping }
+                let sleeping = try await eventually { try await store.steps(ofRun: id).first?.state == .sleeping }
                 #expect(sleeping)
             }
             // No worker for a while; then a new one picks the timer up.
@@ -269,7 +269,7 @@ struct DurabilityTests {
             let id = try await RunLauncher(database: database).start("through", trigger: .init(kind: .manual, actor: "t")).runID
             let run = try await EngineFixtures.withWorkers(database) {
                 let store = RunStore(database: database)
-                let sleeping = try await EngineFixtures.eventually { try await store.steps(ofRun: id).contains { $0.state == .sleeping } }
+                let sleeping = try await eventually { try await store.steps(ofRun: id).contains { $0.state == .sleeping } }
                 #expect(sleeping)
                 _ = try cluster.stop()
                 try await Task.sleep(for: .seconds(1))

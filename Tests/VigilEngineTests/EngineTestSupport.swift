@@ -156,14 +156,4 @@ enum EngineFixtures {
             try await Task.sleep(for: .milliseconds(25))
         }
     }
-
-    /// Polls until `condition` holds or `timeout` passes.
-    static func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? await condition()) == true { return true }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        return try await condition()
-    }
 }

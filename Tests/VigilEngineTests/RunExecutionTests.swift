@@ -165,7 +165,7 @@ struct RunExecutionTests {
             let first = try await launcher.start("gated", trigger: .init(kind: .manual, actor: "t")).runID
             let second = try await launcher.start("gated", trigger: .init(kind: .manual, actor: "t")).runID
             try await EngineFixtures.withWorkers(database) {
-                let bothWaiting = try await EngineFixtures.eventually {
+                let bothWaiting = try await eventually {
                     let a = try await store.run(first).state, b = try await store.run(second).state
                     return a == .waiting && b == .waiting
                 }
@@ -206,7 +206,7 @@ struct RunExecutionTests {
             let decided = try await launcher.start("release", trigger: .init(kind: .manual, actor: "sam")).runID
             let ignored = try await launcher.start("release-unattended", trigger: .init(kind: .manual, actor: "sam")).runID
             try await EngineFixtures.withWorkers(database) {
-                let waiting = try await EngineFixtures.eventually { try await store.steps(ofRun: decided).first?.state == .awaitingApproval }
+                let waiting = try await eventually { try await store.steps(ofRun: decided).first?.state == .awaitingApproval }
                 #expect(waiting)
                 func decide(_ name: String, _ roles: Set<String>, approve: Bool = true) async throws {
                     try await store.decideApproval(run: decided, step: "ship", approve: approve, approver: Approver(name: name, roles: roles), reason: "\(name) decides", now: Date())
@@ -309,7 +309,7 @@ struct PinnedVersionTests {
             let store = RunStore(database: database)
             let id = try await RunLauncher(database: database).start("pin", trigger: .init(kind: .manual, actor: "t")).runID
             try await EngineFixtures.withWorkers(database) {
-                let waiting = try await EngineFixtures.eventually { try await store.run(id).state == .waiting }
+                let waiting = try await eventually { try await store.run(id).state == .waiting }
                 #expect(waiting)
                 let second = try await EngineFixtures.apply("name: pin\nsteps:\n  gate: { uses: approval }\n  new: { uses: record, needs: gate }\n", to: database)
                 #expect(second.version == 2)

@@ -50,6 +50,37 @@ enum BenchCluster {
     }
 }
 
+/// Resident memory while a piece of work runs, apart from what the process held before it.
+enum MemorySampler {
+    /// Resident memory of this process now, in MiB (`/proc/self/statm`).
+    static var residentMiB: Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+              let pages = text.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return 0 }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+    }
+
+    /// Runs `body` while sampling resident memory every 10 ms; returns its result and the highest
+    /// resident memory seen meanwhile, in MiB.
+    static func peak<Result: Sendable>(during body: () async throws -> Result) async throws -> (result: Result, peakMiB: Double) {
+        let sampler = Task<Double, Never> {
+            var highest = residentMiB
+            while !Task.isCancelled {
+                highest = max(highest, residentMiB)
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return max(highest, residentMiB)
+        }
+        do {
+            let result = try await body()
+            sampler.cancel()
+            return (result, await sampler.value)
+        } catch {
+            sampler.cancel()
+            throw error
+        }
+    }
+}
+
 /// A temporary folder for a benchmark's generated files, removed afterwards.
 enum BenchFolder {
     static func with<Result>(_ body: (URL) async throws -> Result) async throws -> Result {

@@ -59,11 +59,16 @@ struct ScaleBenchmark: AsyncParsableCommand {
                 }
                 let (scanRows, scanSeconds) = try await floor.timeScan(model: "bench", from: start, to: end)
                 guard scanRows == rowsPerDay else { throw CommandFailure("the scan of day \(day) read \(scanRows) rows, expected \(rowsPerDay)") }
-                let (passSeconds, summary) = try await Stopwatch.timeAsync { try await monitor.run(now: end, runID: nil) }
+                let before = MemorySampler.residentMiB
+                let ((passSeconds, summary), peak) = try await MemorySampler.peak {
+                    try await Stopwatch.timeAsync { try await monitor.run(now: end, runID: nil) }
+                }
                 guard summary.windows.count == 1 else { throw CommandFailure("the pass after day \(day) computed \(summary.windows.count) windows, expected 1") }
                 record("scan_s", scanSeconds)
                 record("monitor_pass_s", passSeconds)
                 record("monitor_to_scan", passSeconds / scanSeconds)
+                record("monitor_pass_resident_before_mib", before)
+                record("monitor_pass_peak_resident_mib", peak)
             }
         }
         var figures: [String: Any] = ["benchmark": "scale", "rows": days * rowsPerDay, "rows_per_day": rowsPerDay, "days": days, "features": 8]
