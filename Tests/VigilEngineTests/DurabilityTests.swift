@@ -263,18 +263,20 @@ struct DurabilityTests {
                 name: through
                 steps:
                   before: { uses: record }
-                  pause: { uses: sleep, needs: before, with: { for: 2s } }
+                  pause: { uses: sleep, needs: before, with: { for: 10s } }
                   after: { uses: record, needs: pause }
                 """, to: database)
             let id = try await RunLauncher(database: database).start("through", trigger: .init(kind: .manual, actor: "t")).runID
             let run = try await EngineFixtures.withWorkers(database) {
                 let store = RunStore(database: database)
-                let sleeping = try await eventually { try await store.steps(ofRun: id).contains { $0.state == .sleeping } }
+                // A long sleep and a long wait: on a loaded machine (the full suite runs several
+                // servers at once) a short one could pass unseen between two polls.
+                let sleeping = try await eventually(timeout: .seconds(90)) { try await store.steps(ofRun: id).contains { $0.state == .sleeping } }
                 #expect(sleeping)
                 _ = try cluster.stop()
                 try await Task.sleep(for: .seconds(1))
                 _ = try cluster.start(logger: EngineFixtures.logger)
-                return try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(30))
+                return try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(120))
             }
             #expect(run.state == .succeeded)
             let effects = try await database.client.query("SELECT count(*) FROM side_effects").decode(Int.self).first { _ in true }
