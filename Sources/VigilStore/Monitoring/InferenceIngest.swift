@@ -64,7 +64,7 @@ public struct InferenceIngest: Sendable {
                 INSERT INTO ingest_batches (model, kind, source, actor, rows_read, rows_loaded, quarantined, started_at, finished_at)
                 VALUES (\(options.model), 'inferences', \(reader.file), \(options.actor), 0, 0, 0, \(started), \(started)) RETURNING id
                 """, logger: database.logger).decode(Int.self).first { _ in true } ?? 0
-            var encoder = InferenceRowEncoder(options: options, batchID: batchID, columns: reader.columnNames)
+            let pipeline = ChunkPipeline(encoder: InferenceRowEncoder(options: options, batchID: batchID, columns: reader.columnNames), reader: reader)
             var partitions = try await PartitionDays(existingOn: connection, logger: database.logger)
             let labelsWaiting = try await Self.hasUnmatchedLabels(model: options.model, on: connection, logger: database.logger)
             var inserted = 0
@@ -72,25 +72,33 @@ public struct InferenceIngest: Sendable {
                 let duration = ContinuousClock.now - clock
                 return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
             }
-            var finished = false
-            while !finished {
-                let chunk = try encoder.encodeChunk(reader)
-                finished = chunk.isLast
-                let (rows, fresh) = try await Self.claimNew(chunk, model: options.model, on: connection, logger: database.logger)
-                inserted += fresh.count
-                if !rows.isEmpty {
-                    // New days need partitions before the COPY that routes rows to them.
-                    try await partitions.ensure(chunk.days, database: database)
-                    try await connection.copyFrom(table: "inference_log", columns: Self.copyColumns, logger: database.logger) { writer in
-                        try await writer.write(ByteBuffer(bytes: rows))
+            var pending = pipeline.encodeNext()
+            do {
+                while true {
+                    let chunk = try await pending.value
+                    // The next chunk is parsed while this one is claimed and copied.
+                    if !chunk.isLast { pending = pipeline.encodeNext() }
+                    let (rows, fresh) = try await Self.claimNew(chunk, model: options.model, on: connection, logger: database.logger)
+                    inserted += fresh.count
+                    if !rows.isEmpty {
+                        // New days need partitions before the COPY that routes rows to them.
+                        try await partitions.ensure(chunk.days, database: database)
+                        try await connection.copyFrom(table: "inference_log", columns: Self.copyColumns, logger: database.logger) { writer in
+                            try await writer.write(ByteBuffer(bytes: rows))
+                        }
                     }
+                    if labelsWaiting { try await LabelStore.matched(fresh, model: options.model, on: connection, logger: database.logger) }
+                    progress?(IngestProgress(
+                        rowsRead: chunk.rowsRead, quarantined: chunk.quarantined, seconds: elapsed(), bytesRead: chunk.bytesRead, bytesTotal: reader.byteCount
+                    ))
+                    if chunk.isLast { break }
                 }
-                if labelsWaiting { try await LabelStore.matched(fresh, model: options.model, on: connection, logger: database.logger) }
-                progress?(IngestProgress(
-                    rowsRead: encoder.rowsRead, quarantined: encoder.quarantined.count, seconds: elapsed(),
-                    bytesRead: chunk.bytesRead, bytesTotal: reader.byteCount
-                ))
+            } catch {
+                // The chunk being parsed must finish before the reader and encoder are let go.
+                _ = try? await pending.value
+                throw error
             }
+            let encoder = pipeline.finished()
             try Self.checkColumns(of: reader, rowsRead: encoder.rowsRead)
             try await Self.insertQuarantine(encoder.quarantined, batchID: batchID, model: options.model, on: connection, logger: database.logger)
             let labels = try await LabelStore.upsert(encoder.labels, model: options.model, batchID: batchID, actor: options.actor,

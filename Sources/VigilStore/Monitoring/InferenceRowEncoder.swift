@@ -12,6 +12,9 @@ struct InferenceRowEncoder {
         var days: Set<Int>
         var isLast: Bool
         var bytesRead: Int
+        /// Records read and rows quarantined so far, the file's whole read up to this chunk.
+        var rowsRead = 0
+        var quarantined = 0
     }
 
     /// What makes a row unique, and where its encoding starts.
@@ -118,7 +121,7 @@ struct InferenceRowEncoder {
         var count = 0
         while count < options.chunkRows {
             guard let record = try reader.next() else {
-                return Chunk(rows: copy.bytes, keys: rowKeys, days: days, isLast: true, bytesRead: reader.byteCount)
+                return Chunk(rows: copy.bytes, keys: rowKeys, days: days, isLast: true, bytesRead: reader.byteCount, rowsRead: rowsRead, quarantined: quarantined.count)
             }
             if reader.columnNames.count != roles.count { resolve(reader.columnNames) }
             rowsRead += 1
@@ -128,7 +131,7 @@ struct InferenceRowEncoder {
                 lastDay = day
             }
         }
-        return Chunk(rows: copy.bytes, keys: rowKeys, days: days, isLast: false, bytesRead: reader.bytesConsumed)
+        return Chunk(rows: copy.bytes, keys: rowKeys, days: days, isLast: false, bytesRead: reader.bytesConsumed, rowsRead: rowsRead, quarantined: quarantined.count)
     }
 
     /// Encodes one record, or quarantines it; returns the day of a loaded row.
