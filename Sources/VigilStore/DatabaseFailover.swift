@@ -21,11 +21,16 @@ extension Database {
                 var settings = try configuration.at(endpoint).connectionConfiguration()
                 settings.options.connectTimeout = .seconds(Int64(failoverCheckTimeout.components.seconds))
                 let connection = try await PostgresConnection.connect(configuration: settings, id: 0, logger: logger)
-                defer { Task { try? await connection.close() } }
                 // One server: whatever it is, it is the one to use (a read-only one fails on first write, saying so).
-                guard endpoints.count > 1 else { return endpoint }
-                let rows = try await connection.query("SELECT pg_is_in_recovery()", logger: logger)
-                for try await inRecovery in rows.decode(Bool.self) where !inRecovery { return endpoint }
+                let isPrimary: Bool
+                do {
+                    isPrimary = if endpoints.count == 1 { true } else { try await !inRecovery(connection, logger: logger) }
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
+                if isPrimary { return endpoint }
                 answers.append("\(endpoint) is a standby")
             } catch let error as StoreError {
                 throw error
@@ -38,6 +43,11 @@ extension Database {
             }
         }
         throw StoreError(.unreachable, "no primary among the configured PostgreSQL servers: \(answers.joined(separator: "; "))", underlying: firstError)
+    }
+
+    /// Whether the server on `connection` is replaying a primary's changes (a standby).
+    private static func inRecovery(_ connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        try await connection.query("SELECT pg_is_in_recovery()", logger: logger).decode(Bool.self).first { _ in true } ?? true
     }
 
     /// Watches the pool's server while several are configured, and when it stops answering or is

@@ -30,9 +30,7 @@ extension EmbeddedCluster {
             connection.port = try Self.freePort()
             connection.databaseCreated = true
             try writeConnection(connection)
-            try writeServerSettings(port: connection.port)
-            try server.run("pg_ctl", ["-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-s", "start"],
-                           failure: "cannot start the standby (log: \(logFile.path))")
+            try startServer(server, port: connection.port, failure: "cannot start the standby")
             return configuration(for: connection)
         }
     }

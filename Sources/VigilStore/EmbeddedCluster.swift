@@ -71,10 +71,8 @@ public struct EmbeddedCluster: Sendable {
             if !Self.isPortFree(connection.port) {
                 connection.port = try Self.freePort()
             }
-            try writeServerSettings(port: connection.port)
             try writeConnection(connection)
-            try server.run("pg_ctl", ["-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-s", "start"],
-                           failure: "cannot start the embedded PostgreSQL server (log: \(logFile.path))")
+            try startServer(server, port: connection.port, failure: "cannot start the embedded PostgreSQL server")
             if connection.databaseCreated != true {
                 try server.run("createdb", ["-h", "127.0.0.1", "-p", "\(connection.port)", "-U", connection.username, connection.database],
                                environment: ["PGPASSWORD": connection.password],
@@ -85,6 +83,13 @@ public struct EmbeddedCluster: Sendable {
             logger.debug("embedded PostgreSQL running", metadata: ["port": "\(connection.port)"])
             return configuration(for: connection)
         }
+    }
+
+    /// Writes the server's settings for `port` and starts it, waiting until it accepts connections.
+    func startServer(_ server: ServerBinaries, port: Int, failure: String) throws(StoreError) {
+        try writeServerSettings(port: port)
+        try server.run("pg_ctl", ["-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-s", "start"],
+                       failure: "\(failure) (log: \(logFile.path))")
     }
 
     /// Stops the server if it runs.

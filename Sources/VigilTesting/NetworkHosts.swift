@@ -35,12 +35,12 @@ public struct NetworkHosts: Sendable {
             namespaces: (0 ..< count).map { "vigil-\(tag)-\($0)" }, bridge: "vg\(tag)"
         )
         do {
-            try hosts.create()
+            try await hosts.create()
             let result = try await body(hosts)
-            hosts.remove()
+            await hosts.remove()
             return result
         } catch {
-            hosts.remove()
+            await hosts.remove()
             throw error
         }
     }
@@ -51,57 +51,50 @@ public struct NetworkHosts: Sendable {
     }
 
     /// The processes running on host `index`.
-    public func processes(on index: Int) -> [Int32] {
-        guard let output = try? Self.run([Self.ip ?? "ip", "netns", "pids", namespaces[index]]) else { return [] }
+    public func processes(on index: Int) async -> [Int32] {
+        guard let output = try? await Self.run([Self.ip ?? "ip", "netns", "pids", namespaces[index]]) else { return [] }
         return output.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
     }
 
     /// Kills every process on host `index` at once, as a host that loses power: `SIGKILL`, no
     /// chance to clean up. Returns how many there were.
     @discardableResult
-    public func crash(_ index: Int) -> Int {
-        let victims = processes(on: index)
+    public func crash(_ index: Int) async -> Int {
+        let victims = await processes(on: index)
         for pid in victims { kill(pid, SIGKILL) }
         return victims.count
     }
 
-    private func create() throws {
+    private func create() async throws {
         guard let ip = Self.ip else { throw HostSetupError(command: "ip", output: "iproute2's ip is not installed") }
-        try Self.run([ip, "link", "add", bridge, "type", "bridge"])
-        try Self.run([ip, "addr", "add", "\(gateway)/24", "dev", bridge])
-        try Self.run([ip, "link", "set", bridge, "up"])
+        try await Self.run([ip, "link", "add", bridge, "type", "bridge"])
+        try await Self.run([ip, "addr", "add", "\(gateway)/24", "dev", bridge])
+        try await Self.run([ip, "link", "set", bridge, "up"])
         for (index, namespace) in namespaces.enumerated() {
             let outside = "\(bridge)h\(index)", inside = "\(bridge)n\(index)"
-            try Self.run([ip, "netns", "add", namespace])
-            try Self.run([ip, "link", "add", outside, "type", "veth", "peer", "name", inside])
-            try Self.run([ip, "link", "set", inside, "netns", namespace])
-            try Self.run([ip, "link", "set", outside, "master", bridge])
-            try Self.run([ip, "link", "set", outside, "up"])
-            try Self.run([ip, "-n", namespace, "addr", "add", "\(address(of: index))/24", "dev", inside])
-            try Self.run([ip, "-n", namespace, "link", "set", inside, "up"])
-            try Self.run([ip, "-n", namespace, "link", "set", "lo", "up"])
+            try await Self.run([ip, "netns", "add", namespace])
+            try await Self.run([ip, "link", "add", outside, "type", "veth", "peer", "name", inside])
+            try await Self.run([ip, "link", "set", inside, "netns", namespace])
+            try await Self.run([ip, "link", "set", outside, "master", bridge])
+            try await Self.run([ip, "link", "set", outside, "up"])
+            try await Self.run([ip, "-n", namespace, "addr", "add", "\(address(of: index))/24", "dev", inside])
+            try await Self.run([ip, "-n", namespace, "link", "set", inside, "up"])
+            try await Self.run([ip, "-n", namespace, "link", "set", "lo", "up"])
         }
     }
 
-    private func remove() {
+    private func remove() async {
         guard let ip = Self.ip else { return }
-        for index in namespaces.indices { crash(index) }
-        for namespace in namespaces { _ = try? Self.run([ip, "netns", "delete", namespace]) }
-        _ = try? Self.run([ip, "link", "delete", bridge])
+        for index in namespaces.indices { await crash(index) }
+        for namespace in namespaces { _ = try? await Self.run([ip, "netns", "delete", namespace]) }
+        _ = try? await Self.run([ip, "link", "delete", bridge])
     }
 
+    /// Runs `command`; its output, or ``HostSetupError`` when it fails.
     @discardableResult
-    static func run(_ command: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw HostSetupError(command: command.joined(separator: " "), output: output) }
+    static func run(_ command: [String]) async throws -> String {
+        let (status, output) = try await runCollectingOutput(command[0], Array(command.dropFirst()))
+        guard status == 0 else { throw HostSetupError(command: command.joined(separator: " "), output: output) }
         return output
     }
 }

@@ -59,7 +59,8 @@ public enum TestDatabase {
         return await TestServer.shared.cluster
     }
 
-    static let logger: Logger = {
+    /// A logger that shows only errors, for tests' own databases and clusters.
+    public static let logger: Logger = {
         var logger = Logger(label: "vigil.tests")
         logger.logLevel = .error
         return logger

@@ -10,12 +10,6 @@ import VigilTesting
 /// is promoted while a `vigil worker` runs steps.
 @Suite("Failover to a promoted standby", .timeLimit(.minutes(5)))
 struct FailoverTests {
-    static let logger: Logger = {
-        var logger = Logger(label: "vigil.tests.failover")
-        logger.logLevel = .error
-        return logger
-    }()
-
     @Test("the primary is killed mid-run and its synchronous standby promoted: the worker and the API's pool follow to the new primary, every run completes, and nothing committed before the crash is lost")
     func promotedStandby() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-failover-\(UUID().uuidString)")
@@ -28,13 +22,13 @@ struct FailoverTests {
             try? primary.destroy()
             try? standby.destroy()
         }
-        let first = try primary.start(logger: Self.logger)
-        let second = try standby.startAsStandby(of: primary, logger: Self.logger)
+        let first = try primary.start(logger: TestDatabase.logger)
+        let second = try standby.startAsStandby(of: primary, logger: TestDatabase.logger)
         var both = first
         both.alternates = [DatabaseConfiguration.Endpoint(host: second.host, port: second.port)]
 
         // Commits wait for the standby: what a client saw committed survives the primary.
-        try await Database.withDatabase(first, maximumConnections: 1, logger: Self.logger) { database in
+        try await Database.withDatabase(first, maximumConnections: 1, logger: TestDatabase.logger) { database in
             _ = try await database.client.query("ALTER SYSTEM SET synchronous_standby_names = '*'", logger: database.logger).collect()
             _ = try await database.client.query("SELECT pg_reload_conf()", logger: database.logger).collect()
         }
@@ -42,7 +36,7 @@ struct FailoverTests {
         let migrated = try await VigilProcess.run(["migrate", "--database-url", url], environment: VigilProcess.cleanEnvironment())
         try #require(migrated.status == 0, "\(migrated.standardError)")
 
-        try await Database.withDatabase(both, logger: Self.logger) { database in
+        try await Database.withDatabase(both, logger: TestDatabase.logger) { database in
             #expect(database.endpoint.port == first.port)
             let synchronous = try await database.client.query("SELECT count(*)::int8 FROM pg_stat_replication WHERE sync_state = 'sync'", logger: database.logger)
                 .decode(Int.self).first { _ in true }

@@ -12,12 +12,6 @@ import VigilTesting
 /// keeper), two run `vigil worker`.
 @Suite("Several hosts, one database", .timeLimit(.minutes(12)), .enabled(if: NetworkHosts.available, "needs root and iproute2 for network namespaces"))
 struct MultiHostTests {
-    static let logger: Logger = {
-        var logger = Logger(label: "vigil.tests.hosts")
-        logger.logLevel = .error
-        return logger
-    }()
-
     @Test("scheduler and API on two hosts, workers on two more, one PostgreSQL: a worker host and a scheduler host crash mid-run; every run completes, each cron tick starts one run, no step completes twice")
     func crashedHosts() async throws {
         try await NetworkHosts.withHosts(4) { hosts in
@@ -28,7 +22,7 @@ struct MultiHostTests {
 
             // The database host: PostgreSQL listening on the hosts' subnet, with a password.
             let cluster = EmbeddedCluster(home: folder.appendingPathComponent("db"), settings: ["listen_addresses": "127.0.0.1,\(hosts.gateway)"])
-            let local = try cluster.start(logger: Self.logger)
+            let local = try cluster.start(logger: TestDatabase.logger)
             defer { try? cluster.destroy() }
             let hba = try FileHandle(forWritingTo: cluster.dataDirectory.appendingPathComponent("pg_hba.conf"))
             try hba.seekToEnd()
@@ -37,7 +31,7 @@ struct MultiHostTests {
             var remote = local
             remote.host = hosts.gateway
 
-            try await Database.withDatabase(local, logger: Self.logger) { database in
+            try await Database.withDatabase(local, logger: TestDatabase.logger) { database in
                 _ = try await database.client.query("SELECT pg_reload_conf()", logger: database.logger).collect()
                 try await Migrator(database: database).apply()
                 let marker = folder.appendingPathComponent("completed")
@@ -93,12 +87,12 @@ struct MultiHostTests {
 
                 // The third host crashes while one of its workers holds a step.
                 let workerHeldAStep = try await eventually(timeout: .seconds(90)) {
-                    let pids = Set(hosts.processes(on: 2))
+                    let pids = Set(await hosts.processes(on: 2))
                     let owners = try await query("SELECT lease_owner FROM steps WHERE state = 'running' AND lease_owner IS NOT NULL", as: String.self)
                     return owners.contains { owner in owner.split(separator: "-").compactMap { Int32($0) }.contains(where: pids.contains) }
                 }
                 try #require(workerHeldAStep, "no worker of host 2 ever ran a step")
-                #expect(hosts.crash(2) > 0)
+                #expect(await hosts.crash(2) > 0)
 
                 // The serve host whose scheduler claimed the first tick crashes.
                 let ticked = try await eventually(timeout: .seconds(90)) {
@@ -107,8 +101,12 @@ struct MultiHostTests {
                 try #require(ticked, "the schedule never ticked")
                 let claimer = try #require(try await query("SELECT claimed_by FROM schedule_ticks ORDER BY scheduled_for LIMIT 1", as: String.self).first)
                 let pid = claimer.split(separator: "-").last.flatMap { Int32($0) }
-                let ticking = try #require((0 ..< 2).first { hosts.processes(on: $0).contains { $0 == pid } }, "no serve host runs \(claimer)")
-                #expect(hosts.crash(ticking) > 0)
+                var ticking: Int?
+                for host in 0 ..< 2 {
+                    if await hosts.processes(on: host).contains(where: { $0 == pid }) { ticking = host }
+                }
+                let crashed = try #require(ticking, "no serve host runs \(claimer)")
+                #expect(await hosts.crash(crashed) > 0)
 
                 // Two more ticks, now taken by the other host's scheduler, and every run finished.
                 let settled = try await eventually(timeout: .seconds(360)) {
@@ -117,7 +115,7 @@ struct MultiHostTests {
                     return ticks >= 3 && open == 0
                 }
                 #expect(settled, "runs still open or too few ticks after 6 minutes")
-                for host in 0 ..< 4 { hosts.crash(host) }
+                for host in 0 ..< 4 { await hosts.crash(host) }
 
                 let states = try await query("SELECT state FROM runs", as: String.self)
                 #expect(states.count >= 7 && states.allSatisfy { $0 == "succeeded" }, "\(states)")

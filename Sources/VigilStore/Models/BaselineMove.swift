@@ -8,8 +8,9 @@ extension ModelChange {
     /// champion to `version`, and resolves the open drift alerts measured against the old one:
     /// windows from now on are compared with the new reference, so they would not fire again.
     func moveBaseline(to version: Int, from previous: Int?, runID: Int?) async throws {
-        guard let (workflow, spec) = try await WorkflowStore.monitoringSpec(forModel: model, on: connection, logger: logger),
-              spec.data?.baseline == .championTraining else { return }
+        guard let monitoring = try await WorkflowStore.monitoringWorkflow(forModel: model, on: connection, logger: logger),
+              monitoring.spec.data?.baseline == .championTraining else { return }
+        let workflow = monitoring.workflow
         let window = try await trainingWindow(of: version)
         let format = { (date: Date) in ISO8601DateFormatter().string(from: date) }
         var details: [String: JSONValue] = ["baseline": .string("champion_training"), "workflow": .string(workflow)]
@@ -43,16 +44,14 @@ extension ModelChange {
 
     /// The model's open alerts that Vigil raised naming drifted features, locked.
     private func openDriftAlerts() async throws -> [Alert] {
-        let rows = try await connection.query("""
-            SELECT id FROM alerts
-            WHERE model = \(model) AND source = 'vigil' AND state <> 'resolved' 
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT \(AlertStore.columns) FROM alerts
+            WHERE model = $1 AND source = 'vigil' AND state <> 'resolved'
               AND jsonb_typeof(findings -> 'drifted_features') = 'array' AND findings -> 'drifted_features' <> '[]'::jsonb
             ORDER BY id FOR UPDATE
-            """, logger: logger)
-        var ids: [Int] = []
-        for try await id in rows.decode(Int.self) { ids.append(id) }
+            """, binds: try PostgresBindings(values: model)), logger: logger)
         var alerts: [Alert] = []
-        for id in ids { alerts.append(try await AlertStore.lockedAlert(id: id, on: connection, logger: logger)) }
+        for try await row in rows { alerts.append(try AlertStore.alert(from: row)) }
         return alerts
     }
 }

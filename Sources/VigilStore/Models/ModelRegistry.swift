@@ -119,14 +119,14 @@ public struct ModelRegistry: Sendable {
     /// The version that was champion at `date`, from the changelog (every champion change is
     /// logged); before the first champion, the first one. `nil` when the model had none then.
     public func champion(of model: String, at date: Date) async throws -> ModelVersion? {
-        let rows = try await database.client.query("""
-            SELECT (coalesce(
-                (SELECT array[version] FROM model_changelog WHERE model = \(model) AND alias = 'champion' AND at <= \(date) ORDER BY at DESC, id DESC LIMIT 1),
-                (SELECT array[version] FROM model_changelog WHERE model = \(model) AND alias = 'champion' AND version IS NOT NULL ORDER BY at, id LIMIT 1)
-            ))[1]::int8
-            """, logger: database.logger)
-        guard let number = try await rows.collect().first?.decode(Int?.self) else { return nil }
-        return try await version(number, of: model)
+        let rows = try await database.client.query(PostgresQuery(unsafeSQL: """
+            SELECT \(Self.versionColumns) FROM model_versions WHERE model = $1 AND version = (coalesce(
+                (SELECT array[version] FROM model_changelog WHERE model = $1 AND alias = 'champion' AND at <= $2 ORDER BY at DESC, id DESC LIMIT 1),
+                (SELECT array[version] FROM model_changelog WHERE model = $1 AND alias = 'champion' AND version IS NOT NULL ORDER BY at, id LIMIT 1)
+            ))[1]
+            """, binds: try PostgresBindings(values: model, date)), logger: database.logger)
+        for try await row in rows { return try Self.version(from: row) }
+        return nil
     }
 
     /// The version an alias points at, if it is set.

@@ -98,10 +98,7 @@ public struct WorkflowStore: Sendable {
             WHERE workflow = \(name) AND (\(version)::int IS NULL OR version = \(version))
             ORDER BY version DESC LIMIT 1
             """, logger: database.logger)
-        for try await (workflow, number, hash, source, spec, appliedAt, appliedBy) in rows.decode((String, Int, String, String, String, Date, String).self) {
-            let decoded = try JSONDecoder().decode(WorkflowSpec.self, from: Data(spec.utf8))
-            return WorkflowVersion(workflow: workflow, version: number, contentHash: hash, source: source, spec: decoded, appliedAt: appliedAt, appliedBy: appliedBy)
-        }
+        if let found = try await Self.firstVersion(rows) { return found }
         let known = try await list(includingDeleted: true).map(\.name)
         if let version, known.contains(name) {
             throw StoreError(.notFound, "workflow '\(name)' has no version \(version)")
@@ -114,24 +111,28 @@ extension WorkflowStore {
     /// The latest applied version of the workflow that monitors `model` (declares it with `data`),
     /// most recently applied first; `nil` when none does.
     public func monitoringWorkflow(forModel model: String) async throws -> WorkflowVersion? {
-        let name = try await database.client.withConnection { connection in
-            try await Self.monitoringSpec(forModel: model, on: connection, logger: database.logger)?.workflow
+        try await database.client.withConnection { connection in
+            try await Self.monitoringWorkflow(forModel: model, on: connection, logger: database.logger)
         }
-        guard let name else { return nil }
-        return try await version(of: name)
     }
 
-    /// The name and latest spec of the workflow that monitors `model`, read on `connection` (inside
-    /// the caller's transaction).
-    static func monitoringSpec(forModel model: String, on connection: PostgresConnection, logger: Logger) async throws -> (workflow: String, spec: WorkflowSpec)? {
+    /// ``monitoringWorkflow(forModel:)`` read on `connection` (inside the caller's transaction).
+    static func monitoringWorkflow(forModel model: String, on connection: PostgresConnection, logger: Logger) async throws -> WorkflowVersion? {
         let rows = try await connection.query("""
-            SELECT v.workflow, v.spec::text FROM workflow_versions v JOIN workflows d ON d.name = v.workflow AND d.state <> 'deleted'
+            SELECT v.workflow, v.version, v.content_hash, v.source, v.spec::text, v.applied_at, v.applied_by
+            FROM workflow_versions v JOIN workflows d ON d.name = v.workflow AND d.state <> 'deleted'
             WHERE v.version = (SELECT max(version) FROM workflow_versions w WHERE w.workflow = v.workflow)
               AND v.spec ->> 'model' = \(model) AND v.spec ? 'data' AND v.spec -> 'data' <> 'null'::jsonb
             ORDER BY v.applied_at DESC LIMIT 1
             """, logger: logger)
-        for try await (workflow, spec) in rows.decode((String, String).self) {
-            return (workflow, try JSONDecoder().decode(WorkflowSpec.self, from: Data(spec.utf8)))
+        return try await firstVersion(rows)
+    }
+
+    /// The first of `rows` (workflow, version, content_hash, source, spec, applied_at, applied_by) as a version.
+    private static func firstVersion(_ rows: PostgresRowSequence) async throws -> WorkflowVersion? {
+        for try await (workflow, number, hash, source, spec, appliedAt, appliedBy) in rows.decode((String, Int, String, String, String, Date, String).self) {
+            let decoded = try JSONDecoder().decode(WorkflowSpec.self, from: Data(spec.utf8))
+            return WorkflowVersion(workflow: workflow, version: number, contentHash: hash, source: source, spec: decoded, appliedAt: appliedAt, appliedBy: appliedBy)
         }
         return nil
     }
