@@ -12,6 +12,25 @@ import VigilWorkflow
 struct PerformanceSummary {
     let table: ProfiledRows
     let problem: MonitoredData.ProblemType
+    /// The rows with both a label and a prediction, with their scores.
+    private let labelledPairs: [(label: String, prediction: String, score: Double)]
+    /// The classes among the labelled rows' labels and predictions, in order.
+    private let labelledClasses: [String]
+
+    init(table: ProfiledRows, problem: MonitoredData.ProblemType) {
+        self.table = table
+        self.problem = problem
+        var pairs: [(label: String, prediction: String, score: Double)] = []
+        var classes = Set<String>()
+        for index in 0..<table.rowCount {
+            guard let label = table.labels[index], let prediction = table.predictions[index] else { continue }
+            pairs.append((label, prediction, table.scores[index]))
+            classes.insert(label)
+            classes.insert(prediction)
+        }
+        labelledPairs = pairs
+        labelledClasses = classes.sorted()
+    }
 
     /// The metrics, each with the reference's value of the same metric where known, and a
     /// realised metric's sampling band (three standard errors either side) where one is known.
@@ -60,8 +79,7 @@ struct PerformanceSummary {
     /// are two classes.
     private var binaryCounts: (tp: Int, fp: Int, fn: Int, tn: Int, auc: Double?)? {
         let pairs = labelledPairs
-        let classes = Array(Set(pairs.map(\.label) + pairs.map(\.prediction))).sorted()
-        guard !pairs.isEmpty, let positive = Self.positiveClass(classes) else { return nil }
+        guard !pairs.isEmpty, let positive = Self.positiveClass(labelledClasses) else { return nil }
         var counts = (tp: 0, fp: 0, fn: 0, tn: 0, auc: Double?.none)
         for pair in pairs {
             switch (pair.label == positive, pair.prediction == positive) {
@@ -87,33 +105,31 @@ struct PerformanceSummary {
     /// probabilities; empty otherwise.
     var reliability: [ProbabilisticMetrics.ReliabilityBin] {
         let pairs = labelledPairs
-        guard problem == .classification, let positive = Self.positiveClass(Array(Set(pairs.map(\.label) + pairs.map(\.prediction))).sorted()),
+        guard problem == .classification, let positive = Self.positiveClass(labelledClasses),
               !pairs.isEmpty, pairs.allSatisfy({ (0...1).contains($0.score) })
         else { return [] }
         return (try? ProbabilisticMetrics.reliabilityCurve(labels: pairs.map { $0.label == positive ? 1 : 0 }, probabilities: pairs.map(\.score))) ?? []
-    }
-
-    /// The rows with both a label and a prediction, with their scores.
-    private var labelledPairs: [(label: String, prediction: String, score: Double)] {
-        (0..<table.rowCount).compactMap { index in
-            guard let label = table.labels[index], let prediction = table.predictions[index] else { return nil }
-            return (label, prediction, table.scores[index])
-        }
     }
 
     private func classification() -> [(String, Double, Int, Bool)] {
         var results: [(String, Double, Int, Bool)] = []
         let pairs = labelledPairs
         // Proxies are computed on every row; they carry the window's labelled count like the rest.
-        let scores = table.scores.filter { !$0.isNaN }
-        if !scores.isEmpty {
-            results.append(("mean_score", scores.reduce(0, +) / Double(scores.count), pairs.count, true))
-            results.append(("mean_confidence", scores.map { max($0, 1 - $0) }.reduce(0, +) / Double(scores.count), pairs.count, true))
+        var scored = 0, scoreSum = 0.0, confidenceSum = 0.0
+        for score in table.scores where !score.isNaN {
+            scored += 1
+            scoreSum += score
+            confidenceSum += max(score, 1 - score)
         }
-        let classes = Array(Set(pairs.map(\.label) + pairs.map(\.prediction))).sorted()
-        let predicted = table.predictions.compactMap { $0 }
-        if let positive = Self.positiveClass(Array(Set(predicted + pairs.map(\.label))).sorted()), !predicted.isEmpty {
-            results.append(("positive_rate", Double(predicted.filter { $0 == positive }.count) / Double(predicted.count), pairs.count, true))
+        if scored > 0 {
+            results.append(("mean_score", scoreSum / Double(scored), pairs.count, true))
+            results.append(("mean_confidence", confidenceSum / Double(scored), pairs.count, true))
+        }
+        let classes = labelledClasses
+        let predictedCounts = table.predictions.valueCounts()
+        let predicted = predictedCounts.values.reduce(0, +)
+        if let positive = Self.positiveClass(Set(predictedCounts.keys).union(classes).sorted()), predicted > 0 {
+            results.append(("positive_rate", Double(predictedCounts[positive] ?? 0) / Double(predicted), pairs.count, true))
         }
         guard !pairs.isEmpty else { return results }
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })

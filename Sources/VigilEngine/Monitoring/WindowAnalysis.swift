@@ -71,17 +71,23 @@ struct WindowAnalysis: Sendable {
     /// reference's whole-traffic values; an estimate for the champion only, whose scores the
     /// reference calibrated).
     func servedBy(_ rows: WindowRows, reference: MonitorReference?, into metrics: inout WindowMetrics) async {
-        var groups: [String: [Int]] = [:]
-        for (index, variant) in rows.variants.enumerated() {
-            if let variant { groups[variant, default: []].append(index) }
-        }
-        if groups.count == 1, let only = groups.keys.first {
+        let counts = Self.variantCounts(rows)
+        if counts.count == 1, let only = counts.keys.first {
             let version = Self.variant(only).version
             for index in metrics.performance.indices { metrics.performance[index].modelVersion = version }
             for index in metrics.operational.indices { metrics.operational[index].modelVersion = version }
             return
         }
-        guard groups.count > 1 else { return }
+        guard counts.count > 1 else { return }
+        // Each variant's row indices, gathered only when more than one answered.
+        var groups = counts.mapValues { count in
+            var indices: [Int] = []
+            indices.reserveCapacity(count)
+            return indices
+        }
+        for (index, variant) in rows.variants.enumerated() {
+            if let variant { groups[variant]?.append(index) }
+        }
         for (key, indices) in groups.sorted(by: { $0.key < $1.key }) {
             let (variant, version) = Self.variant(key)
             let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
@@ -129,12 +135,18 @@ struct WindowAnalysis: Sendable {
     /// served as champion (a version's shadow or canary answers), most of them at all; `nil` for a
     /// user's table, whose rows name no version.
     static func championVersion(of rows: WindowRows) -> String? {
-        let variants = rows.variants.compactMap { $0.map(variant) }.filter { !$0.version.isEmpty }
-        let champion = variants.filter { $0.role == "champion" }
-        var counts: [String: Int] = [:]
-        for entry in champion.isEmpty ? variants : champion { counts[entry.version, default: 0] += 1 }
-        return counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+        var served: [String: Int] = [:], asChampion: [String: Int] = [:]
+        for (key, count) in variantCounts(rows) {
+            let (role, version) = variant(key)
+            guard !version.isEmpty else { continue }
+            served[version, default: 0] += count
+            if role == "champion" { asChampion[version, default: 0] += count }
+        }
+        return (asChampion.isEmpty ? served : asChampion).max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
     }
+
+    /// How many rows each `role:version` answered.
+    static func variantCounts(_ rows: WindowRows) -> [String: Int] { rows.variants.valueCounts() }
 
     /// The performance estimator fitted on rows' labelled answers, with the version that gave them.
     func estimator(fittedOn rows: WindowRows) async -> ReferenceEstimator? {

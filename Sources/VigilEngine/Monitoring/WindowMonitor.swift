@@ -200,7 +200,9 @@ public struct WindowMonitor: Sendable {
     /// Reads one window and its reference, and computes its metrics.
     func compute(_ signature: WindowSignature, baseline: MonitorReference?) async throws -> WindowMetrics {
         let database = store.database
-        let rows = try await source.rows(from: signature.start, to: signature.end, sampleRate: options.sampleRate, on: database)
+        let rows = try await source.rows(
+            from: signature.start, to: signature.end, sampleRate: options.sampleRate, expectedRows: signature.rows, on: database
+        )
         var reference = if let baseline { baseline } else { try await references.reference(for: signature) }
         if let fitted = reference?.profiles.estimator?.modelVersion, let serving = WindowAnalysis.championVersion(of: rows), serving != fitted {
             reference?.profiles.estimator = try await references.estimator(forVersion: serving, before: signature.start, now: signature.end)

@@ -12,6 +12,25 @@ public enum ColumnValues: Sendable {
         case let .categorical(values): values.count
         }
     }
+
+    /// Appends `other`'s values when both are of one kind, growing the storage once and in
+    /// place; otherwise the column becomes `other`.
+    public mutating func append(contentsOf other: ColumnValues) {
+        switch other {
+        case let .numeric(more):
+            guard case var .numeric(values) = self else { self = other; return }
+            self = .numeric([])  // so that `values` holds the only reference to the storage
+            values.reserveCapacity(values.count + more.count)
+            values.append(contentsOf: more)
+            self = .numeric(values)
+        case let .categorical(more):
+            guard case var .categorical(values) = self else { self = other; return }
+            self = .categorical([])
+            values.reserveCapacity(values.count + more.count)
+            values.append(contentsOf: more)
+            self = .categorical(values)
+        }
+    }
 }
 
 /// The drift decision for one column of a dataset.

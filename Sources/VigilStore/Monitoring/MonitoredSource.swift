@@ -108,31 +108,43 @@ public struct WindowSignature: Sendable, Hashable {
 
 /// The rows of one window, column by column. Missing numbers are NaN; missing text is `nil`.
 public struct WindowRows: Sendable {
-    /// These rows followed by `other`'s (the next part of the window), ending at `end`.
-    func appending(_ other: WindowRows, end: Date) -> WindowRows {
-        var features = self.features
+    /// Appends `other`'s rows (the next part of the window), which end at `other.end`, in place:
+    /// each column grows once to its final size, so two halves of a 10M-row window never exist
+    /// beside a third, joined copy.
+    mutating func append(_ other: consuming WindowRows) {
         for (name, values) in other.features {
-            switch (features[name], values) {
-            case let (.numeric(a)?, .numeric(b)): features[name] = .numeric(a + b)
-            case let (.categorical(a)?, .categorical(b)): features[name] = .categorical(a + b)
-            default: features[name] = values
+            guard var mine = features.removeValue(forKey: name) else {
+                features[name] = values
+                continue
             }
+            mine.append(contentsOf: values)
+            features[name] = mine
         }
-        return WindowRows(
-            start: start, end: end, rowCount: rowCount + other.rowCount, features: features,
-            typeMismatches: typeMismatches.merging(other.typeMismatches, uniquingKeysWith: +),
-            predictions: predictions + other.predictions, scores: scores + other.scores, labels: labels + other.labels,
-            latencies: latencies + other.latencies, errors: errors + other.errors, variants: variants + other.variants,
-            probabilities: probabilities.isEmpty && other.probabilities.isEmpty ? []
-                : (probabilities.isEmpty ? Array(repeating: nil, count: rowCount) : probabilities)
-                    + (other.probabilities.isEmpty ? Array(repeating: nil, count: other.rowCount) : other.probabilities),
-            embeddings: embeddings.merging(other.embeddings, uniquingKeysWith: +)
-        )
+        for (name, count) in other.typeMismatches { typeMismatches[name, default: 0] += count }
+        Self.extend(&predictions, with: other.predictions)
+        Self.extend(&scores, with: other.scores)
+        Self.extend(&labels, with: other.labels)
+        Self.extend(&latencies, with: other.latencies)
+        Self.extend(&errors, with: other.errors)
+        Self.extend(&variants, with: other.variants)
+        if !probabilities.isEmpty || !other.probabilities.isEmpty {
+            if probabilities.isEmpty { probabilities = Array(repeating: nil, count: rowCount) }
+            Self.extend(&probabilities, with: other.probabilities.isEmpty ? Array(repeating: nil, count: other.rowCount) : other.probabilities)
+        }
+        for (name, values) in other.embeddings { Self.extend(&embeddings[name, default: []], with: values) }
+        rowCount += other.rowCount
+        end = other.end
+    }
+
+    /// Grows `column` to exactly its final size once, then copies `more` in.
+    private static func extend<Element>(_ column: inout [Element], with more: [Element]) {
+        column.reserveCapacity(column.count + more.count)
+        column.append(contentsOf: more)
     }
 
     public let start: Date
-    public let end: Date
-    public let rowCount: Int
+    public private(set) var end: Date
+    public private(set) var rowCount: Int
     public var features: [String: ColumnValues]
     /// Per numeric feature in Vigil's log: values present but not numbers.
     public var typeMismatches: [String: Int]
@@ -208,13 +220,24 @@ extension MonitoredSource {
     /// The rows of [start, end), sampled at `sampleRate`. A window of Vigil's log is read as two
     /// halves at once, each streamed and parsed on its own core. With `allTime`, every row of the
     /// source whatever its time (a baseline table need not have a timestamp column).
-    public func rows(from start: Date, to end: Date, allTime: Bool = false, sampleRate: Double = 1, on database: Database) async throws -> WindowRows {
+    /// `expectedRows` (the window's count, when known) sizes the columns up front, so a large
+    /// window is not held in storage grown by doubling.
+    public func rows(
+        from start: Date, to end: Date, allTime: Bool = false, sampleRate: Double = 1, expectedRows: Int = 0, on database: Database
+    ) async throws -> WindowRows {
         guard isVigilLog else { return try await aggregate(from: start, to: end, allTime: allTime, sampleRate: sampleRate, on: database) }
-        guard end.timeIntervalSince(start) > 1 else { return try await stream(from: start, to: end, sampleRate: sampleRate, on: database) }
+        let expected = Int((Double(max(0, expectedRows)) * min(1, max(0, sampleRate))).rounded(.up))
+        guard end.timeIntervalSince(start) > 1 else {
+            return try await stream(from: start, to: end, sampleRate: sampleRate, capacity: expected, on: database)
+        }
         let middle = start.addingTimeInterval((end.timeIntervalSince(start) / 2).rounded(.down))
-        async let first = stream(from: start, to: middle, sampleRate: sampleRate, on: database)
-        async let second = stream(from: middle, to: end, sampleRate: sampleRate, on: database)
-        return try await first.appending(try await second, end: end)
+        // Each half is sized for a little over half the rows: traffic is seldom even across a day.
+        let half = expected / 2 + expected / 16
+        async let first = stream(from: start, to: middle, sampleRate: sampleRate, capacity: half, on: database)
+        async let second = stream(from: middle, to: end, sampleRate: sampleRate, capacity: half, on: database)
+        var rows = try await first
+        rows.append(try await second)
+        return rows
     }
 
     private func bindings(_ start: Date, _ end: Date) -> PostgresBindings {
@@ -233,12 +256,12 @@ extension MonitoredSource {
         """
 
     /// Vigil's log: rows streamed as they are stored, features parsed from their JSON here.
-    private func stream(from start: Date, to end: Date, sampleRate: Double, on database: Database) async throws -> WindowRows {
+    private func stream(from start: Date, to end: Date, sampleRate: Double, capacity: Int, on database: Database) async throws -> WindowRows {
         let query = PostgresQuery(unsafeSQL: """
             SELECT \(Self.streamedColumns)
             \(fromClause) AND t.ts >= $3 AND t.ts < $4\(samplingCondition(sampleRate))
             """, binds: bindings(start, end))
-        return try await stream(query, from: start, to: end, on: database)
+        return try await stream(query, from: start, to: end, capacity: capacity, on: database)
     }
 
     /// The newest `limit` labelled rows of [start, end) that model version `version` answered,
@@ -261,17 +284,25 @@ extension MonitoredSource {
                 ORDER BY t.ts DESC, t.request_id DESC LIMIT $6
             ) newest ORDER BY at, request
             """, binds: bindings)
-        return try await stream(query, from: start, to: end, on: database)
+        return try await stream(query, from: start, to: end, capacity: min(max(0, limit), 1_000_000), on: database)
     }
 
-    /// Parses the rows of `query`, which selects ``streamedColumns``.
-    private func stream(_ query: PostgresQuery, from start: Date, to end: Date, on database: Database) async throws -> WindowRows {
+    /// Parses the rows of `query`, which selects ``streamedColumns``, into columns sized for `capacity` rows.
+    private func stream(_ query: PostgresQuery, from start: Date, to end: Date, capacity: Int, on database: Database) async throws -> WindowRows {
         let scalar = data.scalarFeatures, embedded = data.embeddingFeatures
         let width = embedded.reduce(0) { $0 + ($1.dimension ?? 0) }
         var embeddings = embedded.map { _ in [Float]() }
-        var features = FeatureColumns(features: scalar)
+        var features = FeatureColumns(features: scalar, capacity: capacity)
         var predictions: [String?] = [], labels: [String?] = [], scores: [Double] = [], latencies: [Double] = [], errors: [Bool] = []
-        var variants: [String?] = [], probabilities: [[String: Double]?] = [], anyProbabilities = false
+        var variants: [String?] = []
+        // Class probabilities, only from the first row that has them (earlier rows then get `nil`).
+        var probabilities: [[String: Double]?] = []
+        predictions.reserveCapacity(capacity)
+        labels.reserveCapacity(capacity)
+        scores.reserveCapacity(capacity)
+        latencies.reserveCapacity(capacity)
+        errors.reserveCapacity(capacity)
+        variants.reserveCapacity(capacity)
         let decoder = JSONDecoder()
         var predictionCache = TextCache(), labelCache = TextCache(), variantCache = TextCache()
         for try await row in try await database.client.query(query, logger: database.logger) {
@@ -285,8 +316,11 @@ extension MonitoredSource {
             variants.append(cells.next()?.bytes.map { variantCache.text($0) })
             // Class probabilities as ingest checked them: an object of numbers.
             let classes = cells.next()?.bytes.flatMap { try? decoder.decode([String: Double].self, from: Data(buffer: $0)) }
-            anyProbabilities = anyProbabilities || classes != nil
-            probabilities.append(classes)
+            if classes != nil, probabilities.isEmpty {
+                probabilities.reserveCapacity(max(capacity, predictions.count))
+                probabilities.append(contentsOf: repeatElement(nil, count: predictions.count - 1))
+            }
+            if !probabilities.isEmpty { probabilities.append(classes) }
             if !embedded.isEmpty {
                 // The row's embeddings one after another, as the ingest wrote them; none, or another width: missing.
                 let values = try cells.next()?.decode([Float]?.self) ?? nil
@@ -310,7 +344,7 @@ extension MonitoredSource {
         return WindowRows(
             start: start, end: end, rowCount: predictions.count, features: columns, typeMismatches: mismatches,
             predictions: predictions, scores: scores, labels: labels, latencies: latencies, errors: errors, variants: variants,
-            probabilities: anyProbabilities ? probabilities : [],
+            probabilities: probabilities,
             embeddings: Dictionary(uniqueKeysWithValues: zip(embedded.map(\.name), embeddings))
         )
     }
