@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "VigilTesting",
             dependencies: ["VigilStore"],
-            exclude: ["receiver.py", "smtp_receiver.py"],
+            exclude: ["receiver.py", "smtp_receiver.py", "read_parquet.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

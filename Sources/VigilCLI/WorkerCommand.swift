@@ -93,12 +93,29 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How long logged inferences are kept for models whose workflow sets no data.retention, such as 365d (default: kept). Metrics and the audit log are never pruned.")
     var retention: String?
 
+    @Option(help: ArgumentHelp("Export logged inferences to Parquet files under this directory before retention removes them (one file per model, day and pass; each named in the audit log with its SHA-256).", valueName: "directory"))
+    var retentionArchive: String?
+
     func validate() throws {
         if let retention, (WorkflowDuration(retention)?.seconds ?? 0) < 86_400 {
             throw ValidationError("--retention must be a duration of at least 1d, such as 365d, found '\(retention)'")
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535, found \(port)") }
         guard (1_024...(1 << 30)).contains(maxBody) else { throw ValidationError("--max-body must be from 1024 to 1073741824 bytes, found \(maxBody)") }
+    }
+
+    /// The archive directory, created if missing and checked writable now rather than at the first expired day.
+    static func archiveDirectory(_ path: String) throws -> URL {
+        let url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw CommandFailure("--retention-archive \(path): cannot create the directory (\(fileErrorReason(error)))")
+        }
+        guard FileManager.default.isWritableFile(atPath: url.path) else {
+            throw CommandFailure("--retention-archive \(path): the directory is not writable by this user")
+        }
+        return url
     }
 
     func run() async throws {
@@ -111,6 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
         server.maximumBodyBytes = maxBody
         var schedule = Scheduler.Configuration()
         schedule.defaultRetention = retention.flatMap(WorkflowDuration.init)?.seconds
+        if let retentionArchive { schedule.retentionArchive = InferenceArchive(directory: try Self.archiveDirectory(retentionArchive)) }
         try await global.withDatabase(logger: logger) { database in
             let application = APIServer(database: database, configuration: server, logger: logger).application { port in
                 // Unbuffered, so a supervisor reading a pipe sees it at once.

@@ -158,7 +158,7 @@ struct HostileRequestTests {
         }
     }
 
-    @Test("numbers out of range on the command line are a usage error naming the option and the accepted range", arguments: [
+    @Test("numbers out of range (and an archive directory that cannot be made) on the command line are an error naming the option and what it accepts", arguments: [
         (["serve", "--port", "70000"], "--port must be from 0 to 65535"),
         (["serve", "--max-body", "99999999999999"], "--max-body must be from 1024 to 1073741824 bytes"),
         (["worker", "--lease", "99999999999d"], "--lease must be a duration from 1s to 1d"),
@@ -167,6 +167,7 @@ struct HostileRequestTests {
         (["runs", "list", "--limit", "0"], "--limit must be from 1 to 100000"),
         (["audit", "verify", "--head", "12:abc"], "--head must be ID:HASH"),
         (["simulate", "--hours", "99999999"], "--hours must be from 1 to 8784"),
+        (["serve", "--retention-archive", "/dev/null/archive"], "--retention-archive /dev/null/archive: cannot create the directory"),
     ])
     func commandLineRanges(arguments: [String], message: String) async throws {
         // Refused before any database is opened: an address that answers nothing proves it.

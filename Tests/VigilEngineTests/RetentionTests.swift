@@ -83,4 +83,108 @@ struct RetentionTests {
             #expect(try await count("SELECT count(*)::int8 FROM inference_log WHERE model = 'churn'") == 20)
         }
     }
+
+    @Test("with an archive: every removed row is first written to Parquet (dropped days and rows deleted from a kept day), pyarrow reads them back with their labels, the audit entry names each file with its SHA-256; an archive that cannot be written removes nothing")
+    func archivedBeforeRemoval() async throws {
+        try await TestDatabase.withFresh { database in
+            let day0 = Date(timeIntervalSince1970: (1_780_272_000 / 86_400).rounded(.down) * 86_400)
+            func day(_ number: Double) -> Date { day0.addingTimeInterval(number * 86_400) }
+            try await InferenceIngest(database: database).createPartitions(from: day(0), to: day(5))
+            let log = ServingLog(database: database)
+            for (model, days) in [("churn", 0..<5), ("fraud", 1..<2)] {
+                var rows: [ServingLog.Prediction] = []
+                var labels: [(requestID: String, label: String, receivedAt: Date)] = []
+                for number in days {
+                    for row in 0..<10 {
+                        let id = "\(model)-\(number)-\(row)"
+                        let ts = day(Double(number)).addingTimeInterval(3_600 + Double(row) * 60 + 0.123456)
+                        rows.append(.init(requestID: id, ts: ts, version: 1, role: "champion", features: ["x": .number(Double(row)), "plan": .string("pro")],
+                                          prediction: "1", score: 0.7, latency: 5, error: row == 9))
+                        if row.isMultiple(of: 2) { labels.append((id, "1", ts.addingTimeInterval(600))) }
+                    }
+                }
+                try await log.append(rows, model: model)
+                try await log.label(labels, model: model)
+            }
+            // A row with every optional column empty but its class probabilities and an embedding.
+            try await database.client.query("""
+                INSERT INTO inference_log (model, request_id, ts, features, probabilities, embeddings)
+                VALUES ('churn', 'churn-sparse', \(day(0).addingTimeInterval(7_200)), '{"x": null}', '{"a": 0.25, "b": 0.75}', '{0.5,1.5}')
+                """, logger: database.logger)
+            func count(_ sql: String) async throws -> Int {
+                try await database.client.query(PostgresQuery(unsafeSQL: sql), logger: database.logger).decode(Int.self).first { _ in true } ?? -1
+            }
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("archive-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let archive = InferenceArchive(directory: folder)
+            let retention = InferenceRetention(database: database)
+            let now = day(5).addingTimeInterval(3_600)
+
+            // A file where churn's folder belongs: the export fails, and nothing is removed.
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: folder.appendingPathComponent("churn").path, contents: Data("in the way".utf8))
+            let failure = await #expect(throws: StoreError.self) {
+                try await retention.apply(retention: ["churn": 2 * 86_400], defaultRetention: nil, archive: archive, actor: "t", now: now)
+            }
+            #expect(failure?.message.contains("could not archive model churn's inferences of") == true, "\(String(describing: failure))")
+            #expect(failure?.message.contains("Not a directory") == true || failure?.message.contains("File exists") == true, "\(String(describing: failure))")
+            #expect(try await count("SELECT count(*)::int8 FROM inference_log") == 61)
+            #expect(try await count("SELECT count(*)::int8 FROM inference_labels") == 30)
+            #expect(try await count("SELECT count(*)::int8 FROM pg_inherits WHERE inhparent = 'inference_log'::regclass") == 6)
+            #expect(try await AuditLog(database: database).list(subject: "inference_log").isEmpty)
+
+            try FileManager.default.removeItem(at: folder.appendingPathComponent("churn"))
+            let report = try await retention.apply(retention: ["churn": 2 * 86_400], defaultRetention: nil, archive: archive, actor: "t", now: now)
+            let name = { (number: Double) in "inference_log_" + String(ISO8601DateFormatter().string(from: day(number)).prefix(10).filter(\.isNumber)) }
+            #expect(report.droppedPartitions == [name(0), name(2)], "\(report)")
+            #expect(report.deletedRows == ["churn": 10], "\(report)")
+            let dayText = { (number: Double) in String(ISO8601DateFormatter().string(from: day(number)).prefix(10)) }
+            #expect(report.archivedFiles.map(\.day).sorted() == [dayText(0), dayText(1), dayText(2)], "\(report.archivedFiles)")
+            #expect(report.archivedFiles.map(\.rows).sorted() == [10, 10, 11])
+            #expect(Set(report.archivedFiles.map(\.model)) == ["churn"])
+            #expect(try await count("SELECT count(*)::int8 FROM inference_log WHERE model = 'churn'") == 20)
+            #expect(try await count("SELECT count(*)::int8 FROM inference_log WHERE model = 'fraud'") == 10)
+
+            // pyarrow reads exactly the removed rows, each with its label.
+            let read = try await ParquetReference.read(report.archivedFiles.map(\.path))
+            var records: [String: [String: ParquetReference.ReferenceValue]] = [:]
+            for file in report.archivedFiles {
+                let table = try #require(read[file.path])
+                #expect(table.rows == Int(file.rows) && table.sha256 == file.sha256)
+                #expect(table.metadata["vigil.model"] == "churn" && table.metadata["vigil.day"] == file.day)
+                #expect(table.types["ts"] == "timestamp[us, tz=UTC]" && table.types["label_received_at"] == "timestamp[us, tz=UTC]", "\(table.types)")
+                #expect(file.path.hasPrefix(folder.appendingPathComponent("churn").appendingPathComponent(file.day).path + "/"))
+                for record in table.records { records[record["request_id"]?.text ?? "?"] = record }
+            }
+            #expect(Set(records.keys) == Set((0..<3).flatMap { number in (0..<10).map { "churn-\(number)-\($0)" } } + ["churn-sparse"]))
+            let labelled = try #require(records["churn-1-4"])
+            let stamp = Int64((day(1).timeIntervalSince1970 + 3_600 + 240) * 1_000_000) + 123_456
+            #expect(labelled["ts"] == .number(Double(stamp)))
+            #expect(labelled["label"] == .text("1") && labelled["label_received_at"] == .number(Double(stamp + 600_000_000)))
+            #expect(labelled["model_version"] == .text("1") && labelled["role"] == .text("champion") && labelled["prediction"] == .text("1"))
+            #expect(labelled["score"] == .number(0.7) && labelled["latency_ms"] == .number(5) && labelled["error"] == .bool(false))
+            let features = try JSONDecoder().decode([String: JSONValue].self, from: Data(try #require(labelled["features"]?.text).utf8))
+            #expect(features == ["x": .number(4), "plan": .string("pro")])
+            #expect(records["churn-1-5"]?["label"] == .null && records["churn-1-9"]?["error"] == .bool(true))
+            let sparse = try #require(records["churn-sparse"])
+            #expect(sparse["prediction"] == .null && sparse["score"] == .null && sparse["latency_ms"] == .null && sparse["label"] == .null)
+            let classes = try JSONDecoder().decode([String: Double].self, from: Data(try #require(sparse["probabilities"]?.text).utf8))
+            #expect(classes == ["a": 0.25, "b": 0.75])
+            #expect(sparse["embeddings"] == .text("[0.5,1.5]"))
+
+            // The audit entry names each file, its rows and its hash; no hidden partial file is left.
+            let audit = try await AuditLog(database: database).list(subject: "inference_log")
+            guard case let .array(files)? = audit.first?.details["archived_files"] else {
+                Issue.record("no archived_files in \(audit)")
+                return
+            }
+            let named = files.compactMap { file -> String? in
+                guard case let .object(fields) = file, case let .string(path)? = fields["path"], case let .string(hash)? = fields["sha256"] else { return nil }
+                return path + " " + hash
+            }
+            #expect(Set(named) == Set(report.archivedFiles.map { $0.path + " " + $0.sha256 }))
+            let left = FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String } ?? []
+            #expect(!left.contains { $0.hasSuffix(".partial") }, "\(left)")
+        }
+    }
 }

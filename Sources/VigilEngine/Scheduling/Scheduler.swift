@@ -23,6 +23,8 @@ public final class Scheduler: Service, Sendable {
         /// How long a model's logged inferences are kept when its workflow's `data.retention`
         /// does not say; `nil` keeps them.
         public var defaultRetention: TimeInterval?
+        /// Where rows are exported as Parquet before retention removes them; `nil` removes them without a copy.
+        public var retentionArchive: InferenceArchive?
 
         public init() {}
     }
@@ -74,10 +76,13 @@ public final class Scheduler: Service, Sendable {
     public func applyRetention() async throws -> InferenceRetention.Report {
         let retention = try await launcher.workflows.retentionByModel()
         let report = try await InferenceRetention(database: store.database).apply(
-            retention: retention, defaultRetention: configuration.defaultRetention, actor: configuration.identifier, now: launcher.clock.now()
+            retention: retention, defaultRetention: configuration.defaultRetention, archive: configuration.retentionArchive,
+            actor: configuration.identifier, now: launcher.clock.now()
         )
         if !report.droppedPartitions.isEmpty || !report.deletedRows.isEmpty {
-            logger.info("applied retention", metadata: ["dropped": "\(report.droppedPartitions)", "deleted": "\(report.deletedRows)"])
+            logger.info("applied retention", metadata: [
+                "dropped": "\(report.droppedPartitions)", "deleted": "\(report.deletedRows)", "archived": "\(report.archivedFiles.map(\.path))",
+            ])
         }
         return report
     }

@@ -18,6 +18,8 @@ public struct InferenceRetention: Sendable {
         public var droppedPartitions: [String] = []
         /// Rows deleted from partitions that stay, by model.
         public var deletedRows: [String: Int] = [:]
+        /// The Parquet files the removed rows were exported to first, when an archive is configured.
+        public var archivedFiles: [InferenceArchive.File] = []
     }
 
     public let database: Database
@@ -27,9 +29,12 @@ public struct InferenceRetention: Sendable {
     }
 
     /// Removes what has outlived `retention` (seconds by model) at `now`; models not named keep
-    /// `defaultRetention`, or everything when it is `nil`. Audited as `retention.applied` by
-    /// `actor` when anything was removed.
-    public func apply(retention: [String: TimeInterval], defaultRetention: TimeInterval?, actor: String, now: Date) async throws -> Report {
+    /// `defaultRetention`, or everything when it is `nil`. With an `archive`, every row removed is
+    /// first written to a Parquet file there, and a row is removed only once its file is in place.
+    /// Audited as `retention.applied` by `actor` when anything was removed.
+    public func apply(
+        retention: [String: TimeInterval], defaultRetention: TimeInterval?, archive: InferenceArchive? = nil, actor: String, now: Date
+    ) async throws -> Report {
         let logger = database.logger
         return try await database.transaction { connection in
             var report = Report()
@@ -46,6 +51,20 @@ public struct InferenceRetention: Sendable {
                     .collect().map { try $0.decode(String.self) }
                 let expired = models.allSatisfy { model in keeps(model).map { end <= now.addingTimeInterval(-$0) } ?? false }
                 guard expired else { continue }
+                if let archive, let start = Self.partitionStart(name) {
+                    // No row may arrive between the export and the drop.
+                    try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(Self.quoted(name)) IN EXCLUSIVE MODE"), logger: logger)
+                    for model in models.sorted() {
+                        var bindings = PostgresBindings()
+                        bindings.append(model)
+                        let rows = PostgresQuery(unsafeSQL: """
+                            SELECT \(InferenceArchive.selectList) FROM \(Self.quoted(name)) l \(InferenceArchive.labelJoin) WHERE l.model = $1
+                            """, binds: bindings)
+                        if let file = try await archive.export(rows, model: model, day: start, pass: now, on: connection, logger: logger) {
+                            report.archivedFiles.append(file)
+                        }
+                    }
+                }
                 // The rows' labels and idempotency records go in the per-model pass below: every
                 // model here has a retention, and its cutoff is past this day.
                 try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE inference_log DETACH PARTITION \(Self.quoted(name))"), logger: logger)
@@ -66,9 +85,13 @@ public struct InferenceRetention: Sendable {
             for model in models {
                 guard let kept = keeps(model) else { continue }
                 let cutoff = now.addingTimeInterval(-kept)
-                let deleted = try await connection.query("""
-                    WITH d AS (DELETE FROM inference_log WHERE model = \(model) AND ts < \(cutoff) RETURNING 1) SELECT count(*)::int8 FROM d
-                    """, logger: logger).decode(Int.self).first { _ in true } ?? 0
+                let deleted = if let archive {
+                    try await deleteArchiving(model, before: cutoff, into: archive, report: &report, now: now, on: connection)
+                } else {
+                    try await connection.query("""
+                        WITH d AS (DELETE FROM inference_log WHERE model = \(model) AND ts < \(cutoff) RETURNING 1) SELECT count(*)::int8 FROM d
+                        """, logger: logger).decode(Int.self).first { _ in true } ?? 0
+                }
                 try await Self.forgetRequests(of: model, before: cutoff, on: connection, logger: logger)
                 if deleted > 0 { report.deletedRows[model] = deleted }
             }
@@ -78,12 +101,43 @@ public struct InferenceRetention: Sendable {
                     details: [
                         "dropped_partitions": .array(report.droppedPartitions.map(JSONValue.string)),
                         "deleted_rows": .object(report.deletedRows.mapValues { .number(Double($0)) }),
+                        "archived_files": .array(report.archivedFiles.map { file in
+                            .object(["path": .string(file.path), "model": .string(file.model), "day": .string(file.day),
+                                     "rows": .number(Double(file.rows)), "sha256": .string(file.sha256)])
+                        }),
                     ],
                     at: now, on: connection, logger: logger
                 )
             }
             return report
         }
+    }
+
+    /// Deletes `model`'s rows before `cutoff` one day partition at a time, each day's rows written
+    /// to the archive as they are deleted (the file holds exactly the rows the statement removed).
+    private func deleteArchiving(
+        _ model: String, before cutoff: Date, into archive: InferenceArchive, report: inout Report, now: Date, on connection: PostgresConnection
+    ) async throws -> Int {
+        let partitions = try await connection.query("""
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'inference_log'::regclass ORDER BY c.relname
+            """, logger: database.logger).collect().map { try $0.decode(String.self) }
+        var deleted = 0
+        for name in partitions {
+            guard let start = Self.partitionStart(name), start < cutoff else { continue }
+            var bindings = PostgresBindings()
+            bindings.append(model)
+            bindings.append(cutoff)
+            let rows = PostgresQuery(unsafeSQL: """
+                WITH l AS (DELETE FROM \(Self.quoted(name)) WHERE model = $1 AND ts < $2 RETURNING *)
+                SELECT \(InferenceArchive.selectList) FROM l \(InferenceArchive.labelJoin)
+                """, binds: bindings)
+            if let file = try await archive.export(rows, model: model, day: start, pass: now, on: connection, logger: database.logger) {
+                report.archivedFiles.append(file)
+                deleted += Int(file.rows)
+            }
+        }
+        return deleted
     }
 
     /// Deletes the labels, idempotency records and quarantined rows of `model`'s requests before `cutoff`.
@@ -98,12 +152,17 @@ public struct InferenceRetention: Sendable {
 
     /// The end of the day a partition named `inference_log_YYYYMMDD` holds.
     static func partitionEnd(_ name: String) -> Date? {
+        partitionStart(name).map { $0.addingTimeInterval(86_400) }
+    }
+
+    /// The start of the day a partition named `inference_log_YYYYMMDD` holds.
+    static func partitionStart(_ name: String) -> Date? {
         let digits = name.dropFirst("inference_log_".count)
         guard name.hasPrefix("inference_log_"), digits.count == 8, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
               let year = Int(digits.prefix(4)), let month = Int(digits.dropFirst(4).prefix(2)), let day = Int(digits.suffix(2)) else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(from: DateComponents(year: year, month: month, day: day)).map { $0.addingTimeInterval(86_400) }
+        return calendar.date(from: DateComponents(year: year, month: month, day: day))
     }
 
     /// A partition name as an SQL identifier (names come from the catalog and are letters, digits and `_`).
