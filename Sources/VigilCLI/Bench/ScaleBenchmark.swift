@@ -16,6 +16,8 @@ struct ScaleBenchmark: AsyncParsableCommand {
 
     @Option(help: "Rows in the log at the end.") var rows = 100_000_000
     @Option(help: "Rows logged per day (one day partition, one window).") var rowsPerDay = 10_000_000
+    @Flag(help: "At the end, let retention export the first day to Parquet and drop it (as vigil serve --retention-archive does), and measure that pass.")
+    var archive = false
 
     func validate() throws {
         guard rowsPerDay >= 1_000, rows >= 2 * rowsPerDay else {
@@ -31,6 +33,7 @@ struct ScaleBenchmark: AsyncParsableCommand {
         let first = Date(timeIntervalSince1970: 1_763_942_400), days = rows / rowsPerDay
         let file = folder.appendingPathComponent("day.csv")
         var growth: [String: [Double]] = [:]
+        var archived: [String: Double] = [:]
         func record(_ name: String, _ value: Double) { growth[name, default: []].append(value) }
         try await BenchCluster.with { database, logger in
             let floor = BenchmarkFloor(database: database)
@@ -70,6 +73,26 @@ struct ScaleBenchmark: AsyncParsableCommand {
                 record("monitor_pass_resident_before_mib", before)
                 record("monitor_pass_peak_resident_mib", peak)
             }
+            if archive {
+                // Only day 0 has outlived a retention of all days but one at the end of the last.
+                let end = first.addingTimeInterval(Double(days) * 86_400), folder = folder.appendingPathComponent("archive")
+                let before = MemorySampler.residentMiB
+                let ((seconds, report), peak) = try await MemorySampler.peak {
+                    try await Stopwatch.timeAsync {
+                        try await InferenceRetention(database: database).apply(
+                            retention: ["bench": Double(days - 1) * 86_400], defaultRetention: nil, archive: InferenceArchive(directory: folder), actor: "bench", now: end
+                        )
+                    }
+                }
+                guard report.droppedPartitions.count == 1, let file = report.archivedFiles.first, report.archivedFiles.count == 1, file.rows == rowsPerDay else {
+                    throw CommandFailure("the retention pass archived \(report.archivedFiles) and dropped \(report.droppedPartitions), expected day 0's \(rowsPerDay) rows")
+                }
+                let bytes = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
+                archived = [
+                    "archive_pass_s": seconds, "archive_rows_per_s": Double(file.rows) / seconds, "archive_file_bytes_per_row": Double(bytes) / Double(file.rows),
+                    "archive_pass_resident_before_mib": before, "archive_pass_peak_resident_mib": peak,
+                ]
+            }
         }
         var figures: [String: Any] = ["benchmark": "scale", "rows": days * rowsPerDay, "rows_per_day": rowsPerDay, "days": days, "features": 8]
         for (name, values) in growth {
@@ -77,6 +100,7 @@ struct ScaleBenchmark: AsyncParsableCommand {
             // Flat means the last measure is close to the first: their ratio.
             if name != "rows_in_log", let head = values.first, let tail = values.last, head > 0 { figures[name + "_last_to_first"] = (tail / head * 1_000).rounded() / 1_000 }
         }
+        for (name, value) in archived { figures[name] = (value * 1_000).rounded() / 1_000 }
         figures["peak_rss_mib"] = BenchCluster.peakMemoryMiB
         try printBenchmarkLine(figures)
     }
