@@ -8,6 +8,28 @@ import VigilWorkflow
 
 @Suite("Retention of the inference log")
 struct RetentionTests {
+    /// Ten predictions a minute apart from 01:00 on each of days 0–4 for churn and day 1 for fraud
+    /// (`day0` is midnight UTC), the tenth of each day an error, labelled by `label(row)`
+    /// ten minutes after each prediction.
+    static func log(in database: Database, from day0: Date, label: (Int) -> String?) async throws {
+        let log = ServingLog(database: database)
+        for (model, days) in [("churn", 0..<5), ("fraud", 1..<2)] {
+            var rows: [ServingLog.Prediction] = []
+            var labels: [(requestID: String, label: String, receivedAt: Date)] = []
+            for number in days {
+                for row in 0..<10 {
+                    let id = "\(model)-\(number)-\(row)"
+                    let ts = day0.addingTimeInterval(Double(number) * 86_400 + 3_600 + Double(row) * 60 + 0.123456)
+                    rows.append(.init(requestID: id, ts: ts, version: 1, role: "champion", features: ["x": .number(Double(row)), "plan": .string("pro")],
+                                      prediction: "1", score: 0.7, latency: 5, error: row == 9))
+                    if let value = label(row) { labels.append((id, value, ts.addingTimeInterval(600))) }
+                }
+            }
+            try await log.append(rows, model: model)
+            try await log.label(labels, model: model)
+        }
+    }
+
     @Test("with a shortened clock: exactly the expired day partitions are dropped with their labels; a day another model still keeps loses only the expired model's rows; metrics and audit stay; a monitor pass after it works")
     func expiredPartitions() async throws {
         try await TestDatabase.withFresh { database in
@@ -24,22 +46,7 @@ struct RetentionTests {
                   monitor: { uses: monitor }
                 """, to: database)
             try await InferenceIngest(database: database).createPartitions(from: day(0), to: day(5))
-            let log = ServingLog(database: database)
-            for (model, days) in [("churn", 0..<5), ("fraud", 1..<2)] {
-                var rows: [ServingLog.Prediction] = []
-                var labels: [(requestID: String, label: String, receivedAt: Date)] = []
-                for number in days {
-                    for row in 0..<10 {
-                        let id = "\(model)-\(number)-\(row)"
-                        let ts = day(Double(number)).addingTimeInterval(3_600 + Double(row) * 60)
-                        rows.append(.init(requestID: id, ts: ts, version: 1, role: "champion", features: ["x": .number(Double(row))], prediction: "1", score: 0.7,
-                                          latency: 5, error: false))
-                        labels.append((id, row.isMultiple(of: 2) ? "1" : "0", ts.addingTimeInterval(600)))
-                    }
-                }
-                try await log.append(rows, model: model)
-                try await log.label(labels, model: model)
-            }
+            try await Self.log(in: database, from: day0) { $0.isMultiple(of: 2) ? "1" : "0" }
             try await MetricRowsFixture.window("churn", start: day(0), drift: [("x", 0.05)], in: database)
             func count(_ sql: String) async throws -> Int {
                 try await database.client.query(PostgresQuery(unsafeSQL: sql), logger: database.logger).decode(Int.self).first { _ in true } ?? -1
@@ -90,22 +97,7 @@ struct RetentionTests {
             let day0 = Date(timeIntervalSince1970: (1_780_272_000 / 86_400).rounded(.down) * 86_400)
             func day(_ number: Double) -> Date { day0.addingTimeInterval(number * 86_400) }
             try await InferenceIngest(database: database).createPartitions(from: day(0), to: day(5))
-            let log = ServingLog(database: database)
-            for (model, days) in [("churn", 0..<5), ("fraud", 1..<2)] {
-                var rows: [ServingLog.Prediction] = []
-                var labels: [(requestID: String, label: String, receivedAt: Date)] = []
-                for number in days {
-                    for row in 0..<10 {
-                        let id = "\(model)-\(number)-\(row)"
-                        let ts = day(Double(number)).addingTimeInterval(3_600 + Double(row) * 60 + 0.123456)
-                        rows.append(.init(requestID: id, ts: ts, version: 1, role: "champion", features: ["x": .number(Double(row)), "plan": .string("pro")],
-                                          prediction: "1", score: 0.7, latency: 5, error: row == 9))
-                        if row.isMultiple(of: 2) { labels.append((id, "1", ts.addingTimeInterval(600))) }
-                    }
-                }
-                try await log.append(rows, model: model)
-                try await log.label(labels, model: model)
-            }
+            try await Self.log(in: database, from: day0) { $0.isMultiple(of: 2) ? "1" : nil }
             // A row with every optional column empty but its class probabilities and an embedding.
             try await database.client.query("""
                 INSERT INTO inference_log (model, request_id, ts, features, probabilities, embeddings)
