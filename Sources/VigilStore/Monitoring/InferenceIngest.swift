@@ -127,7 +127,10 @@ public struct InferenceIngest: Sendable {
     /// the first row of each request not stored before. Returns those rows' COPY text and request ids.
     ///
     /// The keys go up once and only a verdict comes back: nothing when every row claimed its
-    /// request (the common case), else the positions of the rows that did.
+    /// request (the common case), else the positions of the rows that did. They are inserted in
+    /// the index's order, so each leaf page of a large index is visited once per chunk (random
+    /// request ids, such as UUIDs, otherwise land on a different page each), and a request sent
+    /// twice in one chunk records the time of its first row.
     static func claimNew(
         _ chunk: InferenceRowEncoder.Chunk, model: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> (rows: [UInt8], requestIDs: [String]) {
@@ -140,6 +143,7 @@ public struct InferenceIngest: Sendable {
             ), claimed AS (
                 INSERT INTO inference_requests (model, request_id, role, ts)
                 SELECT \(model), request_id, role, to_timestamp(ts) FROM input
+                ORDER BY request_id, role, n
                 ON CONFLICT DO NOTHING
                 RETURNING request_id, role
             )
