@@ -21,11 +21,17 @@ struct ProfiledRows {
     var latencies: [Double]
     var errors: Int
     var profiles: [(Column, ColumnProfile)] = []
-    /// Sorted numeric values by column name, for rebinning against a reference's edges.
-    var samples: [String: SortedSample] = [:]
+    /// Each column's drift finding, when profiling was given a way to judge it.
+    var findings: [Column: DriftFinding] = [:]
 
-    /// Takes the rows at `indices` (all rows when `nil`) and profiles every column, several at once.
-    static func profiling(_ rows: WindowRows, indices: [Int]?, data: MonitoredData) async -> ProfiledRows {
+    /// Judges a column from its profile and, for numbers, its sorted values (which binned drift
+    /// methods recount on the reference's edges); `nil` when it is not tested.
+    typealias Judge = @Sendable (Column, ColumnProfile, SortedSample?) -> DriftFinding?
+
+    /// Takes the rows at `indices` (all rows when `nil`) and profiles every column, several at
+    /// once, judging each with `judge` while its sorted values exist: they are let go as soon as
+    /// the column is done, so a large window never holds every column's sorted copy at once.
+    static func profiling(_ rows: WindowRows, indices: [Int]?, data: MonitoredData, judge: Judge? = nil) async -> ProfiledRows {
         var table = ProfiledRows(rows: rows, indices: indices)
         var columns: [(Column, ColumnValues)] = []
         for schema in data.features {
@@ -44,18 +50,21 @@ struct ProfiledRows {
             let labels = table.labels
             columns.append((Column(name: data.label ?? "label", role: "label"), numericOutputs ? .numeric(labels.map { $0.flatMap(Double.init) ?? .nan }) : .categorical(labels)))
         }
-        let profiled = await withTaskGroup(of: (Int, ColumnProfile, SortedSample?).self) { group in
+        let profiled = await withTaskGroup(of: (Int, ColumnProfile, DriftFinding?).self) { group in
             for (index, (column, values)) in columns.enumerated() {
-                group.addTask { Self.profile(column, values).map { (index, $0.0, $0.1) }! }
+                group.addTask {
+                    let (profile, sample) = Self.profile(column, values)
+                    return (index, profile, judge?(column, profile, sample))
+                }
             }
-            var results: [(Int, ColumnProfile, SortedSample?)] = []
+            var results: [(Int, ColumnProfile, DriftFinding?)] = []
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }
         }
-        for (index, profile, sample) in profiled {
+        for (index, profile, finding) in profiled {
             let column = columns[index].0
             table.profiles.append((column, profile))
-            if let sample { table.samples[column.name] = sample }
+            if let finding { table.findings[column] = finding }
         }
         return table
     }
@@ -80,7 +89,7 @@ struct ProfiledRows {
         errors = pick(rows.errors).lazy.filter { $0 }.count
     }
 
-    private static func profile(_ column: Column, _ values: ColumnValues) -> (ColumnProfile, SortedSample?)? {
+    private static func profile(_ column: Column, _ values: ColumnValues) -> (ColumnProfile, SortedSample?) {
         switch values {
         case let .numeric(numbers):
             guard let sample = try? SortedSample(numbers, name: column.name) else {

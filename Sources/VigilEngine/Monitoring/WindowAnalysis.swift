@@ -32,7 +32,14 @@ struct WindowAnalysis: Sendable {
         var metrics = WindowMetrics(signature: window, workflow: workflow, sampleRate: sampleRate)
         let embeddings = embedding.samples(rows, features: data.embeddingFeatures)
         for (slice, indices) in subsets(rows) {
-            let table = await ProfiledRows.profiling(rows, indices: indices, data: data)
+            var judge: ProfiledRows.Judge?
+            if let reference {
+                let analysis = self
+                judge = { @Sendable column, profile, sample in
+                    analysis.finding(column, profile, sample: sample, slice: slice, reference: reference)
+                }
+            }
+            let table = await ProfiledRows.profiling(rows, indices: indices, data: data, judge: judge)
             for (column, profile) in table.profiles {
                 metrics.profiles.append(StoredProfile(
                     slice: slice, columnName: column.name, role: column.role, kind: profile.kind.rawValue, profile: try profile.encoded()
@@ -40,7 +47,7 @@ struct WindowAnalysis: Sendable {
             }
             if let reference {
                 // Embeddings are compared for the whole window only.
-                metrics.drift += drift(table.profiles, samples: table.samples, slice: slice, reference: reference, embeddings: slice == .overall ? embeddings : [:])
+                metrics.drift += drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: slice == .overall ? embeddings : [:])
             }
             metrics.integrity += integrity(table, rows: rows, slice: slice, reference: reference, quarantined: quarantined)
             let summary = PerformanceSummary(table: table, problem: data.problemType)
@@ -178,24 +185,32 @@ struct WindowAnalysis: Sendable {
 
     // MARK: - Drift
 
-    /// Drift of each profiled column against the reference's profile of the same slice and
-    /// column, and of each embedding in `embeddings` (the window's drawn rows) against the
-    /// reference's, decided by the policy across the columns of the slice (so p-values are
-    /// corrected together, as `vigil drift` corrects across a file's columns). `samples` (a
-    /// window's sorted values) let binned methods recount on the reference's edges.
+    /// A tested column's drift finding against the reference's profile of the same slice and
+    /// column; `nil` when the column is not tested, the reference lacks it, or the two cannot be
+    /// compared. `sample` (the window's sorted values) lets a binned method recount on the
+    /// reference's edges.
+    func finding(_ column: ProfiledRows.Column, _ current: ColumnProfile, sample: SortedSample?, slice: Slice, reference: MonitorReference) -> DriftFinding? {
+        guard column.role != "feature" || testedFeatures.contains(column.name), let base = reference.profiles[slice, column.name] else { return nil }
+        do {
+            return try policy.finding(current: current, reference: base, sample: sample).1
+        } catch {
+            logger.debug("no drift test for a column", metadata: ["column": "\(column.name)", "reason": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Drift of each profiled column with a finding (see ``finding(_:_:sample:slice:reference:)``)
+    /// and of each embedding in `embeddings` (the window's drawn rows) against the reference's,
+    /// decided by the policy across the columns of the slice (so p-values are corrected together,
+    /// as `vigil drift` corrects across a file's columns).
     func drift(
-        _ profiles: [(ProfiledRows.Column, ColumnProfile)], samples: [String: SortedSample], slice: Slice, reference: MonitorReference,
+        _ profiles: [(ProfiledRows.Column, ColumnProfile)], findings: [ProfiledRows.Column: DriftFinding], slice: Slice, reference: MonitorReference,
         embeddings: [String: EmbeddingSample] = [:]
     ) -> [DriftMetric] {
         var compared: [(column: ProfiledRows.Column, current: ColumnProfile, base: ColumnProfile, finding: DriftFinding)] = []
-        for (column, current) in profiles where column.role != "feature" || testedFeatures.contains(column.name) {
-            guard let base = reference.profiles[slice, column.name] else { continue }
-            do {
-                let (_, finding) = try policy.finding(current: current, reference: base, sample: samples[column.name])
-                compared.append((column, current, base, finding))
-            } catch {
-                logger.debug("no drift test for a column", metadata: ["column": "\(column.name)", "reason": "\(error)"])
-            }
+        for (column, current) in profiles {
+            guard let finding = findings[column], let base = reference.profiles[slice, column.name] else { continue }
+            compared.append((column, current, base, finding))
         }
         var embedded: [(name: String, finding: DriftFinding)] = []
         for feature in data.embeddingFeatures where testedFeatures.contains(feature.name) {

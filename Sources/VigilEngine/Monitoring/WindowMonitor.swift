@@ -256,9 +256,14 @@ public struct WindowMonitor: Sendable {
             if let reference, !current.isEmpty {
                 let columns = current.profiles.map { (ProfiledRows.Column(name: $0.key.column, role: current.roles[$0.key.column] ?? "feature"), $0.value) }
                     .sorted { $0.0.name < $1.0.name }
+                // Merged profiles have no sorted values behind them.
+                var findings: [ProfiledRows.Column: DriftFinding] = [:]
+                for (column, profile) in columns {
+                    findings[column] = analysis.finding(column, profile, sample: nil, slice: .overall, reference: reference)
+                }
                 results.append(RolledUpWindow(
                     start: period.0, end: period.1, windows: current.windowCount,
-                    drift: analysis.drift(columns, samples: [:], slice: .overall, reference: reference)
+                    drift: analysis.drift(columns, findings: findings, slice: .overall, reference: reference)
                 ))
             }
             start += length
