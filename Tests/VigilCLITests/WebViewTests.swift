@@ -96,7 +96,10 @@ struct WebViewTests {
             var finding = AlertFinding(model: "churn", rule: "churn-latency", severity: .hard, channels: ["pagerduty"])
             finding.details = [
                 "reasons": .array([.string("hard: drift_share: drift share 0.5 ≥ 0.4 (tenure_months 0.31); top drivers: tenure_months 0.62")]),
-                "drivers": .array([.object(["feature": .string("tenure_months"), "share": .number(0.62)])]),
+                "drivers": .array([.object([
+                    "feature": .string("tenure_months"), "share": .number(0.62), "drift_share": .number(0.7), "reference_importance": .number(0.3),
+                    "current_importance": .number(0.05),
+                ])]),
             ]
             let paged = try await AlertStore(database: database).raise(finding, idempotencyKey: nil, runID: nil, actor: "t", now: Date()).alert
             let outbox = NotificationOutbox(database: database)
@@ -107,7 +110,7 @@ struct WebViewTests {
             #expect(alertPage.output.contains("<h1>Alert \(paged.id)</h1>") && alertPage.output.contains("id=\"notifications\""), "\(alertPage.output.prefix(800))")
             #expect(alertPage.output.contains("class=\"state-dead\"") && alertPage.output.contains("invalid routing key") && alertPage.output.contains("dead_lettered"))
             #expect(alertPage.output.contains("id=\"reasons\"") && alertPage.output.contains("drift share 0.5 ≥ 0.4"))
-            #expect(alertPage.output.contains("id=\"drivers\"") && alertPage.output.contains("<td>tenure_months</td><td>0.620</td>"), "\(alertPage.output)")
+            #expect(alertPage.output.contains("id=\"drivers\"") && alertPage.output.contains("<td>tenure_months</td><td>0.620</td><td>0.700</td><td></td><td>0.300 → 0.050</td>"), "\(alertPage.output)")
             #expect(report.output.contains("<h2>What drove the drift</h2>"))
             #expect(try await chromium(["--dump-dom", login + "/ui/alerts"]).output.contains("href=\"/ui/alerts/\(paged.id)\""))
 

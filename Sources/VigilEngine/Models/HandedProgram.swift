@@ -13,8 +13,18 @@ struct HandedProgram {
     /// The error a failure is reported as.
     let failure: (String) -> any Error
 
-    /// Runs `command + arguments` with `variables` and returns when it exits with status 0.
+    /// Where a program's output lines go: the lines and their stream (`stdout`, `stderr`).
+    typealias OutputSink = @Sendable (_ lines: [String], _ stream: String) async -> Void
+
+    /// Runs `command + arguments` with `variables`, its output into the step's log, and returns
+    /// when it exits with status 0.
     func run(arguments: [String], variables: [String: String], context: StepContext) async throws {
+        try await run(arguments: arguments, variables: variables) { lines, stream in await context.log(lines, stream: stream) }
+    }
+
+    /// Runs `command + arguments` with `variables`, its output into `output`, and returns when it
+    /// exits with status 0.
+    func run(arguments: [String], variables: [String: String], output: OutputSink) async throws {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VIGIL_") && !$0.key.hasPrefix("PG") }
         environment.merge(variables) { $1 }
         let group: ProcessGroup
@@ -23,7 +33,7 @@ struct HandedProgram {
         } catch {
             throw failure(error.description)
         }
-        let exit = try await group.wait { stream, lines in await context.log(lines, stream: stream) }
+        let exit = try await group.wait { stream, lines in await output(lines, stream) }
         guard exit.status == 0 else { throw failure("the \(role) \(command[0]) exited with status \(exit.status)") }
     }
 }

@@ -57,9 +57,19 @@ struct ReplayScorer {
 
     /// Runs the program for `version` over `replay` and returns its prediction for every request.
     func predictions(of version: ModelVersion, replay: Replay, context: StepContext) async throws -> [String: String] {
+        try await predictions(of: version, replay: replay, runID: context.runID, attempt: context.attempt) { lines, stream in
+            await context.log(lines, stream: stream)
+        }
+    }
+
+    /// Runs the program for `version` over `replay` for attempt `attempt` of run `runID`, its
+    /// output into `output`, and returns its prediction for every request.
+    func predictions(
+        of version: ModelVersion, replay: Replay, runID: Int, attempt: Int, output log: HandedProgram.OutputSink
+    ) async throws -> [String: String] {
         let output = folder.appendingPathComponent("predictions-\(version.version).csv")
         try? FileManager.default.removeItem(at: output)
-        await context.log(["scoring \(replay.requests.count) requests with version \(version.version) (\(version.artifactURI))"])
+        await log(["scoring \(replay.requests.count) requests with version \(version.version) (\(version.artifactURI))"], "log")
         try await HandedProgram(command: command, role: "scorer", failure: ScoringError.init).run(
             arguments: [
                 "--model", version.model, "--version", String(version.version), "--artifact-uri", version.artifactURI, "--framework", version.framework,
@@ -68,9 +78,9 @@ struct ReplayScorer {
             variables: [
                 "VIGIL_MODEL": version.model, "VIGIL_MODEL_VERSION": String(version.version), "VIGIL_ARTIFACT_URI": version.artifactURI,
                 "VIGIL_FRAMEWORK": version.framework, "VIGIL_REPLAY_DATA": replay.file.path, "VIGIL_REPLAY_MANIFEST": replay.manifest.path,
-                "VIGIL_PREDICTIONS": output.path, "VIGIL_RUN_ID": String(context.runID), "VIGIL_ATTEMPT": String(context.attempt),
+                "VIGIL_PREDICTIONS": output.path, "VIGIL_RUN_ID": String(runID), "VIGIL_ATTEMPT": String(attempt),
             ],
-            context: context
+            output: log
         )
         return try Self.read(output, expecting: replay.requests, version: version.version)
     }

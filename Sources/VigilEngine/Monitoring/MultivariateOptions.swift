@@ -12,12 +12,15 @@ public struct MultivariateOptions: Sendable, Equatable, Decodable {
     public var seed: UInt64 = 0
     /// The domain classifier's level: it flags a window whose p-value is below it.
     public var significance = 0.01
+    /// Whether a drifted window's drivers are also ranked by how far the champion's permutation
+    /// importances moved, and how the champion is scored.
+    public var championImportance: ChampionImportanceOptions?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case methods, seed, significance
-        case sampleRows = "sample_rows"
+        case sampleRows = "sample_rows", championImportance = "champion_importance"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -32,6 +35,7 @@ public struct MultivariateOptions: Sendable, Equatable, Decodable {
         sampleRows = try container.decodeIfPresent(Int.self, forKey: .sampleRows) ?? sampleRows
         seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         significance = try container.decodeIfPresent(Double.self, forKey: .significance) ?? significance
+        championImportance = try container.decodeIfPresent(ChampionImportanceOptions.self, forKey: .championImportance)
         guard !methods.isEmpty, sampleRows >= 50, significance > 0, significance < 1 else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: decoder.codingPath, debugDescription: "multivariate needs at least one method, sample_rows ≥ 50 and 0 < significance < 1"
@@ -39,14 +43,21 @@ public struct MultivariateOptions: Sendable, Equatable, Decodable {
         }
     }
 
-    /// The rows of `rows`' `features` these options draw.
+    /// The rows of `rows`' `features` these options draw, with their labels.
     func sample(_ rows: WindowRows, features: [String]) -> TableSample {
-        TableSample(columns: features.compactMap { name in rows.features[name].map { (name, $0) } }, limit: sampleRows, seed: seed)
+        TableSample(
+            columns: features.compactMap { name in rows.features[name].map { (name, $0) } }, limit: sampleRows, seed: seed,
+            labels: rows.labels.contains { $0 != nil } ? rows.labels : nil
+        )
     }
 
-    /// The window's multivariate findings against `reference` and the features that drive its
-    /// drift (each feature's drift rows of the whole window, with the classifier's gain when it ran).
-    func findings(current: TableSample, reference: TableSample, drift: [DriftMetric]) throws(StatisticsError) -> ([MultivariateMetric], [DriftDriver]) {
+    /// The window's multivariate findings over the `tested` features against `reference`, and
+    /// the features that drive its drift (each feature's drift rows of the whole window, with the
+    /// classifier's gain when it ran).
+    func findings(
+        current: TableSample, reference: TableSample, tested: [String], drift: [DriftMetric]
+    ) throws(StatisticsError) -> ([MultivariateMetric], [DriftDriver]) {
+        let reference = reference.selecting(tested), current = current.selecting(tested)
         let (findings, importances) = try TabularDrift.test(reference: reference, current: current, methods: methods, significance: significance, seed: seed)
         let rows = findings.map { finding in
             MultivariateMetric(
@@ -58,11 +69,11 @@ public struct MultivariateOptions: Sendable, Equatable, Decodable {
     }
 
     /// The features of the window's whole-window drift rows, strongest driver first.
-    static func drivers(classifierShares: [String: Double]?, drift: [DriftMetric]) -> [DriftDriver] {
+    static func drivers(classifierShares: [String: Double]?, drift: [DriftMetric], importances: DriftDrivers.Importances? = nil) -> [DriftDriver] {
         var scores: [String: (score: Double, threshold: Double)] = [:]
         for metric in drift where metric.sliceKey == nil && metric.columnRole == "feature" {
             scores[metric.featureName] = (metric.driftScore, metric.driftThreshold)
         }
-        return DriftDrivers.rank(classifierShares: classifierShares, driftScores: scores)
+        return DriftDrivers.rank(classifierShares: classifierShares, driftScores: scores, importances: importances)
     }
 }

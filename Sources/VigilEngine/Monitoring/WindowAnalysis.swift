@@ -22,6 +22,12 @@ struct WindowAnalysis: Sendable {
     /// The tested features, in declaration order.
     var testedFeatureNames: [String] { data.features.map(\.name).filter(testedFeatures.contains) }
 
+    /// The features of the rows drawn for the multivariate tests: the tested ones, or every
+    /// scalar feature when the champion's importances are measured (the model reads them all).
+    var sampledFeatureNames: [String] {
+        multivariate?.championImportance == nil ? testedFeatureNames : data.scalarFeatures.map(\.name)
+    }
+
     var granularity: TimeInterval { TimeInterval(data.granularity.seconds) }
 
     /// The metrics of one window's rows against its reference (none for a first window).
@@ -64,7 +70,7 @@ struct WindowAnalysis: Sendable {
         if let options = multivariate, let base = reference?.profiles.sample {
             do {
                 (metrics.multivariate, metrics.drivers) = try options.findings(
-                    current: options.sample(rows, features: testedFeatureNames), reference: base, drift: drift
+                    current: options.sample(rows, features: sampledFeatureNames), reference: base, tested: testedFeatureNames, drift: drift
                 )
             } catch {
                 logger.info("no multivariate test for a window", metadata: ["window": "\(window.start)", "reason": "\(error)"])
@@ -178,7 +184,7 @@ struct WindowAnalysis: Sendable {
             set.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { _ in nil }
             if slice == .overall, fittingEstimator { set.estimator = estimator(fittedOn: table, rows: rows) }
         }
-        set.sample = multivariate?.sample(rows, features: testedFeatureNames)
+        set.sample = multivariate?.sample(rows, features: sampledFeatureNames)
         set.embeddings = embedding.samples(rows, features: data.embeddingFeatures)
         return set
     }

@@ -162,7 +162,7 @@ public struct WindowMonitor: Sendable {
         var baselines: [String: MonitorReference] = [:]
         for (done, signature) in due.enumerated() {
             let baseline = try await references.baseline(at: signature.start, now: now, known: &baselines)
-            let metrics = try await compute(signature, baseline: baseline)
+            let metrics = try await compute(signature, baseline: baseline, runID: runID)
             try await store.record(metrics, model: model, runID: runID, now: now)
             summary.windows.append(signature)
             summary.latestDrift = metrics.drift.filter { $0.sliceKey == nil }
@@ -197,8 +197,9 @@ public struct WindowMonitor: Sendable {
         return "no closed window since \(format(since)) has rows; the newest row is at \(format(span.last))"
     }
 
-    /// Reads one window and its reference, and computes its metrics.
-    func compute(_ signature: WindowSignature, baseline: MonitorReference?) async throws -> WindowMetrics {
+    /// Reads one window and its reference, and computes its metrics (for run `runID`, which a
+    /// scoring program hears).
+    func compute(_ signature: WindowSignature, baseline: MonitorReference?, runID: Int?) async throws -> WindowMetrics {
         let database = store.database
         let rows = try await source.rows(
             from: signature.start, to: signature.end, sampleRate: options.sampleRate, expectedRows: signature.rows, on: database
@@ -211,6 +212,9 @@ public struct WindowMonitor: Sendable {
             of: rows, window: signature, workflow: workflow, sampleRate: options.sampleRate,
             reference: reference, quarantined: try await references.quarantined(signature)
         )
+        if let settings = options.multivariate?.championImportance, let sample = reference?.profiles.sample, Self.drifted(metrics) {
+            metrics.drivers = await rankedWithChampion(metrics, rows: rows, reference: sample, settings: settings, runID: runID)
+        }
         let business = try await source.businessMetrics(from: signature.start, to: signature.end, on: database)
         if let problem = business.error { logger.warning("\(problem)", metadata: ["model": "\(model)"]) }
         for metric in source.data.metrics {

@@ -131,7 +131,7 @@ struct WindowReferences: Sendable {
         set.sample = drawn?.table
         set.embeddings = drawn?.embeddings ?? [:]
         if let options = analysis.multivariate {
-            guard let sample = set.sample, sample.seed == options.seed, sample.names == analysis.testedFeatureNames,
+            guard let sample = set.sample, sample.seed == options.seed, sample.names == analysis.sampledFeatureNames,
                   sample.rowCount == min(options.sampleRows, cached.rows) else { return nil }
         }
         if !data.embeddingFeatures.isEmpty {
@@ -205,7 +205,7 @@ struct WindowReferences: Sendable {
             }
             if analysis.multivariate != nil || !data.embeddingFeatures.isEmpty {
                 let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
-                set.sample = analysis.multivariate?.sample(rows, features: analysis.testedFeatureNames)
+                set.sample = analysis.multivariate?.sample(rows, features: analysis.sampledFeatureNames)
                 set.embeddings = analysis.embedding.samples(rows, features: data.embeddingFeatures)
             }
             return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)

@@ -222,8 +222,13 @@ public struct EscalateStep: WorkflowStep {
             details["drifted_features"] = .array(drifted.prefix(10).map {
                 .object(["feature": .string($0.featureName), "score": .number($0.driftScore), "method": .string($0.method), "role": .string($0.columnRole)])
             })
-            details["drivers"] = .array(latest.drivers.prefix(3).map {
-                .object(["feature": .string($0.feature), "share": .number($0.share)])
+            details["drivers"] = .array(latest.drivers.prefix(3).map { driver in
+                var fields: [String: JSONValue] = ["feature": .string(driver.feature), "share": .number(driver.share), "drift_share": .number(driver.driftShare)]
+                fields["classifier_share"] = driver.classifierShare.map(JSONValue.number)
+                fields["importance_share"] = driver.importanceShare.map(JSONValue.number)
+                fields["reference_importance"] = driver.referenceImportance.map(JSONValue.number)
+                fields["current_importance"] = driver.currentImportance.map(JSONValue.number)
+                return .object(fields)
             })
             details["window_start"] = .string(MonitorStep.format(latest.start))
             details["window_end"] = .string(MonitorStep.format(latest.end))

@@ -198,9 +198,13 @@ extension WebPages {
         let reasons: [String] = if case let .array(values)? = alert.findings["reasons"] { values.compactMap(\.stringValue) } else { [] }
         func number(_ value: JSONValue?) -> String { value?.numberValue.map { String(format: "%.3f", $0) } ?? "" }
         let drifted = list("drifted_features").map { [HTML.escape($0["feature"]?.stringValue ?? ""), number($0["score"]), HTML.escape($0["method"]?.stringValue ?? "")] }
-        let drivers = list("drivers").map { [HTML.escape($0["feature"]?.stringValue ?? ""), number($0["share"])] }
+        let drivers = list("drivers").map { driver in
+            let importance = driver["reference_importance"] == nil ? "" : "\(number(driver["reference_importance"])) → \(number(driver["current_importance"]))"
+            return [HTML.escape(driver["feature"]?.stringValue ?? ""), number(driver["share"]), number(driver["drift_share"]), number(driver["classifier_share"]),
+                    HTML.escape(importance)]
+        }
         var html = "<h2>Why</h2>" + (reasons.isEmpty ? "<p>No reasons recorded.</p>" : "<ul id=\"reasons\">" + reasons.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>")
-        if !drivers.isEmpty { html += "<h3>Top drivers</h3>" + HTML.table(["feature", "share"], drivers, id: "drivers") }
+        if !drivers.isEmpty { html += "<h3>Top drivers</h3>" + HTML.table(["feature", "share", "drift share", "classifier share", "champion importance (reference → window)"], drivers, id: "drivers") }
         if !drifted.isEmpty { html += "<h3>Drifted features</h3>" + HTML.table(["feature", "score", "method"], drifted, id: "drifted-features") }
         return html
     }

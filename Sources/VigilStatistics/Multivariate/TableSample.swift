@@ -23,13 +23,16 @@ public struct TableSample: Sendable, Codable, Equatable {
     public let columns: [Column]
     /// The seed the rows were drawn with.
     public let seed: UInt64
+    /// The drawn rows' labels, when they were drawn with them (`nil` in a row without one).
+    public let labels: [String?]?
 
     public var rowCount: Int { columns.first?.count ?? 0 }
 
     /// Draws at most `limit` rows of `columns` (all of them when there are no more), the same
     /// rows of every column, as ``EmbeddingSample/subsample(maximum:seed:)`` draws them, kept in
     /// their original order.
-    public init(columns: [(name: String, values: ColumnValues)], limit: Int, seed: UInt64) {
+    /// `labels`, one per row of `columns` when given, are drawn with them.
+    public init(columns: [(name: String, values: ColumnValues)], limit: Int, seed: UInt64, labels: [String?]? = nil) {
         let count = columns.first?.values.count ?? 0
         let chosen = count > limit && limit > 0 ? EmbeddingSample.draw(limit, of: count, seed: seed).sorted() : Array(0..<count)
         names = columns.map(\.name)
@@ -40,6 +43,20 @@ public struct TableSample: Sendable, Codable, Equatable {
             }
         }
         self.seed = seed
+        self.labels = labels.flatMap { labels in labels.count == count ? chosen.map { labels[$0] } : nil }
+    }
+
+    /// The same rows with only the columns named in `names` (in that order; a name it lacks is left out).
+    public func selecting(_ names: [String]) -> TableSample {
+        let kept = names.compactMap { name in self.names.firstIndex(of: name).map { (name, columns[$0]) } }
+        return TableSample(names: kept.map(\.0), columns: kept.map(\.1), seed: seed, labels: labels)
+    }
+
+    private init(names: [String], columns: [Column], seed: UInt64, labels: [String?]?) {
+        self.names = names
+        self.columns = columns
+        self.seed = seed
+        self.labels = labels
     }
 
     /// The columns as numbers for a test against `reference`, in `reference`'s column order: a

@@ -70,42 +70,81 @@ public enum TabularDrift {
 /// A feature's part in a window's drift (see ``DriftDrivers``).
 public struct DriftDriver: Sendable, Equatable, Codable {
     public let feature: String
-    /// The mean of the two shares below (the drift share alone without a classifier); the
-    /// ranking's key. The shares of all features sum to 1.
+    /// The mean of the shares below that were measured (the drift share alone without a
+    /// classifier or the champion's importances); the ranking's key. The shares of all features
+    /// sum to 1.
     public let share: Double
     /// Its share of the domain classifier's split gain.
     public let classifierShare: Double?
     /// Its drift score relative to its threshold, as a share of all features' such ratios.
     public let driftShare: Double
     public let driftScore: Double?
+    /// Its share of how far the champion's permutation importances moved between the reference
+    /// and the window (see ``PermutationImportance``).
+    public let importanceShare: Double?
+    /// The champion's permutation importance of the feature on the reference's rows and on the window's.
+    public let referenceImportance: Double?
+    public let currentImportance: Double?
 
-    public init(feature: String, share: Double, classifierShare: Double?, driftShare: Double, driftScore: Double?) {
+    public init(
+        feature: String, share: Double, classifierShare: Double?, driftShare: Double, driftScore: Double?,
+        importanceShare: Double? = nil, referenceImportance: Double? = nil, currentImportance: Double? = nil
+    ) {
         self.feature = feature
         self.share = share
         self.classifierShare = classifierShare
         self.driftShare = driftShare
         self.driftScore = driftScore
+        self.importanceShare = importanceShare
+        self.referenceImportance = referenceImportance
+        self.currentImportance = currentImportance
     }
 }
 
-/// Ranks the features that drive a window's drift by two views of it: where the domain
-/// classifier found the difference (its split gain), and how far each feature's own test moved
-/// (its drift score over the method's threshold, so scores of different methods compare).
+/// Ranks the features that drive a window's drift by up to three views of it: where the domain
+/// classifier found the difference (its split gain), how far each feature's own test moved (its
+/// drift score over the method's threshold, so scores of different methods compare), and how far
+/// the champion's reliance on it moved (its permutation importance on the window against the
+/// reference's).
 public enum DriftDrivers {
-    /// The features of `driftScores` (and of `classifierShares`), strongest driver first; ties by name.
-    public static func rank(classifierShares: [String: Double]?, driftScores: [String: (score: Double, threshold: Double)]) -> [DriftDriver] {
+    /// The champion's permutation importances of each feature, on the reference's rows and the window's.
+    public struct Importances: Sendable, Equatable {
+        public let reference: [String: Double]
+        public let current: [String: Double]
+
+        public init(reference: [String: Double], current: [String: Double]) {
+            self.reference = reference
+            self.current = current
+        }
+    }
+
+    /// The features of `driftScores` (and of `classifierShares` and `importances`), strongest
+    /// driver first; ties by name.
+    public static func rank(
+        classifierShares: [String: Double]?, driftScores: [String: (score: Double, threshold: Double)], importances: Importances? = nil
+    ) -> [DriftDriver] {
         var ratios: [String: Double] = [:]
         for (feature, entry) in driftScores where entry.score.isFinite {
             ratios[feature] = max(0, entry.threshold > 0 ? entry.score / entry.threshold : entry.score)
         }
         let total = ratios.values.reduce(0, +)
-        let features = Set(ratios.keys).union(classifierShares?.keys ?? [:].keys)
+        let features = Set(ratios.keys).union(classifierShares?.keys ?? [:].keys).union(importances?.reference.keys ?? [:].keys)
+        let importanceShares = importances.map { importances in
+            let names = importances.reference.keys.sorted()
+            let shares = PermutationImportance.changeShares(
+                reference: names.map { importances.reference[$0] ?? 0 }, current: names.map { importances.current[$0] ?? 0 }
+            )
+            return Dictionary(uniqueKeysWithValues: zip(names, shares))
+        }
         return features.map { feature in
             let drift = total > 0 ? (ratios[feature] ?? 0) / total : 0
             let classifier = classifierShares.map { $0[feature] ?? 0 }
+            let importance = importanceShares.map { $0[feature] ?? 0 }
+            let measured = [drift] + [classifier, importance].compactMap { $0 }
             return DriftDriver(
-                feature: feature, share: classifier.map { ($0 + drift) / 2 } ?? drift, classifierShare: classifier,
-                driftShare: drift, driftScore: driftScores[feature]?.score
+                feature: feature, share: measured.reduce(0, +) / Double(measured.count), classifierShare: classifier,
+                driftShare: drift, driftScore: driftScores[feature]?.score, importanceShare: importance,
+                referenceImportance: importances?.reference[feature], currentImportance: importances?.current[feature]
             )
         }.sorted { $0.share != $1.share ? $0.share > $1.share : $0.feature < $1.feature }
     }

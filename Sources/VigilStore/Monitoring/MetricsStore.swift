@@ -118,10 +118,13 @@ public struct MetricsStore: Sendable {
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO drift_drivers (model, window_start_time, window_end_time, rank, feature_name, share, classifier_share, drift_share,
-                    drift_score, computed_at)
-                SELECT \(model), \(start), \(end), r.rank::int, r.feature, r.share, r.classifier_share, r.drift_share, r.drift_score, \(now)
+                    drift_score, importance_share, reference_importance, current_importance, computed_at)
+                SELECT \(model), \(start), \(end), r.rank::int, r.feature, r.share, r.classifier_share, r.drift_share, r.drift_score,
+                    r.importance_share, r.reference_importance, r.current_importance, \(now)
                 FROM ROWS FROM (jsonb_to_recordset(\(drivers)::jsonb) AS (feature text, share float8, classifier_share float8,
-                    drift_share float8, drift_score float8)) WITH ORDINALITY AS r(feature, share, classifier_share, drift_share, drift_score, rank)
+                    drift_share float8, drift_score float8, importance_share float8, reference_importance float8, current_importance float8))
+                    WITH ORDINALITY AS r(feature, share, classifier_share, drift_share, drift_score, importance_share, reference_importance,
+                    current_importance, rank)
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO reliability_curves (model, window_start_time, window_end_time, bin_lower, bin_upper, mean_probability, observed_rate, row_count, computed_at)
@@ -389,12 +392,17 @@ extension MetricsStore {
                 }
             }
             let drivers = try await database.client.query("""
-                SELECT window_start_time, feature_name, share, classifier_share, drift_share, drift_score FROM drift_drivers
+                SELECT window_start_time, feature_name, share, classifier_share, drift_share, drift_score, importance_share,
+                    reference_importance, current_importance FROM drift_drivers
                 WHERE model = \(model) AND window_start_time >= \(oldest) ORDER BY rank
                 """, logger: database.logger)
-            for try await (start, feature, share, classifier, drift, score) in drivers.decode((Date, String, Double, Double?, Double, Double?).self) {
+            for try await (start, feature, share, classifier, drift, score, importance, referenceImportance, currentImportance)
+                in drivers.decode((Date, String, Double, Double?, Double, Double?, Double?, Double?, Double?).self) {
                 update(nil, start) { report in
-                    report.drivers.append(DriftDriver(feature: feature, share: share, classifierShare: classifier, driftShare: drift, driftScore: score))
+                    report.drivers.append(DriftDriver(
+                        feature: feature, share: share, classifierShare: classifier, driftShare: drift, driftScore: score,
+                        importanceShare: importance, referenceImportance: referenceImportance, currentImportance: currentImportance
+                    ))
                 }
             }
         }

@@ -14,11 +14,17 @@ extension StepCatalog {
                 .init("min_rows", .integer, minimum: 1, summary: "fewer rows than this in a window or its reference: no drift test (default 30)"),
                 .init("significance", .number, minimum: 0, maximum: 1, summary: "level a test must reach to confirm an automatic effect size (default 0.001)"),
                 .init("correction", .string, allowed: ["bh", "bonferroni", "none"].map(JSONValue.string), summary: "p-value correction across a window's columns (default bh)"),
-                .init("multivariate", .any, summary: "true, or { methods, sample_rows, seed, significance }: also compare the tested features all together (data reconstruction, domain classifier)", fields: [
+                .init("multivariate", .any, summary: "true, or { methods, sample_rows, seed, significance, champion_importance }: also compare the tested features all together (data reconstruction, domain classifier)", fields: [
                     .init("methods", .list, items: .init("method", .string, allowed: ["reconstruction", "domain_classifier"].map(JSONValue.string))),
                     .init("sample_rows", .integer, minimum: 50, summary: "most rows drawn from each side (default 1000)"),
                     .init("seed", .integer, minimum: 0, summary: "draws the rows and the classifier's folds (default 0)"),
                     .init("significance", .number, minimum: 0, maximum: 1, summary: "the domain classifier flags a p-value below it (default 0.01)"),
+                    .init("champion_importance", .any, summary: "true, or { repeats, scorer }: rank a drifted window's drivers also by how far the champion's permutation importances moved", fields: [
+                        .init("repeats", .integer, minimum: 1, summary: "shuffles of each feature (default 5)"),
+                        .init("scorer", .object, summary: "{ command }: the program that scores the champion, as shadow_compare's scorer (default: Vigil scores its own built-in models)", fields: [
+                            .init("command", .list, required: true, items: .init("argument", .string)),
+                        ]),
+                    ]),
                 ]),
                 .init("embedding", .object, summary: "{ method, sample_rows, permutations, seed }: how embedding features are compared whole (default mmd, 1000 rows a side, 200 permutations, seed 0)", fields: [
                     .init("method", .string, allowed: ["mmd", "domain_classifier", "mean_distance", "pca_ks"].map(JSONValue.string)),
