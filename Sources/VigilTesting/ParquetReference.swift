@@ -11,11 +11,13 @@ public enum ParquetReference {
         public let types: [String: String]
         public let metadata: [String: String]
         public let sha256: String
+        /// The codecs its column chunks were compressed with, as pyarrow names them (`SNAPPY`, `UNCOMPRESSED`).
+        public let codecs: [String]
         /// The rows, timestamps as integer microseconds since the epoch.
         public let records: [[String: ReferenceValue]]
 
         enum CodingKeys: String, CodingKey {
-            case rows, rowGroups = "row_groups", types, metadata, sha256, records
+            case rows, rowGroups = "row_groups", types, metadata, sha256, codecs, records
         }
     }
 

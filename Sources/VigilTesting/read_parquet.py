@@ -1,7 +1,8 @@
 """Reads Parquet files with pyarrow (the reference reader) and prints what RetentionTests checks.
 
 Usage: read_parquet.py FILE...  Prints one JSON object on its last line: per file, its row
-count, each column's Arrow type, its key-value metadata, its SHA-256, and its rows (timestamps
+count, each column's Arrow type, its key-value metadata, its SHA-256, the codecs its column
+chunks were compressed with, and its rows (timestamps
 as integer microseconds since the epoch, so nothing is lost to formatting).
 """
 import datetime
@@ -35,6 +36,11 @@ def main(paths):
             "types": {field.name: str(field.type) for field in table.schema},
             "metadata": metadata,
             "sha256": digest,
+            "codecs": sorted({
+                parquet.metadata.row_group(group).column(column).compression
+                for group in range(parquet.metadata.num_row_groups)
+                for column in range(parquet.metadata.num_columns)
+            }),
             "records": [{key: plain(value) for key, value in row.items()} for row in table.to_pylist()],
         }
     print(json.dumps(result))

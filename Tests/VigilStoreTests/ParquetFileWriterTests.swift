@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilStatistics
 import VigilStore
 import VigilTesting
 
@@ -38,11 +39,13 @@ struct ParquetFileWriterTests {
         )
     }
 
-    static func write(_ rows: [Row], to url: URL, rowGroupRows: Int) throws {
+    static func write(_ rows: [Row], to url: URL, rowGroupRows: Int, compression: ParquetFileWriter.Compression = .snappy) throws {
         FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
-        var writer = try ParquetFileWriter(columns: columns, handle: handle, metadata: [("origin", "test")], rowGroupRows: rowGroupRows)
+        var writer = try ParquetFileWriter(
+            columns: columns, handle: handle, metadata: [("origin", "test")], rowGroupRows: rowGroupRows, compression: compression
+        )
         for (index, row) in rows.enumerated() {
             try writer.append(integer: Int64(index), to: 0)
             try Array((row.name ?? "").utf8).withUnsafeBytes { try writer.append(text: row.name == nil ? nil : $0, to: 1) }
@@ -56,17 +59,18 @@ struct ParquetFileWriterTests {
         try writer.finish()
     }
 
-    @Test("every kind of column, nulls in each optional one, and row groups of 3: pyarrow reads the values, types and metadata back exactly")
-    func roundTrip() async throws {
+    @Test("every kind of column, nulls in each optional one, and row groups of 3, Snappy-compressed or not: pyarrow reads the values, types and metadata back exactly", arguments: ParquetFileWriter.Compression.allCases)
+    func roundTrip(compression: ParquetFileWriter.Compression) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parquet-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("t.parquet"), empty = folder.appendingPathComponent("empty.parquet")
-        try Self.write(Self.rows, to: file, rowGroupRows: 3)
-        try Self.write([], to: empty, rowGroupRows: 3)
+        try Self.write(Self.rows, to: file, rowGroupRows: 3, compression: compression)
+        try Self.write([], to: empty, rowGroupRows: 3, compression: compression)
         let read = try await ParquetReference.read([file.path, empty.path])
         let table = try #require(read[file.path])
         #expect(table.rows == 8 && table.rowGroups == 3)
+        #expect(table.codecs == [compression == .snappy ? "SNAPPY" : "UNCOMPRESSED"])
         // pyarrow reads the JSON logical type as its JSON extension type.
         #expect(table.types == [
             "id": "int64", "name": "string", "doc": "extension<arrow.json>", "at": "timestamp[us, tz=UTC]", "value": "double", "flag": "bool", "count": "int64",
@@ -83,6 +87,41 @@ struct ParquetFileWriterTests {
             #expect(record["count"] == (row.count.map { .number(Double($0)) } ?? .null), "row \(index)")
         }
         #expect(read[empty.path]?.rows == 0)
+    }
+
+    @Test("Snappy over what an archive holds: repeated names, long runs, values longer than a 64 KiB block and random bytes, across row groups; pyarrow reads every value back, and the repetitive file is much smaller than uncompressed")
+    func snappyAtSize() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parquet-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var generator = SeededGenerator(seed: 5)
+        let rows = (0..<20_000).map { index -> Row in
+            let noise = (0..<(index % 40)).map { _ in Character(UnicodeScalar(UInt8(65 + generator.next() % 26))) }
+            let long = index % 5_000 == 7 ? String(repeating: "abcdefgh", count: 20_000) + String(noise) : nil
+            return Row(
+                name: long ?? (index.isMultiple(of: 11) ? nil : "model-\(index % 3)"), doc: "{\"features\": {\"a\": \(index % 17), \"b\": \"\(String(noise))\"}}",
+                at: 1_780_272_000_000_000 + Int64(index) * 1_000, value: Double(generator.next() >> 11) * 0x1p-53,
+                flag: index.isMultiple(of: 7) ? nil : index.isMultiple(of: 2), count: index.isMultiple(of: 3) ? 42 : Int64(bitPattern: generator.next())
+            )
+        }
+        let compressed = folder.appendingPathComponent("snappy.parquet"), plain = folder.appendingPathComponent("plain.parquet")
+        try Self.write(rows, to: compressed, rowGroupRows: 8_192)
+        try Self.write(rows, to: plain, rowGroupRows: 8_192, compression: .none)
+        let read = try await ParquetReference.read([compressed.path])
+        let table = try #require(read[compressed.path])
+        #expect(table.rows == rows.count && table.rowGroups == 3 && table.codecs == ["SNAPPY"])
+        for (index, row) in rows.enumerated() {
+            let record = table.records[index]
+            guard record["name"] == (row.name.map { .text($0) } ?? .null), record["doc"] == (row.doc.map { .text($0) } ?? .null),
+                  record["value"] == (row.value.map { .number($0) } ?? .null), record["flag"] == (row.flag.map { .bool($0) } ?? .null),
+                  record["count"] == (row.count.map { .number(Double($0)) } ?? .null)
+            else {
+                Issue.record("row \(index) reads back as \(record)")
+                return
+            }
+        }
+        let sizes = try [compressed, plain].map { try #require(try FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) }
+        #expect(sizes[0] * 2 < sizes[1], "\(sizes)")
     }
 
     @Test("a missing value in a required column and a value of the wrong kind are refused with the column's name")
