@@ -94,7 +94,7 @@ struct ChampionImportance {
                 }
             }
         }
-        let answers = try await predictions(batch, version: version, scorer: scorer, runID: runID, output: output)
+        let answers = try await predictions(batch, columns: reference.names, version: version, scorer: scorer, runID: runID, output: output)
         var offset = 0
         var results: [[String: Double]] = []
         for (side, plan) in zip(sides, plans) {
@@ -136,9 +136,9 @@ struct ChampionImportance {
         }
     }
 
-    /// The champion's answer to every row of `batch`, in order.
+    /// The champion's answer to every row of `batch` (whose features are `columns`), in order.
     private func predictions(
-        _ batch: [[String: JSONValue]], version: ModelVersion, scorer: Scorer, runID: Int?, output: HandedProgram.OutputSink
+        _ batch: [[String: JSONValue]], columns: [String], version: ModelVersion, scorer: Scorer, runID: Int?, output: HandedProgram.OutputSink
     ) async throws -> [String] {
         switch scorer {
         case let .builtin(model):
@@ -148,8 +148,7 @@ struct ChampionImportance {
             let rows = batch.enumerated().map { index, values in
                 ServingData.LabelledRow(requestID: "p\(index)", ts: stamp, features: values, label: "", prediction: nil, latency: nil)
             }
-            let features = Array(Set(batch.flatMap(\.keys))).sorted()
-            let replay = try program.write(rows: rows, features: features, model: version.model, from: stamp, to: stamp)
+            let replay = try program.write(rows: rows, features: columns, model: version.model, from: stamp, to: stamp)
             defer { try? FileManager.default.removeItem(at: program.folder) }
             let answers = try await program.predictions(of: version, replay: replay, runID: runID ?? 0, attempt: 1, output: output)
             return rows.map { answers[$0.requestID] ?? "" }
