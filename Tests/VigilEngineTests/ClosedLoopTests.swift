@@ -70,7 +70,7 @@ enum ClosedLoopFixtures {
     }
 }
 
-@Suite("The closed loop on the real engine: drift → alert → retrain → shadow → canary → promotion", .timeLimit(.minutes(6)))
+@Suite("The closed loop on the real engine: drift → alert → retrain → shadow → canary → promotion", .timeLimit(.minutes(12)))
 struct ClosedLoopTests {
     @Test("concept drift: a hard alert within 3 windows, a retrained champion through every canary stage, F1 restored, and the report agrees with the timeline")
     func conceptDrift() async throws {

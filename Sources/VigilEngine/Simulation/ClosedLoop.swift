@@ -27,7 +27,9 @@ public struct ClosedLoop: Sendable {
         public var model = "churn"
         /// Where built-in models are written (see ``RetrainStep/artifactDirectory(_:)``).
         public var artifacts: URL?
-        /// How long, in wall time, the engine may take to settle after one simulated hour.
+        /// How long, in wall time, the engine may go without recording any change (no step or run
+        /// changing state) while work is still in progress before the simulation gives up. It
+        /// bounds a stall, not an hour: on a loaded machine an hour's steps may take minutes.
         public var settleTimeout: Duration = .seconds(120)
 
         public init() {}
@@ -159,18 +161,37 @@ public struct ClosedLoop: Sendable {
         }
     }
 
-    /// Waits until nothing can make progress before the clock moves again.
+    /// Waits until nothing can make progress before the clock moves again; gives up when nothing
+    /// changes for ``Configuration/settleTimeout``.
     func settle() async throws {
         let store = RunStore(database: database)
-        let deadline = ContinuousClock.now + configuration.settleTimeout
+        var deadline = ContinuousClock.now + configuration.settleTimeout
+        var lastEvent = try await store.workInProgress(now: clock.now()).lastEvent
         var quiet = 0
         while quiet < 2 {
             guard ContinuousClock.now < deadline else {
-                throw SimulationError("the engine did not settle within \(configuration.settleTimeout) at \(MonitorStep.format(clock.now())); see `vigil runs list`")
+                let unsettled = try await self.unsettled(store)
+                throw SimulationError("the engine made no progress for \(configuration.settleTimeout) at \(MonitorStep.format(clock.now())); still in progress: \(unsettled)")
             }
             try await Task.sleep(for: .milliseconds(10))
-            quiet = try await store.workInProgress(now: clock.now()) == 0 ? quiet + 1 : 0
+            let work = try await store.workInProgress(now: clock.now())
+            if work.lastEvent != lastEvent { deadline = ContinuousClock.now + configuration.settleTimeout }
+            quiet = work.count == 0 ? quiet + 1 : 0
+            lastEvent = work.lastEvent
         }
+    }
+
+    /// The runs and steps that kept ``settle()`` waiting, for its error.
+    func unsettled(_ store: RunStore) async throws -> String {
+        var found: [String] = []
+        for state in [RunState.queued, .running, .waiting] {
+            for run in try await store.list(state: state, limit: 20) {
+                let steps = try await store.steps(ofRun: run.id).filter { !$0.state.isTerminal && $0.state != .pending }
+                let described = steps.map { "\($0.name) \($0.state.rawValue) attempt \($0.attempt)" + ($0.leaseOwner.map { " held by \($0)" } ?? "") }
+                found.append("\(run.workflow) run #\(run.id) \(state.rawValue)" + (described.isEmpty ? "" : " [\(described.joined(separator: ", "))]"))
+            }
+        }
+        return found.isEmpty ? "nothing (a step may have finished just now)" : found.joined(separator: "; ")
     }
 
     func snapshot(index: Int, from: Date, to: Date, served: TrafficSimulator.Served) async throws -> Hour {

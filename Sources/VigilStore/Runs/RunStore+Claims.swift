@@ -194,15 +194,26 @@ extension RunStore {
         }
     }
 
-    /// How many steps and runs could make progress at `now`: queued or running runs, ready or
-    /// running steps, and retrying or sleeping steps whose time has come. Zero means every run
-    /// waits for a later time or a person, so a driver of a manual clock may move time on.
-    public func workInProgress(now: Date) async throws -> Int {
+    /// What could make progress at `now`, and the latest change recorded.
+    public struct WorkInProgress: Sendable, Equatable {
+        /// Queued or running runs, ready or running steps, and retrying or sleeping steps whose
+        /// time has come. Zero means every run waits for a later time or a person, so a driver of a
+        /// manual clock may move time on.
+        public let count: Int
+        /// The newest entry of the run history (0 when it is empty): while it moves, the engine
+        /// is making progress.
+        public let lastEvent: Int
+    }
+
+    /// What could make progress at `now`; see ``WorkInProgress``.
+    public func workInProgress(now: Date) async throws -> WorkInProgress {
         let rows = try await database.client.query("""
             SELECT (SELECT count(*) FROM runs WHERE state IN ('queued', 'running'))
-                 + (SELECT count(*) FROM steps WHERE state IN ('ready', 'running') OR (state IN ('retrying', 'sleeping') AND ready_at <= \(now)))
+                 + (SELECT count(*) FROM steps WHERE state IN ('ready', 'running') OR (state IN ('retrying', 'sleeping') AND ready_at <= \(now))),
+                   (SELECT coalesce(max(id), 0) FROM run_events)
             """, logger: logger)
-        return try await rows.collect().first?.decode(Int.self) ?? 0
+        for try await (count, lastEvent) in rows.decode((Int, Int).self) { return WorkInProgress(count: count, lastEvent: lastEvent) }
+        return WorkInProgress(count: 0, lastEvent: 0)
     }
 
     /// Records what running steps came to, in one transaction, and advances their runs.
