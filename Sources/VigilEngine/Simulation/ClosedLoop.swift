@@ -170,8 +170,8 @@ public struct ClosedLoop: Sendable {
         var quiet = 0
         while quiet < 2 {
             guard ContinuousClock.now < deadline else {
-                let unsettled = try await self.unsettled(store)
-                throw SimulationError("the engine made no progress for \(configuration.settleTimeout) at \(MonitorStep.format(clock.now())); still in progress: \(unsettled)")
+                let active = try await activeSteps(store, of: [.queued, .running, .waiting])
+                throw SimulationError("the engine made no progress for \(configuration.settleTimeout) at \(MonitorStep.format(clock.now())); steps in progress: \(active.isEmpty ? "none started" : active.joined(separator: "; "))")
             }
             try await Task.sleep(for: .milliseconds(10))
             let work = try await store.workInProgress(now: clock.now())
@@ -181,17 +181,17 @@ public struct ClosedLoop: Sendable {
         }
     }
 
-    /// The runs and steps that kept ``settle()`` waiting, for its error.
-    func unsettled(_ store: RunStore) async throws -> String {
-        var found: [String] = []
-        for state in [RunState.queued, .running, .waiting] {
+    /// The started, unfinished steps of the runs in `states`, one line each.
+    func activeSteps(_ store: RunStore, of states: [RunState]) async throws -> [String] {
+        var active: [String] = []
+        for state in states {
             for run in try await store.list(state: state, limit: 20) {
-                let steps = try await store.steps(ofRun: run.id).filter { !$0.state.isTerminal && $0.state != .pending }
-                let described = steps.map { "\($0.name) \($0.state.rawValue) attempt \($0.attempt)" + ($0.leaseOwner.map { " held by \($0)" } ?? "") }
-                found.append("\(run.workflow) run #\(run.id) \(state.rawValue)" + (described.isEmpty ? "" : " [\(described.joined(separator: ", "))]"))
+                for step in try await store.steps(ofRun: run.id) where !step.state.isTerminal && step.state != .pending {
+                    active.append("\(run.workflow) #\(run.id) \(step.name) \(step.state.rawValue)" + (step.error.map { ": \($0)" } ?? ""))
+                }
             }
         }
-        return found.isEmpty ? "nothing (a step may have finished just now)" : found.joined(separator: "; ")
+        return active
     }
 
     func snapshot(index: Int, from: Date, to: Date, served: TrafficSimulator.Served) async throws -> Hour {
@@ -199,13 +199,7 @@ public struct ClosedLoop: Sendable {
         let events = try await ModelTimeline(database: database).events(model: model, from: from.addingTimeInterval(0.001), to: to)
         let window = try await MetricsStore(database: database).recentWindows(model: model, count: 3).first { ($0.metrics["f1"]?.labelledRows ?? 0) > 0 }
         let alerts = try await AlertStore(database: database).list(states: [.firing, .acknowledged], model: model)
-        let runs = RunStore(database: database)
-        var active: [String] = []
-        for run in try await runs.list(state: .waiting, limit: 20) {
-            for step in try await runs.steps(ofRun: run.id) where !step.state.isTerminal && step.state != .pending {
-                active.append("\(run.workflow) #\(run.id) \(step.name) \(step.state.rawValue)" + (step.error.map { ": \($0)" } ?? ""))
-            }
-        }
+        let active = try await activeSteps(RunStore(database: database), of: [.waiting])
         let routing = try await ModelRegistry(database: database).routing(of: model)
         return Hour(index: index, end: to, served: served, events: events, window: window, openAlerts: alerts, activeSteps: active, routing: routing)
     }

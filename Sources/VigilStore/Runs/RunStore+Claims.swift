@@ -195,7 +195,7 @@ extension RunStore {
     }
 
     /// What could make progress at `now`, and the latest change recorded.
-    public struct WorkInProgress: Sendable, Equatable {
+    public struct WorkInProgress: Sendable {
         /// Queued or running runs, ready or running steps, and retrying or sleeping steps whose
         /// time has come. Zero means every run waits for a later time or a person, so a driver of a
         /// manual clock may move time on.
