@@ -6,8 +6,9 @@ import VigilEngine
 import VigilStore
 import VigilWorkflow
 
-/// `record`: inserts one row per execution into `side_effects`, whose unique key is the step's
-/// idempotency key, so a step that ran twice would be seen.
+/// `record`: writes one row per step into `side_effects`, keyed by the step's idempotency key, as
+/// a well-behaved side effect does: a second execution (its lease lapsed on a starved worker and
+/// another took it) changes no row but counts itself in `executions`, so a test sees it.
 struct RecordStep: WorkflowStep {
     struct Parameters: Decodable, Sendable {
         let value: Double?
@@ -20,6 +21,7 @@ struct RecordStep: WorkflowStep {
     func run(_ parameters: Parameters, in context: StepContext) async throws -> StepOutcome {
         try await context.database.client.query("""
             INSERT INTO side_effects (idempotency_key, run_id, step, attempt) VALUES (\(context.idempotencyKey), \(context.runID), \(context.stepName), \(context.attempt))
+            ON CONFLICT (idempotency_key) DO UPDATE SET executions = side_effects.executions + 1
             """)
         return .completed(["value": .number(parameters.value ?? 1)])
     }
@@ -106,7 +108,9 @@ enum EngineFixtures {
 
     static func createSideEffects(_ database: Database) async throws {
         try await database.client.query("""
-            CREATE TABLE side_effects (idempotency_key text PRIMARY KEY, run_id bigint NOT NULL, step text NOT NULL, attempt int NOT NULL)
+            CREATE TABLE side_effects (
+                idempotency_key text PRIMARY KEY, run_id bigint NOT NULL, step text NOT NULL, attempt int NOT NULL, executions int NOT NULL DEFAULT 1
+            )
             """)
     }
 

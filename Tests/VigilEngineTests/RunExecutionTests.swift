@@ -93,10 +93,28 @@ struct RunExecutionTests {
                 for id in runIDs { _ = try await EngineFixtures.waitForRun(id, in: database, timeout: .seconds(120)) }
             }
             let store = RunStore(database: database)
-            let states = try await store.list(workflow: "five", limit: 500).map(\.state)
-            #expect(states.count == 200 && states.allSatisfy { $0 == .succeeded })
+            let runs = try await store.list(workflow: "five", limit: 500)
+            #expect(runs.count == 200)
+            for run in runs where run.state != .succeeded {
+                let unfinished = try await store.steps(ofRun: run.id).filter { $0.state != .succeeded }.map { "\($0.name) \($0.state.rawValue): \($0.error ?? "-")" }
+                Issue.record("run \(run.id) ended \(run.state.rawValue): \(unfinished.joined(separator: "; "))")
+            }
             let effects = try await database.client.query("SELECT count(*), count(DISTINCT (run_id, step)) FROM side_effects").decode((Int, Int).self).first { _ in true }
             #expect(effects?.0 == 1_000 && effects?.1 == 1_000)
+            // No step completes twice, and a step runs a second time only after its lease lapsed
+            // (a starved worker on a loaded machine), when its idempotency key keeps the effect once.
+            let completedTwice = try await database.client.query("""
+                SELECT count(*) FROM (SELECT 1 FROM run_events WHERE step IS NOT NULL AND to_state = 'succeeded' GROUP BY run_id, step HAVING count(*) > 1) twice
+                """).decode(Int.self).first { _ in true }
+            #expect(completedTwice == 0)
+            var ranAgain: [(Int, String)] = []
+            for try await row in try await database.client.query("SELECT run_id, step FROM side_effects WHERE executions > 1").decode((Int, String).self) {
+                ranAgain.append(row)
+            }
+            for (runID, step) in ranAgain {
+                let lapsed = try await store.events(ofRun: runID).contains { $0.step == step && $0.toState == "ready" && $0.reason?.contains("expired") == true }
+                #expect(lapsed, "run \(runID) step \(step) ran twice without losing its lease")
+            }
             for id in ids.prefix(20) { try await Self.expectReplay(id, database) }
         }
     }
