@@ -163,14 +163,13 @@ extension WindowMonitor {
     }
 
     /// `metrics`' drivers ranked again with the champion's permutation importances on `reference`
-    /// and on the window's drawn rows, or as they are when the champion cannot be scored (the
-    /// reason is logged, and the window is still recorded).
+    /// and on `current`, the rows the multivariate tests drew from the window, or as they are when
+    /// the champion cannot be scored (the reason is logged, and the window is still recorded).
     func rankedWithChampion(
-        _ metrics: WindowMetrics, rows: WindowRows, reference: TableSample, settings: ChampionImportanceOptions, runID: Int?
+        _ metrics: WindowMetrics, rows: WindowRows, drawn current: TableSample, reference: TableSample, settings: ChampionImportanceOptions, runID: Int?
     ) async -> [DriftDriver] {
         guard let multivariate = options.multivariate else { return metrics.drivers }
         let start = metrics.signature.start
-        let current = multivariate.sample(rows, features: analysis.sampledFeatureNames)
         let features = analysis.testedFeatureNames.filter { reference.names.contains($0) && current.names.contains($0) }
         do {
             let registry = ModelRegistry(database: store.database)

@@ -30,12 +30,15 @@ struct WindowAnalysis: Sendable {
 
     var granularity: TimeInterval { TimeInterval(data.granularity.seconds) }
 
-    /// The metrics of one window's rows against its reference (none for a first window).
+    /// The metrics of one window's rows against its reference (none for a first window), and the
+    /// rows drawn from it for the multivariate tests (when they ran), which the champion's
+    /// permutation importances reuse rather than drawing again.
     func metrics(
         of rows: WindowRows, window: WindowSignature, workflow: String, sampleRate: Double,
         reference: MonitorReference?, quarantined: [String: Int]
-    ) async throws -> WindowMetrics {
+    ) async throws -> (metrics: WindowMetrics, drawn: TableSample?) {
         var metrics = WindowMetrics(signature: window, workflow: workflow, sampleRate: sampleRate)
+        var drawn: TableSample?
         let embeddings = embedding.samples(rows, features: data.embeddingFeatures)
         for (slice, indices) in subsets(rows) {
             var judge: ProfiledRows.Judge?
@@ -68,15 +71,15 @@ struct WindowAnalysis: Sendable {
         let drift = metrics.drift.filter { $0.sliceKey == nil }
         metrics.drivers = MultivariateOptions.drivers(classifierShares: nil, drift: drift)
         if let options = multivariate, let base = reference?.profiles.sample {
+            let current = options.sample(rows, features: sampledFeatureNames)
+            drawn = current
             do {
-                (metrics.multivariate, metrics.drivers) = try options.findings(
-                    current: options.sample(rows, features: sampledFeatureNames), reference: base, tested: testedFeatureNames, drift: drift
-                )
+                (metrics.multivariate, metrics.drivers) = try options.findings(current: current, reference: base, tested: testedFeatureNames, drift: drift)
             } catch {
                 logger.info("no multivariate test for a window", metadata: ["window": "\(window.start)", "reason": "\(error)"])
             }
         }
-        return metrics
+        return (metrics, drawn)
     }
 
     /// Tags the window's performance and operational rows with the version that served it and,

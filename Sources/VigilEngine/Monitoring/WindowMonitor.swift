@@ -208,12 +208,12 @@ public struct WindowMonitor: Sendable {
         if let fitted = reference?.profiles.estimator?.modelVersion, let serving = WindowAnalysis.championVersion(of: rows), serving != fitted {
             reference?.profiles.estimator = try await references.estimator(forVersion: serving, before: signature.start, now: signature.end)
         }
-        var metrics = try await analysis.metrics(
+        var (metrics, drawn) = try await analysis.metrics(
             of: rows, window: signature, workflow: workflow, sampleRate: options.sampleRate,
             reference: reference, quarantined: try await references.quarantined(signature)
         )
-        if let settings = options.multivariate?.championImportance, let sample = reference?.profiles.sample, Self.drifted(metrics) {
-            metrics.drivers = await rankedWithChampion(metrics, rows: rows, reference: sample, settings: settings, runID: runID)
+        if let settings = options.multivariate?.championImportance, let sample = reference?.profiles.sample, let drawn, Self.drifted(metrics) {
+            metrics.drivers = await rankedWithChampion(metrics, rows: rows, drawn: drawn, reference: sample, settings: settings, runID: runID)
         }
         let business = try await source.businessMetrics(from: signature.start, to: signature.end, on: database)
         if let problem = business.error { logger.warning("\(problem)", metadata: ["model": "\(model)"]) }
