@@ -114,12 +114,13 @@ public final class Worker: Service, Sendable {
         var failures = 0
         while !isStopping {
             do {
+                // Maintenance and the claim each get the whole call budget: on a loaded database
+                // a slow maintenance pass must not use up the claim's time and void it.
+                try await DatabaseCall.bounded(configuration.callTimeout) { try await self.maintainIfDue() }
                 let free = configuration.concurrency - state.withLock { $0.running.count }
-                let claimed = try await DatabaseCall.bounded(configuration.callTimeout) {
-                    try await self.maintainIfDue()
-                    return free > 0
-                        ? try await self.store.claim(worker: self.configuration.identifier, limit: free, lease: self.configuration.lease, now: self.clock.now()) : []
-                }
+                let claimed = free > 0 ? try await DatabaseCall.bounded(configuration.callTimeout) {
+                    try await self.store.claim(worker: self.configuration.identifier, limit: free, lease: self.configuration.lease, now: self.clock.now())
+                } : []
                 failures = 0
                 for step in claimed { start(step) }
                 if claimed.isEmpty || claimed.count == free {
