@@ -16,25 +16,42 @@ struct LockedRun {
 
 extension RunStore {
     func lockRun(_ id: Int, on connection: PostgresConnection) async throws -> LockedRun {
+        guard let run = try await lockRuns([id], on: connection).first else { throw StoreError(.notFound, "no run \(id)") }
+        return run
+    }
+
+    /// Locks the runs `ids` (those that exist) for the rest of the transaction, in id order: every
+    /// transaction that locks several runs takes them in that order, so no two wait on each other.
+    func lockRuns(_ ids: [Int], on connection: PostgresConnection) async throws -> [LockedRun] {
+        guard !ids.isEmpty else { return [] }
         let rows = try await connection.query("""
-            SELECT workflow, workflow_version, state, params::text, trigger::text, concurrency_key FROM runs WHERE id = \(id) FOR UPDATE
-            """, logger: logger)
-        for try await (workflow, version, state, params, trigger, key) in rows.decode((String, Int, String, String, String, String?).self) {
-            return LockedRun(
+            SELECT id, workflow, workflow_version, state, params::text, trigger::text, concurrency_key FROM runs
+            WHERE id = ANY(\(ids)::bigint[]) ORDER BY id FOR UPDATE
+            """, logger: logger).collect()
+        var runs: [LockedRun] = []
+        for row in rows {
+            // Decoded after the rows are in: a spec not yet cached is read on this same connection.
+            let (id, workflow, version, state, params, trigger, key) = try row.decode((Int, String, Int, String, String, String, String?).self)
+            runs.append(LockedRun(
                 id: id, workflow: workflow, version: version, state: RunState(rawValue: state) ?? .queued,
                 params: try JSONText.decode([String: JSONValue].self, from: params), trigger: try JSONText.decode(RunTrigger.self, from: trigger),
                 concurrencyKey: key, spec: try await specs.spec(workflow, version: version, on: connection, logger: logger)
-            )
+            ))
         }
-        throw StoreError(.notFound, "no run \(id)")
+        return runs
     }
 
     /// The run's steps as the planner sees them.
     func snapshots(ofRun id: Int, on connection: PostgresConnection) async throws -> [String: RunPlanner.Snapshot] {
-        let rows = try await connection.query("SELECT name, state, outputs::text FROM steps WHERE run_id = \(id)", logger: logger)
-        var snapshots: [String: RunPlanner.Snapshot] = [:]
-        for try await (name, state, outputs) in rows.decode((String, String, String?).self) {
-            snapshots[name] = RunPlanner.Snapshot(
+        try await snapshots(ofRuns: [id], on: connection)[id] ?? [:]
+    }
+
+    /// The steps of each of the runs `ids`, as the planner sees them, in one query.
+    func snapshots(ofRuns ids: [Int], on connection: PostgresConnection) async throws -> [Int: [String: RunPlanner.Snapshot]] {
+        let rows = try await connection.query("SELECT run_id, name, state, outputs::text FROM steps WHERE run_id = ANY(\(ids)::bigint[])", logger: logger)
+        var snapshots: [Int: [String: RunPlanner.Snapshot]] = [:]
+        for try await (runID, name, state, outputs) in rows.decode((Int, String, String, String?).self) {
+            snapshots[runID, default: [:]][name] = RunPlanner.Snapshot(
                 state: StepState(rawValue: state) ?? .pending,
                 outputs: try outputs.map { try JSONText.decode([String: JSONValue].self, from: $0) } ?? [:]
             )
@@ -57,42 +74,59 @@ extension RunStore {
     @discardableResult
     func advance(_ run: LockedRun, actor: String, now: Date, cancelled: Bool = false, on connection: PostgresConnection) async throws -> Bool {
         var events: [NewEvent] = []
-        let madeReady = try await advance(run, actor: actor, now: now, cancelled: cancelled, collecting: &events, on: connection)
+        let madeReady = try await advance([run], actor: actor, now: now, cancelled: cancelled, collecting: &events, on: connection)
         try await EventLog.append(events, on: connection, logger: logger)
         if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
         return madeReady
     }
 
-    /// ``advance(_:actor:now:cancelled:on:)`` that leaves the events to the caller, so a batch of
-    /// completions appends its history in one statement.
+    /// ``advance(_:actor:now:cancelled:on:)`` for several locked runs at once, leaving the events
+    /// to the caller, so a batch of completions reads every run's steps in one query, writes
+    /// their changes in one statement each, and appends its history in one more.
     func advance(
-        _ run: LockedRun, actor: String, now: Date, cancelled: Bool = false, collecting events: inout [NewEvent], on connection: PostgresConnection
+        _ runs: [LockedRun], actor: String, now: Date, cancelled: Bool = false, collecting events: inout [NewEvent], on connection: PostgresConnection
     ) async throws -> Bool {
-        var snapshots = try await snapshots(ofRun: run.id, on: connection)
-        let planner = RunPlanner(spec: run.spec)
-        let decisions = planner.advance(&snapshots, base: Self.expressionBase(run), cancelled: cancelled)
-        if !decisions.isEmpty {
+        guard !runs.isEmpty else { return false }
+        let snapshotsByRun = try await snapshots(ofRuns: runs.map(\.id), on: connection)
+        var stepChanges: [(runID: Int, step: String, state: StepState)] = []
+        var runChanges: [(id: Int, state: RunState, error: String?)] = []
+        var freedKeys: [String] = []
+        for run in runs {
+            var snapshots = snapshotsByRun[run.id] ?? [:]
+            let planner = RunPlanner(spec: run.spec)
+            let decisions = planner.advance(&snapshots, base: Self.expressionBase(run), cancelled: cancelled)
+            stepChanges += decisions.map { (run.id, $0.step, $0.to) }
+            events += decisions.map { NewEvent(runID: run.id, step: $0.step, from: StepState.pending.rawValue, to: $0.to.rawValue, actor: actor, reason: $0.reason, at: now) }
+            let next = planner.runState(snapshots)
+            if next != run.state && !(run.state == .queued && next == .running) {
+                let failedSteps = snapshots.filter { $0.value.state == .failed }.map(\.key).sorted()
+                let error = next == .failed ? "step\(failedSteps.count == 1 ? "" : "s") \(failedSteps.joined(separator: ", ")) failed" : nil
+                runChanges.append((run.id, next, error))
+                events.append(NewEvent(runID: run.id, from: run.state.rawValue, to: next.rawValue, actor: actor, reason: error ?? Self.reason(for: next), at: now))
+            }
+            if next.isTerminal, let key = run.concurrencyKey { freedKeys.append(key) }
+        }
+        if !stepChanges.isEmpty {
             try await connection.query("""
                 UPDATE steps s SET state = d.state, ready_at = CASE WHEN d.state = 'ready' THEN \(now) ELSE s.ready_at END,
                                    finished_at = CASE WHEN d.state = 'skipped' THEN \(now) ELSE s.finished_at END
-                FROM unnest(\(decisions.map(\.step))::text[], \(decisions.map(\.to.rawValue))::text[]) AS d(name, state)
-                WHERE s.run_id = \(run.id) AND s.name = d.name
+                FROM unnest(\(stepChanges.map(\.runID))::bigint[], \(stepChanges.map(\.step))::text[], \(stepChanges.map(\.state.rawValue))::text[])
+                     AS d(run_id, name, state)
+                WHERE s.run_id = d.run_id AND s.name = d.name
                 """, logger: logger)
-            events += decisions.map { NewEvent(runID: run.id, step: $0.step, from: StepState.pending.rawValue, to: $0.to.rawValue, actor: actor, reason: $0.reason, at: now) }
         }
-        var madeReady = decisions.contains { $0.to == .ready }
-        let next = planner.runState(snapshots)
-        if next != run.state && !(run.state == .queued && next == .running) {
-            let failedSteps = snapshots.filter { $0.value.state == .failed }.map(\.key).sorted()
-            let error = next == .failed ? "step\(failedSteps.count == 1 ? "" : "s") \(failedSteps.joined(separator: ", ")) failed" : nil
+        if !runChanges.isEmpty {
+            // An empty error is none: the driver's arrays hold no NULLs.
             try await connection.query("""
-                UPDATE runs SET state = \(next.rawValue), error = \(error),
-                                finished_at = CASE WHEN \(next.isTerminal) THEN \(now) ELSE NULL END
-                WHERE id = \(run.id)
+                UPDATE runs r SET state = d.state, error = nullif(d.error, ''),
+                                  finished_at = CASE WHEN d.terminal THEN \(now) ELSE NULL END
+                FROM unnest(\(runChanges.map(\.id))::bigint[], \(runChanges.map(\.state.rawValue))::text[], \(runChanges.map { $0.error ?? "" })::text[],
+                            \(runChanges.map(\.state.isTerminal))::bool[]) AS d(id, state, error, terminal)
+                WHERE r.id = d.id
                 """, logger: logger)
-            events.append(NewEvent(runID: run.id, from: run.state.rawValue, to: next.rawValue, actor: actor, reason: error ?? Self.reason(for: next), at: now))
         }
-        if next.isTerminal, let key = run.concurrencyKey {
+        var madeReady = stepChanges.contains { $0.state == .ready }
+        for key in freedKeys {
             madeReady = try await startNextQueued(key: key, actor: actor, now: now, collecting: &events, on: connection) || madeReady
         }
         return madeReady
@@ -124,8 +158,7 @@ extension RunStore {
             ORDER BY id LIMIT 1
             """, logger: logger).collect()
         guard let id = try rows.first?.decode(Int.self) else { return false }
-        let run = try await lockRun(id, on: connection)
-        return try await advance(run, actor: actor, now: now, collecting: &events, on: connection)
+        return try await advance([try await lockRun(id, on: connection)], actor: actor, now: now, collecting: &events, on: connection)
     }
 
     // MARK: Operations people run

@@ -156,10 +156,8 @@ extension RunStore {
             } + lost.map {
                 NewEvent(runID: $0.runID, step: $0.name, from: StepState.running.rawValue, to: StepState.failed.rawValue, attempt: $0.attempt, actor: actor, reason: $0.reason, at: now)
             }
-            var madeReady = !handedBack.isEmpty
-            for runID in Set(lost.map(\.runID)).sorted() {
-                madeReady = try await advance(try await lockRun(runID, on: connection), actor: actor, now: now, collecting: &events, on: connection) || madeReady
-            }
+            let advanced = try await advance(try await lockRuns(Set(lost.map(\.runID)).sorted(), on: connection), actor: actor, now: now, collecting: &events, on: connection)
+            let madeReady = !handedBack.isEmpty || advanced
             try await EventLog.append(events, on: connection, logger: logger)
             if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
             return handedBack.count + lost.count
@@ -267,11 +265,8 @@ extension RunStore {
                 events.append(NewEvent(runID: completion.runID, step: completion.name, from: StepState.running.rawValue, to: outcome.state.rawValue,
                                        attempt: completion.attempt, actor: worker, reason: outcome.reason, at: now))
             }
-            var madeReady = false
-            for runID in Set(accepted.map(\.runID)).sorted() {
-                let run = try await lockRun(runID, on: connection)
-                madeReady = try await advance(run, actor: worker, now: now, collecting: &events, on: connection) || madeReady
-            }
+            let runs = try await lockRuns(Set(accepted.map(\.runID)).sorted(), on: connection)
+            let madeReady = try await advance(runs, actor: worker, now: now, collecting: &events, on: connection)
             try await EventLog.append(events, on: connection, logger: logger)
             if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
             return Set(accepted.map(\.key))
