@@ -39,48 +39,52 @@ public struct StepCompletion: Sendable {
 extension RunStore {
     /// Leases up to `limit` ready steps to `worker` until `now + lease`, skipping rows other workers
     /// are claiming, and marks their runs running.
+    ///
+    /// One statement, so one round trip: it claims the steps, starts their runs, and appends both
+    /// to the history (steps first, then runs, as a batch of changes always is).
     public func claim(worker: String, limit: Int, lease: TimeInterval, now: Date) async throws -> [ClaimedStep] {
         guard limit > 0 else { return [] }
-        return try await database.transaction { connection in
-            let rows = try await connection.query("""
-                WITH claimable AS (
-                    SELECT run_id, name FROM steps WHERE state = 'ready' AND ready_at <= \(now)
-                    ORDER BY ready_at, run_id LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                )
+        let rows = try await database.client.query("""
+            WITH claimable AS (
+                SELECT run_id, name FROM steps WHERE state = 'ready' AND ready_at <= \(now)
+                ORDER BY ready_at, run_id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            ), claimed AS (
                 UPDATE steps s SET state = 'running', attempt = CASE WHEN s.resuming THEN s.attempt ELSE s.attempt + 1 END,
                                    lease_owner = \(worker), lease_expires_at = \(now.addingTimeInterval(lease)), lease_seconds = \(lease),
                                    started_at = coalesce(s.started_at, \(now))
-                FROM claimable c, runs r
-                WHERE s.run_id = c.run_id AND s.name = c.name AND r.id = s.run_id
-                RETURNING s.run_id, s.name, s.type, s.attempt, s.resuming, s.memo::text, s.idempotency_key, r.workflow, r.workflow_version,
-                          r.params::text, r.trigger::text
-                """, logger: logger)
-            var claimed: [ClaimedStep] = []
-            for try await (runID, name, type, attempt, resuming, memo, key, workflow, version, params, trigger)
-                in rows.decode((Int, String, String, Int, Bool, String?, String, String, Int, String, String).self) {
-                claimed.append(ClaimedStep(
-                    runID: runID, name: name, type: type, attempt: attempt, resuming: resuming,
-                    memo: try memo.map { try JSONText.decode([String: JSONValue].self, from: $0) }, idempotencyKey: key,
-                    workflow: workflow, workflowVersion: version,
-                    params: try JSONText.decode([String: JSONValue].self, from: params), trigger: try JSONText.decode(RunTrigger.self, from: trigger)
-                ))
-            }
-            guard !claimed.isEmpty else { return [] }
-            var events = claimed.map {
-                NewEvent(runID: $0.runID, step: $0.name, from: StepState.ready.rawValue, to: StepState.running.rawValue,
-                         attempt: $0.attempt, actor: worker, reason: $0.resuming ? "resumed" : "claimed", at: now)
-            }
-            let started = try await connection.query("""
-                WITH old AS (SELECT id, state FROM runs WHERE id = ANY(\(Array(Set(claimed.map(\.runID))))::bigint[]) AND state IN ('queued', 'waiting') FOR UPDATE)
+                FROM claimable c
+                WHERE s.run_id = c.run_id AND s.name = c.name
+                RETURNING s.run_id, s.name, s.type, s.attempt, s.resuming, s.memo, s.idempotency_key
+            ), old AS (
+                SELECT id, state FROM runs WHERE id IN (SELECT run_id FROM claimed) AND state IN ('queued', 'waiting') ORDER BY id FOR UPDATE
+            ), started AS (
                 UPDATE runs r SET state = 'running', started_at = coalesce(r.started_at, \(now)) FROM old WHERE r.id = old.id
-                RETURNING r.id, old.state
-                """, logger: logger)
-            for try await (id, from) in started.decode((Int, String).self) {
-                events.append(NewEvent(runID: id, from: from, to: RunState.running.rawValue, actor: worker, reason: "a step started", at: now))
-            }
-            try await EventLog.append(events, on: connection, logger: logger)
-            return claimed
+                RETURNING r.id, old.state AS was
+            ), history AS (
+                INSERT INTO run_events (run_id, step, from_state, to_state, attempt, actor, reason, at)
+                SELECT run_id, step, from_state, 'running', attempt, \(worker), reason, \(now) FROM (
+                    SELECT 0 AS kind, run_id, name AS step, 'ready' AS from_state, attempt,
+                           CASE WHEN resuming THEN 'resumed' ELSE 'claimed' END AS reason FROM claimed
+                    UNION ALL
+                    SELECT 1, id, NULL, was, NULL, 'a step started' FROM started
+                ) e ORDER BY kind, run_id, step
+            )
+            SELECT c.run_id, c.name, c.type, c.attempt, c.resuming, c.memo::text, c.idempotency_key, r.workflow, r.workflow_version,
+                   r.params::text, r.trigger::text
+            FROM claimed c JOIN runs r ON r.id = c.run_id
+            ORDER BY c.run_id, c.name
+            """, logger: logger)
+        var claimed: [ClaimedStep] = []
+        for try await (runID, name, type, attempt, resuming, memo, key, workflow, version, params, trigger)
+            in rows.decode((Int, String, String, Int, Bool, String?, String, String, Int, String, String).self) {
+            claimed.append(ClaimedStep(
+                runID: runID, name: name, type: type, attempt: attempt, resuming: resuming,
+                memo: try memo.map { try JSONText.decode([String: JSONValue].self, from: $0) }, idempotencyKey: key,
+                workflow: workflow, workflowVersion: version,
+                params: try JSONText.decode([String: JSONValue].self, from: params), trigger: try JSONText.decode(RunTrigger.self, from: trigger)
+            ))
         }
+        return claimed
     }
 
     /// Calls `ready` each time a transaction makes steps ready (`NOTIFY vigil_ready`), on one
