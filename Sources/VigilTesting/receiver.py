@@ -4,8 +4,9 @@
 Usage: receiver.py LOG_FILE PORT_FILE
 Paths: /ok answers 200 with a JSON body; /flaky answers 500 to its first two requests, then 200;
 /missing answers 404; /bad answers 400; /hang never answers (holds the connection for a minute);
-/slow answers 200 after 10 seconds (logged on arrival, so a test sees it in flight, and has time to act
-even on a loaded machine);
+/slow answers 200 after 10 seconds (logged on arrival, so a test sees it in flight), and after a
+request to /control/kill-on-slow/PID the next request to /slow SIGKILLs process PID as it arrives (a
+sender killed mid-delivery however slowly the test itself runs);
 /outage/... answers 503 between a request to /control/down and one to /control/up (an outage
 a test starts and ends), else 200; POST /train is a training service (it reads the training data
 file the request names, checks its SHA-256, and answers "running" with a status URL), and
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 log_path = sys.argv[1]
 counts = {}
-state = {"down": False}
+state = {"down": False, "kill": None}
 jobs = []
 
 
@@ -40,12 +41,18 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/slow":
             with open(log_path, "a") as log:
                 log.write(json.dumps({key: value for key, value in dict(record, status="200").items() if value is not None}) + "\n")
-            import time
+            import os, signal, time
+            victim, state["kill"] = state["kill"], None
+            if victim is not None:
+                os.kill(victim, signal.SIGKILL)
             time.sleep(10)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.send_header("Connection", "close")
-            self.end_headers()
+            try:
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+            except OSError:
+                pass  # the sender is gone
             return
         if self.path == "/hang":
             import time
@@ -57,6 +64,9 @@ class Handler(BaseHTTPRequestHandler):
             status, reply = 404, b"no such thing"
         elif self.path == "/bad":
             status, reply = 400, b"invalid routing key"
+        elif self.path.startswith("/control/kill-on-slow/"):
+            state["kill"] = int(self.path.rsplit("/", 1)[1])
+            status, reply = 200, b""
         elif self.path in ("/control/down", "/control/up"):
             state["down"] = self.path == "/control/down"
             status, reply = 200, b""
