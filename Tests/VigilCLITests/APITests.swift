@@ -286,7 +286,7 @@ struct OpenAPIConformanceTests {
     }
 }
 
-@Suite("Prometheus scraping vigil serve", .timeLimit(.minutes(2)))
+@Suite("Prometheus scraping vigil serve", .timeLimit(.minutes(4)))
 struct PrometheusScrapeTests {
     @Test("a real Prometheus scrapes /metrics with a viewer token and reads runs, queue depth, alerts, drift, performance and ingest; a sensitive model stays out")
     func scrape() async throws {

@@ -5,7 +5,7 @@ import VigilTesting
 
 /// `vigil serve --channels FILE`: every service the process starts notifies the file's channels,
 /// not only the alert keeper.
-@Suite("vigil serve --channels", .timeLimit(.minutes(2)))
+@Suite("vigil serve --channels", .timeLimit(.minutes(4)))
 struct ServeChannelsTests {
     @Test("a run's escalate step, executed by a worker vigil serve started, notifies a channel named only in --channels; the links it carries open the web view's pages")
     func workersUseTheChannelsFile() async throws {

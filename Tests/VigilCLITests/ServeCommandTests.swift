@@ -34,7 +34,7 @@ struct ServeDidNotStart: Error, CustomStringConvertible {
     var description: String { "vigil serve did not start listening within 60 s; its standard error:\n\(standardError)" }
 }
 
-@Suite("vigil serve", .timeLimit(.minutes(2)))
+@Suite("vigil serve", .timeLimit(.minutes(4)))
 struct ServeCommandTests {
     static let workflow = """
         name: fraud-retrain

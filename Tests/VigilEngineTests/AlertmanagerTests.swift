@@ -78,7 +78,7 @@ func getJSON(_ url: String) async throws -> Any {
     return try JSONSerialization.jsonObject(with: Data(buffer: body))
 }
 
-@Suite("Escalation to a real Prometheus Alertmanager", .timeLimit(.minutes(2)))
+@Suite("Escalation to a real Prometheus Alertmanager", .timeLimit(.minutes(4)))
 struct AlertmanagerTests {
     @Test("a hard alert arrives in Alertmanager with its labels and annotations; resolving it closes it there")
     func alertmanagerRoundTrip() async throws {

@@ -4,7 +4,7 @@ import VigilEngine
 import VigilStore
 import VigilTesting
 
-@Suite("Graceful shutdown", .timeLimit(.minutes(2)))
+@Suite("Graceful shutdown", .timeLimit(.minutes(4)))
 struct DrainTests {
     @Test("SIGTERM drains a worker process: the running step finishes and is recorded, then the process exits 0")
     func drainOnSIGTERM() async throws {

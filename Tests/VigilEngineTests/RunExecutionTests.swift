@@ -317,7 +317,7 @@ struct RunExecutionTests {
     }
 }
 
-@Suite("Workflow versions and runs", .timeLimit(.minutes(2)))
+@Suite("Workflow versions and runs", .timeLimit(.minutes(4)))
 struct PinnedVersionTests {
     @Test("a running run keeps the version it started on when a new version is applied")
     func pinned() async throws {

@@ -17,7 +17,7 @@ struct ProduceStep: WorkflowStep {
     }
 }
 
-@Suite("Built-in step types", .timeLimit(.minutes(2)))
+@Suite("Built-in step types", .timeLimit(.minutes(4)))
 struct StepTypeTests {
     @Test("http: retries 5xx with the same idempotency key, fails for good on 404, returns a JSON body")
     func http() async throws {
