@@ -117,13 +117,21 @@ public struct EmbeddedCluster: Sendable {
         configuration(for: try readConnection())
     }
 
-    /// Removes the cluster's files; the server must be stopped first.
+    /// Stops the server and removes the cluster's files: ``home``, and the folder under
+    /// `/var/lib/vigil` that `HOME/pg` links to when ``serverRoot(for:)`` made one.
     public func destroy() throws(StoreError) {
         try stop()
-        do {
-            try FileManager.default.removeItem(at: home)
-        } catch {
-            throw StoreError(.embeddedCluster, "cannot remove \(home.path): \(error.localizedDescription)")
+        // Only a folder Vigil made there: a link the user made elsewhere is theirs to keep.
+        let linked = dataDirectory.deletingLastPathComponent().standardizedFileURL
+        let made = linked.path.hasPrefix(Self.sharedRoot.path + "/") ? [linked] : []
+        for folder in [home] + made {
+            do {
+                try FileManager.default.removeItem(at: folder)
+            } catch let error as CocoaError where error.code == .fileNoSuchFile {
+                continue
+            } catch {
+                throw StoreError(.embeddedCluster, "cannot remove \(folder.path): \(error.localizedDescription)")
+            }
         }
     }
 
@@ -195,19 +203,22 @@ public struct EmbeddedCluster: Sendable {
         return (root, dataDirectory)
     }
 
+    /// Where clusters whose home the server's user cannot reach keep their data, one folder each.
+    static let sharedRoot = URL(fileURLWithPath: "/var/lib/vigil/clusters")
+
     /// A folder the server's user can reach: ``home`` itself, or, when Vigil runs as root in a folder
     /// that user cannot traverse (a project under `/root`), one under `/var/lib/vigil` that `HOME/pg` links to.
     private func serverRoot(for server: ServerBinaries) throws(StoreError) -> URL {
         guard !server.canReach(home) else { return home }
         let digest = home.path.sha256Hex.prefix(16)
-        let root = URL(fileURLWithPath: "/var/lib/vigil/clusters/\(digest)")
+        let root = Self.sharedRoot.appendingPathComponent(String(digest))
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o755])
         } catch {
             throw StoreError(.embeddedCluster, "cannot create \(root.path): \(error.localizedDescription)")
         }
-        for folder in ["/var/lib/vigil", "/var/lib/vigil/clusters", root.path] { chmod(folder, 0o755) }
+        for folder in [Self.sharedRoot.deletingLastPathComponent().path, Self.sharedRoot.path, root.path] { chmod(folder, 0o755) }
         guard server.canReach(root) else {
             throw StoreError(.embeddedCluster, "user '\(server.runAs ?? "")' cannot reach \(root.path); set VIGIL_HOME to a folder it can reach")
         }

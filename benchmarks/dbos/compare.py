@@ -28,6 +28,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -148,6 +149,8 @@ def main() -> None:
     arguments = parser.parse_args()
 
     home = tempfile.mkdtemp(prefix="vigil-dbos-bench-")
+    # Readable by the cluster's unprivileged server user, so its data stays inside `home` and goes with it.
+    os.chmod(home, 0o755)
     environment = dict(os.environ, VIGIL_HOME=home)
     server = arguments.server_url or subprocess.run(
         [arguments.vigil, "db", "url"], check=True, capture_output=True, text=True, env=environment
@@ -160,6 +163,7 @@ def main() -> None:
     finally:
         if not arguments.server_url:
             subprocess.run([arguments.vigil, "db", "stop"], env=environment, capture_output=True, check=False)
+        shutil.rmtree(home, ignore_errors=True)
     best = max(direct, queued)
     print(json.dumps({
         "benchmark": "engine_vs_dbos", "dbos_version": metadata.version("dbos"),
