@@ -141,4 +141,21 @@ struct SliceAlertTests {
             }
         }
     }
+
+    @Test("a multivariate rule judged per slice would never fire: the workflow is refused at the rule's line and column")
+    func wholeWindowRuleUnderSlices() async throws {
+        try await TestDatabase.withFresh { database in
+            do {
+                _ = try await EngineFixtures.apply(RegionalLog.workflow(evaluate: "for_each_slice: region\nhard:\n  multivariate: true"), to: database)
+                Issue.record("a workflow judging multivariate drift per slice was accepted")
+            } catch {
+                let message = "\(error)"
+                #expect(message.contains("step 'evaluate': hard.multivariate reads multivariate drift, which is measured for the whole window, not per slice"), "\(message)")
+                // The line of `multivariate:` in the generated workflow, at its column.
+                let line = RegionalLog.workflow(evaluate: "for_each_slice: region\nhard:\n  multivariate: true").split(separator: "\n", omittingEmptySubsequences: false)
+                    .firstIndex { $0.contains("multivariate: true") }.map { $0 + 1 }
+                #expect(line.map { message.contains(":\($0):9:") } == true, "\(message)")
+            }
+        }
+    }
 }

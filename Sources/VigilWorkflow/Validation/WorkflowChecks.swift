@@ -218,7 +218,21 @@ struct WorkflowChecks {
         } catch {
             reader.report(location, "\(context): \(error.description)")
         }
+        // Rules that read the whole window or stream would never fire when judged per slice.
+        for level in ["soft", "hard"] {
+            guard let entry = source.with.first(where: { $0.key == level }), case let .mapping(rules, _) = entry.value else { continue }
+            for rule in rules {
+                guard let reads = Self.wholeWindowRules[rule.key] else { continue }
+                reader.report(rule.keyLocation, "\(context): \(level).\(rule.key) \(reads), not per slice: give it an evaluate step without slice or for_each_slice")
+            }
+        }
     }
+
+    /// Evaluate rules that judge only the whole window, with what they read.
+    private static let wholeWindowRules = [
+        "multivariate": "reads multivariate drift, which is measured for the whole window",
+        "detector": "reads an online detector, which follows the model's whole stream",
+    ]
 
     private static func integer(_ node: YAMLNode) -> Int? {
         guard case let .scalar(scalar) = node, !scalar.isQuoted else { return nil }
