@@ -19,12 +19,12 @@ _TERMINAL_RUN_STATES = {"succeeded", "failed", "cancelled"}
 class Vigil:
     """A connection to one Vigil server (``vigil serve``) with one API token.
 
-    Logging (``log_predictions``, ``log_shadow``, ``log_labels``) only queues rows: a daemon
-    thread sends them in batches of ``batch_size`` rows, at least every ``flush_interval``
-    seconds, retrying a failed batch up to ``max_attempts`` times with exponential backoff from
-    ``backoff`` seconds. At most ``max_queue`` rows wait; beyond that new rows are dropped and
-    counted (``stats``), and a warning is logged on the ``vigil_client`` logger at most every
-    ten seconds. Logging never blocks on the network and never raises because Vigil is down. Rows
+    Logging (``log_predictions``, ``log_shadow``, ``log_labels``) only queues rows: background
+    threads send them in batches of ``batch_size`` rows (encoding the next batch while the last is
+    sent), at least every ``flush_interval`` seconds, retrying a failed batch up to
+    ``max_attempts`` times with exponential backoff from ``backoff`` seconds. At most
+    ``max_queue`` rows wait; beyond that new rows are dropped and counted (``stats``), and a
+    warning is logged on the ``vigil_client`` logger at most every ten seconds. Logging never blocks on the network and never raises because Vigil is down. Rows
     are idempotent by request id: a batch sent twice is stored once. At exit the client flushes
     for up to ``close_timeout`` seconds.
 

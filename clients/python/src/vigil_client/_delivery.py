@@ -1,10 +1,15 @@
 """Background delivery: a bounded queue, batches by size and time, retries with backoff, and
-counts of what was sent and what was dropped. The caller's thread never waits on the network."""
+counts of what was sent and what was dropped. The caller's thread never waits on the network.
+
+Two daemon threads share the work: one takes the next batch off the queue and encodes it while
+the other sends the batch before it, so the client's serialising and Vigil's storing overlap.
+Batches are still sent one at a time and in order."""
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import random
 import threading
 import time
@@ -19,6 +24,9 @@ logger = logging.getLogger("vigil_client")
 
 #: Where a row goes: ("inferences", model, role, version) or ("labels", model, "", "").
 Destination = Tuple[str, str, str, str]
+
+#: One encoder for every row: ``json.dumps`` with these options would build a new one per row.
+_ENCODE_ROW = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,12 @@ class DeliveryStats:
     last_error: Optional[str] = None
 
 
+#: A batch ready to send: per destination, its encoded body and its row count.
+_Encoded = List[Tuple[Destination, bytes, int]]
+
+
 class Delivery:
-    """Sends queued rows in batches from one daemon thread."""
+    """Sends queued rows in batches: one daemon thread encodes, another sends."""
 
     def __init__(
         self, transport: Transport, *, batch_size: int, flush_interval: float, max_queue: int, max_attempts: int, backoff: float
@@ -59,12 +71,17 @@ class Delivery:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._stats = DeliveryStats()
+        #: Rows taken off the queue and not yet handled: the batch being encoded and the one being sent.
         self._in_flight = 0
         self._flush_requested = False
         self._closing = False
         self._last_warning = 0.0
+        #: At most one encoded batch waits while another is sent.
+        self._outbox: "queue.Queue[Optional[_Encoded]]" = queue.Queue(maxsize=1)
         self._thread = threading.Thread(target=self._run, name="vigil-client-delivery", daemon=True)
+        self._sender = threading.Thread(target=self._send_loop, name="vigil-client-sender", daemon=True)
         self._thread.start()
+        self._sender.start()
 
     @property
     def stats(self) -> DeliveryStats:
@@ -109,12 +126,14 @@ class Delivery:
             if left:
                 self._drop_locked(left, "still queued when the client closed")
             self._wake.notify_all()
-        self._thread.join(timeout=max(0.1, self._backoff * 2))
+        for thread in (self._thread, self._sender):
+            thread.join(timeout=max(0.1, self._backoff * 2))
         return self.stats
 
-    # The delivery thread.
+    # The delivery threads.
 
     def _run(self) -> None:
+        """Takes batches off the queue and encodes them for the sender thread."""
         while True:
             with self._lock:
                 deadline = time.monotonic() + self._flush_interval
@@ -123,29 +142,52 @@ class Delivery:
                     if remaining <= 0:
                         break
                     self._wake.wait(remaining)
-                if self._closing and not self._queue:
-                    return
-                batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
-                self._in_flight = len(batch)
+                done = self._closing and not self._queue
+                batch = [] if done else [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
+                self._in_flight += len(batch)
                 if not self._queue:
                     self._flush_requested = False
+            if done:
+                # Outside the lock: the sender may be holding the outbox's one place and need the lock.
+                self._outbox.put(None)
+                return
+            if not batch:
+                continue
             try:
                 groups: Dict[Destination, List[Dict[str, Any]]] = {}
                 for destination, row in batch:
                     groups.setdefault(destination, []).append(row)
-                for destination, rows in groups.items():
-                    self._send(destination, rows)
+                encoded = [(destination, "\n".join(map(_ENCODE_ROW, rows)).encode("utf-8"), len(rows)) for destination, rows in groups.items()]
             except Exception as error:  # never let the thread die: count and carry on
-                with self._lock:
-                    self._drop_locked(len(batch), f"unexpected error: {error!r}")
-            finally:
-                with self._lock:
-                    self._in_flight = 0
-                    self._wake.notify_all()
+                self._handled(len(batch), f"unexpected error: {error!r}")
+                continue
+            self._outbox.put(encoded)
 
-    def _send(self, destination: Destination, rows: List[Dict[str, Any]]) -> None:
+    def _send_loop(self) -> None:
+        """Sends encoded batches one at a time, in order, until the encoder says it is done."""
+        while True:
+            encoded = self._outbox.get()
+            if encoded is None:
+                return
+            for destination, body, count in encoded:
+                try:
+                    self._send(destination, body, count)
+                except Exception as error:  # never let the thread die: count and carry on
+                    self._handled(count, f"unexpected error: {error!r}")
+                else:
+                    self._handled(count, None)
+
+    def _handled(self, count: int, dropped_because: Optional[str]) -> None:
+        """Marks `count` in-flight rows handled (dropped, when a reason is given) and wakes flush()."""
+        with self._lock:
+            if dropped_because is not None:
+                self._drop_locked(count, dropped_because)
+            self._in_flight -= count
+            self._wake.notify_all()
+
+    def _send(self, destination: Destination, body: bytes, count: int) -> None:
+        """Posts one encoded batch of `count` rows, retrying as configured; records the outcome."""
         kind, model, role, version = destination
-        body = "\n".join(json.dumps(row, separators=(",", ":"), ensure_ascii=False) for row in rows).encode("utf-8")
         path = f"/api/v1/models/{model}/{kind}"
         query = {"role": role, "model_version": version} if kind == "inferences" else None
         for attempt in range(self._max_attempts):
@@ -155,20 +197,20 @@ class Delivery:
                 problem = error.message
             else:
                 if 200 <= answer.status < 300:
-                    self._record_sent(len(rows), answer.json() or {})
+                    self._record_sent(count, answer.json() or {})
                     return
                 problem = str(error_of(answer))
                 if 400 <= answer.status < 500 and answer.status not in (408, 425, 429):
                     with self._lock:
-                        self._stats = replace(self._stats, rejected=self._stats.rejected + len(rows), last_error=problem)
-                    logger.warning("Vigil refused %d %s rows for %s: %s", len(rows), kind, model, problem)
+                        self._stats = replace(self._stats, rejected=self._stats.rejected + count, last_error=problem)
+                    logger.warning("Vigil refused %d %s rows for %s: %s", count, kind, model, problem)
                     return
             with self._lock:
                 closing = self._closing
             if attempt + 1 < self._max_attempts and not closing:
                 time.sleep(min(30.0, self._backoff * (2 ** attempt)) * (0.5 + random.random() / 2))
         with self._lock:
-            self._drop_locked(len(rows), problem)
+            self._drop_locked(count, problem)
 
     def _record_sent(self, count: int, report: Dict[str, Any]) -> None:
         with self._lock:
