@@ -55,6 +55,9 @@ def rows(patients: Patients, start: dt.datetime, count: int, drifted: bool, pref
 def main() -> None:
     vigil_binary = os.environ.get("VIGIL", os.path.join(HERE, "../../.build/debug/vigil"))
     folder = tempfile.mkdtemp(prefix="vigil-example-")
+    # Readable by the embedded cluster's server user (PostgreSQL runs unprivileged under root), so
+    # its data stays in `folder` and goes with it.
+    os.chmod(folder, 0o755)
     server = serving = None
     try:
         server = subprocess.Popen([vigil_binary, "serve", "--port", "0"], cwd=folder, env=clean_environment(),
@@ -129,6 +132,8 @@ def main() -> None:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        # `vigil serve` started the embedded cluster; it runs until stopped.
+        subprocess.run([vigil_binary, "db", "stop"], cwd=folder, env=clean_environment(), capture_output=True, timeout=120)
         if os.environ.get("VIGIL_EXAMPLE_KEEP"):
             print(f"kept {folder}", file=sys.stderr)
         else:
