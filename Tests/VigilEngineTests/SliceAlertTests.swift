@@ -132,29 +132,30 @@ struct SliceAlertTests {
 
     @Test("a slice rule names a slice the workflow declares, or the workflow is refused at its line and column, saying which ones it does")
     func undeclaredSlice() async throws {
-        try await TestDatabase.withFresh { database in
-            do {
-                _ = try await EngineFixtures.apply(RegionalLog.workflow(evaluate: "for_each_slice: country\nhard: { drift_share: 0.5 }"), to: database)
-                Issue.record("a workflow slicing by an undeclared expression was accepted")
-            } catch {
-                #expect("\(error)".contains("step 'evaluate': for_each_slice 'country' is not among the workflow's data.slices (declared: region)"), "\(error)")
-            }
-        }
+        let message = try await Self.refusal(evaluate: "for_each_slice: country\nhard: { drift_share: 0.5 }")
+        #expect(message.contains("step 'evaluate': for_each_slice 'country' is not among the workflow's data.slices (declared: region)"), "\(message)")
     }
 
     @Test("a multivariate rule judged per slice would never fire: the workflow is refused at the rule's line and column")
     func wholeWindowRuleUnderSlices() async throws {
+        let evaluate = "for_each_slice: region\nhard:\n  multivariate: true"
+        let message = try await Self.refusal(evaluate: evaluate)
+        #expect(message.contains("step 'evaluate': hard.multivariate reads multivariate drift, which is measured for the whole window, not per slice"), "\(message)")
+        // The line of `multivariate:` in the generated workflow, at its column.
+        let line = RegionalLog.workflow(evaluate: evaluate).split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0.contains("multivariate: true") }.map { $0 + 1 }
+        #expect(line.map { message.contains(":\($0):9:") } == true, "\(message)")
+    }
+
+    /// Why applying the regions workflow with this evaluate step is refused; records an issue if it is not.
+    private static func refusal(evaluate: String) async throws -> String {
         try await TestDatabase.withFresh { database in
             do {
-                _ = try await EngineFixtures.apply(RegionalLog.workflow(evaluate: "for_each_slice: region\nhard:\n  multivariate: true"), to: database)
-                Issue.record("a workflow judging multivariate drift per slice was accepted")
+                _ = try await EngineFixtures.apply(RegionalLog.workflow(evaluate: evaluate), to: database)
+                Issue.record("the workflow was accepted with evaluate: \(evaluate)")
+                return ""
             } catch {
-                let message = "\(error)"
-                #expect(message.contains("step 'evaluate': hard.multivariate reads multivariate drift, which is measured for the whole window, not per slice"), "\(message)")
-                // The line of `multivariate:` in the generated workflow, at its column.
-                let line = RegionalLog.workflow(evaluate: "for_each_slice: region\nhard:\n  multivariate: true").split(separator: "\n", omittingEmptySubsequences: false)
-                    .firstIndex { $0.contains("multivariate: true") }.map { $0 + 1 }
-                #expect(line.map { message.contains(":\($0):9:") } == true, "\(message)")
+                return "\(error)"
             }
         }
     }
