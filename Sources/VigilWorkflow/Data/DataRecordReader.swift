@@ -86,14 +86,14 @@ public final class DataRecordReader {
             jsonPosition = min(end + 1, bytes.count)
             guard slice.contains(where: { !($0 == 32 || $0 == 9 || $0 == 13) }) else { continue }
             let line = jsonLine
-            guard let object = try? JSONSerialization.jsonObject(with: Data(slice), options: []) else {
-                throw DataFileError(file: file, line: line, "not valid JSON (a truncated or malformed line)")
-            }
-            guard let record = object as? [String: Any] else {
-                throw DataFileError(file: file, line: line, "expected a JSON object per line")
+            let entries: [JSONLineParser.Entry]
+            if let fast = slice.withUnsafeBytes(JSONLineParser.entries(of:)) {
+                entries = fast
+            } else {
+                entries = try Self.foundationEntries(slice, file: file, line: line)
             }
             var values = [JSONRecordValue](repeating: .missing, count: columnNames.count)
-            func put(_ key: String, _ value: Any) throws(DataFileError) {
+            for (key, value) in entries {
                 let index: Int
                 if let known = columnIndex[key] {
                     index = known
@@ -103,18 +103,32 @@ public final class DataRecordReader {
                     columnNames.append(key)
                     values.append(.missing)
                 }
-                values[index] = try JSONRecordValue(value, key: key, file: file, line: line)
-            }
-            for key in record.keys.sorted() {
-                if key == "features", let nested = record[key] as? [String: Any] {
-                    for inner in nested.keys.sorted() { try put(inner, nested[inner]!) }
-                } else {
-                    try put(key, record[key]!)
-                }
+                values[index] = value
             }
             return DataRecord(line: line, storage: .json(values))
         }
         return nil
+    }
+
+    /// A line read by Foundation, for what ``JSONLineParser`` leaves to it: its fields in the same
+    /// order (top-level keys sorted, a `features` object's keys sorted in its place), or the error
+    /// naming the line.
+    static func foundationEntries(_ slice: ArraySlice<UInt8>, file: String, line: Int) throws(DataFileError) -> [JSONLineParser.Entry] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(slice), options: []) else {
+            throw DataFileError(file: file, line: line, "not valid JSON (a truncated or malformed line)")
+        }
+        guard let record = object as? [String: Any] else {
+            throw DataFileError(file: file, line: line, "expected a JSON object per line")
+        }
+        var entries: [JSONLineParser.Entry] = []
+        for key in record.keys.sorted() {
+            if key == "features", let nested = record[key] as? [String: Any] {
+                for inner in nested.keys.sorted() { entries.append((inner, try JSONRecordValue(nested[inner]!, key: inner, file: file, line: line))) }
+            } else {
+                entries.append((key, try JSONRecordValue(record[key]!, key: key, file: file, line: line)))
+            }
+        }
+        return entries
     }
 }
 
@@ -241,7 +255,7 @@ public struct DataRecord {
 }
 
 /// A JSON field reduced to what a data record holds.
-enum JSONRecordValue {
+enum JSONRecordValue: Equatable {
     case missing
     case number(Double)
     case bool(Bool)
@@ -268,7 +282,7 @@ enum JSONRecordValue {
 
 /// JSON's number grammar, checked on bytes.
 enum JSONNumberSyntax {
-    static func matches(_ bytes: ArraySlice<UInt8>) -> Bool {
+    static func matches<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> Bool where Bytes.Index == Int {
         var index = bytes.startIndex
         let end = bytes.endIndex
         func digits() -> Int {
