@@ -67,6 +67,12 @@ public struct VigilProcess: Sendable {
             self.folder = folder
         }
 
+        /// A process a test stopped (or killed) without waiting for it leaves no output folder
+        /// behind; the files stay open to the process if it still runs.
+        deinit {
+            try? FileManager.default.removeItem(at: folder)
+        }
+
         public var processIdentifier: Int32 { process.processIdentifier }
 
         /// What the process has written to standard output so far.
