@@ -61,7 +61,7 @@ extension RunStore {
                 UPDATE runs r SET state = 'running', started_at = coalesce(r.started_at, \(now)) FROM old WHERE r.id = old.id
                 RETURNING r.id, old.state AS was
             ), history AS (
-                INSERT INTO run_events (run_id, step, from_state, to_state, attempt, actor, reason, at)
+                INSERT INTO run_events (\(unescaped: EventLog.columns))
                 SELECT run_id, step, from_state, 'running', attempt, \(worker), reason, \(now) FROM (
                     SELECT 0 AS kind, run_id, name AS step, 'ready' AS from_state, attempt,
                            CASE WHEN resuming THEN 'resumed' ELSE 'claimed' END AS reason FROM claimed
