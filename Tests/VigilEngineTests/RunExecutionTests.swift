@@ -51,6 +51,24 @@ struct RunExecutionTests {
         }
     }
 
+    @Test("an idle worker is woken by the notification a new run sends with its history, not by its poll")
+    func newRunWakesIdleWorker() async throws {
+        try await TestDatabase.withFresh { database in
+            try await EngineFixtures.createSideEffects(database)
+            _ = try await EngineFixtures.apply(Self.diamond, to: database)
+            var configuration = EngineFixtures.workerConfiguration()
+            // Far longer than the wait below: only `NOTIFY vigil_ready` can start the run in time.
+            configuration.pollInterval = 600
+            let run = try await EngineFixtures.withWorkers(database, configuration: configuration) {
+                try await Task.sleep(for: .seconds(1))
+                let creation = try await RunLauncher(database: database).start("diamond", trigger: .init(kind: .manual, actor: "alice"))
+                return try await EngineFixtures.waitForRun(creation.runID, in: database, timeout: .seconds(60))
+            }
+            #expect(run.state == .succeeded)
+            try await Self.expectReplay(run.id, database)
+        }
+    }
+
     /// Replaying `run_events` gives every step's and the run's final state.
     static func expectReplay(_ id: Int, _ database: Database) async throws {
         let store = RunStore(database: database)

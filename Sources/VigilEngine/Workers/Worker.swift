@@ -114,19 +114,20 @@ public final class Worker: Service, Sendable {
         var failures = 0
         while !isStopping {
             do {
-                // Maintenance and the claim each get the whole call budget: on a loaded database
-                // a slow maintenance pass must not use up the claim's time and void it.
-                try await DatabaseCall.bounded(configuration.callTimeout) { try await self.maintainIfDue() }
+                // The claim comes first, so a ready step never waits behind maintenance. The two
+                // each get the whole call budget: on a loaded database a slow maintenance pass must
+                // not use up the claim's time and void it.
                 let free = configuration.concurrency - state.withLock { $0.running.count }
                 let claimed = free > 0 ? try await DatabaseCall.bounded(configuration.callTimeout) {
                     try await self.store.claim(worker: self.configuration.identifier, limit: free, lease: self.configuration.lease, now: self.clock.now())
                 } : []
-                failures = 0
                 for step in claimed { start(step) }
-                if claimed.isEmpty || claimed.count == free {
-                    let poll = configuration.pollInterval
-                    await wake.wait { try await Task.sleep(for: .milliseconds(Int64(poll * 1_000))) }
-                }
+                try await DatabaseCall.bounded(configuration.callTimeout) { try await self.maintainIfDue() }
+                failures = 0
+                // Every ready step that fitted was claimed; what becomes ready later, or a step
+                // finishing and freeing room, fires the signal (a fire while claiming is kept).
+                let poll = configuration.pollInterval
+                await wake.wait { try await Task.sleep(for: .milliseconds(Int64(poll * 1_000))) }
             } catch {
                 failures += 1
                 let delay = min(5.0, 0.2 * pow(2, Double(min(failures, 5))))

@@ -25,20 +25,29 @@ extension RunStore {
     func lockRuns(_ ids: [Int], on connection: PostgresConnection) async throws -> [LockedRun] {
         guard !ids.isEmpty else { return [] }
         let rows = try await connection.query("""
-            SELECT id, workflow, workflow_version, state, params::text, trigger::text, concurrency_key FROM runs
+            SELECT \(unescaped: Self.lockedRunColumns) FROM runs r
             WHERE id = ANY(\(ids)::bigint[]) ORDER BY id FOR UPDATE
             """, logger: logger).collect()
         var runs: [LockedRun] = []
         for row in rows {
             // Decoded after the rows are in: a spec not yet cached is read on this same connection.
-            let (id, workflow, version, state, params, trigger, key) = try row.decode((Int, String, Int, String, String, String, String?).self)
-            runs.append(LockedRun(
-                id: id, workflow: workflow, version: version, state: RunState(rawValue: state) ?? .queued,
-                params: try JSONText.decode([String: JSONValue].self, from: params), trigger: try JSONText.decode(RunTrigger.self, from: trigger),
-                concurrencyKey: key, spec: try await specs.spec(workflow, version: version, on: connection, logger: logger)
-            ))
+            runs.append(try await lockedRun(try row.decode(LockedRunRow.self), on: connection))
         }
         return runs
+    }
+
+    /// The columns of `runs r` a ``LockedRun`` is made of, decoded as ``LockedRunRow``.
+    static let lockedRunColumns = "r.id, r.workflow, r.workflow_version, r.state, r.params::text, r.trigger::text, r.concurrency_key"
+    typealias LockedRunRow = (Int, String, Int, String, String, String, String?)
+
+    /// A locked run from its ``lockedRunColumns``, with its spec (read on `connection` when not cached).
+    func lockedRun(_ row: LockedRunRow, on connection: PostgresConnection) async throws -> LockedRun {
+        let (id, workflow, version, state, params, trigger, key) = row
+        return LockedRun(
+            id: id, workflow: workflow, version: version, state: RunState(rawValue: state) ?? .queued,
+            params: try JSONText.decode([String: JSONValue].self, from: params), trigger: try JSONText.decode(RunTrigger.self, from: trigger),
+            concurrencyKey: key, spec: try await specs.spec(workflow, version: version, on: connection, logger: logger)
+        )
     }
 
     /// The run's steps as the planner sees them.
@@ -75,19 +84,22 @@ extension RunStore {
     func advance(_ run: LockedRun, actor: String, now: Date, cancelled: Bool = false, on connection: PostgresConnection) async throws -> Bool {
         var events: [NewEvent] = []
         let madeReady = try await advance([run], actor: actor, now: now, cancelled: cancelled, collecting: &events, on: connection)
-        try await EventLog.append(events, on: connection, logger: logger)
-        if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
+        try await EventLog.append(events, notifyingReady: madeReady, on: connection, logger: logger)
         return madeReady
     }
 
     /// ``advance(_:actor:now:cancelled:on:)`` for several locked runs at once, leaving the events
     /// to the caller, so a batch of completions reads every run's steps in one query, writes
     /// their changes in one statement each, and appends its history in one more.
+    ///
+    /// `knownSteps` are the runs' steps when this transaction has just written every one of them
+    /// (a new run), so they need not be read back.
     func advance(
-        _ runs: [LockedRun], actor: String, now: Date, cancelled: Bool = false, collecting events: inout [NewEvent], on connection: PostgresConnection
+        _ runs: [LockedRun], actor: String, now: Date, cancelled: Bool = false, knownSteps: [Int: [String: RunPlanner.Snapshot]]? = nil,
+        collecting events: inout [NewEvent], on connection: PostgresConnection
     ) async throws -> Bool {
         guard !runs.isEmpty else { return false }
-        let snapshotsByRun = try await snapshots(ofRuns: runs.map(\.id), on: connection)
+        let snapshotsByRun = if let knownSteps { knownSteps } else { try await snapshots(ofRuns: runs.map(\.id), on: connection) }
         var stepChanges: [(runID: Int, step: String, state: StepState)] = []
         var runChanges: [(id: Int, state: RunState, error: String?)] = []
         var freedKeys: [String] = []
@@ -146,8 +158,7 @@ extension RunStore {
     private func startNextQueued(key: String, actor: String, now: Date, on connection: PostgresConnection) async throws {
         var events: [NewEvent] = []
         let madeReady = try await startNextQueued(key: key, actor: actor, now: now, collecting: &events, on: connection)
-        try await EventLog.append(events, on: connection, logger: logger)
-        if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
+        try await EventLog.append(events, notifyingReady: madeReady, on: connection, logger: logger)
     }
 
     private func startNextQueued(key: String, actor: String, now: Date, collecting events: inout [NewEvent], on connection: PostgresConnection) async throws -> Bool {
@@ -345,8 +356,7 @@ extension RunStore {
         try await applyWaitOutcome(outcome, to: StepKey(runID: run.id, name: step), from: .awaitingApproval, now: now, on: connection)
         let event = NewEvent(runID: run.id, step: step, from: StepState.awaitingApproval.rawValue, to: outcome.state.rawValue,
                              attempt: waiting.attempt, actor: actor, reason: outcome.reason, at: now)
-        try await EventLog.append([event], on: connection, logger: logger)
-        if outcome.state == .ready { try await EventLog.notifyReady(on: connection, logger: logger) }
+        try await EventLog.append([event], notifyingReady: outcome.state == .ready, on: connection, logger: logger)
         try await advance(run, actor: actor, now: now, on: connection)
     }
 

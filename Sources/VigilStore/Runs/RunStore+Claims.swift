@@ -34,6 +34,11 @@ public struct StepCompletion: Sendable {
         self.attempt = attempt
         self.result = result
     }
+
+    var isSuccess: Bool {
+        if case .succeeded = result { return true }
+        return false
+    }
 }
 
 extension RunStore {
@@ -144,6 +149,8 @@ extension RunStore {
                     handedBack.append((runID, name, attempt, outcome.reason ?? "", outcome.resumes == false))
                 }
             }
+            // Nothing to hand back (most passes) costs one statement.
+            guard !handedBack.isEmpty || !lost.isEmpty else { return 0 }
             try await connection.query("""
                 UPDATE steps s SET state = 'ready', ready_at = \(now), lease_owner = NULL, lease_expires_at = NULL,
                                    resuming = CASE WHEN k.new_attempt THEN false ELSE s.resuming END
@@ -162,8 +169,7 @@ extension RunStore {
             }
             let advanced = try await advance(try await lockRuns(Set(lost.map(\.runID)).sorted(), on: connection), actor: actor, now: now, collecting: &events, on: connection)
             let madeReady = !handedBack.isEmpty || advanced
-            try await EventLog.append(events, on: connection, logger: logger)
-            if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
+            try await EventLog.append(events, notifyingReady: madeReady, on: connection, logger: logger)
             return handedBack.count + lost.count
         }
     }
@@ -190,8 +196,7 @@ extension RunStore {
                             \(woken.map { $0.outcome.resumes ?? false })::bool[]) AS w(run_id, name, state, resumes)
                 WHERE s.run_id = w.run_id AND s.name = w.name AND s.state IN ('retrying', 'sleeping')
                 """, logger: logger)
-            try await EventLog.append(events, on: connection, logger: logger)
-            if !events.isEmpty { try await EventLog.notifyReady(on: connection, logger: logger) }
+            try await EventLog.append(events, notifyingReady: !events.isEmpty, on: connection, logger: logger)
             return events.count
         }
     }
@@ -228,39 +233,45 @@ extension RunStore {
     public func finish(_ completions: [StepCompletion], worker: String, now: Date) async throws -> Set<StepKey> {
         guard !completions.isEmpty else { return [] }
         return try await database.transaction { connection in
-            let rows = try await connection.query("""
-                SELECT s.run_id, s.name, r.workflow, r.workflow_version FROM steps s
-                JOIN runs r ON r.id = s.run_id
-                JOIN unnest(\(completions.map(\.runID))::bigint[], \(completions.map(\.name))::text[], \(completions.map(\.attempt))::int[]) AS k(run_id, name, attempt)
-                  ON s.run_id = k.run_id AND s.name = k.name AND s.attempt = k.attempt
-                WHERE s.state = 'running' AND s.lease_owner = \(worker)
-                ORDER BY s.run_id, s.name
-                FOR UPDATE OF s
-                """, logger: logger)
-            var held: [StepKey: (workflow: String, version: Int)] = [:]
-            for try await (runID, name, workflow, version) in rows.decode((Int, String, String, Int).self) {
-                held[StepKey(runID: runID, name: name)] = (workflow, version)
+            // One statement locks the steps whose lease `worker` still holds and their runs (steps
+            // first, as before), and records the successes among them (the common case); other
+            // ends are decided below, one by one. The runs' steps are read after it, once every
+            // lock is held, so the planner sees what other workers committed meanwhile.
+            let succeeded = try completions.map { completion -> String in
+                guard case let .succeeded(outputs) = completion.result else { return "" }
+                return try JSONText.encode(outputs)
             }
-            let accepted = completions.filter { held[$0.key] != nil }
+            let rows = try await connection.query("""
+                WITH held AS (
+                    SELECT \(unescaped: Self.lockedRunColumns), s.name, k.outputs, k.succeeded FROM steps s
+                    JOIN runs r ON r.id = s.run_id
+                    JOIN unnest(\(completions.map(\.runID))::bigint[], \(completions.map(\.name))::text[], \(completions.map(\.attempt))::int[],
+                                \(succeeded)::text[], \(completions.map(\.isSuccess))::bool[]) AS k(run_id, name, attempt, outputs, succeeded)
+                      ON s.run_id = k.run_id AND s.name = k.name AND s.attempt = k.attempt
+                    WHERE s.state = 'running' AND s.lease_owner = \(worker)
+                    ORDER BY s.run_id, s.name
+                    FOR UPDATE OF s, r
+                ), recorded AS (
+                    UPDATE steps s SET state = 'succeeded', outputs = h.outputs::jsonb, finished_at = \(now),
+                                       lease_owner = NULL, lease_expires_at = NULL, resuming = false, error = NULL
+                    FROM held h WHERE s.run_id = h.id AND s.name = h.name AND h.succeeded
+                )
+                SELECT id, workflow, workflow_version, state, params, trigger, concurrency_key, name FROM held
+                """, logger: logger).collect()
+            var held = Set<StepKey>()
+            var runs: [Int: LockedRun] = [:]
+            for row in rows {
+                // Decoded after the rows are in: a spec not yet cached is read on this same connection.
+                let (id, workflow, version, state, params, trigger, key, name) = try row.decode((Int, String, Int, String, String, String, String?, String).self)
+                held.insert(StepKey(runID: id, name: name))
+                if runs[id] == nil { runs[id] = try await lockedRun((id, workflow, version, state, params, trigger, key), on: connection) }
+            }
+            let accepted = completions.filter { held.contains($0.key) }
             guard !accepted.isEmpty else { return [] }
 
             var events: [NewEvent] = []
-            // The common case, success, is one statement for the whole batch.
-            let succeeded = try accepted.compactMap { completion -> (Int, String, String)? in
-                guard case let .succeeded(outputs) = completion.result else { return nil }
-                return (completion.runID, completion.name, try JSONText.encode(outputs))
-            }
-            if !succeeded.isEmpty {
-                try await connection.query("""
-                    UPDATE steps s SET state = 'succeeded', outputs = c.outputs::jsonb, finished_at = \(now),
-                                       lease_owner = NULL, lease_expires_at = NULL, resuming = false, error = NULL
-                    FROM unnest(\(succeeded.map(\.0))::bigint[], \(succeeded.map(\.1))::text[], \(succeeded.map(\.2))::text[]) AS c(run_id, name, outputs)
-                    WHERE s.run_id = c.run_id AND s.name = c.name
-                    """, logger: logger)
-            }
             for completion in accepted {
-                guard let (workflow, version) = held[completion.key] else { continue }
-                let spec = try await specs.spec(workflow, version: version, on: connection, logger: logger)
+                guard let spec = runs[completion.runID]?.spec else { continue }
                 let step = RunningStep(attempt: completion.attempt, retry: spec.step(named: completion.name)?.retry ?? spec.defaults.retry)
                 let outcome = StepLifecycle.outcome(of: completion.result, for: step, now: now, jitter: Double.random(in: 0...1))
                 if outcome.state != .succeeded {
@@ -269,10 +280,8 @@ extension RunStore {
                 events.append(NewEvent(runID: completion.runID, step: completion.name, from: StepState.running.rawValue, to: outcome.state.rawValue,
                                        attempt: completion.attempt, actor: worker, reason: outcome.reason, at: now))
             }
-            let runs = try await lockRuns(Set(accepted.map(\.runID)).sorted(), on: connection)
-            let madeReady = try await advance(runs, actor: worker, now: now, collecting: &events, on: connection)
-            try await EventLog.append(events, on: connection, logger: logger)
-            if madeReady { try await EventLog.notifyReady(on: connection, logger: logger) }
+            let madeReady = try await advance(runs.values.sorted { $0.id < $1.id }, actor: worker, now: now, collecting: &events, on: connection)
+            try await EventLog.append(events, notifyingReady: madeReady, on: connection, logger: logger)
             return Set(accepted.map(\.key))
         }
     }
