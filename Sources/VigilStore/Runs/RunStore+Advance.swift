@@ -82,66 +82,51 @@ extension RunStore {
     /// - Returns: whether any step became ready.
     @discardableResult
     func advance(_ run: LockedRun, actor: String, now: Date, cancelled: Bool = false, on connection: PostgresConnection) async throws -> Bool {
-        var events: [NewEvent] = []
-        let madeReady = try await advance([run], actor: actor, now: now, cancelled: cancelled, collecting: &events, on: connection)
-        try await EventLog.append(events, notifyingReady: madeReady, on: connection, logger: logger)
+        var changes = RunChanges()
+        try await advance([run], actor: actor, now: now, cancelled: cancelled, collecting: &changes, on: connection)
+        let madeReady = changes.madeReady
+        try await changes.write(on: connection, logger: logger)
         return madeReady
     }
 
-    /// ``advance(_:actor:now:cancelled:on:)`` for several locked runs at once, leaving the events
-    /// to the caller, so a batch of completions reads every run's steps in one query, writes
-    /// their changes in one statement each, and appends its history in one more.
+    /// ``advance(_:actor:now:cancelled:on:)`` for several locked runs at once, leaving the writing
+    /// to the caller: a batch of completions reads every run's steps in one query, and writes
+    /// their changes with the history in one statement (``RunChanges``).
     ///
     /// `knownSteps` are the runs' steps when this transaction has just written every one of them
     /// (a new run), so they need not be read back.
     func advance(
         _ runs: [LockedRun], actor: String, now: Date, cancelled: Bool = false, knownSteps: [Int: [String: RunPlanner.Snapshot]]? = nil,
-        collecting events: inout [NewEvent], on connection: PostgresConnection
-    ) async throws -> Bool {
-        guard !runs.isEmpty else { return false }
+        collecting changes: inout RunChanges, on connection: PostgresConnection
+    ) async throws {
+        guard !runs.isEmpty else { return }
         let snapshotsByRun = if let knownSteps { knownSteps } else { try await snapshots(ofRuns: runs.map(\.id), on: connection) }
-        var stepChanges: [(runID: Int, step: String, state: StepState)] = []
-        var runChanges: [(id: Int, state: RunState, error: String?)] = []
         var freedKeys: [String] = []
         for run in runs {
             var snapshots = snapshotsByRun[run.id] ?? [:]
             let planner = RunPlanner(spec: run.spec)
             let decisions = planner.advance(&snapshots, base: Self.expressionBase(run), cancelled: cancelled)
-            stepChanges += decisions.map { (run.id, $0.step, $0.to) }
-            events += decisions.map { NewEvent(runID: run.id, step: $0.step, from: StepState.pending.rawValue, to: $0.to.rawValue, actor: actor, reason: $0.reason, at: now) }
+            changes.steps += decisions.map { RunChanges.StepChange(runID: run.id, step: $0.step, state: $0.to, at: now) }
+            changes.events += decisions.map { NewEvent(runID: run.id, step: $0.step, from: StepState.pending.rawValue, to: $0.to.rawValue, actor: actor, reason: $0.reason, at: now) }
+            if decisions.contains(where: { $0.to == .ready }) { changes.madeReady = true }
             let next = planner.runState(snapshots)
             if next != run.state && !(run.state == .queued && next == .running) {
                 let failedSteps = snapshots.filter { $0.value.state == .failed }.map(\.key).sorted()
                 let error = next == .failed ? "step\(failedSteps.count == 1 ? "" : "s") \(failedSteps.joined(separator: ", ")) failed" : nil
-                runChanges.append((run.id, next, error))
-                events.append(NewEvent(runID: run.id, from: run.state.rawValue, to: next.rawValue, actor: actor, reason: error ?? Self.reason(for: next), at: now))
+                changes.runs.append(RunChanges.RunChange(runID: run.id, state: next, error: error, at: now))
+                changes.events.append(NewEvent(runID: run.id, from: run.state.rawValue, to: next.rawValue, actor: actor, reason: error ?? Self.reason(for: next), at: now))
             }
             if next.isTerminal, let key = run.concurrencyKey { freedKeys.append(key) }
         }
-        if !stepChanges.isEmpty {
-            try await connection.query("""
-                UPDATE steps s SET state = d.state, ready_at = CASE WHEN d.state = 'ready' THEN \(now) ELSE s.ready_at END,
-                                   finished_at = CASE WHEN d.state = 'skipped' THEN \(now) ELSE s.finished_at END
-                FROM unnest(\(stepChanges.map(\.runID))::bigint[], \(stepChanges.map(\.step))::text[], \(stepChanges.map(\.state.rawValue))::text[])
-                     AS d(run_id, name, state)
-                WHERE s.run_id = d.run_id AND s.name = d.name
-                """, logger: logger)
-        }
-        if !runChanges.isEmpty {
-            // An empty error is none: the driver's arrays hold no NULLs.
-            try await connection.query("""
-                UPDATE runs r SET state = d.state, error = nullif(d.error, ''),
-                                  finished_at = CASE WHEN d.terminal THEN \(now) ELSE NULL END
-                FROM unnest(\(runChanges.map(\.id))::bigint[], \(runChanges.map(\.state.rawValue))::text[], \(runChanges.map { $0.error ?? "" })::text[],
-                            \(runChanges.map(\.state.isTerminal))::bool[]) AS d(id, state, error, terminal)
-                WHERE r.id = d.id
-                """, logger: logger)
-        }
-        var madeReady = stepChanges.contains { $0.state == .ready }
+        guard !freedKeys.isEmpty else { return }
+        // The next queued run is chosen by what is going now, so what was decided so far is
+        // written first (and the notification kept for the end).
+        let madeReady = changes.madeReady
+        try await changes.write(on: connection, logger: logger)
+        changes.madeReady = madeReady
         for key in freedKeys {
-            madeReady = try await startNextQueued(key: key, actor: actor, now: now, collecting: &events, on: connection) || madeReady
+            try await startNextQueued(key: key, actor: actor, now: now, collecting: &changes, on: connection)
         }
-        return madeReady
     }
 
     private static func reason(for state: RunState) -> String {
@@ -156,20 +141,20 @@ extension RunStore {
 
     /// Starts the oldest queued run waiting behind `key`, if nothing else with that key is going.
     private func startNextQueued(key: String, actor: String, now: Date, on connection: PostgresConnection) async throws {
-        var events: [NewEvent] = []
-        let madeReady = try await startNextQueued(key: key, actor: actor, now: now, collecting: &events, on: connection)
-        try await EventLog.append(events, notifyingReady: madeReady, on: connection, logger: logger)
+        var changes = RunChanges()
+        try await startNextQueued(key: key, actor: actor, now: now, collecting: &changes, on: connection)
+        try await changes.write(on: connection, logger: logger)
     }
 
-    private func startNextQueued(key: String, actor: String, now: Date, collecting events: inout [NewEvent], on connection: PostgresConnection) async throws -> Bool {
+    private func startNextQueued(key: String, actor: String, now: Date, collecting changes: inout RunChanges, on connection: PostgresConnection) async throws {
         let rows = try await connection.query("""
             SELECT id FROM runs r WHERE concurrency_key = \(key) AND state = 'queued'
               AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.run_id = r.id AND s.state <> 'pending')
               AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.concurrency_key = \(key) AND o.state IN ('running', 'waiting'))
             ORDER BY id LIMIT 1
             """, logger: logger).collect()
-        guard let id = try rows.first?.decode(Int.self) else { return false }
-        return try await advance([try await lockRun(id, on: connection)], actor: actor, now: now, collecting: &events, on: connection)
+        guard let id = try rows.first?.decode(Int.self) else { return }
+        try await advance([try await lockRun(id, on: connection)], actor: actor, now: now, collecting: &changes, on: connection)
     }
 
     // MARK: Operations people run

@@ -162,14 +162,14 @@ extension RunStore {
                 FROM unnest(\(lost.map(\.runID))::bigint[], \(lost.map(\.name))::text[], \(lost.map(\.reason))::text[]) AS k(run_id, name, reason)
                 WHERE s.run_id = k.run_id AND s.name = k.name AND s.state = 'running'
                 """, logger: logger)
-            var events = handedBack.map {
+            let events = handedBack.map {
                 NewEvent(runID: $0.runID, step: $0.name, from: StepState.running.rawValue, to: StepState.ready.rawValue, attempt: $0.attempt, actor: actor, reason: $0.reason, at: now)
             } + lost.map {
                 NewEvent(runID: $0.runID, step: $0.name, from: StepState.running.rawValue, to: StepState.failed.rawValue, attempt: $0.attempt, actor: actor, reason: $0.reason, at: now)
             }
-            let advanced = try await advance(try await lockRuns(Set(lost.map(\.runID)).sorted(), on: connection), actor: actor, now: now, collecting: &events, on: connection)
-            let madeReady = !handedBack.isEmpty || advanced
-            try await EventLog.append(events, notifyingReady: madeReady, on: connection, logger: logger)
+            var changes = RunChanges(events: events, madeReady: !handedBack.isEmpty)
+            try await advance(try await lockRuns(Set(lost.map(\.runID)).sorted(), on: connection), actor: actor, now: now, collecting: &changes, on: connection)
+            try await changes.write(on: connection, logger: logger)
             return handedBack.count + lost.count
         }
     }
@@ -280,8 +280,9 @@ extension RunStore {
                 events.append(NewEvent(runID: completion.runID, step: completion.name, from: StepState.running.rawValue, to: outcome.state.rawValue,
                                        attempt: completion.attempt, actor: worker, reason: outcome.reason, at: now))
             }
-            let madeReady = try await advance(runs.values.sorted { $0.id < $1.id }, actor: worker, now: now, collecting: &events, on: connection)
-            try await EventLog.append(events, notifyingReady: madeReady, on: connection, logger: logger)
+            var changes = RunChanges(events: events)
+            try await advance(runs.values.sorted { $0.id < $1.id }, actor: worker, now: now, collecting: &changes, on: connection)
+            try await changes.write(on: connection, logger: logger)
             return Set(accepted.map(\.key))
         }
     }

@@ -93,7 +93,7 @@ public struct RunStore: Sendable {
             """, logger: logger)
         var reason = "triggered by \(trigger.kind.rawValue)" + (trigger.name.map { " '\($0)'" } ?? "")
         if let waitBehind { reason += "; waits for run \(waitBehind) (concurrency policy queue)" }
-        var events = [NewEvent(runID: id, to: RunState.queued.rawValue, actor: trigger.actor, reason: reason, at: now)]
+        var changes = RunChanges(events: [NewEvent(runID: id, to: RunState.queued.rawValue, actor: trigger.actor, reason: reason, at: now)])
         // Every start is audited here, whoever asked: a person (CLI, API), the scheduler, a trigger or an alert.
         var cause: [String: JSONValue] = [
             "workflow": .string(version.workflow), "version": .number(Double(version.version)), "trigger": .string(trigger.kind.rawValue),
@@ -102,7 +102,6 @@ public struct RunStore: Sendable {
         if let fingerprint = trigger.fingerprint { cause["fingerprint"] = .string(fingerprint) }
         if let waitBehind { cause["waits_for_run"] = .number(Double(waitBehind)) }
         try await AuditLog.append(actor: trigger.actor, action: "run.triggered", subject: "run:\(id)", reason: reason, details: cause, at: now, on: connection, logger: logger)
-        var madeReady = false
         if waitBehind == nil {
             // This transaction has just written the run and its pending steps, and no other can
             // see them yet: the planner is given them rather than reading them back.
@@ -111,9 +110,9 @@ public struct RunStore: Sendable {
                 concurrencyKey: concurrency?.key, spec: spec
             )
             let steps = Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.name, RunPlanner.Snapshot(state: .pending)) })
-            madeReady = try await advance([run], actor: trigger.actor, now: now, knownSteps: [id: steps], collecting: &events, on: connection)
+            try await advance([run], actor: trigger.actor, now: now, knownSteps: [id: steps], collecting: &changes, on: connection)
         }
-        try await EventLog.append(events, notifyingReady: madeReady, on: connection, logger: logger)
+        try await changes.write(on: connection, logger: logger)
         return .created(id)
     }
 
