@@ -16,7 +16,9 @@ private enum RegionalLog {
     ]
     static let perHour = ["apac": 150, "eu": 150, "us": 150, "mena": 20]
 
-    static func write(to url: URL, hours: Int, shiftFrom: Int, shift: Double, seed: UInt64) throws {
+    /// With `correlation`, from `shiftFrom` on `amount` follows `tenure` in `eu` only (correlation
+    /// `correlation`), each feature keeping its own distribution; `shift` moves nothing then.
+    static func write(to url: URL, hours: Int, shiftFrom: Int, shift: Double, correlation: Double? = nil, seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)
         var text = "request_id,ts,prediction,score,amount,tenure,region\n"
         let formatter = ISO8601DateFormatter()
@@ -28,8 +30,15 @@ private enum RegionalLog {
             for (index, region) in rows.enumerated() {
                 let ts = SyntheticLog.start.addingTimeInterval(Double(hour) * 3_600 + Double(index) * 3_600 / Double(rows.count))
                 let moved = hour >= shiftFrom && (region == "eu" || region == "mena")
-                let tenure = generator.normal(mean: 24, deviation: 6) + (moved ? shift * 6 : 0)
-                let amount = abs(generator.normal(mean: 80, deviation: 20))
+                let z = generator.normal(mean: 0, deviation: 1), noise = generator.normal(mean: 0, deviation: 1)
+                var tenure = 24 + 6 * z, amount = abs(80 + 20 * noise)
+                if let correlation {
+                    if hour >= shiftFrom && region == "eu" {
+                        amount = abs(80 + 20 * (correlation * z + (1 - correlation * correlation).squareRoot() * noise))
+                    }
+                } else if moved {
+                    tenure += shift * 6
+                }
                 let score = generator.uniform()
                 text += "r\(hour)-\(index),\(formatter.string(from: ts)),\(score > 0.5 ? 1 : 0),\(score),\(amount),\(tenure),\(region)\n"
             }
@@ -37,7 +46,7 @@ private enum RegionalLog {
         try text.write(to: url, atomically: true, encoding: .utf8)
     }
 
-    static func workflow(evaluate: String) -> String {
+    static func workflow(evaluate: String, monitor: String = "") -> String {
         """
         name: regions
         model: churn
@@ -55,7 +64,7 @@ private enum RegionalLog {
         steps:
           monitor:
             uses: monitor
-            with: { lookback: 400d, windows: 100 }
+            with: { lookback: 400d, windows: 100\(monitor) }
           evaluate:
             uses: evaluate
             needs: monitor
@@ -136,14 +145,55 @@ struct SliceAlertTests {
         #expect(message.contains("step 'evaluate': for_each_slice 'country' is not among the workflow's data.slices (declared: region)"), "\(message)")
     }
 
-    @Test("a multivariate rule judged per slice would never fire: the workflow is refused at the rule's line and column")
-    func wholeWindowRuleUnderSlices() async throws {
-        let evaluate = "for_each_slice: region\nhard:\n  multivariate: true"
+    @Test("only eu's two features change their correlation: a multivariate rule per slice raises one alert, naming region=eu, where no feature drifted alone")
+    func oneRegionCorrelates() async throws {
+        let url = SyntheticLog.temporaryFile("regions-correlated.csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try RegionalLog.write(to: url, hours: 28, shiftFrom: 26, shift: 0, correlation: 0.95, seed: 43)
+        try await TestDatabase.withFresh { database in
+            _ = try await InferenceIngest(database: database).load(
+                try DataRecordReader(path: url.path), options: .init(model: "churn", features: RegionalLog.features, actor: "test")
+            )
+            _ = try await EngineFixtures.apply(RegionalLog.workflow(evaluate: """
+                for_each_slice: region
+                hard: { multivariate: true }
+                """, monitor: ", multivariate: { methods: [domain_classifier] }"), to: database)
+            let (run, steps) = try await RegionalLog.run(in: database)
+            #expect(run.state == .succeeded, "\(steps.values.compactMap(\.error))")
+            #expect(steps["evaluate"]?.outputs?["severity"] == .string("hard"))
+
+            let windows = try await MetricsStore(database: database).recentSliceWindows(model: "churn", key: "region", count: 1, since: .distantPast)
+            let eu = try #require(windows["eu"]?.first)
+            let classifier = try #require(eu.multivariate.first)
+            #expect(classifier.sliceValue == "eu" && classifier.method == "domain_classifier" && classifier.drifted)
+            #expect(classifier.significance == 0.01 && classifier.currentRows == 150)
+            // Each feature keeps its own distribution: no test of one feature alone sees it.
+            #expect(eu.drift.filter { $0.columnRole == "feature" && $0.drifted }.isEmpty, "\(eu.drift.filter(\.drifted).map(\.featureName))")
+            for region in ["apac", "us"] {
+                #expect(windows[region]?.first?.multivariate.map(\.drifted) == [false], "\(region)")
+            }
+            // The whole window's own test still runs, beside the slices'.
+            let whole = try #require(try await MetricsStore(database: database).recentWindows(model: "churn", count: 1).first)
+            #expect(whole.multivariate.map(\.sliceKey) == [nil])
+
+            let alerts = try await AlertStore(database: database).list(model: "churn")
+            #expect(alerts.map(\.subject) == ["region=eu"])
+            guard case let .array(reasons)? = alerts.first?.findings["reasons"] else {
+                Issue.record("the alert has no reasons")
+                return
+            }
+            #expect(reasons.compactMap(\.stringValue).contains { $0.hasPrefix("hard: region=eu: multivariate: multivariate drift: domain classifier AUC") },
+                    "\(reasons)")
+        }
+    }
+
+    @Test("an online detector judged per slice would never fire: the workflow is refused at the rule's line and column")
+    func wholeStreamRuleUnderSlices() async throws {
+        let evaluate = "for_each_slice: region\nhard:\n  detector: { method: ddm }"
         let message = try await Self.refusal(evaluate: evaluate)
-        #expect(message.contains("step 'evaluate': hard.multivariate reads multivariate drift, which is measured for the whole window, not per slice"), "\(message)")
-        // The line of `multivariate:` in the generated workflow, at its column.
+        #expect(message.contains("step 'evaluate': hard.detector reads an online detector, which follows the model's whole stream, not per slice"), "\(message)")
         let line = RegionalLog.workflow(evaluate: evaluate).split(separator: "\n", omittingEmptySubsequences: false)
-            .firstIndex { $0.contains("multivariate: true") }.map { $0 + 1 }
+            .firstIndex { $0.contains("detector: {") }.map { $0 + 1 }
         #expect(line.map { message.contains(":\($0):9:") } == true, "\(message)")
     }
 

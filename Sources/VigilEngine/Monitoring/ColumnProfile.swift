@@ -100,8 +100,10 @@ struct ProfileSet: Sendable {
     /// The performance estimator fitted on the same rows (a fixed baseline's), or the model's
     /// latest one for a moving reference.
     var estimator: ReferenceEstimator?
-    /// Rows drawn for the multivariate tests, when the monitor runs them.
+    /// Rows drawn for the multivariate tests, when the monitor runs them: from the whole window,
+    /// and from each slice.
     var sample: TableSample?
+    var sliceSamples: [Slice: TableSample] = [:]
     /// Each embedding feature's present rows, drawn for its drift test.
     var embeddings: [String: EmbeddingSample] = [:]
 

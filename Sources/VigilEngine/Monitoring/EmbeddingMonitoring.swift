@@ -58,7 +58,17 @@ public struct EmbeddingSettings: Sendable, Equatable, Decodable {
 /// A reference's rows drawn for the tests that compare rows whole (multivariate drift and
 /// embeddings); kept with a fixed baseline's profiles (`baseline_profiles.sample`).
 struct ReferenceRows: Codable, Sendable, Equatable {
+    /// One slice's drawn rows.
+    struct SliceRows: Codable, Sendable, Equatable {
+        let key: String
+        let value: String
+        let table: TableSample
+    }
+
     var table: TableSample?
+    /// Each slice's rows, for its own multivariate tests; `nil` in a baseline stored before
+    /// slices had them.
+    var slices: [SliceRows]?
     var embeddings: [String: EmbeddingSample] = [:]
     /// The settings the embeddings were drawn with: most rows, and seed.
     var embeddingRows: Int?

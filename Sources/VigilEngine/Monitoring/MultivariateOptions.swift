@@ -43,26 +43,34 @@ public struct MultivariateOptions: Sendable, Equatable, Decodable {
         }
     }
 
-    /// The rows of `rows`' `features` these options draw, with their labels.
-    func sample(_ rows: WindowRows, features: [String]) -> TableSample {
-        TableSample(
-            columns: features.compactMap { name in rows.features[name].map { (name, $0) } }, limit: sampleRows, seed: seed,
-            labels: rows.labels.contains { $0 != nil } ? rows.labels : nil
-        )
+    /// The rows of `rows`' `features` these options draw, with their labels: from the whole
+    /// window, or from the rows at `indices` (a slice's).
+    func sample(_ rows: WindowRows, features: [String], indices: [Int]? = nil) -> TableSample {
+        func pick<Value>(_ values: [Value]) -> [Value] { indices.map { $0.map { values[$0] } } ?? values }
+        let columns = features.compactMap { name -> (String, ColumnValues)? in
+            switch rows.features[name] {
+            case let .numeric(values)?: (name, .numeric(pick(values)))
+            case let .categorical(values)?: (name, .categorical(pick(values)))
+            case nil: nil
+            }
+        }
+        let labels = pick(rows.labels)
+        return TableSample(columns: columns, limit: sampleRows, seed: seed, labels: labels.contains { $0 != nil } ? labels : nil)
     }
 
-    /// The window's multivariate findings over the `tested` features against `reference`, and
-    /// the features that drive its drift (each feature's drift rows of the whole window, with the
-    /// classifier's gain when it ran).
+    /// The multivariate findings of a window (or of `slice`) over the `tested` features against
+    /// `reference`, and the features that drive its drift (each feature's drift rows of the whole
+    /// window, with the classifier's gain when it ran).
     func findings(
-        current: TableSample, reference: TableSample, tested: [String], drift: [DriftMetric]
+        current: TableSample, reference: TableSample, tested: [String], drift: [DriftMetric], slice: Slice = .overall
     ) throws(StatisticsError) -> ([MultivariateMetric], [DriftDriver]) {
         let reference = reference.selecting(tested), current = current.selecting(tested)
         let (findings, importances) = try TabularDrift.test(reference: reference, current: current, methods: methods, significance: significance, seed: seed)
         let rows = findings.map { finding in
             MultivariateMetric(
-                method: finding.method.rawValue, value: finding.value, lower: finding.lower, upper: finding.upper, pValue: finding.pValue,
-                drifted: finding.drifted, referenceRows: reference.rowCount, currentRows: current.rowCount, seed: Int64(bitPattern: seed)
+                slice: slice, method: finding.method.rawValue, value: finding.value, lower: finding.lower, upper: finding.upper,
+                pValue: finding.pValue, significance: finding.pValue == nil ? nil : significance, drifted: finding.drifted,
+                referenceRows: reference.rowCount, currentRows: current.rowCount, seed: Int64(bitPattern: seed)
             )
         }
         return (rows, Self.drivers(classifierShares: importances, drift: drift))

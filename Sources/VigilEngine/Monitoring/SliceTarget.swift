@@ -58,6 +58,11 @@ struct SliceTarget: Sendable, Equatable {
                 window.drift[index].drifted = p * factor < metric.driftThreshold
             }
         }
+        // The domain classifier's p-value, like a feature's; a reconstruction error has a threshold.
+        for index in window.multivariate.indices where window.multivariate[index].drifted {
+            let metric = window.multivariate[index]
+            if let level = metric.significance, let p = metric.pValue { window.multivariate[index].drifted = p * factor < level }
+        }
         return window
     }
 }

@@ -57,6 +57,9 @@ struct WindowAnalysis: Sendable {
             if let reference {
                 // Embeddings are compared for the whole window only.
                 metrics.drift += drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: slice == .overall ? embeddings : [:])
+                if let indices, let options = multivariate, let base = reference.profiles.sliceSamples[slice] {
+                    metrics.multivariate += sliceFindings(rows, indices: indices, slice: slice, options: options, reference: base, window: window)
+                }
             }
             metrics.integrity += integrity(table, rows: rows, slice: slice, reference: reference, quarantined: quarantined)
             let summary = PerformanceSummary(table: table, problem: data.problemType)
@@ -74,12 +77,30 @@ struct WindowAnalysis: Sendable {
             let current = options.sample(rows, features: sampledFeatureNames)
             drawn = current
             do {
-                (metrics.multivariate, metrics.drivers) = try options.findings(current: current, reference: base, tested: testedFeatureNames, drift: drift)
+                let (found, drivers) = try options.findings(current: current, reference: base, tested: testedFeatureNames, drift: drift)
+                metrics.multivariate += found
+                metrics.drivers = drivers
             } catch {
                 logger.info("no multivariate test for a window", metadata: ["window": "\(window.start)", "reason": "\(error)"])
             }
         }
         return (metrics, drawn)
+    }
+
+    /// A slice's multivariate findings: its rows (at `indices`) drawn and compared with the same
+    /// slice of the reference. None, and a note in the log, when the slice is too small to test.
+    private func sliceFindings(
+        _ rows: WindowRows, indices: [Int], slice: Slice, options: MultivariateOptions, reference: TableSample, window: WindowSignature
+    ) -> [MultivariateMetric] {
+        let current = options.sample(rows, features: sampledFeatureNames, indices: indices)
+        do {
+            return try options.findings(current: current, reference: reference, tested: testedFeatureNames, drift: [], slice: slice).0
+        } catch {
+            logger.info("no multivariate test for a slice", metadata: [
+                "window": "\(window.start)", "slice": "\(slice.key ?? "")=\(slice.value ?? "")", "reason": "\(error)",
+            ])
+            return []
+        }
     }
 
     /// Tags the window's performance and operational rows with the version that served it and,
@@ -188,8 +209,20 @@ struct WindowAnalysis: Sendable {
             if slice == .overall, fittingEstimator { set.estimator = estimator(fittedOn: table, rows: rows) }
         }
         set.sample = multivariate?.sample(rows, features: sampledFeatureNames)
+        set.sliceSamples = sliceSamples(rows)
         set.embeddings = embedding.samples(rows, features: data.embeddingFeatures)
         return set
+    }
+
+    /// Rows drawn for the multivariate tests from each slice value ``subsets(_:)`` keeps, when
+    /// the monitor runs them.
+    func sliceSamples(_ rows: WindowRows) -> [Slice: TableSample] {
+        guard let options = multivariate, !slices.isEmpty else { return [:] }
+        var samples: [Slice: TableSample] = [:]
+        for case let (slice, indices?) in subsets(rows) {
+            samples[slice] = options.sample(rows, features: sampledFeatureNames, indices: indices)
+        }
+        return samples
     }
 
     // MARK: - Drift

@@ -167,7 +167,7 @@ public struct WindowMonitor: Sendable {
             summary.windows.append(signature)
             summary.latestDrift = metrics.drift.filter { $0.sliceKey == nil }
             summary.latestPerformance = metrics.performance.filter { $0.sliceKey == nil }
-            summary.latestMultivariate = metrics.multivariate
+            summary.latestMultivariate = metrics.multivariate.filter { $0.sliceKey == nil }
             summary.latestDrivers = metrics.drivers
             logger.info("computed a monitoring window", metadata: [
                 "model": "\(model)", "window": "\(signature.start)", "rows": "\(signature.rows)",

@@ -110,8 +110,8 @@ struct WindowReferences: Sendable {
             stored.append(StoredProfile(slice: key.slice, columnName: key.column, role: "", kind: profile.kind.rawValue, profile: try profile.encoded()))
         }
         let drawn = ReferenceRows(
-            table: set.sample, embeddings: set.embeddings,
-            embeddingRows: analysis.embedding.options.maximumRows, embeddingSeed: analysis.embedding.options.seed
+            table: set.sample, slices: set.sliceSamples.map { ReferenceRows.SliceRows(key: $0.key.key ?? "", value: $0.key.value ?? "", table: $0.value) },
+            embeddings: set.embeddings, embeddingRows: analysis.embedding.options.maximumRows, embeddingSeed: analysis.embedding.options.seed
         )
         let sample = set.sample == nil && set.embeddings.isEmpty ? nil : String(decoding: try JSONEncoder().encode(drawn), as: UTF8.self)
         try await store.saveBaseline(
@@ -129,10 +129,13 @@ struct WindowReferences: Sendable {
         set.estimator = try cached.estimator.map(ReferenceEstimator.decoded)
         let drawn = cached.sample.flatMap { try? JSONDecoder().decode(ReferenceRows.self, from: Data($0.utf8)) }
         set.sample = drawn?.table
+        for rows in drawn?.slices ?? [] { set.sliceSamples[Slice(key: rows.key, value: rows.value)] = rows.table }
         set.embeddings = drawn?.embeddings ?? [:]
         if let options = analysis.multivariate {
             guard let sample = set.sample, sample.seed == options.seed, sample.names == analysis.sampledFeatureNames,
                   sample.rowCount == min(options.sampleRows, cached.rows) else { return nil }
+            // A baseline stored before slices had their own rows is drawn again.
+            guard analysis.slices.isEmpty || drawn?.slices != nil else { return nil }
         }
         if !data.embeddingFeatures.isEmpty {
             let options = analysis.embedding.options
@@ -206,6 +209,7 @@ struct WindowReferences: Sendable {
             if analysis.multivariate != nil || !data.embeddingFeatures.isEmpty {
                 let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
                 set.sample = analysis.multivariate?.sample(rows, features: analysis.sampledFeatureNames)
+                set.sliceSamples = analysis.sliceSamples(rows)
                 set.embeddings = analysis.embedding.samples(rows, features: data.embeddingFeatures)
             }
             return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)

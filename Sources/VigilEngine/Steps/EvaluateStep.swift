@@ -50,10 +50,6 @@ public struct EvaluateStep: WorkflowStep {
             guard parameters.soft?.detector == nil, parameters.hard?.detector == nil else {
                 return .failed("an online detector reads the model's whole stream, not a slice: give it an evaluate step without slice or for_each_slice", retryable: false)
             }
-            // Judged per slice, such a rule would never see a finding and never fire.
-            guard parameters.soft?.multivariate == nil, parameters.hard?.multivariate == nil else {
-                return .failed("multivariate drift is measured for the whole window, not per slice: give the multivariate rule an evaluate step without slice or for_each_slice", retryable: false)
-            }
             return try await evaluate(
                 target, parameters, persistence: persistence, count: all.map(\.of).max()!, since: championSince, model: model, in: context
             )

@@ -164,7 +164,7 @@ public struct WindowMetrics: Sendable {
     public var reliability: [ProbabilisticMetrics.ReliabilityBin] = []
     /// Column profiles as JSON, keyed by slice and column, to store in `window_profiles`.
     public var profiles: [StoredProfile] = []
-    /// Multivariate drift of the whole window, one row per method (`multivariate_drift`).
+    /// Multivariate drift of the whole window and of each slice, one row per method (`multivariate_drift`).
     public var multivariate: [MultivariateMetric] = []
     /// The features driving the window's drift, strongest first (`drift_drivers`).
     public var drivers: [DriftDriver] = []
@@ -176,26 +176,36 @@ public struct WindowMetrics: Sendable {
     }
 }
 
-/// One row of `multivariate_drift`: a method's verdict on a whole window.
+/// One row of `multivariate_drift`: a method's verdict on a whole window or one of its slices.
 public struct MultivariateMetric: Sendable, Codable, Equatable {
+    public var sliceKey: String?
+    public var sliceValue: String?
     public var method: String
     /// The mean reconstruction error, or the domain classifier's held-out ROC AUC.
     public var value: Double
     public var lower: Double?
     public var upper: Double?
     public var pValue: Double?
+    /// The level a p-value was judged at (the domain classifier's); `nil` for a threshold.
+    public var significance: Double?
     public var drifted: Bool
     public var referenceRows: Int
     public var currentRows: Int
     /// The seed the rows were drawn and the classifier's folds dealt with.
     public var seed: Int64
 
-    public init(method: String, value: Double, lower: Double?, upper: Double?, pValue: Double?, drifted: Bool, referenceRows: Int, currentRows: Int, seed: Int64) {
+    public init(
+        slice: Slice = .overall, method: String, value: Double, lower: Double?, upper: Double?, pValue: Double?, significance: Double?,
+        drifted: Bool, referenceRows: Int, currentRows: Int, seed: Int64
+    ) {
+        sliceKey = slice.key
+        sliceValue = slice.value
         self.method = method
         self.value = value
         self.lower = lower
         self.upper = upper
         self.pValue = pValue
+        self.significance = significance
         self.drifted = drifted
         self.referenceRows = referenceRows
         self.currentRows = currentRows

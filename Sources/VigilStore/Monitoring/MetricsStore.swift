@@ -110,11 +110,12 @@ public struct MetricsStore: Sendable {
                     model_version text, variant text)
                 """, logger: database.logger)
             try await connection.query("""
-                INSERT INTO multivariate_drift (model, window_start_time, window_end_time, method, value, lower, upper, p_value, drifted,
-                    reference_rows, current_rows, seed, computed_at)
-                SELECT \(model), \(start), \(end), r.method, r.value, r.lower, r.upper, r.p_value, r.drifted, r.reference_rows, r.current_rows, r.seed, \(now)
-                FROM jsonb_to_recordset(\(multivariate)::jsonb) AS r(method text, value float8, lower float8, upper float8, p_value float8,
-                    drifted boolean, reference_rows int8, current_rows int8, seed int8)
+                INSERT INTO multivariate_drift (model, window_start_time, window_end_time, slice_key, slice_value, method, value, lower, upper,
+                    p_value, significance, drifted, reference_rows, current_rows, seed, computed_at)
+                SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.method, r.value, r.lower, r.upper, r.p_value, r.significance,
+                    r.drifted, r.reference_rows, r.current_rows, r.seed, \(now)
+                FROM jsonb_to_recordset(\(multivariate)::jsonb) AS r(slice_key text, slice_value text, method text, value float8, lower float8,
+                    upper float8, p_value float8, significance float8, drifted boolean, reference_rows int8, current_rows int8, seed int8)
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO drift_drivers (model, window_start_time, window_end_time, rank, feature_name, share, classifier_share, drift_share,
@@ -271,7 +272,7 @@ public struct WindowReport: Sendable {
     /// A canary's own performance and operational metrics by name, when one shared the window.
     public var canary: [String: WindowMetric] = [:]
     public var integrity: [IntegrityMetric] = []
-    /// Multivariate drift of the whole window, one per method (none for a slice).
+    /// Multivariate drift of the window (or of the slice, for a slice's report), one per method.
     public var multivariate: [MultivariateMetric] = []
     /// The features driving the window's drift, strongest first (none for a slice).
     public var drivers: [DriftDriver] = []
@@ -377,20 +378,21 @@ extension MetricsStore {
                 if sliceKey != nil { report.rows = max(report.rows, rows) }
             }
         }
-        if sliceKey == nil {
-            let multivariate = try await database.client.query("""
-                SELECT window_start_time, method, value, lower, upper, p_value, drifted, reference_rows, current_rows, seed FROM multivariate_drift
-                WHERE model = \(model) AND window_start_time >= \(oldest) ORDER BY method
-                """, logger: database.logger)
-            for try await (start, method, value, lower, upper, p, drifted, referenceRows, currentRows, seed)
-                in multivariate.decode((Date, String, Double, Double?, Double?, Double?, Bool, Int, Int, Int64).self) {
-                update(nil, start) { report in
-                    report.multivariate.append(MultivariateMetric(
-                        method: method, value: value, lower: lower, upper: upper, pValue: p, drifted: drifted,
-                        referenceRows: referenceRows, currentRows: currentRows, seed: seed
-                    ))
-                }
+        let multivariate = try await database.client.query("""
+            SELECT window_start_time, slice_value, method, value, lower, upper, p_value, significance, drifted, reference_rows, current_rows, seed
+            FROM multivariate_drift
+            WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NOT DISTINCT FROM \(sliceKey) ORDER BY method
+            """, logger: database.logger)
+        for try await (start, value, method, statistic, lower, upper, p, significance, drifted, referenceRows, currentRows, seed)
+            in multivariate.decode((Date, String?, String, Double, Double?, Double?, Double?, Double?, Bool, Int, Int, Int64).self) {
+            update(value, start) { report in
+                report.multivariate.append(MultivariateMetric(
+                    slice: Slice(key: sliceKey, value: value), method: method, value: statistic, lower: lower, upper: upper, pValue: p,
+                    significance: significance, drifted: drifted, referenceRows: referenceRows, currentRows: currentRows, seed: seed
+                ))
             }
+        }
+        if sliceKey == nil {
             let drivers = try await database.client.query("""
                 SELECT window_start_time, feature_name, share, classifier_share, drift_share, drift_score, importance_share,
                     reference_importance, current_importance FROM drift_drivers

@@ -230,7 +230,6 @@ struct WorkflowChecks {
 
     /// Evaluate rules that judge only the whole window, with what they read.
     private static let wholeWindowRules = [
-        "multivariate": "reads multivariate drift, which is measured for the whole window",
         "detector": "reads an online detector, which follows the model's whole stream",
     ]
 
