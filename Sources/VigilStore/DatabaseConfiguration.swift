@@ -198,10 +198,13 @@ public struct DatabaseConfiguration: Sendable, Equatable {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: try tls()
         )
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = .seconds(Self.connectTimeout.nanoseconds / 1_000_000_000)
         configuration.options.additionalStartupParameters = Self.startupParameters
         return configuration
     }
+
+    /// How long opening a connection may take, pooled or not.
+    static let connectTimeout = TimeAmount.seconds(5)
 
     /// Vigil's tables live in `public`; the `vigil` schema holds only the stable views for other
     /// readers (`vigil.labelled_inferences`). PostgreSQL's default search path puts `"$user"`
@@ -224,6 +227,7 @@ public struct DatabaseConfiguration: Sendable, Equatable {
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls
         )
+        configuration.options.connectTimeout = Self.connectTimeout
         configuration.options.additionalStartupParameters = Self.startupParameters
         return configuration
     }

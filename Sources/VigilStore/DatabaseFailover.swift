@@ -19,7 +19,9 @@ extension Database {
         for endpoint in endpoints {
             do {
                 var settings = try configuration.at(endpoint).connectionConfiguration()
-                settings.options.connectTimeout = .seconds(Int64(failoverCheckTimeout.components.seconds))
+                // Among several servers a silent one is passed over quickly; the only one is given
+                // the pool's own time, as a loaded machine can take seconds to accept a connection.
+                if endpoints.count > 1 { settings.options.connectTimeout = .seconds(Int64(failoverCheckTimeout.components.seconds)) }
                 let connection = try await PostgresConnection.connect(configuration: settings, id: 0, logger: logger)
                 // One server: whatever it is, it is the one to use (a read-only one fails on first write, saying so).
                 let isPrimary: Bool
