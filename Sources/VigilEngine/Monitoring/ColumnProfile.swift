@@ -104,8 +104,10 @@ struct ProfileSet: Sendable {
     /// and from each slice.
     var sample: TableSample?
     var sliceSamples: [Slice: TableSample] = [:]
-    /// Each embedding feature's present rows, drawn for its drift test.
+    /// Each embedding feature's present rows, drawn for its drift test: from the whole window,
+    /// and from each slice.
     var embeddings: [String: EmbeddingSample] = [:]
+    var sliceEmbeddings: [Slice: [String: EmbeddingSample]] = [:]
 
     subscript(slice: Slice, column: String) -> ColumnProfile? {
         profiles[Key(slice: slice, column: column)]

@@ -42,13 +42,19 @@ public struct EmbeddingSettings: Sendable, Equatable, Decodable {
         self.options = options
     }
 
-    /// The present rows of each of `rows`' embeddings, drawn as these settings draw them.
-    func samples(_ rows: WindowRows, features: [ColumnSchema]) -> [String: EmbeddingSample] {
+    /// The present rows of each of `rows`' embeddings, drawn as these settings draw them: from
+    /// the whole window, or from the rows at `indices` (a slice's).
+    func samples(_ rows: WindowRows, features: [ColumnSchema], indices: [Int]? = nil) -> [String: EmbeddingSample] {
         var samples: [String: EmbeddingSample] = [:]
         for feature in features {
-            guard let values = rows.embeddings[feature.name], let dimension = feature.dimension,
-                  let sample = EmbeddingSample.present(in: values, dimension: dimension, maximum: options.maximumRows, seed: options.seed)
-            else { continue }
+            guard var values = rows.embeddings[feature.name], let dimension = feature.dimension, dimension > 0 else { continue }
+            if let indices {
+                var picked: [Float] = []
+                picked.reserveCapacity(indices.count * dimension)
+                for row in indices { picked += values[(row * dimension)..<((row + 1) * dimension)] }
+                values = picked
+            }
+            guard let sample = EmbeddingSample.present(in: values, dimension: dimension, maximum: options.maximumRows, seed: options.seed) else { continue }
             samples[feature.name] = sample
         }
         return samples
@@ -58,16 +64,17 @@ public struct EmbeddingSettings: Sendable, Equatable, Decodable {
 /// A reference's rows drawn for the tests that compare rows whole (multivariate drift and
 /// embeddings); kept with a fixed baseline's profiles (`baseline_profiles.sample`).
 struct ReferenceRows: Codable, Sendable, Equatable {
-    /// One slice's drawn rows.
+    /// One slice's drawn rows: for the multivariate tests, and of each embedding.
     struct SliceRows: Codable, Sendable, Equatable {
         let key: String
         let value: String
-        let table: TableSample
+        var table: TableSample?
+        var embeddings: [String: EmbeddingSample]?
     }
 
     var table: TableSample?
-    /// Each slice's rows, for its own multivariate tests; `nil` in a baseline stored before
-    /// slices had them.
+    /// Each slice's rows, for its own multivariate and embedding tests; `nil` in a baseline
+    /// stored before slices had them.
     var slices: [SliceRows]?
     var embeddings: [String: EmbeddingSample] = [:]
     /// The settings the embeddings were drawn with: most rows, and seed.

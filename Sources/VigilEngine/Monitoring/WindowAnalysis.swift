@@ -55,8 +55,8 @@ struct WindowAnalysis: Sendable {
                 ))
             }
             if let reference {
-                // Embeddings are compared for the whole window only.
-                metrics.drift += drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: slice == .overall ? embeddings : [:])
+                let drawn = indices.map { embedding.samples(rows, features: data.embeddingFeatures, indices: $0) } ?? embeddings
+                metrics.drift += drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: drawn)
                 if let indices, let options = multivariate, let base = reference.profiles.sliceSamples[slice] {
                     metrics.multivariate += sliceFindings(rows, indices: indices, slice: slice, options: options, reference: base, window: window)
                 }
@@ -208,21 +208,8 @@ struct WindowAnalysis: Sendable {
             set.performance += PerformanceSummary(table: table, problem: data.problemType).metrics(slice: slice) { _ in nil }
             if slice == .overall, fittingEstimator { set.estimator = estimator(fittedOn: table, rows: rows) }
         }
-        set.sample = multivariate?.sample(rows, features: sampledFeatureNames)
-        set.sliceSamples = sliceSamples(rows)
-        set.embeddings = embedding.samples(rows, features: data.embeddingFeatures)
+        set.drawRows(of: rows, for: self)
         return set
-    }
-
-    /// Rows drawn for the multivariate tests from each slice value ``subsets(_:)`` keeps, when
-    /// the monitor runs them.
-    func sliceSamples(_ rows: WindowRows) -> [Slice: TableSample] {
-        guard let options = multivariate, !slices.isEmpty else { return [:] }
-        var samples: [Slice: TableSample] = [:]
-        for case let (slice, indices?) in subsets(rows) {
-            samples[slice] = options.sample(rows, features: sampledFeatureNames, indices: indices)
-        }
-        return samples
     }
 
     // MARK: - Drift
@@ -255,8 +242,9 @@ struct WindowAnalysis: Sendable {
             compared.append((column, current, base, finding))
         }
         var embedded: [(name: String, finding: DriftFinding)] = []
+        let references = slice == .overall ? reference.profiles.embeddings : reference.profiles.sliceEmbeddings[slice] ?? [:]
         for feature in data.embeddingFeatures where testedFeatures.contains(feature.name) {
-            guard let current = embeddings[feature.name], let base = reference.profiles.embeddings[feature.name] else { continue }
+            guard let current = embeddings[feature.name], let base = references[feature.name] else { continue }
             do {
                 try policy.checkCounts(reference: base.count, current: current.count)
                 embedded.append((feature.name, DriftFinding(result: try EmbeddingDrift.compare(reference: base, current: current, options: embedding.options))))
@@ -366,5 +354,24 @@ struct WindowAnalysis: Sendable {
             if let value { results.append(WindowMetric(slice: slice, metric: name, value: value, rowCount: table.rowCount)) }
         }
         return results
+    }
+}
+
+extension ProfileSet {
+    /// Draws from a reference's `rows` what `analysis` compares rows whole with: for the
+    /// multivariate tests and of each embedding, from the whole window and from each slice value
+    /// ``WindowAnalysis/subsets(_:)`` keeps.
+    mutating func drawRows(of rows: WindowRows, for analysis: WindowAnalysis) {
+        let features = analysis.data.embeddingFeatures
+        sample = analysis.multivariate?.sample(rows, features: analysis.sampledFeatureNames)
+        embeddings = analysis.embedding.samples(rows, features: features)
+        sliceSamples = [:]
+        sliceEmbeddings = [:]
+        guard !analysis.slices.isEmpty, analysis.multivariate != nil || !features.isEmpty else { return }
+        for case let (slice, indices?) in analysis.subsets(rows) {
+            sliceSamples[slice] = analysis.multivariate?.sample(rows, features: analysis.sampledFeatureNames, indices: indices)
+            let drawn = analysis.embedding.samples(rows, features: features, indices: indices)
+            if !drawn.isEmpty { sliceEmbeddings[slice] = drawn }
+        }
     }
 }

@@ -109,8 +109,10 @@ struct WindowReferences: Sendable {
         for (key, profile) in set.profiles {
             stored.append(StoredProfile(slice: key.slice, columnName: key.column, role: "", kind: profile.kind.rawValue, profile: try profile.encoded()))
         }
+        let sliced = Set(set.sliceSamples.keys).union(set.sliceEmbeddings.keys).sorted { ($0.key ?? "", $0.value ?? "") < ($1.key ?? "", $1.value ?? "") }
         let drawn = ReferenceRows(
-            table: set.sample, slices: set.sliceSamples.map { ReferenceRows.SliceRows(key: $0.key.key ?? "", value: $0.key.value ?? "", table: $0.value) },
+            table: set.sample,
+            slices: sliced.map { ReferenceRows.SliceRows(key: $0.key ?? "", value: $0.value ?? "", table: set.sliceSamples[$0], embeddings: set.sliceEmbeddings[$0]) },
             embeddings: set.embeddings, embeddingRows: analysis.embedding.options.maximumRows, embeddingSeed: analysis.embedding.options.seed
         )
         let sample = set.sample == nil && set.embeddings.isEmpty ? nil : String(decoding: try JSONEncoder().encode(drawn), as: UTF8.self)
@@ -129,7 +131,11 @@ struct WindowReferences: Sendable {
         set.estimator = try cached.estimator.map(ReferenceEstimator.decoded)
         let drawn = cached.sample.flatMap { try? JSONDecoder().decode(ReferenceRows.self, from: Data($0.utf8)) }
         set.sample = drawn?.table
-        for rows in drawn?.slices ?? [] { set.sliceSamples[Slice(key: rows.key, value: rows.value)] = rows.table }
+        for rows in drawn?.slices ?? [] {
+            let slice = Slice(key: rows.key, value: rows.value)
+            set.sliceSamples[slice] = rows.table
+            set.sliceEmbeddings[slice] = rows.embeddings
+        }
         set.embeddings = drawn?.embeddings ?? [:]
         if let options = analysis.multivariate {
             guard let sample = set.sample, sample.seed == options.seed, sample.names == analysis.sampledFeatureNames,
@@ -140,6 +146,7 @@ struct WindowReferences: Sendable {
         if !data.embeddingFeatures.isEmpty {
             let options = analysis.embedding.options
             guard drawn?.embeddingRows == options.maximumRows, drawn?.embeddingSeed == options.seed else { return nil }
+            guard analysis.slices.isEmpty || drawn?.slices != nil else { return nil }
         }
         return baseline(set, named: name, from: source)
     }
@@ -208,9 +215,7 @@ struct WindowReferences: Sendable {
             }
             if analysis.multivariate != nil || !data.embeddingFeatures.isEmpty {
                 let rows = try await source.rows(from: start, to: end, sampleRate: sampleRate, on: store.database)
-                set.sample = analysis.multivariate?.sample(rows, features: analysis.sampledFeatureNames)
-                set.sliceSamples = analysis.sliceSamples(rows)
-                set.embeddings = analysis.embedding.samples(rows, features: data.embeddingFeatures)
+                set.drawRows(of: rows, for: analysis)
             }
             return MonitorReference(profiles: set, window: (start, end), comparison: comparison, name: name)
         }
