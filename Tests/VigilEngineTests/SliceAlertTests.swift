@@ -82,24 +82,34 @@ private enum RegionalLog {
     static func run(in database: Database) async throws -> (RunSummary, [String: StepRecord]) {
         try await EscalationFixtures.run("regions", in: database, channels: ChannelDirectory(channels: [:]))
     }
+
+    /// A fresh database holding 28 hours of the log (changed from hour 26 on, as `write` says) and
+    /// the workflow with this evaluate step, for `body`.
+    static func withLog(
+        shift: Double, correlation: Double? = nil, seed: UInt64, evaluate: String, monitor: String = "", _ body: (Database) async throws -> Void
+    ) async throws {
+        let url = SyntheticLog.temporaryFile("regions.csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try write(to: url, hours: 28, shiftFrom: 26, shift: shift, correlation: correlation, seed: seed)
+        try await TestDatabase.withFresh { database in
+            _ = try await InferenceIngest(database: database).load(
+                try DataRecordReader(path: url.path), options: .init(model: "churn", features: features, actor: "test")
+            )
+            _ = try await EngineFixtures.apply(workflow(evaluate: evaluate, monitor: monitor), to: database)
+            try await body(database)
+        }
+    }
 }
 
 @Suite("Slices that alert: rules per slice, one incident per slice", .timeLimit(.minutes(4)))
 struct SliceAlertTests {
     @Test("only eu drifts: for_each_slice raises exactly one alert, naming region=eu; a second pass updates it; a small slice is not judged")
     func oneRegionDrifts() async throws {
-        let url = SyntheticLog.temporaryFile("regions.csv")
-        defer { try? FileManager.default.removeItem(at: url) }
-        try RegionalLog.write(to: url, hours: 28, shiftFrom: 26, shift: 1, seed: 41)
-        try await TestDatabase.withFresh { database in
-            _ = try await InferenceIngest(database: database).load(
-                try DataRecordReader(path: url.path), options: .init(model: "churn", features: RegionalLog.features, actor: "test")
-            )
-            _ = try await EngineFixtures.apply(RegionalLog.workflow(evaluate: """
-                for_each_slice: region
-                soft: { drift_share: 0.3 }
-                hard: { features: [tenure] }
-                """), to: database)
+        try await RegionalLog.withLog(shift: 1, seed: 41, evaluate: """
+            for_each_slice: region
+            soft: { drift_share: 0.3 }
+            hard: { features: [tenure] }
+            """) { database in
             let (run, steps) = try await RegionalLog.run(in: database)
             #expect(run.state == .succeeded, "\(steps.values.compactMap(\.error))")
             let evaluate = try #require(steps["evaluate"]?.outputs)
@@ -147,17 +157,10 @@ struct SliceAlertTests {
 
     @Test("only eu's two features change their correlation: a multivariate rule per slice raises one alert, naming region=eu, where no feature drifted alone")
     func oneRegionCorrelates() async throws {
-        let url = SyntheticLog.temporaryFile("regions-correlated.csv")
-        defer { try? FileManager.default.removeItem(at: url) }
-        try RegionalLog.write(to: url, hours: 28, shiftFrom: 26, shift: 0, correlation: 0.95, seed: 43)
-        try await TestDatabase.withFresh { database in
-            _ = try await InferenceIngest(database: database).load(
-                try DataRecordReader(path: url.path), options: .init(model: "churn", features: RegionalLog.features, actor: "test")
-            )
-            _ = try await EngineFixtures.apply(RegionalLog.workflow(evaluate: """
-                for_each_slice: region
-                hard: { multivariate: true }
-                """, monitor: ", multivariate: { methods: [domain_classifier] }"), to: database)
+        try await RegionalLog.withLog(shift: 0, correlation: 0.95, seed: 43, evaluate: """
+            for_each_slice: region
+            hard: { multivariate: true }
+            """, monitor: ", multivariate: { methods: [domain_classifier] }") { database in
             let (run, steps) = try await RegionalLog.run(in: database)
             #expect(run.state == .succeeded, "\(steps.values.compactMap(\.error))")
             #expect(steps["evaluate"]?.outputs?["severity"] == .string("hard"))
