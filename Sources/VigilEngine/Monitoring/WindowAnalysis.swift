@@ -55,8 +55,8 @@ struct WindowAnalysis: Sendable {
                 ))
             }
             if let reference {
-                let drawn = indices.map { embedding.samples(rows, features: data.embeddingFeatures, indices: $0) } ?? embeddings
-                metrics.drift += drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: drawn)
+                let sliceEmbeddings = indices.map { embedding.samples(rows, features: data.embeddingFeatures, indices: $0) } ?? embeddings
+                metrics.drift += drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: sliceEmbeddings)
                 if let indices, let options = multivariate, let base = reference.profiles.sliceSamples[slice] {
                     metrics.multivariate += sliceFindings(rows, indices: indices, slice: slice, options: options, reference: base, window: window)
                 }
