@@ -37,6 +37,7 @@ public struct APIServer: Sendable {
 
     /// The server as a service for a `ServiceGroup`; `onListening` gets the bound port.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        ScratchFolder.sweep(logger: logger)
         let limits = RequestLimitHandler.Limits(maximumBodyBytes: configuration.maximumBodyBytes)
         let http = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestLimitHandler(limits: limits)],

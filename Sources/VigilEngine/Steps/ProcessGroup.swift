@@ -47,9 +47,9 @@ struct ProcessGroup {
         // live on as an orphan: setpriv gives it a parent-death signal before exec.
         if let setpriv = Self.setpriv { arguments = [setpriv, "--pdeathsig", "KILL", "--"] + arguments }
         let program = arguments[0]
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-step-\(UUID().uuidString)")
+        let folder: URL
         do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            folder = try ScratchFolder.make(.step)
         } catch {
             throw .cannotStart("cannot create a folder for the step's output: \(error)")
         }

@@ -65,6 +65,7 @@ public final class Worker: Service, Sendable {
     }
 
     public func run() async throws {
+        ScratchFolder.sweep(logger: logger)
         // The LISTEN loop is not awaited on the way out: a notification sequence need not end when
         // its task is cancelled, and shutdown must not wait on it. Cancelling it closes it eventually.
         let listener = Task { await self.listen() }

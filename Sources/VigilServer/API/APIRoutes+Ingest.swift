@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import VigilEngine
 import VigilStore
 import VigilWorkflow
 
@@ -38,8 +39,7 @@ extension APIRoutes {
     /// `role`, or labels when `role` is `nil`. Answers 201 with the ingest report.
     static func loadInferences(_ request: APIRequest, model: String, batch body: ByteBuffer, format: DataFileReader.Format, role: String?) async throws -> Response {
         // The readers work on files: the batch goes to a private temporary file for the duration.
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-batch-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let folder = try ScratchFolder.make(.batch)
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("batch")
         try Data(buffer: body).write(to: file)
