@@ -46,8 +46,10 @@ private enum RegionalLog {
         try text.write(to: url, atomically: true, encoding: .utf8)
     }
 
-    static func workflow(evaluate: String, monitor: String = "") -> String {
-        """
+    /// The regions workflow with this evaluate step, its baseline the first `baselineHours` hours.
+    static func workflow(evaluate: String, monitor: String = "", baselineHours: Int = 24) -> String {
+        let baselineEnd = ISO8601DateFormatter().string(from: SyntheticLog.start.addingTimeInterval(Double(baselineHours) * 3_600))
+        return """
         name: regions
         model: churn
         data:
@@ -55,7 +57,7 @@ private enum RegionalLog {
           prediction: prediction
           score: score
           granularity: 1h
-          baseline: { start: "2025-11-24T00:00:00Z", end: "2025-11-25T00:00:00Z" }
+          baseline: { start: "2025-11-24T00:00:00Z", end: "\(baselineEnd)" }
           features:
             amount: { type: number, min: 0 }
             tenure: { type: number }
@@ -83,19 +85,21 @@ private enum RegionalLog {
         try await EscalationFixtures.run("regions", in: database, channels: ChannelDirectory(channels: [:]))
     }
 
-    /// A fresh database holding 28 hours of the log (changed from hour 26 on, as `write` says) and
-    /// the workflow with this evaluate step, for `body`.
+    /// A fresh database holding `hours` hours of the log (changed in its last two hours, as
+    /// `write` says; all but the last four are the baseline) and the workflow with this evaluate
+    /// step, for `body`.
     static func withLog(
-        shift: Double, correlation: Double? = nil, seed: UInt64, evaluate: String, monitor: String = "", _ body: (Database) async throws -> Void
+        hours: Int = 28, shift: Double, correlation: Double? = nil, seed: UInt64, evaluate: String, monitor: String = "",
+        _ body: (Database) async throws -> Void
     ) async throws {
         let url = SyntheticLog.temporaryFile("regions.csv")
         defer { try? FileManager.default.removeItem(at: url) }
-        try write(to: url, hours: 28, shiftFrom: 26, shift: shift, correlation: correlation, seed: seed)
+        try write(to: url, hours: hours, shiftFrom: hours - 2, shift: shift, correlation: correlation, seed: seed)
         try await TestDatabase.withFresh { database in
             _ = try await InferenceIngest(database: database).load(
                 try DataRecordReader(path: url.path), options: .init(model: "churn", features: features, actor: "test")
             )
-            _ = try await EngineFixtures.apply(workflow(evaluate: evaluate, monitor: monitor), to: database)
+            _ = try await EngineFixtures.apply(workflow(evaluate: evaluate, monitor: monitor, baselineHours: hours - 4), to: database)
             try await body(database)
         }
     }
@@ -157,10 +161,12 @@ struct SliceAlertTests {
 
     @Test("only eu's two features change their correlation: a multivariate rule per slice raises one alert, naming region=eu, where no feature drifted alone")
     func oneRegionCorrelates() async throws {
-        try await RegionalLog.withLog(shift: 0, correlation: 0.95, seed: 43, evaluate: """
+        // Ten hours, the first six the baseline: the classifiers of 10 windows × 4 slices (and the
+        // whole window) are the costly part, in a debug build beside the rest of the suite.
+        try await RegionalLog.withLog(hours: 10, shift: 0, correlation: 0.95, seed: 43, evaluate: """
             for_each_slice: region
             hard: { multivariate: true }
-            """, monitor: ", multivariate: { methods: [domain_classifier] }") { database in
+            """, monitor: ", multivariate: { methods: [domain_classifier], sample_rows: 300 }") { database in
             let (run, steps) = try await RegionalLog.run(in: database)
             #expect(run.state == .succeeded, "\(steps.values.compactMap(\.error))")
             #expect(steps["evaluate"]?.outputs?["severity"] == .string("hard"))
