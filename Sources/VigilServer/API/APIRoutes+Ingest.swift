@@ -59,6 +59,9 @@ extension APIRoutes {
                 options.labelGrace = grace
                 options.role = role
                 options.modelVersion = try request.queryParameter("model_version") ?? ""
+                // A request is one client batch (often 50,000 rows): in smaller chunks, the next is
+                // parsed while the last is copied, as a large file's are.
+                options.chunkRows = 10_000
                 report = try await InferenceIngest(database: request.database).load(reader, options: options)
             } else {
                 report = try await LabelStore(database: request.database).load(reader, model: model, actor: source, grace: grace)
