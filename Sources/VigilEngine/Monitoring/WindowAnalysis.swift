@@ -55,7 +55,12 @@ struct WindowAnalysis: Sendable {
                 ))
             }
             if let reference {
-                let sliceEmbeddings = indices.map { embedding.samples(rows, features: data.embeddingFeatures, indices: $0) } ?? embeddings
+                // A slice's embeddings are drawn only when the reference has that slice's to compare with.
+                let sliceEmbeddings = if let indices {
+                    reference.profiles.sliceEmbeddings[slice] == nil ? [:] : embedding.samples(rows, features: data.embeddingFeatures, indices: indices)
+                } else {
+                    embeddings
+                }
                 metrics.drift += drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: sliceEmbeddings)
                 if let indices, let options = multivariate, let base = reference.profiles.sliceSamples[slice] {
                     metrics.multivariate += sliceFindings(rows, indices: indices, slice: slice, options: options, reference: base, window: window)

@@ -34,11 +34,6 @@ public struct StepCompletion: Sendable {
         self.attempt = attempt
         self.result = result
     }
-
-    var isSuccess: Bool {
-        if case .succeeded = result { return true }
-        return false
-    }
 }
 
 extension RunStore {
@@ -237,8 +232,8 @@ extension RunStore {
             // first, as before), and records the successes among them (the common case); other
             // ends are decided below, one by one. The runs' steps are read after it, once every
             // lock is held, so the planner sees what other workers committed meanwhile.
-            let succeeded = try completions.map { completion -> String in
-                guard case let .succeeded(outputs) = completion.result else { return "" }
+            let outputs = try completions.map { completion -> String? in
+                guard case let .succeeded(outputs) = completion.result else { return nil }
                 return try JSONText.encode(outputs)
             }
             let rows = try await connection.query("""
@@ -246,7 +241,7 @@ extension RunStore {
                     SELECT \(unescaped: Self.lockedRunColumns), s.name, k.outputs, k.succeeded FROM steps s
                     JOIN runs r ON r.id = s.run_id
                     JOIN unnest(\(completions.map(\.runID))::bigint[], \(completions.map(\.name))::text[], \(completions.map(\.attempt))::int[],
-                                \(succeeded)::text[], \(completions.map(\.isSuccess))::bool[]) AS k(run_id, name, attempt, outputs, succeeded)
+                                \(outputs.map { $0 ?? "" })::text[], \(outputs.map { $0 != nil })::bool[]) AS k(run_id, name, attempt, outputs, succeeded)
                       ON s.run_id = k.run_id AND s.name = k.name AND s.attempt = k.attempt
                     WHERE s.state = 'running' AND s.lease_owner = \(worker)
                     ORDER BY s.run_id, s.name
