@@ -6,7 +6,7 @@ import VigilStore
 import VigilTesting
 
 /// `kill -9` of `vigil serve` while it sends a notification, then a restart.
-@Suite("Delivery across a crash", .timeLimit(.minutes(3)))
+@Suite("Delivery across a crash", .timeLimit(.minutes(5)))
 struct DeliveryCrashTests {
     @Test("vigil serve killed with SIGKILL mid-delivery: after a restart the notification is delivered, at most twice, with one idempotency key; /metrics counts it pending until then, 0 after")
     func killedMidDelivery() async throws {
