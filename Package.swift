@@ -121,7 +121,7 @@ let package = Package(
 
         .testTarget(
             name: "VigilStatisticsTests",
-            dependencies: ["VigilStatistics"],
+            dependencies: ["VigilStatistics", "VigilTesting"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -217,8 +217,8 @@ struct AlertmanagerTests {
             try await withAlertmanager(webhook: "\(receiver)/am-hook") { alertmanager, _ in
                 try await TestDatabase.withFresh { database in
                     var channel = EscalationFixtures.channel("alertmanager", .alertmanager, alertmanager).1
-                    // Two seconds, not one: a busy machine must not starve a refresh past endsAt.
-                    channel.refresh = 2
+                    // Three seconds, not one: a busy machine must not starve a refresh past endsAt.
+                    channel.refresh = 3
                     let channels = ChannelDirectory(channels: ["alertmanager": channel])
                     let notifier = AlertNotifier(database: database, channels: channels, logger: EngineFixtures.logger)
                     let finding = AlertFinding(model: "churn", rule: "churn-drift", severity: .hard, channels: ["alertmanager"])
@@ -228,22 +228,22 @@ struct AlertmanagerTests {
                     // Firing until four refreshes ahead.
                     let endsAt = try #require(try await Self.active(alertmanager).first?["endsAt"] as? String)
                     let end = try #require(ISO8601DateFormatter.precise.date(from: endsAt) ?? ISO8601DateFormatter().date(from: endsAt))
-                    #expect(abs(end.timeIntervalSince(sentAt) - 8) < 1.5, "\(endsAt)")
+                    #expect(abs(end.timeIntervalSince(sentAt) - 12) < 1.5, "\(endsAt)")
 
                     // One keeper's turn at a time: a second claim within the interval gets none.
                     let outbox = NotificationOutbox(database: database)
-                    #expect(try await outbox.claimRefresh(of: "alertmanager", interval: 2, now: Date())?.map(\.id) == [alertID])
-                    #expect(try await outbox.claimRefresh(of: "alertmanager", interval: 2, now: Date()) == nil)
+                    #expect(try await outbox.claimRefresh(of: "alertmanager", interval: 3, now: Date())?.map(\.id) == [alertID])
+                    #expect(try await outbox.claimRefresh(of: "alertmanager", interval: 3, now: Date()) == nil)
 
-                    let until = ContinuousClock.now + .seconds(12)
+                    let until = ContinuousClock.now + .seconds(18)
                     while ContinuousClock.now < until {
                         try await notifier.refreshAlertmanagers()
                         try await Task.sleep(for: .milliseconds(300))
                     }
                     let kept = try await Self.active(alertmanager)
-                    #expect(kept.count == 1, "still firing 12 s after a first endsAt of 8 s")
+                    #expect(kept.count == 1, "still firing 18 s after a first endsAt of 12 s")
                     // Vigil gone quiet: Alertmanager resolves it by itself once the last endsAt passes.
-                    let letGo = try await eventually(timeout: .seconds(25)) { try await Self.active(alertmanager).isEmpty }
+                    let letGo = try await eventually(timeout: .seconds(35)) { try await Self.active(alertmanager).isEmpty }
                     #expect(letGo)
                 }
             }

@@ -31,7 +31,7 @@ struct DeliveryTests {
         configuration.orphanAge = 0
         let keeper = AlertKeeper(database: database, channels: channels, configuration: configuration, logger: EngineFixtures.logger)
         let outbox = NotificationOutbox(database: database)
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(120)
         while try await outbox.backlog(now: Date()).pending > 0 && ContinuousClock.now < deadline {
             try await keeper.tick()
             try await Task.sleep(for: .milliseconds(100))

@@ -142,7 +142,7 @@ enum ServingFixtures {
         // A lease of a day of clock time: ten-minute jumps never take a running step away.
         try await EngineFixtures.withWorkers(database, clock: clock, configuration: EngineFixtures.workerConfiguration(lease: 86_400), registry: registry) {
             let store = RunStore(database: database)
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + .seconds(120)
             while ContinuousClock.now < deadline {
                 let run = try await store.run(id)
                 if run.state.isTerminal { return run }

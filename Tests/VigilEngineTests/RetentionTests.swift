@@ -114,7 +114,7 @@ struct RetentionTests {
 
             // A file where churn's folder belongs: the export fails, and nothing is removed.
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: folder.appendingPathComponent("churn").path, contents: Data("in the way".utf8))
+            _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("churn").path, contents: Data("in the way".utf8))
             let failure = await #expect(throws: StoreError.self) {
                 try await retention.apply(retention: ["churn": 2 * 86_400], defaultRetention: nil, archive: archive, actor: "t", now: now)
             }

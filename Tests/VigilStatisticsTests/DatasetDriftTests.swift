@@ -1,7 +1,8 @@
 import Testing
 @testable import VigilStatistics
+import VigilTesting
 
-@Suite("Method policy, dataset decisions and integrity")
+@Suite("Method policy, dataset decisions and integrity", .computeBound)
 struct DatasetDriftTests {
     @Test("the default policy uses tests on small samples and effect sizes on large ones")
     func policy() {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilStatistics
+import VigilTesting
 
 /// Streams and river's detection indices (`Fixtures/make_detector_fixtures.py`).
 struct DetectorFixtures: Decodable {
@@ -23,7 +24,7 @@ struct DetectorFixtures: Decodable {
     static let shared: DetectorFixtures = loadFixture("detector_cases.json")
 }
 
-@Suite("Online concept-drift detectors against river")
+@Suite("Online concept-drift detectors against river", .computeBound)
 struct DetectorReferenceTests {
     static let runs = DetectorFixtures.shared.cases.flatMap { c in c.detectors.map { (c.stream, $0) } }
 

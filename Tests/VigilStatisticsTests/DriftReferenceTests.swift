@@ -1,7 +1,8 @@
 import Testing
 @testable import VigilStatistics
+import VigilTesting
 
-@Suite("Drift methods against SciPy")
+@Suite("Drift methods against SciPy", .computeBound)
 struct DriftReferenceTests {
     static let numeric = Array(DriftFixtures.shared.numeric.enumerated())
     static let categorical = Array(DriftFixtures.shared.categorical.enumerated())

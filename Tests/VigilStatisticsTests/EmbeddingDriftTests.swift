@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VigilStatistics
+import VigilTesting
 
 /// Samples for the embedding tests: standard normal rows, optionally shifted or rescaled in some dimensions.
 enum EmbeddingFixtures {
@@ -21,7 +22,7 @@ enum EmbeddingFixtures {
     }
 }
 
-@Suite("Embedding and multivariate drift")
+@Suite("Embedding and multivariate drift", .computeBound)
 struct EmbeddingDriftTests {
     @Test("MMD² matches a direct computation of the unbiased estimate, and the random-feature estimate tracks the exact one")
     func mmdStatistic() throws {

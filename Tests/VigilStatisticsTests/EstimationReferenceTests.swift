@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilStatistics
+import VigilTesting
 
 /// Cases from `Fixtures/make_estimation_fixtures.py`: NannyML 0.13's CBPE and scikit-learn's
 /// isotonic regression on a classifier under covariate shift.
@@ -32,7 +33,7 @@ struct EstimationFixtures: Decodable {
     static let shared: EstimationFixtures = loadFixture("estimation_cases.json")
 }
 
-@Suite("Performance estimation before labels, against NannyML and scikit-learn")
+@Suite("Performance estimation before labels, against NannyML and scikit-learn", .computeBound)
 struct EstimationReferenceTests {
     @Test("isotonic calibration predicts what scikit-learn's IsotonicRegression(out_of_bounds='clip') does", arguments: EstimationFixtures.shared.cases.map(\.name))
     func isotonic(_ name: String) throws {
@@ -124,7 +125,7 @@ struct MulticlassEstimationFixtures: Decodable {
     static let shared: MulticlassEstimationFixtures = loadFixture("estimation_multiclass_cases.json")
 }
 
-@Suite("Multiclass performance estimation before labels, against NannyML")
+@Suite("Multiclass performance estimation before labels, against NannyML", .computeBound)
 struct MulticlassEstimationReferenceTests {
     /// Per case and metric, Vigil's and NannyML's mean absolute error against the realised values.
     static func errors(_ fixture: MulticlassEstimationFixtures.Case) throws -> [EstimatedMetric: (vigil: Double, nannyML: Double)] {
@@ -189,7 +190,7 @@ struct PlattFixtures: Decodable {
     static let shared: PlattFixtures = loadFixture("platt_cases.json")
 }
 
-@Suite("Platt scaling, against scikit-learn")
+@Suite("Platt scaling, against scikit-learn", .computeBound)
 struct PlattCalibrationReferenceTests {
     @Test("slope, intercept and calibrated probabilities are scikit-learn's _SigmoidCalibration's", arguments: PlattFixtures.shared.cases.map(\.name))
     func platt(_ name: String) throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VigilStatistics
+import VigilTesting
 
 /// Reference numbers from scikit-learn and SciPy (`Fixtures/make_learning_fixtures.py`).
 struct LearningFixtures: Decodable {
@@ -51,7 +52,7 @@ struct LearningFixtures: Decodable {
     }()
 }
 
-@Suite("Built-in models and paired tests against scikit-learn and SciPy")
+@Suite("Built-in models and paired tests against scikit-learn and SciPy", .computeBound)
 struct LearningReferenceTests {
     @Test("logistic regression gives scikit-learn's probabilities", arguments: 0..<4)
     func logistic(_ index: Int) throws {

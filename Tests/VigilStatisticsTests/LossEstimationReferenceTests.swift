@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilStatistics
+import VigilTesting
 
 /// Cases from `Fixtures/make_regression_estimation_fixtures.py`: NannyML 0.13's direct loss
 /// estimation (LightGBM error models) on a linear regression under covariate shift.
@@ -43,7 +44,7 @@ struct LossEstimationFixtures: Decodable {
     static let shared: LossEstimationFixtures = loadFixture("estimation_regression_cases.json")
 }
 
-@Suite("Regression error estimation before labels, against NannyML's direct loss estimation")
+@Suite("Regression error estimation before labels, against NannyML's direct loss estimation", .computeBound)
 struct LossEstimationReferenceTests {
     /// Per loss, the mean absolute error of Vigil's and NannyML's chunk estimates against the realised values.
     static func errors(_ fixture: LossEstimationFixtures.Case) throws -> [DirectLossEstimator.Loss: (vigil: Double, nannyML: Double)] {

@@ -1,7 +1,8 @@
 import Testing
 import VigilStatistics
+import VigilTesting
 
-@Suite("Permutation importance")
+@Suite("Permutation importance", .computeBound)
 struct PermutationImportanceTests {
     /// `rows` rows of two standard normal features.
     static func rows(_ count: Int, seed: UInt64) -> [[Double]] {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VigilStatistics
+import VigilTesting
 
 /// Seeded random samples for property tests: many shapes, reproducible.
 struct SampleGenerator {
@@ -28,7 +29,7 @@ struct SampleGenerator {
     }
 }
 
-@Suite("Profile, sketch and distance properties")
+@Suite("Profile, sketch and distance properties", .computeBound)
 struct ProfilePropertyTests {
     @Test("merging profiles equals profiling the concatenation", arguments: 0..<60)
     func mergeEqualsConcatenation(seed: Int) throws {
@@ -153,7 +154,7 @@ struct ProfilePropertyTests {
     }
 }
 
-@Suite("Sorting large samples")
+@Suite("Sorting large samples", .computeBound)
 struct RadixSortTests {
     @Test("the radix sort orders like the standard sort: negatives, zeros, infinities, subnormals, ties", arguments: [1, 2, 3])
     func matchesStandardSort(seed: UInt64) {

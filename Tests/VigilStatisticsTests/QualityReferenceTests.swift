@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VigilStatistics
+import VigilTesting
 
 /// Reference numbers computed by scikit-learn and NumPy (`Fixtures/make_quality_fixtures.py`).
 struct QualityFixtures: Decodable {
@@ -32,7 +33,7 @@ struct QualityFixtures: Decodable {
     static let shared: QualityFixtures = loadFixture("quality_cases.json")
 }
 
-@Suite("Model-quality metrics against scikit-learn")
+@Suite("Model-quality metrics against scikit-learn", .computeBound)
 struct QualityReferenceTests {
     @Test("binary classification", arguments: Array(QualityFixtures.shared.binary.enumerated()))
     func binary(index: Int, fixture: QualityFixtures.Binary) throws {

@@ -40,7 +40,7 @@ struct ParquetFileWriterTests {
     }
 
     static func write(_ rows: [Row], to url: URL, rowGroupRows: Int, compression: ParquetFileWriter.Compression = .snappy) throws {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         var writer = try ParquetFileWriter(
@@ -127,7 +127,7 @@ struct ParquetFileWriterTests {
     @Test("a missing value in a required column and a value of the wrong kind are refused with the column's name")
     func refusals() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("parquet-\(UUID().uuidString).parquet")
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: url) }
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }

@@ -55,7 +55,11 @@ struct StepExecutor: Sendable {
         let timeout = step.timeout ?? spec.defaults.timeout
         let outcome: StepOutcome
         do {
-            outcome = try await withTimeout(timeout) { try await runner(parameters, context) }
+            // On the compute threads: a step busy computing never holds up the process's
+            // claims, deliveries and requests on the cooperative pool.
+            outcome = try await withTimeout(timeout) {
+                try await withTaskExecutorPreference(ThreadExecutor.compute) { try await runner(parameters, context) }
+            }
         } catch is Timeout {
             outcome = .failed("timed out after \(timeout?.description ?? "?")", retryable: true)
         } catch is CancellationError {

@@ -80,7 +80,7 @@ public final class Worker: Service, Sendable {
                 group.cancelAll()
             }
         }
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             // Shutdown is bounded: a database call that never returns (seen once after a server
             // restart, with nothing left to wake it) must not keep the process from exiting.
             // Whatever is unrecorded then is handed back when its lease expires.

@@ -19,7 +19,7 @@ final class ChunkPipeline: @unchecked Sendable {
 
     /// Starts encoding the next chunk on another thread.
     func encodeNext() -> Task<InferenceRowEncoder.Chunk, any Error> {
-        Task.detached { try self.encoder.encodeChunk(self.reader) }
+        Task(executorPreference: ThreadExecutor.compute) { try self.encoder.encodeChunk(self.reader) }
     }
 
     /// The encoder with everything the read found, once the last chunk has been awaited.
