@@ -145,6 +145,20 @@ struct SliceAlertTests {
             #expect(reasons.compactMap(\.stringValue).contains { $0.hasPrefix("hard: region=eu: features: watched features drifted: tenure") })
             #expect(steps["escalate"]?.outputs?["alert_id"] == .string(String(alert.id)))
 
+            // The alert shows what drifted in eu, with eu's scores, and what drives eu's drift.
+            let regions = try await MetricsStore(database: database).recentSliceWindows(model: "churn", key: "region", count: 1)
+            let eu = try #require(regions["eu"]?.first)
+            let euTenure = try #require(eu.drift.first { $0.featureName == "tenure" })
+            func listed(_ key: String) -> [[String: JSONValue]] {
+                guard case let .array(items)? = alert.findings[key] else { return [] }
+                return items.compactMap { if case let .object(fields) = $0 { fields } else { nil } }
+            }
+            #expect(listed("drifted_features").compactMap { $0["feature"]?.stringValue } == ["tenure"])
+            #expect(listed("drifted_features").first?["score"] == .number(euTenure.driftScore))
+            #expect(eu.drivers.map(\.feature) == ["tenure", "amount"] && (eu.drivers.first?.share ?? 0) > 0.6, "\(eu.drivers)")
+            #expect(listed("drivers").compactMap { $0["feature"]?.stringValue } == ["tenure", "amount"])
+            #expect(regions["apac"]?.first?.drivers.count == 2)
+
             // The next pass sees the same drift: the same incident, not a second one.
             let (again, _) = try await RegionalLog.run(in: database)
             #expect(again.state == .succeeded)
@@ -181,6 +195,8 @@ struct SliceAlertTests {
             for region in ["apac", "us"] {
                 #expect(windows[region]?.first?.multivariate.map(\.drifted) == [false], "\(region)")
             }
+            // eu's drivers are ranked with its own classifier's gain.
+            #expect(Set(eu.drivers.map(\.feature)) == ["amount", "tenure"] && eu.drivers.allSatisfy { $0.classifierShare != nil }, "\(eu.drivers)")
             // The whole window's own test still runs, beside the slices'.
             let whole = try #require(try await MetricsStore(database: database).recentWindows(model: "churn", count: 1).first)
             #expect(whole.multivariate.map(\.sliceKey) == [nil])

@@ -59,8 +59,8 @@ public struct MultivariateOptions: Sendable, Equatable, Decodable {
     }
 
     /// The multivariate findings of a window (or of `slice`) over the `tested` features against
-    /// `reference`, and the features that drive its drift (each feature's drift rows of the whole
-    /// window, with the classifier's gain when it ran).
+    /// `reference`, and the features that drive its drift (each feature's drift rows of the window
+    /// or the slice, with the classifier's gain when it ran).
     func findings(
         current: TableSample, reference: TableSample, tested: [String], drift: [DriftMetric], slice: Slice = .overall
     ) throws(StatisticsError) -> ([MultivariateMetric], [DriftDriver]) {
@@ -73,15 +73,20 @@ public struct MultivariateOptions: Sendable, Equatable, Decodable {
                 referenceRows: reference.rowCount, currentRows: current.rowCount, seed: Int64(bitPattern: seed)
             )
         }
-        return (rows, Self.drivers(classifierShares: importances, drift: drift))
+        return (rows, Self.drivers(classifierShares: importances, drift: drift, slice: slice))
     }
 
-    /// The features of the window's whole-window drift rows, strongest driver first.
-    static func drivers(classifierShares: [String: Double]?, drift: [DriftMetric], importances: DriftDrivers.Importances? = nil) -> [DriftDriver] {
+    /// The features of the drift rows of the window (or of `slice`), strongest driver first. A
+    /// slice's own slicing feature (`region` in `region=eu`), the same in all its rows, drives nothing.
+    static func drivers(
+        classifierShares: [String: Double]?, drift: [DriftMetric], slice: Slice = .overall, importances: DriftDrivers.Importances? = nil
+    ) -> [DriftDriver] {
         var scores: [String: (score: Double, threshold: Double)] = [:]
-        for metric in drift where metric.sliceKey == nil && metric.columnRole == "feature" {
+        for metric in drift where metric.sliceKey == slice.key && metric.sliceValue == slice.value && metric.columnRole == "feature"
+            && metric.featureName != slice.key {
             scores[metric.featureName] = (metric.driftScore, metric.driftThreshold)
         }
-        return DriftDrivers.rank(classifierShares: classifierShares, driftScores: scores, importances: importances)
+        let shares = classifierShares?.filter { $0.key != slice.key }
+        return DriftDrivers.rank(classifierShares: shares, driftScores: scores, importances: importances)
     }
 }

@@ -61,9 +61,15 @@ struct WindowAnalysis: Sendable {
                 } else {
                     embeddings
                 }
-                metrics.drift += drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: sliceEmbeddings)
-                if let indices, let options = multivariate, let base = reference.profiles.sliceSamples[slice] {
-                    metrics.multivariate += sliceFindings(rows, indices: indices, slice: slice, options: options, reference: base, window: window)
+                let sliceDrift = drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: sliceEmbeddings)
+                metrics.drift += sliceDrift
+                if let indices {
+                    metrics.sliceDrivers[slice] = MultivariateOptions.drivers(classifierShares: nil, drift: sliceDrift, slice: slice)
+                    if let options = multivariate, let base = reference.profiles.sliceSamples[slice],
+                       let (found, drivers) = sliceFindings(rows, indices: indices, slice: slice, options: options, reference: base, drift: sliceDrift, window: window) {
+                        metrics.multivariate += found
+                        metrics.sliceDrivers[slice] = drivers
+                    }
                 }
             }
             metrics.integrity += integrity(table, rows: rows, slice: slice, reference: reference, quarantined: quarantined)
@@ -92,19 +98,21 @@ struct WindowAnalysis: Sendable {
         return (metrics, drawn)
     }
 
-    /// A slice's multivariate findings: its rows (at `indices`) drawn and compared with the same
-    /// slice of the reference. None, and a note in the log, when the slice is too small to test.
+    /// A slice's multivariate findings and the drivers of its drift (its `drift` rows, with the
+    /// slice's classifier's gain): its rows (at `indices`) drawn and compared with the same slice
+    /// of the reference. `nil`, and a note in the log, when the slice is too small to test.
     private func sliceFindings(
-        _ rows: WindowRows, indices: [Int], slice: Slice, options: MultivariateOptions, reference: TableSample, window: WindowSignature
-    ) -> [MultivariateMetric] {
+        _ rows: WindowRows, indices: [Int], slice: Slice, options: MultivariateOptions, reference: TableSample, drift: [DriftMetric],
+        window: WindowSignature
+    ) -> ([MultivariateMetric], [DriftDriver])? {
         let current = options.sample(rows, features: sampledFeatureNames, indices: indices)
         do {
-            return try options.findings(current: current, reference: reference, tested: testedFeatureNames, drift: [], slice: slice).0
+            return try options.findings(current: current, reference: reference, tested: testedFeatureNames, drift: drift, slice: slice)
         } catch {
             logger.info("no multivariate test for a slice", metadata: [
                 "window": "\(window.start)", "slice": "\(slice.key ?? "")=\(slice.value ?? "")", "reason": "\(error)",
             ])
-            return []
+            return nil
         }
     }
 

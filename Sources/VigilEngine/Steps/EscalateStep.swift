@@ -73,18 +73,27 @@ public struct EscalateStep: WorkflowStep {
         }
         let actor = "workflow:\(context.workflow.name)#\(context.runID)"
         let notifier = AlertNotifier(database: context.database, channels: directory, client: client, clock: context.clock, actor: actor, logger: context.logger)
-        let latest = try await MetricsStore(database: context.database).recentWindows(model: model, count: 1).first
+        let metrics = MetricsStore(database: context.database)
+        let latest = try await metrics.recentWindows(model: model, count: 1).first
         var handled: [Handled] = []
         for finding in findings {
-            handled.append(try await escalate(finding, parameters, model: model, latest: latest, notifier: notifier, actor: actor, in: context))
+            // A slice's alert shows what drifted in that slice, from the slice's own latest window.
+            var shown = latest
+            if let key = finding.key, let value = finding.value {
+                shown = try await metrics.recentSliceWindows(model: model, key: key, count: 1)[value]?.first
+            }
+            handled.append(try await escalate(finding, parameters, model: model, latest: shown, notifier: notifier, actor: actor, in: context))
         }
         guard parameters.slices != nil else { return try await outcome(handled[0], context: context) }
         return try await outcome(slices: zip(findings, handled).map { ($0.slice ?? "", $1) }, context: context)
     }
 
-    /// One slice's finding as an `evaluate` step's `slices` output lists it (`slice` `nil`: the model's).
+    /// One slice's finding as an `evaluate` step's `slices` output lists it (`slice` `nil`: the
+    /// model's): `slice` names it (`region=eu`), `key` and `value` are its slicing expression and value.
     struct SliceFinding: Decodable, Sendable {
         var slice: String?
+        var key: String?
+        var value: String?
         var severity: String
         var reasons: [String]
     }
@@ -120,7 +129,7 @@ public struct EscalateStep: WorkflowStep {
         finding.renotifyAfter = parameters.renotifyAfter?.seconds
         finding.quietPeriod = parameters.quietPeriod?.seconds
         finding.resolveAfter = max(1, parameters.resolveAfter ?? 3)
-        finding.details = Self.details(reasons: slice.reasons, latest: latest, context: context)
+        finding.details = Self.details(reasons: slice.reasons, latest: latest, slice: Slice(key: slice.key, value: slice.value), context: context)
         if let name = slice.slice { finding.details["slice"] = .string(name) }
         // Each slice's alert is its own raise within the attempt, so each has its own key.
         let key = slice.slice.map { "\(context.idempotencyKey)/\($0)" } ?? context.idempotencyKey
@@ -210,15 +219,16 @@ public struct EscalateStep: WorkflowStep {
         handled.deliveries.filter { $0.state == .pending || $0.state == .dead }.map(\.notification.channel)
     }
 
-    /// What the alert shows: the reasons, the top drifted features of the latest window with
-    /// their scores, the window, and the run that found them.
-    static func details(reasons: [String], latest: WindowReport?, context: StepContext) -> [String: JSONValue] {
+    /// What the alert shows: the reasons, the top drifted features of the latest window (of
+    /// `slice`, for a slice's alert) with their scores and its drivers, the window, and the run
+    /// that found them.
+    static func details(reasons: [String], latest: WindowReport?, slice: Slice = .overall, context: StepContext) -> [String: JSONValue] {
         var details: [String: JSONValue] = [
             "reasons": .array(reasons.map(JSONValue.string)), "run": .number(Double(context.runID)),
             "workflow": .string(context.workflow.name), "step": .string(context.stepName),
         ]
         if let latest {
-            let drifted = latest.drift.filter { $0.sliceKey == nil && $0.drifted }.sorted { $0.driftScore > $1.driftScore }
+            let drifted = latest.drift.filter { $0.sliceKey == slice.key && $0.sliceValue == slice.value && $0.drifted }.sorted { $0.driftScore > $1.driftScore }
             details["drifted_features"] = .array(drifted.prefix(10).map {
                 .object(["feature": .string($0.featureName), "score": .number($0.driftScore), "method": .string($0.method), "role": .string($0.columnRole)])
             })

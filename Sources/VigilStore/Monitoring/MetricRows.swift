@@ -168,11 +168,40 @@ public struct WindowMetrics: Sendable {
     public var multivariate: [MultivariateMetric] = []
     /// The features driving the window's drift, strongest first (`drift_drivers`).
     public var drivers: [DriftDriver] = []
+    /// The features driving each slice's drift, strongest first (`drift_drivers` with the slice).
+    public var sliceDrivers: [Slice: [DriftDriver]] = [:]
 
     public init(signature: WindowSignature, workflow: String, sampleRate: Double) {
         self.signature = signature
         self.workflow = workflow
         self.sampleRate = sampleRate
+    }
+
+    /// The rows of `drift_drivers`: the whole window's drivers and each slice's, ranked from 1.
+    var storedDrivers: [StoredDriver] {
+        let groups = [(Slice.overall, drivers)] + sliceDrivers.sorted { ($0.key.key ?? "", $0.key.value ?? "") < ($1.key.key ?? "", $1.key.value ?? "") }
+        return groups.flatMap { slice, drivers in
+            drivers.enumerated().map { StoredDriver(slice: slice, rank: $0.offset + 1, driver: $0.element) }
+        }
+    }
+}
+
+/// One row of `drift_drivers`: a driver of a window's or a slice's drift, with its rank.
+struct StoredDriver: Encodable {
+    let slice: Slice
+    let rank: Int
+    let driver: DriftDriver
+
+    enum CodingKeys: String, CodingKey {
+        case sliceKey, sliceValue, rank
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try driver.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(slice.key, forKey: .sliceKey)
+        try container.encode(slice.value, forKey: .sliceValue)
+        try container.encode(rank, forKey: .rank)
     }
 }
 

@@ -58,7 +58,7 @@ public struct MetricsStore: Sendable {
         let performance = try Self.json(metrics.performance), operational = try Self.json(metrics.operational)
         let business = try Self.json(metrics.business), profiles = try Self.json(metrics.profiles)
         let reliability = try Self.json(metrics.reliability)
-        let multivariate = try Self.json(metrics.multivariate), drivers = try Self.json(metrics.drivers)
+        let multivariate = try Self.json(metrics.multivariate), drivers = try Self.json(metrics.storedDrivers)
         let rate = metrics.sampleRate
         try await database.transaction { connection in
             for table in [
@@ -118,14 +118,13 @@ public struct MetricsStore: Sendable {
                     upper float8, p_value float8, significance float8, drifted boolean, reference_rows int8, current_rows int8, seed int8)
                 """, logger: database.logger)
             try await connection.query("""
-                INSERT INTO drift_drivers (model, window_start_time, window_end_time, rank, feature_name, share, classifier_share, drift_share,
-                    drift_score, importance_share, reference_importance, current_importance, computed_at)
-                SELECT \(model), \(start), \(end), r.rank::int, r.feature, r.share, r.classifier_share, r.drift_share, r.drift_score,
-                    r.importance_share, r.reference_importance, r.current_importance, \(now)
-                FROM ROWS FROM (jsonb_to_recordset(\(drivers)::jsonb) AS (feature text, share float8, classifier_share float8,
-                    drift_share float8, drift_score float8, importance_share float8, reference_importance float8, current_importance float8))
-                    WITH ORDINALITY AS r(feature, share, classifier_share, drift_share, drift_score, importance_share, reference_importance,
-                    current_importance, rank)
+                INSERT INTO drift_drivers (model, window_start_time, window_end_time, slice_key, slice_value, rank, feature_name, share,
+                    classifier_share, drift_share, drift_score, importance_share, reference_importance, current_importance, computed_at)
+                SELECT \(model), \(start), \(end), r.slice_key, r.slice_value, r.rank, r.feature, r.share, r.classifier_share, r.drift_share,
+                    r.drift_score, r.importance_share, r.reference_importance, r.current_importance, \(now)
+                FROM jsonb_to_recordset(\(drivers)::jsonb) AS r(slice_key text, slice_value text, rank int, feature text, share float8,
+                    classifier_share float8, drift_share float8, drift_score float8, importance_share float8, reference_importance float8,
+                    current_importance float8)
                 """, logger: database.logger)
             try await connection.query("""
                 INSERT INTO reliability_curves (model, window_start_time, window_end_time, bin_lower, bin_upper, mean_probability, observed_rate, row_count, computed_at)
@@ -274,7 +273,7 @@ public struct WindowReport: Sendable {
     public var integrity: [IntegrityMetric] = []
     /// Multivariate drift of the window (or of the slice, for a slice's report), one per method.
     public var multivariate: [MultivariateMetric] = []
-    /// The features driving the window's drift, strongest first (none for a slice).
+    /// The features driving the window's (or the slice's) drift, strongest first.
     public var drivers: [DriftDriver] = []
 }
 
@@ -392,20 +391,18 @@ extension MetricsStore {
                 ))
             }
         }
-        if sliceKey == nil {
-            let drivers = try await database.client.query("""
-                SELECT window_start_time, feature_name, share, classifier_share, drift_share, drift_score, importance_share,
-                    reference_importance, current_importance FROM drift_drivers
-                WHERE model = \(model) AND window_start_time >= \(oldest) ORDER BY rank
-                """, logger: database.logger)
-            for try await (start, feature, share, classifier, drift, score, importance, referenceImportance, currentImportance)
-                in drivers.decode((Date, String, Double, Double?, Double, Double?, Double?, Double?, Double?).self) {
-                update(nil, start) { report in
-                    report.drivers.append(DriftDriver(
-                        feature: feature, share: share, classifierShare: classifier, driftShare: drift, driftScore: score,
-                        importanceShare: importance, referenceImportance: referenceImportance, currentImportance: currentImportance
-                    ))
-                }
+        let drivers = try await database.client.query("""
+            SELECT window_start_time, slice_value, feature_name, share, classifier_share, drift_share, drift_score, importance_share,
+                reference_importance, current_importance FROM drift_drivers
+            WHERE model = \(model) AND window_start_time >= \(oldest) AND slice_key IS NOT DISTINCT FROM \(sliceKey) ORDER BY rank
+            """, logger: database.logger)
+        for try await (start, value, feature, share, classifier, drift, score, importance, referenceImportance, currentImportance)
+            in drivers.decode((Date, String?, String, Double, Double?, Double, Double?, Double?, Double?, Double?).self) {
+            update(value, start) { report in
+                report.drivers.append(DriftDriver(
+                    feature: feature, share: share, classifierShare: classifier, driftShare: drift, driftScore: score,
+                    importanceShare: importance, referenceImportance: referenceImportance, currentImportance: currentImportance
+                ))
             }
         }
         return reports.mapValues { byStart in byStart.values.sorted { $0.start > $1.start } }
