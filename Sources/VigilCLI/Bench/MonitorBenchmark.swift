@@ -17,6 +17,9 @@ struct MonitorBenchmark: AsyncParsableCommand {
     @Flag(help: "Also run the multivariate tests (data reconstruction and the domain classifier on 1,000 rows a side).")
     var multivariate = false
 
+    @Flag(help: "Also profile and test each of the four regions as a slice (`slices: [region]`), with their own multivariate tests under --multivariate.")
+    var slices = false
+
     func run() async throws {
         try await BenchFolder.with(measure)
     }
@@ -36,7 +39,8 @@ struct MonitorBenchmark: AsyncParsableCommand {
             try await BenchmarkFloor(database: database).analyzeInferenceLog()
             let data = MonitoredData(
                 timestamp: "ts", prediction: "prediction", score: "score", problemType: .classification, features: SyntheticInferences.features,
-                granularity: WorkflowDuration(seconds: 86_400), baseline: .fixed(start: "2025-11-24T00:00:00Z", end: "2025-11-25T00:00:00Z")
+                granularity: WorkflowDuration(seconds: 86_400), baseline: .fixed(start: "2025-11-24T00:00:00Z", end: "2025-11-25T00:00:00Z"),
+                slices: slices ? ["region"] : []
             )
             var options = WindowMonitor.Options()
             options.lookback = 3 * 86_400
@@ -53,6 +57,7 @@ struct MonitorBenchmark: AsyncParsableCommand {
             figures["windows_in_pass"] = summary.windows.count
             figures["drifted_features"] = summary.driftedFeatures
             figures["multivariate"] = multivariate
+            figures["slices"] = slices ? 4 : 0
             figures["multivariate_drifted"] = summary.latestMultivariate.filter(\.drifted).map(\.method)
             figures["top_drivers"] = summary.latestDrivers.prefix(3).map(\.feature)
         }
