@@ -50,6 +50,8 @@ struct MonitorBenchmark: AsyncParsableCommand {
             let (firstSeconds, _) = try await Stopwatch.timeAsync { try await monitor.run(now: dayTwo, runID: nil) }
             let scanSeconds = try await timeScan(database, from: dayTwo, to: end)
             let (passSeconds, summary) = try await Stopwatch.timeAsync { try await monitor.run(now: end, runID: nil) }
+            // What a long-running worker keeps between passes.
+            figures["resident_after_pass_mib"] = MemorySampler.residentMiB
             figures["scan_s"] = scanSeconds
             figures["monitor_pass_s"] = passSeconds
             figures["monitor_to_scan"] = passSeconds / scanSeconds

@@ -72,6 +72,7 @@ struct ScaleBenchmark: AsyncParsableCommand {
                 record("monitor_to_scan", passSeconds / scanSeconds)
                 record("monitor_pass_resident_before_mib", before)
                 record("monitor_pass_peak_resident_mib", peak)
+                record("monitor_pass_resident_after_mib", MemorySampler.residentMiB)
             }
             if archive {
                 // Only day 0 has outlived a retention of all days but one at the end of the last.

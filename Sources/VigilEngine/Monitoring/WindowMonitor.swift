@@ -163,6 +163,8 @@ public struct WindowMonitor: Sendable {
         for (done, signature) in due.enumerated() {
             let baseline = try await references.baseline(at: signature.start, now: now, known: &baselines)
             let metrics = try await compute(signature, baseline: baseline, runID: runID)
+            // The window's rows are gone by now; their memory goes back to the system.
+            FreedMemory.release()
             try await store.record(metrics, model: model, runID: runID, now: now)
             summary.windows.append(signature)
             summary.latestDrift = metrics.drift.filter { $0.sliceKey == nil }
