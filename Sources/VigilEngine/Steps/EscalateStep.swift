@@ -76,11 +76,14 @@ public struct EscalateStep: WorkflowStep {
         let metrics = MetricsStore(database: context.database)
         let latest = try await metrics.recentWindows(model: model, count: 1).first
         var handled: [Handled] = []
+        // A slice's alert shows what drifted in that slice, from the slice's own latest window;
+        // one read gives every value of a slicing expression.
+        var sliceWindows: [String: [String: [WindowReport]]] = [:]
         for finding in findings {
-            // A slice's alert shows what drifted in that slice, from the slice's own latest window.
             var shown = latest
             if let key = finding.key, let value = finding.value {
-                shown = try await metrics.recentSliceWindows(model: model, key: key, count: 1)[value]?.first
+                if sliceWindows[key] == nil { sliceWindows[key] = try await metrics.recentSliceWindows(model: model, key: key, count: 1) }
+                shown = sliceWindows[key]?[value]?.first
             }
             handled.append(try await escalate(finding, parameters, model: model, latest: shown, notifier: notifier, actor: actor, in: context))
         }
