@@ -64,11 +64,13 @@ struct WindowAnalysis: Sendable {
                 let sliceDrift = drift(table.profiles, findings: table.findings, slice: slice, reference: reference, embeddings: sliceEmbeddings)
                 metrics.drift += sliceDrift
                 if let indices {
-                    metrics.sliceDrivers[slice] = MultivariateOptions.drivers(classifierShares: nil, drift: sliceDrift, slice: slice)
+                    // Ranked with the slice's own classifier when its multivariate test ran, else by drift alone.
                     if let options = multivariate, let base = reference.profiles.sliceSamples[slice],
                        let (found, drivers) = sliceFindings(rows, indices: indices, slice: slice, options: options, reference: base, drift: sliceDrift, window: window) {
                         metrics.multivariate += found
                         metrics.sliceDrivers[slice] = drivers
+                    } else {
+                        metrics.sliceDrivers[slice] = MultivariateOptions.drivers(classifierShares: nil, drift: sliceDrift, slice: slice)
                     }
                 }
             }
