@@ -48,6 +48,7 @@ public struct ServingLog: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let features = try predictions.map { String(decoding: try encoder.encode($0.features), as: UTF8.self) }
         try await database.transaction { connection in
+            try await connection.query("INSERT INTO logged_models (model) VALUES (\(model)) ON CONFLICT DO NOTHING", logger: database.logger)
             for start in stride(from: 0, to: predictions.count, by: 5_000) {
                 let chunk = predictions[start..<min(start + 5_000, predictions.count)]
                 // A request logged before (same id and role) is not logged again, as with `vigil ingest`.
@@ -57,7 +58,7 @@ public struct ServingLog: Sendable {
                                              \(Array(features[start..<min(start + 5_000, predictions.count)])), \(chunk.map(\.prediction)),
                                              \(chunk.map(\.score)), \(chunk.map(\.latency)), \(chunk.map(\.error))) AS t(v, r, id, ts, f, p, s, l, e)
                     ), fresh AS (
-                        INSERT INTO inference_requests (model, request_id, role, ts) SELECT \(model), id, r, ts FROM t
+                        INSERT INTO inference_requests (key, model, request_id, role, ts) SELECT vigil_request_key(\(model), id), \(model), id, r, ts FROM t
                         ON CONFLICT DO NOTHING RETURNING request_id, role
                     )
                     INSERT INTO inference_log (model, model_version, role, request_id, ts, features, prediction, score, latency_ms, error, ingested_at)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Builds rows in PostgreSQL's COPY text format: tab-separated fields, `\N` for NULL, and
 /// backslash escapes for backslash, tab, newline and carriage return inside a field.
 struct CopyText {
@@ -45,6 +47,24 @@ struct CopyText {
         bytes.append(byte)
     }
 
+    /// A request key in uuid text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+    mutating func uuid(_ key: RequestKey) {
+        hex(key.high, dashAfter: 0b1010_1000) // bytes 0–7: dashes after bytes 3, 5 and 7
+        hex(key.low, dashAfter: 0b0000_0010) // bytes 8–15: a dash after byte 9
+    }
+
+    /// The eight bytes of `value` from the top as hex digits, with a dash after each byte whose bit is set in `dashAfter`.
+    private mutating func hex(_ value: UInt64, dashAfter: UInt8) {
+        for index in 0..<8 {
+            let byte = UInt8(truncatingIfNeeded: value >> (56 - 8 * index))
+            bytes.append(Self.hexDigits[Int(byte >> 4)])
+            bytes.append(Self.hexDigits[Int(byte & 15)])
+            if dashAfter & (1 << index) != 0 { bytes.append(UInt8(ascii: "-")) }
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     mutating func number(_ value: Double) {
         if value == value.rounded(.towardZero), abs(value) < 1e15 {
             integer(Int64(value))
@@ -87,8 +107,8 @@ struct CopyText {
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "\\")])
             case 0..<0x20:
                 // \u00XX, its backslash doubled for COPY.
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          Self.hexDigits[Int(byte >> 4)], Self.hexDigits[Int(byte & 15)]])
             default: bytes.append(byte)
             }
         }

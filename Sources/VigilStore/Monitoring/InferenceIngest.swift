@@ -53,17 +53,58 @@ public struct InferenceIngest: Sendable {
     /// Loading is idempotent: a row whose request (model, request id, role) is already stored, or
     /// comes earlier in the same file, is counted as already present and not written again.
     ///
+    /// The claims go in with COPY, whose primary-key check refuses a request stored before; the
+    /// first such refusal rolls the load back, and the file is loaded again claiming each request
+    /// with `ON CONFLICT DO NOTHING`, which skips the stored ones. So a new file pays only COPY's
+    /// key check, and a file that repeats stored requests pays its first chunks twice over.
+    ///
     /// - Throws: ``DataFileError`` for malformed input (nothing is loaded), ``StoreError`` otherwise.
     public func load(
         _ reader: DataRecordReader, options: Options, progress: (@Sendable (IngestProgress) -> Void)? = nil
     ) async throws -> IngestReport {
-        let started = Date()
         let clock = ContinuousClock.now
-        let report = try await database.transaction { connection in
+        let report: IngestReport
+        do {
+            report = try await attempt(reader, options: options, claims: .copied, since: clock, progress: progress)
+        } catch where Self.isStoredRequest(error) {
+            database.logger.info("the file repeats requests already stored; loading it again, skipping them", metadata: ["file": "\(reader.file)"])
+            report = try await attempt(reader.restarted(), options: options, claims: .checked, since: clock, progress: progress)
+        }
+        try await refreshStatistics()
+        return report
+    }
+
+    /// How a load claims its rows' requests in `inference_requests`.
+    enum ClaimMode {
+        /// COPY: fast, and fails the load on a request stored before.
+        case copied
+        /// `INSERT … ON CONFLICT DO NOTHING`: keeps the rows whose request is new.
+        case checked
+    }
+
+    /// Whether `error` is COPY's refusal of a claim already in `inference_requests`, or a deadlock
+    /// with another load claiming the same requests in another order (the database ends one of
+    /// the two; the second pass, one chunk per statement, waits instead).
+    static func isStoredRequest(_ error: any Error) -> Bool {
+        let state = StoreError.sqlState(of: error)
+        if state == "40P01" { return true }
+        guard state == "23505" else { return false }
+        let underlying = (error as? PostgresTransactionError)?.closureError ?? error
+        return (underlying as? PSQLError)?.serverInfo?[.constraintName] == "inference_requests_pkey"
+    }
+
+    /// One load of the file, in one transaction.
+    private func attempt(
+        _ reader: DataRecordReader, options: Options, claims mode: ClaimMode, since clock: ContinuousClock.Instant,
+        progress: (@Sendable (IngestProgress) -> Void)?
+    ) async throws -> IngestReport {
+        let started = Date()
+        return try await database.transaction { connection in
             let batchID = try await connection.query("""
                 INSERT INTO ingest_batches (model, kind, source, actor, rows_read, rows_loaded, quarantined, started_at, finished_at)
                 VALUES (\(options.model), 'inferences', \(reader.file), \(options.actor), 0, 0, 0, \(started), \(started)) RETURNING id
                 """, logger: database.logger).decode(Int.self).first { _ in true } ?? 0
+            try await connection.query("INSERT INTO logged_models (model) VALUES (\(options.model)) ON CONFLICT DO NOTHING", logger: database.logger)
             let pipeline = ChunkPipeline(encoder: InferenceRowEncoder(options: options, batchID: batchID, columns: reader.columnNames), reader: reader)
             var partitions = try await PartitionDays(existingOn: connection, logger: database.logger)
             let labelsWaiting = try await Self.hasUnmatchedLabels(model: options.model, on: connection, logger: database.logger)
@@ -78,7 +119,10 @@ public struct InferenceIngest: Sendable {
                     let chunk = try await pending.value
                     // The next chunk is parsed while this one is claimed and copied.
                     if !chunk.isLast { pending = pipeline.encodeNext() }
-                    let (rows, fresh) = try await Self.claimNew(chunk, model: options.model, on: connection, logger: database.logger)
+                    let (rows, fresh) = switch mode {
+                    case .copied: try await Self.claimCopied(chunk, on: connection, logger: database.logger)
+                    case .checked: try await Self.claimChecked(chunk, model: options.model, on: connection, logger: database.logger)
+                    }
                     inserted += fresh.count
                     if !rows.isEmpty {
                         // New days need partitions before the COPY that routes rows to them.
@@ -119,39 +163,43 @@ public struct InferenceIngest: Sendable {
                 seconds: elapsed()
             )
         }
-        try await refreshStatistics()
-        return report
+    }
+
+    /// Claims the chunk's requests with COPY. Every row is kept: a request stored before fails
+    /// the COPY (and the load) with a unique violation on `inference_requests_pkey`.
+    static func claimCopied(
+        _ chunk: InferenceRowEncoder.Chunk, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (rows: [UInt8], requestIDs: [String]) {
+        guard !chunk.keys.isEmpty else { return ([], []) }
+        try await connection.copyFrom(table: "inference_requests", columns: InferenceRowEncoder.claimColumns, logger: logger) { writer in
+            try await writer.write(ByteBuffer(bytes: chunk.claims))
+        }
+        return (chunk.rows, chunk.keys.map(\.requestID))
     }
 
     /// Claims the chunk's requests in `inference_requests` and keeps the rows that claimed one:
-    /// the first row of each request not stored before. Returns those rows' COPY text and request ids.
+    /// those whose request was not stored before. Returns those rows' COPY text and request ids.
     ///
     /// The keys go up once and only a verdict comes back: nothing when every row claimed its
-    /// request (the common case), else the positions of the rows that did. They are inserted in
-    /// the index's order, so each leaf page of a large index is visited once per chunk (random
-    /// request ids, such as UUIDs, otherwise land on a different page each), and a request sent
-    /// twice in one chunk records the time of its first row.
-    static func claimNew(
+    /// request, else the positions of the rows that did. They are inserted in the index's order,
+    /// so each leaf page of a large index is visited once per chunk.
+    static func claimChecked(
         _ chunk: InferenceRowEncoder.Chunk, model: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> (rows: [UInt8], requestIDs: [String]) {
         guard !chunk.keys.isEmpty else { return ([], []) }
         let requestIDs = chunk.keys.map(\.requestID)
         let verdict = try await connection.query("""
             WITH input AS (
-                SELECT * FROM unnest(\(requestIDs)::text[], \(chunk.keys.map(\.role))::text[], \(chunk.keys.map(\.seconds))::float8[])
-                    WITH ORDINALITY AS k(request_id, role, ts, n)
+                SELECT * FROM unnest(\(chunk.keys.map(\.key.uuid))::uuid[], \(requestIDs)::text[], \(chunk.keys.map(\.role))::text[],
+                                     \(chunk.keys.map(\.seconds))::float8[]) WITH ORDINALITY AS k(key, request_id, role, ts, n)
             ), claimed AS (
-                INSERT INTO inference_requests (model, request_id, role, ts)
-                SELECT \(model), request_id, role, to_timestamp(ts) FROM input
-                ORDER BY request_id, role, n
+                INSERT INTO inference_requests (key, model, request_id, role, ts)
+                SELECT key, \(model), request_id, role, to_timestamp(ts) FROM input ORDER BY key
                 ON CONFLICT DO NOTHING
-                RETURNING request_id, role
+                RETURNING key, role
             )
             SELECT CASE WHEN (SELECT count(*) FROM claimed) = \(chunk.keys.count) THEN NULL ELSE (
-                SELECT coalesce(array_agg(n ORDER BY n), '{}') FROM (
-                    SELECT DISTINCT ON (i.request_id, i.role) i.n FROM input i JOIN claimed c USING (request_id, role)
-                    ORDER BY i.request_id, i.role, i.n
-                ) first
+                SELECT coalesce(array_agg(i.n ORDER BY i.n), '{}') FROM input i JOIN claimed c USING (key, role)
             ) END
             """, logger: logger)
         guard let kept = try await verdict.decode([Int]?.self).first(where: { _ in true }) ?? nil else { return (chunk.rows, requestIDs) }

@@ -72,16 +72,10 @@ public struct InferenceRetention: Sendable {
                 report.droppedPartitions.append(name)
             }
             // Without a default only the models named have anything to remove; with one, every
-            // logged model, found by walking the primary key of `inference_requests` one model at a
-            // time rather than reading all of its rows.
-            let models = defaultRetention == nil ? retention.keys.sorted() : try await connection.query("""
-                WITH RECURSIVE m(model) AS (
-                    SELECT min(model) FROM inference_requests
-                    UNION ALL
-                    SELECT (SELECT min(r.model) FROM inference_requests r WHERE r.model > m.model) FROM m WHERE m.model IS NOT NULL
-                )
-                SELECT model FROM m WHERE model IS NOT NULL
-                """, logger: logger).collect().map { try $0.decode(String.self) }
+            // model that has logged an inference.
+            let models = defaultRetention == nil ? retention.keys.sorted() : try await connection.query(
+                "SELECT model FROM logged_models ORDER BY model", logger: logger
+            ).collect().map { try $0.decode(String.self) }
             for model in models {
                 guard let kept = keeps(model) else { continue }
                 let cutoff = now.addingTimeInterval(-kept)

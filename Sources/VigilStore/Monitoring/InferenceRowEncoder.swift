@@ -9,6 +9,8 @@ struct InferenceRowEncoder {
         var rows: [UInt8]
         /// Each row's key and where it starts in `rows`, in file order.
         var keys: [RowKey]
+        /// The rows' claims for `inference_requests` as COPY rows (``claimColumns``), in key order.
+        var claims: [UInt8]
         var days: Set<Int>
         var isLast: Bool
         var bytesRead: Int
@@ -23,6 +25,19 @@ struct InferenceRowEncoder {
         let requestID: String
         let role: String
         let seconds: Double
+        /// The request's key in `inference_requests` (with the role).
+        let key: RequestKey
+        /// Where the row's role, request id and timestamp fields lie in the chunk's rows, already encoded.
+        let claimFields: Range<Int>
+    }
+
+    /// The columns of ``Chunk/claims``.
+    static let claimColumns = ["key", "model", "role", "request_id", "ts"]
+
+    /// A request within one chunk: its key and role.
+    private struct ChunkRequest: Hashable {
+        let key: RequestKey
+        let role: String
     }
 
     /// A row that broke the schema.
@@ -62,6 +77,9 @@ struct InferenceRowEncoder {
     private var embeddingColumns: [String: Int] = [:]
     private var copy: CopyText
     private var rowKeys: [RowKey] = []
+    /// The requests of this chunk's rows: one sent twice in one chunk is stored once, from its first row.
+    private var chunkRequests: Set<ChunkRequest> = []
+    private let requestKeys: RequestKeys
     private let fixedPrefix: [UInt8]
 
     init(options: InferenceIngest.Options, batchID: Int, columns: [String]) {
@@ -72,6 +90,7 @@ struct InferenceRowEncoder {
         prefix.text(options.model)
         prefix.separator()
         fixedPrefix = prefix.bytes
+        requestKeys = RequestKeys(model: options.model)
         embeddings = options.features.filter { $0.type == .embedding }
         resolve(columns)
     }
@@ -116,12 +135,14 @@ struct InferenceRowEncoder {
     mutating func encodeChunk(_ reader: DataRecordReader) throws(DataFileError) -> Chunk {
         copy.removeAll()
         rowKeys.removeAll(keepingCapacity: true)
+        chunkRequests.removeAll(keepingCapacity: true)
         var days = Set<Int>()
         var lastDay = Int.min
         var count = 0
         while count < options.chunkRows {
             guard let record = try reader.next() else {
-                return Chunk(rows: copy.bytes, keys: rowKeys, days: days, isLast: true, bytesRead: reader.byteCount, rowsRead: rowsRead, quarantined: quarantined.count)
+                return Chunk(rows: copy.bytes, keys: rowKeys, claims: claimRows(), days: days, isLast: true, bytesRead: reader.byteCount,
+                             rowsRead: rowsRead, quarantined: quarantined.count)
             }
             if reader.columnNames.count != roles.count { resolve(reader.columnNames) }
             rowsRead += 1
@@ -131,7 +152,23 @@ struct InferenceRowEncoder {
                 lastDay = day
             }
         }
-        return Chunk(rows: copy.bytes, keys: rowKeys, days: days, isLast: false, bytesRead: reader.bytesConsumed, rowsRead: rowsRead, quarantined: quarantined.count)
+        return Chunk(rows: copy.bytes, keys: rowKeys, claims: claimRows(), days: days, isLast: false, bytesRead: reader.bytesConsumed,
+                     rowsRead: rowsRead, quarantined: quarantined.count)
+    }
+
+    /// The chunk's claims as COPY rows for `inference_requests`, in key order: each leaf page of
+    /// the primary key is then visited once per chunk, where random request ids (UUIDs, say) would
+    /// otherwise land on a different page each.
+    private func claimRows() -> [UInt8] {
+        var claims = CopyText(capacity: rowKeys.count * 120)
+        for (key, index) in rowKeys.enumerated().map({ ($1.key, $0) }).sorted(by: { $0.0 < $1.0 }) {
+            claims.uuid(key)
+            claims.separator()
+            claims.verbatim(fixedPrefix)
+            claims.verbatim(copy.bytes[rowKeys[index].claimFields])
+            claims.endRow()
+        }
+        return claims.bytes
     }
 
     /// Encodes one record, or quarantines it; returns the day of a loaded row.
@@ -204,6 +241,7 @@ struct InferenceRowEncoder {
             copy.text(options.modelVersion)
         }
         copy.separator()
+        let claimStart = copy.bytes.count
         copy.text(role)
         copy.separator()
         guard appendText(record, known.requestID) else { return abandon(rowStart, "request_id") }
@@ -212,6 +250,7 @@ struct InferenceRowEncoder {
         stamp.reserveCapacity(32)
         Timestamp.format(seconds, into: &stamp)
         copy.verbatim(stamp)
+        let claimEnd = copy.bytes.count
         copy.separator()
         copy.byte(UInt8(ascii: "{"))
         var first = true
@@ -248,10 +287,16 @@ struct InferenceRowEncoder {
         copy.endRow()
         // appendText checked it is UTF-8.
         let requestID = record.text(known.requestID) ?? ""
-        rowKeys.append(RowKey(start: rowStart, requestID: requestID, role: role, seconds: seconds))
         if known.label >= 0, !record.isMissing(known.label), let label = record.text(known.label) {
             labels.append(requestID: requestID, label: label)
         }
+        let key = requestKeys.key(requestID: requestID)
+        guard chunkRequests.insert(ChunkRequest(key: key, role: role)).inserted else {
+            // Sent twice in this chunk: the first row stands, as it would had it been stored before.
+            copy.truncate(to: rowStart)
+            return nil
+        }
+        rowKeys.append(RowKey(start: rowStart, requestID: requestID, role: role, seconds: seconds, key: key, claimFields: claimStart..<claimEnd))
         return Int((seconds / 86_400).rounded(.down))
     }
 

@@ -133,7 +133,7 @@ public struct LabelStore: Sendable {
                 ), unmatched AS (
                     INSERT INTO unmatched_labels (model, request_id, received_at)
                     SELECT \(model), i.request_id, clock_timestamp() FROM input i
-                    WHERE NOT EXISTS (SELECT 1 FROM inference_requests q WHERE q.model = \(model) AND q.request_id = i.request_id)
+                    WHERE NOT EXISTS (SELECT 1 FROM inference_requests q WHERE q.key = vigil_request_key(\(model), i.request_id))
                     ON CONFLICT (model, request_id) DO UPDATE SET received_at = excluded.received_at
                     RETURNING request_id
                 )

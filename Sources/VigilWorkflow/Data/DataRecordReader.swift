@@ -38,6 +38,17 @@ public final class DataRecordReader {
         self.format = format
     }
 
+    private init(file: String, format: DataFileReader.Format, bytes: [UInt8]) {
+        self.file = file
+        self.format = format
+        self.bytes = bytes
+    }
+
+    /// A reader of the same file from its first record, sharing this one's bytes.
+    public func restarted() -> DataRecordReader {
+        DataRecordReader(file: file, format: format, bytes: bytes)
+    }
+
     /// The file's size in bytes.
     public var byteCount: Int { bytes.count }
 
