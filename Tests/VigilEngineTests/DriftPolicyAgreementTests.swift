@@ -35,9 +35,9 @@ struct DriftPolicyAgreementTests {
 
         var columns: [String: ColumnValues] {
             var result = numbers.mapValues { ColumnValues.numeric($0) }
-            result["plan"] = .categorical(plans)
+            result["plan"] = .categorical(CategoryColumn(plans))
             result["tier"] = .numeric(tiers)
-            result["prediction"] = .categorical(predictions)
+            result["prediction"] = .categorical(CategoryColumn(predictions))
             return result
         }
 

@@ -12,7 +12,7 @@ struct PerformanceGuardTests {
     /// A window of `rows` labelled rows of a classifier whose labels agree with a prediction with
     /// probability `accuracy` (half the rows predicted positive), summarised as the monitor does.
     static func window(rows: Int, accuracy: Double, generator: inout SeededGenerator, reference: [WindowMetric]) async -> WindowReport {
-        var predictions: [String?] = [], labels: [String?] = [], scores: [Double] = []
+        var predictions = CategoryColumn(), labels = CategoryColumn(), scores: [Double] = []
         for _ in 0..<rows {
             let positive = generator.uniform() < 0.5
             let correct = generator.uniform() < accuracy

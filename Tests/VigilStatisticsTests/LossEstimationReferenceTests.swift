@@ -15,7 +15,7 @@ struct LossEstimationFixtures: Decodable {
 
         var features: [String: ColumnValues] {
             var columns = Dictionary(uniqueKeysWithValues: x.enumerated().map { ("x\($0.offset)", ColumnValues.numeric($0.element)) })
-            columns["region"] = .categorical(region)
+            columns["region"] = .categorical(CategoryColumn(region.map { $0 }))
             return columns
         }
 
@@ -23,7 +23,7 @@ struct LossEstimationFixtures: Decodable {
             features.mapValues { column in
                 switch column {
                 case let .numeric(values): .numeric(Array(values[rows]))
-                case let .categorical(values): .categorical(Array(values[rows]))
+                case let .categorical(values): .categorical(values.picking(rows))
                 }
             }
         }
@@ -109,7 +109,7 @@ struct LossEstimationReferenceTests {
         let estimator = try DirectLossEstimator(features: fixture.reference.features, predictions: fixture.reference.y_pred, targets: fixture.reference.y_true)
         var features = fixture.analysis.features(0..<50)
         features["x2"] = nil
-        features["region"] = .categorical(Array(repeating: "east", count: 50))
+        features["region"] = .categorical(CategoryColumn(repeatElement("east", count: 50)))
         let estimates = try estimator.estimate(features: features, predictions: Array(fixture.analysis.y_pred[0..<50]))
         #expect(estimates[.mae].map { $0.value.isFinite && $0.value > 0 } == true)
         #expect(throws: StatisticsError.self) { try estimator.estimate(features: [:], predictions: [.nan, .nan]) }

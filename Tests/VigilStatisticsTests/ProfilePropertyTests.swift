@@ -175,4 +175,20 @@ struct RadixSortTests {
         #expect(values.count == expected.count)
         #expect(zip(values, expected).allSatisfy { $0 == $1 })
     }
+
+    @Test("values crowded into a few runs of equal top bits (one price band, one repeated value) sort like the standard sort")
+    func crowdedValues() {
+        var generator = SeededGenerator(seed: 9)
+        var values = (0..<300_000).map { index -> Double in
+            switch index % 5 {
+            case 0, 1: 1 + generator.uniform() / 16
+            case 2: 42.5
+            case 3: -(1 + generator.uniform() / 16)
+            default: generator.normal(mean: 100, deviation: 30)
+            }
+        }
+        let expected = values.sorted()
+        RadixSort.sort(&values)
+        #expect(values == expected)
+    }
 }

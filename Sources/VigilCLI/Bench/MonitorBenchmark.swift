@@ -49,7 +49,12 @@ struct MonitorBenchmark: AsyncParsableCommand {
             // The first pass profiles the baseline (kept in baseline_profiles) and computes day one's window.
             let (firstSeconds, _) = try await Stopwatch.timeAsync { try await monitor.run(now: dayTwo, runID: nil) }
             let scanSeconds = try await timeScan(database, from: dayTwo, to: end)
-            let (passSeconds, summary) = try await Stopwatch.timeAsync { try await monitor.run(now: end, runID: nil) }
+            let residentBefore = MemorySampler.residentMiB
+            let ((passSeconds, summary), passPeak) = try await MemorySampler.peak {
+                try await Stopwatch.timeAsync { try await monitor.run(now: end, runID: nil) }
+            }
+            figures["monitor_pass_resident_before_mib"] = residentBefore
+            figures["monitor_pass_peak_resident_mib"] = passPeak
             // What a long-running worker keeps between passes.
             figures["resident_after_pass_mib"] = MemorySampler.residentMiB
             figures["scan_s"] = scanSeconds

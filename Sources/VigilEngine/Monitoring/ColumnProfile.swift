@@ -44,17 +44,15 @@ struct ColumnProfile: Sendable, Codable {
         }
     }
 
-    init(categories values: [String?]) {
+    init(categories values: CategoryColumn) {
         var profile = CategoricalProfile()
-        var counts: [String: Int] = [:]
-        var missing = 0
-        for value in values {
-            if let value { counts[value, default: 0] += 1 } else { missing += 1 }
+        let counts = values.codeCounts
+        for (code, count) in counts.enumerated().dropFirst() where count > 0 {
+            profile.add(values.categories[code - 1], count: count)
         }
-        for (category, count) in counts { profile.add(category, count: count) }
-        profile.add(nil, count: missing)
+        profile.add(nil, count: counts[0])
         categorical = profile
-        distinctCount = counts.count
+        distinctCount = counts.dropFirst().lazy.filter { $0 > 0 }.count
     }
 
     /// The profile of both windows together (a longer window rolled up from shorter ones).

@@ -47,6 +47,7 @@ public struct MultivariateOptions: Sendable, Equatable, Decodable {
     /// window, or from the rows at `indices` (a slice's).
     func sample(_ rows: WindowRows, features: [String], indices: [Int]? = nil) -> TableSample {
         func pick<Value>(_ values: [Value]) -> [Value] { indices.map { $0.map { values[$0] } } ?? values }
+        func pick(_ values: CategoryColumn) -> CategoryColumn { indices.map { values.picking($0) } ?? values }
         let columns = features.compactMap { name -> (String, ColumnValues)? in
             switch rows.features[name] {
             case let .numeric(values)?: (name, .numeric(pick(values)))
@@ -55,7 +56,7 @@ public struct MultivariateOptions: Sendable, Equatable, Decodable {
             }
         }
         let labels = pick(rows.labels)
-        return TableSample(columns: columns, limit: sampleRows, seed: seed, labels: labels.contains { $0 != nil } ? labels : nil)
+        return TableSample(columns: columns, limit: sampleRows, seed: seed, labels: labels.hasValues ? labels : nil)
     }
 
     /// The multivariate findings of a window (or of `slice`) over the `tested` features against

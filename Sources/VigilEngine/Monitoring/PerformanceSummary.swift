@@ -12,24 +12,64 @@ import VigilWorkflow
 struct PerformanceSummary {
     let table: ProfiledRows
     let problem: MonitoredData.ProblemType
-    /// The rows with both a label and a prediction, with their scores.
-    private let labelledPairs: [(label: String, prediction: String, score: Double)]
+    /// The rows with both a label and a prediction.
+    private let pairs: LabelledPairs
     /// The classes among the labelled rows' labels and predictions, in order.
     private let labelledClasses: [String]
+
+    /// The labelled rows' labels and predictions as indices into ``labelledClasses``, with their
+    /// scores, column by column: 24 bytes a row where two strings and a score took 40.
+    private struct LabelledPairs {
+        var labels: [Int] = []
+        var predictions: [Int] = []
+        var scores: [Double] = []
+
+        var count: Int { labels.count }
+        var isEmpty: Bool { labels.isEmpty }
+
+        /// 1 where the label is `positive`, else 0.
+        func truth(_ positive: Int) -> [Int] { labels.map { $0 == positive ? 1 : 0 } }
+    }
 
     init(table: ProfiledRows, problem: MonitoredData.ProblemType) {
         self.table = table
         self.problem = problem
-        var pairs: [(label: String, prediction: String, score: Double)] = []
-        var classes = Set<String>()
-        for index in 0..<table.rowCount {
-            guard let label = table.labels[index], let prediction = table.predictions[index] else { continue }
-            pairs.append((label, prediction, table.scores[index]))
-            classes.insert(label)
-            classes.insert(prediction)
+        let labels = table.labels, predictions = table.predictions
+        // First the categories of the rows with both, then each row's class indices.
+        var labelSeen = Array(repeating: false, count: labels.categories.count + 1)
+        var predictionSeen = Array(repeating: false, count: predictions.categories.count + 1)
+        var count = 0
+        for row in 0..<table.rowCount {
+            let label = Int(labels.code(at: row)), prediction = Int(predictions.code(at: row))
+            guard label != 0, prediction != 0 else { continue }
+            labelSeen[label] = true
+            predictionSeen[prediction] = true
+            count += 1
         }
-        labelledPairs = pairs
-        labelledClasses = classes.sorted()
+        let seen = zip(labels.categories, labelSeen.dropFirst()).filter(\.1).map(\.0)
+            + zip(predictions.categories, predictionSeen.dropFirst()).filter(\.1).map(\.0)
+        let classes = Set(seen).sorted()
+        let position = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        let labelClass = [-1] + labels.categories.map { position[$0] ?? -1 }
+        let predictionClass = [-1] + predictions.categories.map { position[$0] ?? -1 }
+        var pairs = LabelledPairs()
+        pairs.labels.reserveCapacity(count)
+        pairs.predictions.reserveCapacity(count)
+        pairs.scores.reserveCapacity(count)
+        for row in 0..<table.rowCount {
+            let label = Int(labels.code(at: row)), prediction = Int(predictions.code(at: row))
+            guard label != 0, prediction != 0 else { continue }
+            pairs.labels.append(labelClass[label])
+            pairs.predictions.append(predictionClass[prediction])
+            pairs.scores.append(table.scores[row])
+        }
+        self.pairs = pairs
+        labelledClasses = classes
+    }
+
+    /// The index of the positive class among ``labelledClasses`` of a two-class problem.
+    private var positiveIndex: Int? {
+        Self.positiveClass(labelledClasses).flatMap(labelledClasses.firstIndex)
     }
 
     /// The metrics, each with the reference's value of the same metric where known, and a
@@ -78,19 +118,18 @@ struct PerformanceSummary {
     /// The labelled rows' confusion counts for the positive class, and their ROC AUC, when there
     /// are two classes.
     private var binaryCounts: (tp: Int, fp: Int, fn: Int, tn: Int, auc: Double?)? {
-        let pairs = labelledPairs
-        guard !pairs.isEmpty, let positive = Self.positiveClass(labelledClasses) else { return nil }
+        guard !pairs.isEmpty, let positive = positiveIndex else { return nil }
         var counts = (tp: 0, fp: 0, fn: 0, tn: 0, auc: Double?.none)
-        for pair in pairs {
-            switch (pair.label == positive, pair.prediction == positive) {
+        for (label, prediction) in zip(pairs.labels, pairs.predictions) {
+            switch (label == positive, prediction == positive) {
             case (true, true): counts.tp += 1
             case (false, true): counts.fp += 1
             case (true, false): counts.fn += 1
             case (false, false): counts.tn += 1
             }
         }
-        if !pairs.contains(where: { $0.score.isNaN }) {
-            counts.auc = try? ProbabilisticMetrics.rocAUC(labels: pairs.map { $0.label == positive ? 1 : 0 }, scores: pairs.map(\.score))
+        if !pairs.scores.contains(where: \.isNaN) {
+            counts.auc = try? ProbabilisticMetrics.rocAUC(labels: pairs.truth(positive), scores: pairs.scores)
         }
         return counts
     }
@@ -104,16 +143,14 @@ struct PerformanceSummary {
     /// The reliability curve of a binary classifier's labelled rows whose scores are
     /// probabilities; empty otherwise.
     var reliability: [ProbabilisticMetrics.ReliabilityBin] {
-        let pairs = labelledPairs
-        guard problem == .classification, let positive = Self.positiveClass(labelledClasses),
-              !pairs.isEmpty, pairs.allSatisfy({ (0...1).contains($0.score) })
+        guard problem == .classification, let positive = positiveIndex,
+              !pairs.isEmpty, pairs.scores.allSatisfy({ (0...1).contains($0) })
         else { return [] }
-        return (try? ProbabilisticMetrics.reliabilityCurve(labels: pairs.map { $0.label == positive ? 1 : 0 }, probabilities: pairs.map(\.score))) ?? []
+        return (try? ProbabilisticMetrics.reliabilityCurve(labels: pairs.truth(positive), probabilities: pairs.scores)) ?? []
     }
 
     private func classification() -> [(String, Double, Int, Bool)] {
         var results: [(String, Double, Int, Bool)] = []
-        let pairs = labelledPairs
         // Proxies are computed on every row; they carry the window's labelled count like the rest.
         var scored = 0, scoreSum = 0.0, confidenceSum = 0.0
         for score in table.scores where !score.isNaN {
@@ -126,22 +163,20 @@ struct PerformanceSummary {
             results.append(("mean_confidence", confidenceSum / Double(scored), pairs.count, true))
         }
         let classes = labelledClasses
-        let predictedCounts = table.predictions.valueCounts()
+        let predictedCounts = CategoryCounts(table.predictions).counts
         let predicted = predictedCounts.values.reduce(0, +)
         if let positive = Self.positiveClass(Set(predictedCounts.keys).union(classes).sorted()), predicted > 0 {
             results.append(("positive_rate", Double(predictedCounts[positive] ?? 0) / Double(predicted), pairs.count, true))
         }
         guard !pairs.isEmpty else { return results }
-        let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
-        let labels = pairs.map { index[$0.label]! }, predictions = pairs.map { index[$0.prediction]! }
-        guard let matrix = try? ConfusionMatrix(labels: labels, predictions: predictions, classCount: max(2, classes.count)) else { return results }
+        guard let matrix = try? ConfusionMatrix(labels: pairs.labels, predictions: pairs.predictions, classCount: max(2, classes.count)) else { return results }
         let labelled = pairs.count
         results.append(("accuracy", matrix.accuracy, labelled, false))
         let averaging: Averaging
-        if let positive = Self.positiveClass(classes), let positiveIndex = index[positive] {
-            averaging = .binary(positive: positiveIndex)
-            let truth = pairs.map { $0.label == positive ? 1 : 0 }
-            let scores = pairs.map(\.score)
+        if let positive = positiveIndex {
+            averaging = .binary(positive: positive)
+            let truth = pairs.truth(positive)
+            let scores = pairs.scores
             if !scores.contains(where: \.isNaN) {
                 if let auc = try? ProbabilisticMetrics.rocAUC(labels: truth, scores: scores) { results.append(("roc_auc", auc, labelled, false)) }
                 if scores.allSatisfy({ (0...1).contains($0) }) {

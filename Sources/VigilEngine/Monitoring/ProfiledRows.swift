@@ -13,11 +13,11 @@ struct ProfiledRows {
 
     let rowCount: Int
     var features: [String: ColumnValues] = [:]
-    var predictions: [String?]
+    var predictions: CategoryColumn
     var scores: [Double]
     /// Class probabilities per row, for a multiclass model; empty otherwise.
     var probabilities: [[String: Double]?]
-    var labels: [String?]
+    var labels: CategoryColumn
     var latencies: [Double]
     var errors: Int
     var profiles: [(Column, ColumnProfile)] = []
@@ -39,14 +39,14 @@ struct ProfiledRows {
             columns.append((Column(name: schema.name, role: "feature"), values))
         }
         let numericOutputs = data.problemType == .regression
-        if table.predictions.contains(where: { $0 != nil }) {
+        if table.predictions.hasValues {
             let predictions = table.predictions
             columns.append((Column(name: data.prediction, role: "prediction"), numericOutputs ? .numeric(predictions.map { $0.flatMap(Double.init) ?? .nan }) : .categorical(predictions)))
         }
         if table.scores.contains(where: { !$0.isNaN }) {
             columns.append((Column(name: data.score ?? "score", role: "score"), .numeric(table.scores)))
         }
-        if table.labels.contains(where: { $0 != nil }) {
+        if table.labels.hasValues {
             let labels = table.labels
             columns.append((Column(name: data.label ?? "label", role: "label"), numericOutputs ? .numeric(labels.map { $0.flatMap(Double.init) ?? .nan }) : .categorical(labels)))
         }
@@ -74,6 +74,9 @@ struct ProfiledRows {
             guard let indices else { return values }
             return indices.map { values[$0] }
         }
+        func pick(_ values: CategoryColumn) -> CategoryColumn {
+            indices.map { values.picking($0) } ?? values
+        }
         rowCount = indices?.count ?? rows.rowCount
         for (name, values) in rows.features {
             switch values {
@@ -94,7 +97,7 @@ struct ProfiledRows {
         case let .numeric(numbers):
             guard let sample = try? SortedSample(numbers, name: column.name) else {
                 // Every value missing: a categorical profile that counts them.
-                return (ColumnProfile(categories: Array(repeating: nil, count: numbers.count)), nil)
+                return (ColumnProfile(categories: CategoryColumn(repeatElement(nil, count: numbers.count))), nil)
             }
             return (ColumnProfile(numbers: sample), sample)
         case let .categorical(texts):

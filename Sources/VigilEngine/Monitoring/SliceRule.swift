@@ -56,25 +56,24 @@ struct SliceRule: Sendable, Equatable {
         throw MonitorError("slice '\(expression)' is neither a declared feature nor `feature = 'value'` (with =, !=, <, <=, >, >=)")
     }
 
-    /// Each row's slice value (`nil` leaves the row out of this rule's slices).
-    func values(_ column: ColumnValues) -> [String?] {
+    /// Each row's slice value (a missing row is left out of this rule's slices).
+    func values(_ column: ColumnValues) -> CategoryColumn {
         switch column {
         case let .numeric(numbers):
-            return numbers.map { number in
+            return CategoryColumn(numbers.lazy.map { number in
                 guard !number.isNaN else { return nil }
                 guard let (comparison, literal) = comparison else { return NumberText.format(number) }
                 switch literal {
                 case let .number(bound): return String(Self.holds(comparison, number, bound))
                 case let .text(text): return String(Self.holds(comparison, NumberText.format(number), text))
                 }
-            }
+            })
         case let .categorical(texts):
-            return texts.map { text in
-                guard let text else { return nil }
-                guard let (comparison, literal) = comparison else { return text }
+            guard let (comparison, literal) = comparison else { return texts }
+            return texts.mappingCategories { text in
                 switch literal {
-                case let .number(bound): return Double(text).map { String(Self.holds(comparison, $0, bound)) }
-                case let .text(expected): return String(Self.holds(comparison, text, expected))
+                case let .number(bound): Double(text).map { String(Self.holds(comparison, $0, bound)) }
+                case let .text(expected): String(Self.holds(comparison, text, expected))
                 }
             }
         }

@@ -164,10 +164,8 @@ struct WindowAnalysis: Sendable {
         var result: [(Slice, [Int]?)] = [(.overall, nil)]
         for rule in slices {
             guard let column = rows.features[rule.column] else { continue }
-            var groups: [String: [Int]] = [:]
-            for (index, value) in rule.values(column).enumerated() {
-                if let value { groups[value, default: []].append(index) }
-            }
+            let values = rule.values(column)
+            let groups = zip(values.categories, values.rowsByCode.dropFirst()).filter { !$0.1.isEmpty }.map { (key: $0.0, value: $0.1) }
             let kept = groups.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
                 .prefix(SliceRule.maximumValues)
             for (value, indices) in kept.sorted(by: { $0.key < $1.key }) {
@@ -198,7 +196,7 @@ struct WindowAnalysis: Sendable {
     }
 
     /// How many rows each `role:version` answered.
-    static func variantCounts(_ rows: WindowRows) -> [String: Int] { rows.variants.valueCounts() }
+    static func variantCounts(_ rows: WindowRows) -> [String: Int] { CategoryCounts(rows.variants).counts }
 
     /// The performance estimator fitted on rows' labelled answers, with the version that gave them.
     func estimator(fittedOn rows: WindowRows) async -> ReferenceEstimator? {

@@ -2,8 +2,8 @@
 public enum ColumnValues: Sendable {
     /// Numbers; NaN is missing.
     case numeric([Double])
-    /// Categories; `nil` is missing.
-    case categorical([String?])
+    /// Categories; a missing row has no category.
+    case categorical(CategoryColumn)
 
     /// How many rows it holds.
     public var count: Int {
@@ -26,7 +26,6 @@ public enum ColumnValues: Sendable {
         case let .categorical(more):
             guard case var .categorical(values) = self else { self = other; return }
             self = .categorical([])
-            values.reserveCapacity(values.count + more.count)
             values.append(contentsOf: more)
             self = .categorical(values)
         }

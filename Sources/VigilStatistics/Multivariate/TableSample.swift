@@ -32,7 +32,7 @@ public struct TableSample: Sendable, Codable, Equatable {
     /// rows of every column, as ``EmbeddingSample/subsample(maximum:seed:)`` draws them, kept in
     /// their original order.
     /// `labels`, one per row of `columns` when given, are drawn with them.
-    public init(columns: [(name: String, values: ColumnValues)], limit: Int, seed: UInt64, labels: [String?]? = nil) {
+    public init(columns: [(name: String, values: ColumnValues)], limit: Int, seed: UInt64, labels: CategoryColumn? = nil) {
         let count = columns.first?.values.count ?? 0
         let chosen = count > limit && limit > 0 ? EmbeddingSample.draw(limit, of: count, seed: seed).sorted() : Array(0..<count)
         names = columns.map(\.name)

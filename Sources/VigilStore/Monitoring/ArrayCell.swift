@@ -1,5 +1,6 @@
 import NIOCore
 import PostgresNIO
+import VigilStatistics
 
 /// Reads one-dimensional arrays of a window's columns straight from PostgreSQL's binary array
 /// format, several times faster than decoding element by element: a window has millions of values.
@@ -29,17 +30,15 @@ enum ArrayCell {
         return values
     }
 
-    /// text[]: NULL elements become `nil`. Repeated values share one `String` (categories,
-    /// predictions and labels take few distinct values).
-    static func texts(_ cell: PostgresCell) throws -> [String?] {
-        var values: [String?] = []
-        var cache = TextCache()
+    /// text[] as categories: NULL elements are missing.
+    static func texts(_ cell: PostgresCell) throws -> CategoryColumn {
+        var values = CategoryReader()
         try elements(cell) { buffer, length in
-            guard let length else { values.append(nil); return }
+            guard let length else { values.append(nil as ByteBuffer?); return }
             guard let view = buffer.readSlice(length: length) else { throw malformed(cell) }
-            values.append(cache.text(view))
+            values.append(view)
         } reserve: { values.reserveCapacity($0) }
-        return values
+        return values.column
     }
 
     private static func elements(
@@ -63,22 +62,5 @@ enum ArrayCell {
 
     private static func malformed(_ cell: PostgresCell) -> StoreError {
         StoreError(.query, "column \(cell.columnName): not a one-dimensional array in binary format")
-    }
-}
-
-/// Text values made once per distinct value among the last few: a window's categories,
-/// predictions and labels repeat, and a `String` per row would dominate reading them.
-struct TextCache {
-    private var recent: [(bytes: [UInt8], text: String)] = []
-
-    mutating func text(_ buffer: ByteBuffer) -> String {
-        buffer.withUnsafeReadableBytes { text($0) }
-    }
-
-    mutating func text(_ raw: UnsafeRawBufferPointer) -> String {
-        for entry in recent where entry.bytes.count == raw.count && entry.bytes.elementsEqual(raw) { return entry.text }
-        let text = String(decoding: raw, as: UTF8.self)
-        if recent.count < 64 { recent.append((Array(raw), text)) }
-        return text
     }
 }

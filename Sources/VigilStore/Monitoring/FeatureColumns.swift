@@ -13,32 +13,41 @@ struct FeatureColumns {
     private let names: [[UInt8]]
     private let numeric: [Bool]
     private(set) var numbers: [[Double]]
-    private(set) var texts: [[String?]]
+    private var categories: [CategoryReader]
     private(set) var mismatches: [Int]
-    /// Per feature, so repeated categories share one `String`.
-    private var caches: [TextCache]
     private var rowNumbers: [Double]
-    private var rowTexts: [String?]
+    private var rowTexts: [RowText]
+
+    /// A text feature's value in the row being read.
+    private enum RowText {
+        case missing
+        /// Plain text: these bytes of the row's JSON.
+        case bytes(Range<Int>)
+        /// Text that had to be made: unescaped, or a number or boolean read as a category.
+        case made(String)
+    }
+
+    /// The categorical features' columns, by the feature's index.
+    var texts: [CategoryColumn] { categories.map(\.column) }
 
     init(features: [ColumnSchema], capacity: Int = 0) {
         names = features.map { Array($0.name.utf8) }
         numeric = features.map(\.isNumeric)
         numbers = features.map { _ in [] }
-        texts = features.map { _ in [] }
+        categories = features.map { _ in CategoryReader() }
         for index in features.indices {
-            if numeric[index] { numbers[index].reserveCapacity(capacity) } else { texts[index].reserveCapacity(capacity) }
+            if numeric[index] { numbers[index].reserveCapacity(capacity) } else { categories[index].reserveCapacity(capacity) }
         }
         mismatches = Array(repeating: 0, count: features.count)
-        caches = Array(repeating: TextCache(), count: features.count)
         rowNumbers = Array(repeating: .nan, count: features.count)
-        rowTexts = Array(repeating: nil, count: features.count)
+        rowTexts = Array(repeating: .missing, count: features.count)
     }
 
     /// Adds one row's features from its JSON object text.
     mutating func add(_ json: UnsafeRawBufferPointer) {
         for index in names.indices {
             rowNumbers[index] = .nan
-            rowTexts[index] = nil
+            rowTexts[index] = .missing
         }
         var scanner = JSONScanner(bytes: json)
         scanner.skipSpace()
@@ -58,7 +67,15 @@ struct FeatureColumns {
             }
         }
         for index in names.indices {
-            if numeric[index] { numbers[index].append(rowNumbers[index]) } else { texts[index].append(rowTexts[index]) }
+            if numeric[index] {
+                numbers[index].append(rowNumbers[index])
+                continue
+            }
+            switch rowTexts[index] {
+            case .missing: categories[index].append(nil as String?)
+            case let .bytes(range): categories[index].append(UnsafeRawBufferPointer(rebasing: json[range]))
+            case let .made(text): categories[index].append(text)
+            }
         }
     }
 
@@ -84,7 +101,7 @@ struct FeatureColumns {
                 if numeric[feature] {
                     mismatches[feature] += 1
                 } else {
-                    rowTexts[feature] = text(string, json, feature: feature)
+                    rowTexts[feature] = string.escaped ? .made(JSONScanner.unescape(json, string)) : .bytes(string.range)
                 }
             }
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -93,7 +110,7 @@ struct FeatureColumns {
                 if numeric[feature] {
                     rowNumbers[feature] = JSONScanner.number(json, range)
                 } else {
-                    rowTexts[feature] = String(decoding: UnsafeRawBufferPointer(rebasing: json[range]), as: UTF8.self)
+                    rowTexts[feature] = .bytes(range)
                 }
             }
         case UInt8(ascii: "n"):
@@ -102,7 +119,7 @@ struct FeatureColumns {
             let value = byte == UInt8(ascii: "t")
             guard scanner.skipLiteral(value ? "true" : "false") else { return false }
             if let feature {
-                if numeric[feature] { mismatches[feature] += 1 } else { rowTexts[feature] = value ? "true" : "false" }
+                if numeric[feature] { mismatches[feature] += 1 } else { rowTexts[feature] = .made(value ? "true" : "false") }
             }
         default:
             // A nested value: not a feature value of any declared type.
@@ -110,11 +127,6 @@ struct FeatureColumns {
             if let feature { mismatches[feature] += 1 }
         }
         return true
-    }
-
-    private mutating func text(_ string: JSONScanner.StringRange, _ json: UnsafeRawBufferPointer, feature: Int) -> String {
-        if string.escaped { return JSONScanner.unescape(json, string) }
-        return caches[feature].text(UnsafeRawBufferPointer(rebasing: json[string.range]))
     }
 }
 

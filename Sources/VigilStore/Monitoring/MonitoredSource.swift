@@ -108,11 +108,14 @@ public struct WindowSignature: Sendable, Hashable {
 
 /// The rows of one window, column by column. Missing numbers are NaN; missing text is `nil`.
 public struct WindowRows: Sendable {
-    /// Appends `other`'s rows (the next part of the window), which end at `other.end`, in place:
-    /// each column grows once to its final size, so two halves of a 10M-row window never exist
-    /// beside a third, joined copy.
+    /// Appends `other`'s rows (the next part of the window), which end at `other.end`, in place.
+    /// Each of `other`'s columns is let go as soon as it is copied, so when this window's columns
+    /// were sized for the whole window, the two parts never exist beside a joined copy: at most
+    /// one of `other`'s columns does.
     mutating func append(_ other: consuming WindowRows) {
-        for (name, values) in other.features {
+        var other = other
+        for name in Array(other.features.keys) {
+            guard let values = other.features.removeValue(forKey: name) else { continue }
             guard var mine = features.removeValue(forKey: name) else {
                 features[name] = values
                 continue
@@ -121,25 +124,34 @@ public struct WindowRows: Sendable {
             features[name] = mine
         }
         for (name, count) in other.typeMismatches { typeMismatches[name, default: 0] += count }
-        Self.extend(&predictions, with: other.predictions)
-        Self.extend(&scores, with: other.scores)
-        Self.extend(&labels, with: other.labels)
-        Self.extend(&latencies, with: other.latencies)
-        Self.extend(&errors, with: other.errors)
-        Self.extend(&variants, with: other.variants)
+        Self.move(&other.predictions, to: &predictions)
+        Self.move(&other.scores, to: &scores)
+        Self.move(&other.labels, to: &labels)
+        Self.move(&other.latencies, to: &latencies)
+        Self.move(&other.errors, to: &errors)
+        Self.move(&other.variants, to: &variants)
         if !probabilities.isEmpty || !other.probabilities.isEmpty {
             if probabilities.isEmpty { probabilities = Array(repeating: nil, count: rowCount) }
-            Self.extend(&probabilities, with: other.probabilities.isEmpty ? Array(repeating: nil, count: other.rowCount) : other.probabilities)
+            if other.probabilities.isEmpty { other.probabilities = Array(repeating: nil, count: other.rowCount) }
+            Self.move(&other.probabilities, to: &probabilities)
         }
-        for (name, values) in other.embeddings { Self.extend(&embeddings[name, default: []], with: values) }
+        for name in Array(other.embeddings.keys) {
+            Self.move(&other.embeddings[name, default: []], to: &embeddings[name, default: []])
+        }
         rowCount += other.rowCount
         end = other.end
     }
 
-    /// Grows `column` to exactly its final size once, then copies `more` in.
-    private static func extend<Element>(_ column: inout [Element], with more: [Element]) {
+    /// Appends `more` to `column`, growing it at most once, then lets `more`'s storage go.
+    private static func move<Element>(_ more: inout [Element], to column: inout [Element]) {
         column.reserveCapacity(column.count + more.count)
         column.append(contentsOf: more)
+        more = []
+    }
+
+    private static func move(_ more: inout CategoryColumn, to column: inout CategoryColumn) {
+        column.append(contentsOf: more)
+        more = []
     }
 
     public let start: Date
@@ -148,14 +160,14 @@ public struct WindowRows: Sendable {
     public var features: [String: ColumnValues]
     /// Per numeric feature in Vigil's log: values present but not numbers.
     public var typeMismatches: [String: Int]
-    public var predictions: [String?]
+    public var predictions: CategoryColumn
     public var scores: [Double]
-    public var labels: [String?]
+    public var labels: CategoryColumn
     public var latencies: [Double]
     public var errors: [Bool]
     /// Which variant answered each row, as `role:version` (`champion:3`, `canary:4`); empty for a
     /// user's table, which has no such column.
-    public var variants: [String?] = []
+    public var variants = CategoryColumn()
     /// A multiclass model's class probabilities per row (`inference_log.probabilities`); empty
     /// when no row of the window has them.
     public var probabilities: [[String: Double]?] = []
@@ -220,24 +232,42 @@ extension MonitoredSource {
     /// The rows of [start, end), sampled at `sampleRate`. A window of Vigil's log is read as two
     /// halves at once, each streamed and parsed on its own core. With `allTime`, every row of the
     /// source whatever its time (a baseline table need not have a timestamp column).
-    /// `expectedRows` (the window's count, when known) sizes the columns up front, so a large
-    /// window is not held in storage grown by doubling.
+    /// `expectedRows` (the window's count, when known; counted here otherwise) sizes the columns
+    /// up front, so a large window is not held in storage grown by doubling.
     public func rows(
-        from start: Date, to end: Date, allTime: Bool = false, sampleRate: Double = 1, expectedRows: Int = 0, on database: Database
+        from start: Date, to end: Date, allTime: Bool = false, sampleRate: Double = 1, expectedRows: Int? = nil, on database: Database
     ) async throws -> WindowRows {
         guard isVigilLog else { return try await aggregate(from: start, to: end, allTime: allTime, sampleRate: sampleRate, on: database) }
-        let expected = Int((Double(max(0, expectedRows)) * min(1, max(0, sampleRate))).rounded(.up))
+        var counted = expectedRows ?? 0
+        if expectedRows == nil { counted = try await count(from: start, to: end, on: database) }
+        let expected = Int((Double(max(0, counted)) * min(1, max(0, sampleRate))).rounded(.up))
         guard end.timeIntervalSince(start) > 1 else {
             return try await stream(from: start, to: end, sampleRate: sampleRate, capacity: expected, on: database)
         }
         let middle = start.addingTimeInterval((end.timeIntervalSince(start) / 2).rounded(.down))
-        // Each half is sized for a little over half the rows: traffic is seldom even across a day.
+        // The first half's columns are sized for the whole window (pages never written cost no
+        // memory), so the second half is appended without growing them; the second half is sized
+        // for a little over half the rows: traffic is seldom even across a day.
         let half = expected / 2 + expected / 16
-        async let first = stream(from: start, to: middle, sampleRate: sampleRate, capacity: half, on: database)
-        async let second = stream(from: middle, to: end, sampleRate: sampleRate, capacity: half, on: database)
-        var rows = try await first
-        rows.append(try await second)
+        var rows: WindowRows, rest: WindowRows
+        do {
+            async let first = stream(from: start, to: middle, sampleRate: sampleRate, capacity: expected, on: database)
+            async let second = stream(from: middle, to: end, sampleRate: sampleRate, capacity: half, on: database)
+            rows = try await first
+            rest = try await second
+        }
+        // Out of the async lets' scope, which keeps a reference to each half until it ends: the
+        // halves' columns are now referenced once, so appending neither copies the first half's
+        // columns nor keeps the second's beyond their copy.
+        rows.append(consume rest)
         return rows
+    }
+
+    /// How many rows of Vigil's log [start, end) holds.
+    private func count(from start: Date, to end: Date, on database: Database) async throws -> Int {
+        let query = PostgresQuery(unsafeSQL: "SELECT count(*)::int8 \(fromClause) AND t.ts >= $3 AND t.ts < $4", binds: bindings(start, end))
+        for try await count in try await database.client.query(query, logger: database.logger).decode(Int.self) { return count }
+        return 0
     }
 
     private func bindings(_ start: Date, _ end: Date) -> PostgresBindings {
@@ -293,8 +323,8 @@ extension MonitoredSource {
         let width = embedded.reduce(0) { $0 + ($1.dimension ?? 0) }
         var embeddings = embedded.map { _ in [Float]() }
         var features = FeatureColumns(features: scalar, capacity: capacity)
-        var predictions: [String?] = [], labels: [String?] = [], scores: [Double] = [], latencies: [Double] = [], errors: [Bool] = []
-        var variants: [String?] = []
+        var predictions = CategoryReader(), labels = CategoryReader(), variants = CategoryReader()
+        var scores: [Double] = [], latencies: [Double] = [], errors: [Bool] = []
         // Class probabilities, only from the first row that has them (earlier rows then get `nil`).
         var probabilities: [[String: Double]?] = []
         predictions.reserveCapacity(capacity)
@@ -304,21 +334,20 @@ extension MonitoredSource {
         errors.reserveCapacity(capacity)
         variants.reserveCapacity(capacity)
         let decoder = JSONDecoder()
-        var predictionCache = TextCache(), labelCache = TextCache(), variantCache = TextCache()
         for try await row in try await database.client.query(query, logger: database.logger) {
             var cells = row.makeIterator()
             cells.next()?.bytes?.withUnsafeReadableBytes { features.add($0) } ?? features.add(UnsafeRawBufferPointer(start: nil, count: 0))
-            predictions.append(cells.next()?.bytes.map { predictionCache.text($0) })
+            predictions.append(cells.next()?.bytes)
             scores.append(cells.next()?.bytes.flatMap(Self.double) ?? .nan)
-            labels.append(cells.next()?.bytes.map { labelCache.text($0) })
+            labels.append(cells.next()?.bytes)
             latencies.append(cells.next()?.bytes.flatMap(Self.double) ?? .nan)
             errors.append(cells.next()?.bytes?.getInteger(at: 0, as: UInt8.self).map { $0 != 0 } ?? false)
-            variants.append(cells.next()?.bytes.map { variantCache.text($0) })
+            variants.append(cells.next()?.bytes)
             // Class probabilities as ingest checked them: an object of numbers.
             let classes = cells.next()?.bytes.flatMap { try? decoder.decode([String: Double].self, from: Data(buffer: $0)) }
             if classes != nil, probabilities.isEmpty {
-                probabilities.reserveCapacity(max(capacity, predictions.count))
-                probabilities.append(contentsOf: repeatElement(nil, count: predictions.count - 1))
+                probabilities.reserveCapacity(max(capacity, scores.count))
+                probabilities.append(contentsOf: repeatElement(nil, count: scores.count - 1))
             }
             if !probabilities.isEmpty { probabilities.append(classes) }
             if !embedded.isEmpty {
@@ -342,8 +371,8 @@ extension MonitoredSource {
             mismatches[feature.name] = features.mismatches[index]
         }
         return WindowRows(
-            start: start, end: end, rowCount: predictions.count, features: columns, typeMismatches: mismatches,
-            predictions: predictions, scores: scores, labels: labels, latencies: latencies, errors: errors, variants: variants,
+            start: start, end: end, rowCount: scores.count, features: columns, typeMismatches: mismatches,
+            predictions: predictions.column, scores: scores, labels: labels.column, latencies: latencies, errors: errors, variants: variants.column,
             probabilities: probabilities,
             embeddings: Dictionary(uniqueKeysWithValues: zip(embedded.map(\.name), embeddings))
         )

@@ -22,7 +22,7 @@ public struct DataTable: Sendable {
         public var driftValues: ColumnValues? {
             switch self {
             case let .numeric(values): .numeric(values)
-            case let .text(values): .categorical(values)
+            case let .text(values): .categorical(CategoryColumn(values))
             case .embedding: nil
             }
         }
