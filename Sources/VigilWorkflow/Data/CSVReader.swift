@@ -13,10 +13,21 @@ struct CSVReader {
         var quoted: Bool
     }
 
-    init(file: String, bytes: [UInt8]) {
+    /// - Parameter terminatedBytes: the file's bytes, then one 0 byte: strtod needs a terminator
+    ///   after the last field. ``terminated(_:)`` makes them with a single copy of the file.
+    init(file: String, terminatedBytes: [UInt8]) {
+        precondition(terminatedBytes.last == 0, "CSV bytes must end with a 0 byte")
         self.file = file
-        // strtod needs a terminator after the last field.
-        self.bytes = bytes + [0]
+        bytes = terminatedBytes
+    }
+
+    /// `content`, copied once into storage sized for it, followed by a 0 byte.
+    static func terminated<Content: Collection<UInt8>>(_ content: Content) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(content.count + 1)
+        bytes.append(contentsOf: content)
+        bytes.append(0)
+        return bytes
     }
 
     /// Calls `body` with each record's fields and the 1-based line it starts on.

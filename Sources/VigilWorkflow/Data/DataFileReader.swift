@@ -39,7 +39,7 @@ public enum DataFileReader {
             throw DataFileError(file: path, line: nil, "cannot read the file: \((error as NSError).localizedDescription)")
         }
         switch format {
-        case .csv: return try readCSV(CSVReader(file: path, bytes: [UInt8](data)), readings: readings)
+        case .csv: return try readCSV(CSVReader(file: path, terminatedBytes: CSVReader.terminated(data)), readings: readings)
         case .jsonLines: return try JSONLinesReader(file: path, data: data).read(readings: readings)
         }
     }

@@ -14,7 +14,11 @@ public final class DataRecordReader {
     /// The columns seen so far, by index.
     public private(set) var columnNames: [String] = []
     private var columnIndex: [String: Int] = [:]
+    /// The file's bytes and a 0 byte after them, which the CSV parser needs: one copy of the
+    /// file, shared by the CSV parser and a restarted reader.
     private let bytes: [UInt8]
+    /// The file's own bytes: all but the terminating 0.
+    private var contentCount: Int { bytes.count - 1 }
 
     public init(path: String, format: DataFileReader.Format? = nil) throws(DataFileError) {
         guard let format = format ?? DataFileReader.Format(path: path) else {
@@ -22,14 +26,14 @@ public final class DataRecordReader {
         }
         var bytes: [UInt8]
         do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe))
+            bytes = CSVReader.terminated(try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe))
         } catch {
             throw DataFileError(file: path, line: nil, "cannot read the file: \((error as NSError).localizedDescription)")
         }
         // A byte-order mark is not part of the first column's name.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         // Text holds no NUL: one means a binary or corrupted file, and PostgreSQL could not store it.
-        if let nul = bytes.firstIndex(of: 0) {
+        if let nul = bytes.dropLast().firstIndex(of: 0) {
             let line = bytes[..<nul].reduce(into: 1) { count, byte in if byte == UInt8(ascii: "\n") { count += 1 } }
             throw DataFileError(file: path, line: line, "the line holds a NUL byte; data files must be text (CSV or JSON lines)")
         }
@@ -50,7 +54,7 @@ public final class DataRecordReader {
     }
 
     /// The file's size in bytes.
-    public var byteCount: Int { bytes.count }
+    public var byteCount: Int { contentCount }
 
     /// How far into the file the read has got, in bytes.
     public var bytesConsumed: Int { format == .csv ? csvCursor.position : jsonPosition }
@@ -65,7 +69,7 @@ public final class DataRecordReader {
         }
     }
 
-    private lazy var csv = CSVReader(file: file, bytes: bytes)
+    private lazy var csv = CSVReader(file: file, terminatedBytes: bytes)
     private var csvCursor = CSVReader.Cursor()
     private var fields: [CSVReader.Field] = []
     private var jsonPosition = 0
@@ -90,11 +94,11 @@ public final class DataRecordReader {
     }
 
     private func nextJSONLine() throws(DataFileError) -> DataRecord? {
-        while jsonPosition < bytes.count {
+        while jsonPosition < contentCount {
             jsonLine += 1
-            let end = bytes[jsonPosition...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            let end = bytes[jsonPosition..<contentCount].firstIndex(of: UInt8(ascii: "\n")) ?? contentCount
             let slice = bytes[jsonPosition..<end]
-            jsonPosition = min(end + 1, bytes.count)
+            jsonPosition = min(end + 1, contentCount)
             guard slice.contains(where: { !($0 == 32 || $0 == 9 || $0 == 13) }) else { continue }
             let line = jsonLine
             let entries: [JSONLineParser.Entry]
