@@ -2,8 +2,10 @@
 ///
 /// A 10M-row window's text columns (categorical features, predictions, labels, which variant
 /// answered) cost a byte a row this way while they hold at most 255 categories, and 4 bytes
-/// beyond, where `[String?]` costs 16. Reading a row gives its
-/// category back as text; counting works on the codes.
+/// beyond, where `[String?]` costs 16. Reading a row gives its category back as text; counting
+/// works on the codes. A column of mostly distinct values (an identifier) costs more this way
+/// than as `[String?]`, since each value is also kept in the lookup of codes: such a column is
+/// not a category, and drift tests on it mean little.
 public struct CategoryColumn: Sendable, Equatable, RandomAccessCollection, ExpressibleByArrayLiteral {
     /// Each row's code while the column has at most 255 categories: a byte a row.
     private var narrowCodes: [UInt8]
