@@ -46,13 +46,11 @@ struct ColumnProfile: Sendable, Codable {
 
     init(categories values: CategoryColumn) {
         var profile = CategoricalProfile()
-        let counts = values.codeCounts
-        for (code, count) in counts.enumerated().dropFirst() where count > 0 {
-            profile.add(values.categories[code - 1], count: count)
-        }
-        profile.add(nil, count: counts[0])
+        let counts = CategoryCounts(values)
+        for (category, count) in counts.counts { profile.add(category, count: count) }
+        profile.add(nil, count: counts.missingCount)
         categorical = profile
-        distinctCount = counts.dropFirst().lazy.filter { $0 > 0 }.count
+        distinctCount = counts.counts.count
     }
 
     /// The profile of both windows together (a longer window rolled up from shorter ones).

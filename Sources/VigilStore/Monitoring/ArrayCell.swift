@@ -34,7 +34,7 @@ enum ArrayCell {
     static func texts(_ cell: PostgresCell) throws -> CategoryColumn {
         var values = CategoryReader()
         try elements(cell) { buffer, length in
-            guard let length else { values.append(nil as ByteBuffer?); return }
+            guard let length else { values.appendMissing(); return }
             guard let view = buffer.readSlice(length: length) else { throw malformed(cell) }
             values.append(view)
         } reserve: { values.reserveCapacity($0) }

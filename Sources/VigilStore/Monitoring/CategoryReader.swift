@@ -27,11 +27,16 @@ struct CategoryReader {
 
     /// Appends a cell's text; no cell (SQL NULL) is missing.
     mutating func append(_ buffer: ByteBuffer?) {
-        guard let buffer else { return column.append(code: 0) }
+        guard let buffer else { return appendMissing() }
         buffer.withUnsafeReadableBytes { append($0) }
     }
 
-    mutating func append(_ text: String?) {
+    /// Appends text that had to be made rather than read as it is (unescaped, say).
+    mutating func append(_ text: String) {
         column.append(text)
+    }
+
+    mutating func appendMissing() {
+        column.append(code: 0)
     }
 }

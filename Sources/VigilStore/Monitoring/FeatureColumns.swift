@@ -27,8 +27,8 @@ struct FeatureColumns {
         case made(String)
     }
 
-    /// The categorical features' columns, by the feature's index.
-    var texts: [CategoryColumn] { categories.map(\.column) }
+    /// A categorical feature's column, by the feature's index.
+    func texts(_ feature: Int) -> CategoryColumn { categories[feature].column }
 
     init(features: [ColumnSchema], capacity: Int = 0) {
         names = features.map { Array($0.name.utf8) }
@@ -72,7 +72,7 @@ struct FeatureColumns {
                 continue
             }
             switch rowTexts[index] {
-            case .missing: categories[index].append(nil as String?)
+            case .missing: categories[index].appendMissing()
             case let .bytes(range): categories[index].append(UnsafeRawBufferPointer(rebasing: json[range]))
             case let .made(text): categories[index].append(text)
             }

@@ -238,8 +238,8 @@ extension MonitoredSource {
         from start: Date, to end: Date, allTime: Bool = false, sampleRate: Double = 1, expectedRows: Int? = nil, on database: Database
     ) async throws -> WindowRows {
         guard isVigilLog else { return try await aggregate(from: start, to: end, allTime: allTime, sampleRate: sampleRate, on: database) }
-        var counted = expectedRows ?? 0
-        if expectedRows == nil { counted = try await count(from: start, to: end, on: database) }
+        let counted: Int
+        if let expectedRows { counted = expectedRows } else { counted = try await count(from: start, to: end, on: database) }
         let expected = Int((Double(max(0, counted)) * min(1, max(0, sampleRate))).rounded(.up))
         guard end.timeIntervalSince(start) > 1 else {
             return try await stream(from: start, to: end, sampleRate: sampleRate, capacity: expected, on: database)
@@ -367,7 +367,7 @@ extension MonitoredSource {
         }
         var columns: [String: ColumnValues] = [:], mismatches: [String: Int] = [:]
         for (index, feature) in scalar.enumerated() {
-            columns[feature.name] = feature.isNumeric ? .numeric(features.numbers[index]) : .categorical(features.texts[index])
+            columns[feature.name] = feature.isNumeric ? .numeric(features.numbers[index]) : .categorical(features.texts(index))
             mismatches[feature.name] = features.mismatches[index]
         }
         return WindowRows(
