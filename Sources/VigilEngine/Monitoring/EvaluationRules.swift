@@ -142,7 +142,7 @@ struct RuleSet: Decodable, Sendable {
             }
             do {
                 expression = try ExpressionParser.parse(source)
-            } catch let error as ExpressionError {
+            } catch {
                 throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(source)': \(error.message)"))
             }
         }

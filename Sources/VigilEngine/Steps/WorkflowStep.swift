@@ -120,28 +120,3 @@ public struct StepContext: Sendable {
         try await LineageStore(database: database).recordEdge(from: from, to: to, relation: relation, runID: runID, step: stepName, now: clock.now())
     }
 }
-
-/// Collects a step's log lines and writes them to `step_logs` in batches.
-actor StepLogSink {
-    let store: RunStore
-    let runID: Int
-    let step: String
-    let attempt: Int
-    let clock: any EngineClock
-
-    init(store: RunStore, runID: Int, step: String, attempt: Int, clock: any EngineClock) {
-        self.store = store
-        self.runID = runID
-        self.step = step
-        self.attempt = attempt
-        self.clock = clock
-    }
-
-    func append(_ lines: [String], stream: String) async {
-        do {
-            try await store.appendLog(runID: runID, step: step, attempt: attempt, stream: stream, lines: lines, now: clock.now())
-        } catch {
-            store.database.logger.warning("could not store step log lines", metadata: ["error": "\(StoreError.explain(error))"])
-        }
-    }
-}

@@ -67,6 +67,8 @@ struct StepExecutor: Sendable {
         } catch {
             outcome = .failed(StoreError.explain(error), retryable: true)
         }
+        // Lines the database refused during the step get one more chance before it completes.
+        await context.logSink.flush()
         switch outcome {
         case let .completed(outputs):
             return completion(.succeeded(outputs: outputs))
