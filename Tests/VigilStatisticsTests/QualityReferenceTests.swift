@@ -100,6 +100,35 @@ struct QualityReferenceTests {
         #expect(isClose(metrics.throughput, Double(fixture.values.count + 1) / 60))
     }
 
+    @Test("ROC AUC of 40,000 rows with heavy ties and signed zeros equals the trapezoids under its curve")
+    func largeTiedAUC() throws {
+        var generator = SeededGenerator(seed: 7)
+        var labels: [Int] = [], scores: [Double] = []
+        for row in 0..<40_000 {
+            let label = generator.uniform() < 0.3 ? 1 : 0
+            // 201 distinct scores, so most rows tie; half the zeros negative.
+            var score = ((generator.uniform() * 0.7 + Double(label) * 0.3) * 200).rounded() / 200
+            if score == 0, row.isMultiple(of: 2) { score = -0.0 }
+            labels.append(label)
+            scores.append(score)
+        }
+        // The curve itself, as scikit-learn draws it: one point per distinct score, highest first.
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var area = 0.0, tp = 0, fp = 0, previous = (fp: 0, tp: 0)
+        for (position, index) in order.enumerated() {
+            if labels[index] == 1 { tp += 1 } else { fp += 1 }
+            if position + 1 == order.count || scores[order[position + 1]] != scores[index] {
+                area += Double(fp - previous.fp) * Double(tp + previous.tp) / 2
+                previous = (fp, tp)
+            }
+        }
+        let expected = area / (Double(tp) * Double(fp))
+        let auc = try ProbabilisticMetrics.rocAUC(labels: labels, scores: scores)
+        #expect(abs(auc - expected) < 1e-12, "\(auc) vs \(expected)")
+        #expect(auc > 0.6 && auc < 0.95)
+        #expect(scores.contains { $0 == 0 && $0.sign == .minus })
+    }
+
     @Test("empty or mismatched inputs are typed errors, not NaN")
     func emptyInputs() throws {
         #expect(throws: StatisticsError.self) { try RegressionMetrics(targets: [], predictions: []) }

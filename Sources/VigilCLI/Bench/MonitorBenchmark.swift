@@ -20,6 +20,9 @@ struct MonitorBenchmark: AsyncParsableCommand {
     @Flag(help: "Also profile and test each of the four regions as a slice (`slices: [region]`), with their own multivariate tests under --multivariate.")
     var slices = false
 
+    @Flag(help: "Give every row a label (agreeing with the prediction four times in five), so the pass also computes the realised metrics.")
+    var labels = false
+
     func run() async throws {
         try await BenchFolder.with(measure)
     }
@@ -27,8 +30,8 @@ struct MonitorBenchmark: AsyncParsableCommand {
     private func measure(in folder: URL) async throws {
         let dayOne = Date(timeIntervalSince1970: 1_763_942_400), dayTwo = dayOne.addingTimeInterval(86_400), end = dayTwo.addingTimeInterval(86_400)
         let baselineFile = folder.appendingPathComponent("baseline.csv"), windowFile = folder.appendingPathComponent("window.csv")
-        try SyntheticInferences.writeCSV(to: baselineFile, rows: rows, start: dayOne, seconds: 86_400, seed: 1)
-        try SyntheticInferences.writeCSV(to: windowFile, rows: rows, start: dayTwo, seconds: 86_400, seed: 2, shift: 0.3)
+        try SyntheticInferences.writeCSV(to: baselineFile, rows: rows, start: dayOne, seconds: 86_400, seed: 1, labelled: labels)
+        try SyntheticInferences.writeCSV(to: windowFile, rows: rows, start: dayTwo, seconds: 86_400, seed: 2, shift: 0.3, labelled: labels)
         var figures: [String: Any] = ["benchmark": "monitor", "window_rows": rows, "baseline_rows": rows, "features": 8]
         try await BenchCluster.with { database, logger in
             for file in [baselineFile, windowFile] {
@@ -38,7 +41,7 @@ struct MonitorBenchmark: AsyncParsableCommand {
             }
             try await BenchmarkFloor(database: database).analyzeInferenceLog()
             let data = MonitoredData(
-                timestamp: "ts", prediction: "prediction", score: "score", problemType: .classification, features: SyntheticInferences.features,
+                timestamp: "ts", prediction: "prediction", label: labels ? "label" : nil, score: "score", problemType: .classification, features: SyntheticInferences.features,
                 granularity: WorkflowDuration(seconds: 86_400), baseline: .fixed(start: "2025-11-24T00:00:00Z", end: "2025-11-25T00:00:00Z"),
                 slices: slices ? ["region"] : []
             )
@@ -65,6 +68,7 @@ struct MonitorBenchmark: AsyncParsableCommand {
             figures["drifted_features"] = summary.driftedFeatures
             figures["multivariate"] = multivariate
             figures["slices"] = slices ? 4 : 0
+            figures["labelled"] = labels
             figures["multivariate_drifted"] = summary.latestMultivariate.filter(\.drifted).map(\.method)
             figures["top_drivers"] = summary.latestDrivers.prefix(3).map(\.feature)
         }
@@ -74,7 +78,7 @@ struct MonitorBenchmark: AsyncParsableCommand {
 
     /// Streams the window's monitored columns to this process, as any client reading them would.
     private func timeScan(_ database: Database, from start: Date, to end: Date) async throws -> Double {
-        let (count, seconds) = try await BenchmarkFloor(database: database).timeScan(model: "bench", from: start, to: end)
+        let (count, seconds) = try await BenchmarkFloor(database: database).timeScan(model: "bench", from: start, to: end, labelled: labels)
         guard count == rows else { throw CommandFailure("the scan read \(count) rows, expected \(rows)") }
         return seconds
     }

@@ -15,13 +15,14 @@ enum SyntheticInferences {
         ColumnSchema(name: "region", type: .category),
     ]
 
-    /// Writes `rows` rows spread evenly over [start, start + seconds) to a CSV file.
-    static func writeCSV(to url: URL, rows: Int, start: Date, seconds: Double, seed: UInt64, shift: Double = 0) throws {
+    /// Writes `rows` rows spread evenly over [start, start + seconds) to a CSV file; with
+    /// `labelled`, each row also has a label that agrees with its prediction four times in five.
+    static func writeCSV(to url: URL, rows: Int, start: Date, seconds: Double, seed: UInt64, shift: Double = 0, labelled: Bool = false) throws {
         var random = SeededGenerator(seed: seed)
         let plans = ["basic", "pro", "team"], regions = ["EU", "US", "APAC", "LATAM"]
         let handle = try FileHandle(forWritingTo: { _ = FileManager.default.createFile(atPath: url.path, contents: nil); return url }())
         defer { try? handle.close() }
-        var text = "request_id,ts,model_version,prediction,score,latency_ms,error,order_amount,order_count,tenure_months,support_tickets,discount_rate,session_minutes,plan,region\n"
+        var text = "request_id,ts,model_version,prediction,score,latency_ms,error,order_amount,order_count,tenure_months,support_tickets,discount_rate,session_minutes,plan,region\(labelled ? ",label" : "")\n"
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         var stamp = ""
@@ -37,7 +38,9 @@ enum SyntheticInferences {
             text += "r\(seed)-\(row),\(stamp),v1,\(score > 0.5 ? 1 : 0),\(Self.short(score)),\(Self.short(5 + random.uniform() * 40)),false,"
             text += "\(Self.short(amount)),\(Int(random.uniform() * 40)),\(Int(random.uniform() * 120)),\(Int(random.uniform() * 6)),"
             text += "\(Self.short(random.uniform() * 0.5)),\(Self.short(abs(random.normal(mean: 30, deviation: 10)))),"
-            text += "\(plans[Int(random.uniform() * 3) % 3]),\(regions[Int(random.uniform() * 4) % 4])\n"
+            text += "\(plans[Int(random.uniform() * 3) % 3]),\(regions[Int(random.uniform() * 4) % 4])"
+            if labelled { text += (score > 0.5) == (random.uniform() < 0.8) ? ",1" : ",0" }
+            text += "\n"
             if text.utf8.count > 1 << 20 {
                 handle.write(Data(text.utf8))
                 text = ""

@@ -76,11 +76,13 @@ struct PerformanceSummary {
     /// realised metric's sampling band (three standard errors either side) where one is known.
     func metrics(slice: Slice, baseline: (String) -> Double?) -> [WindowMetric] {
         var values: [(String, Double, Int, Bool)] = []
+        // Counted once: the ROC AUC is both a metric and the basis of its own band.
+        let counts = problem == .classification ? binaryCounts : nil
         switch problem {
-        case .classification: values = classification()
+        case .classification: values = classification(auc: counts?.auc)
         case .regression: values = regression()
         }
-        let errors = standardErrors
+        let errors = counts.map(Self.standardErrors) ?? [:]
         return values.map { name, value, labelled, proxy in
             let error = proxy ? nil : errors[name]
             return WindowMetric(
@@ -94,9 +96,8 @@ struct PerformanceSummary {
     /// Analytic standard errors of the realised binary metrics, by name: a proportion's
     /// √(v(1 − v)/n) over its own denominator (all labelled rows for accuracy, predicted positives
     /// for precision, actual positives for recall, TP + (FP + FN)/2 for F1) and Hanley and
-    /// McNeil's for ROC AUC. Empty for more than two classes and for regression.
-    private var standardErrors: [String: Double] {
-        guard problem == .classification, let counts = binaryCounts else { return [:] }
+    /// McNeil's for ROC AUC.
+    private static func standardErrors(_ counts: BinaryCounts) -> [String: Double] {
         func proportion(_ value: Double, _ n: Double) -> Double? { n > 0 ? (value * (1 - value) / n).squareRoot() : nil }
         let (tp, fp, fn, tn) = (Double(counts.tp), Double(counts.fp), Double(counts.fn), Double(counts.tn))
         var errors: [String: Double] = [:]
@@ -115,11 +116,14 @@ struct PerformanceSummary {
         return errors
     }
 
-    /// The labelled rows' confusion counts for the positive class, and their ROC AUC, when there
-    /// are two classes.
-    private var binaryCounts: (tp: Int, fp: Int, fn: Int, tn: Int, auc: Double?)? {
+    /// The labelled rows' confusion counts for the positive class, and their ROC AUC (`nil` when a
+    /// score is missing).
+    private typealias BinaryCounts = (tp: Int, fp: Int, fn: Int, tn: Int, auc: Double?)
+
+    /// The labelled rows' ``BinaryCounts`` when there are two classes.
+    private var binaryCounts: BinaryCounts? {
         guard !pairs.isEmpty, let positive = positiveIndex else { return nil }
-        var counts = (tp: 0, fp: 0, fn: 0, tn: 0, auc: Double?.none)
+        var counts: BinaryCounts = (tp: 0, fp: 0, fn: 0, tn: 0, auc: nil)
         for (label, prediction) in zip(pairs.labels, pairs.predictions) {
             switch (label == positive, prediction == positive) {
             case (true, true): counts.tp += 1
@@ -149,7 +153,8 @@ struct PerformanceSummary {
         return (try? ProbabilisticMetrics.reliabilityCurve(labels: pairs.truth(positive), probabilities: pairs.scores)) ?? []
     }
 
-    private func classification() -> [(String, Double, Int, Bool)] {
+    /// `auc` is the labelled rows' ROC AUC, from ``binaryCounts``.
+    private func classification(auc: Double?) -> [(String, Double, Int, Bool)] {
         var results: [(String, Double, Int, Bool)] = []
         // Proxies are computed on every row; they carry the window's labelled count like the rest.
         var scored = 0, scoreSum = 0.0, confidenceSum = 0.0
@@ -178,7 +183,7 @@ struct PerformanceSummary {
             let truth = pairs.truth(positive)
             let scores = pairs.scores
             if !scores.contains(where: \.isNaN) {
-                if let auc = try? ProbabilisticMetrics.rocAUC(labels: truth, scores: scores) { results.append(("roc_auc", auc, labelled, false)) }
+                if let auc { results.append(("roc_auc", auc, labelled, false)) }
                 if scores.allSatisfy({ (0...1).contains($0) }) {
                     if let loss = try? ProbabilisticMetrics.logLoss(labels: truth, probabilities: scores) { results.append(("log_loss", loss, labelled, false)) }
                     if let ece = try? ProbabilisticMetrics.expectedCalibrationError(labels: truth, probabilities: scores) { results.append(("ece", ece, labelled, false)) }

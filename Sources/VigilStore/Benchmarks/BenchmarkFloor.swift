@@ -50,10 +50,15 @@ public struct BenchmarkFloor: Sendable {
     }
 
     /// Streams `model`'s monitored columns from `start` up to `end` to this process, as any client
-    /// reading them would: the floor of a monitor pass. Returns the rows read and the seconds taken.
-    public func timeScan(model: String, from start: Date, to end: Date) async throws -> (rows: Int, seconds: Double) {
+    /// reading them would: the floor of a monitor pass. `labelled` joins each row's label as the
+    /// monitor does. Returns the rows read and the seconds taken.
+    public func timeScan(model: String, from start: Date, to end: Date, labelled: Bool = false) async throws -> (rows: Int, seconds: Double) {
         let began = ContinuousClock.now
-        let rows = try await database.client.query("""
+        let rows = try await database.client.query(labelled ? """
+            SELECT t.features, t.prediction, t.score, t.latency_ms, t.error, y.label
+            FROM inference_log t LEFT JOIN inference_labels y ON y.model = t.model AND y.request_id = t.request_id
+            WHERE t.model = \(model) AND t.role = ANY('{champion,canary}') AND t.ts >= \(start) AND t.ts < \(end)
+            """ : """
             SELECT features, prediction, score, latency_ms, error FROM inference_log
             WHERE model = \(model) AND role = ANY('{champion,canary}') AND ts >= \(start) AND ts < \(end)
             """, logger: database.logger)
