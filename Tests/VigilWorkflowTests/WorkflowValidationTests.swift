@@ -153,6 +153,14 @@ struct HostileYAMLTests {
         #expect(flow.seconds < Self.bound && blockResult.seconds < Self.bound && dashes.seconds < Self.bound)
     }
 
+    @Test("an apostrophe inside a word opens no quote that would hide the nesting after it")
+    func apostropheInWord() {
+        let text = "description: it's deep\nname: " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        let result = reject(Array(text.utf8))
+        #expect(result.messages == ["hostile.yaml:2:71: nesting is deeper than 64 levels"])
+        #expect(result.seconds < Self.bound)
+    }
+
     @Test("a 50 MB file is refused at once")
     func hugeFile() {
         let result = reject([UInt8](repeating: UInt8(ascii: "a"), count: 50 << 20))

@@ -42,7 +42,7 @@ struct TextScan {
                 switch character {
                 case "#" where previous == " " || previous == "\t" || column == 1:
                     index = rawLine.index(before: rawLine.endIndex)
-                case "'", "\"" where isTokenStart(previous):
+                case "'" where isTokenStart(previous), "\"" where isTokenStart(previous):
                     quote = character
                 case "[", "{":
                     flowDepth += 1
