@@ -12,25 +12,18 @@ import VigilWorkflow
 struct PerformanceSummary {
     let table: ProfiledRows
     let problem: MonitoredData.ProblemType
-    /// The rows with both a label and a prediction.
-    private let pairs: LabelledPairs
+    /// How many rows have both a label and a prediction.
+    private let labelledCount: Int
+    /// The labelled rows' labels against their predictions, as indices into ``labelledClasses``.
+    private let matrix: ConfusionMatrix
+    /// The labelled rows' scores by their label's class, for two classes and no missing score.
+    private let outcomes: BinaryOutcomes?
     /// The classes among the labelled rows' labels and predictions, in order.
     private let labelledClasses: [String]
 
-    /// The labelled rows' labels and predictions as indices into ``labelledClasses``, with their
-    /// scores, column by column: 24 bytes a row where two strings and a score took 40.
-    private struct LabelledPairs {
-        var labels: [Int] = []
-        var predictions: [Int] = []
-        var scores: [Double] = []
-
-        var count: Int { labels.count }
-        var isEmpty: Bool { labels.isEmpty }
-
-        /// 1 where the label is `positive`, else 0.
-        func truth(_ positive: Int) -> [Int] { labels.map { $0 == positive ? 1 : 0 } }
-    }
-
+    /// Counts the labelled rows straight from the label and prediction columns' codes: a window of
+    /// millions of labelled rows adds only its scores (8 bytes a row, for a two-class model), not
+    /// a label, prediction and score per row.
     init(table: ProfiledRows, problem: MonitoredData.ProblemType) {
         self.table = table
         self.problem = problem
@@ -52,18 +45,21 @@ struct PerformanceSummary {
         let position = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
         let labelClass = [-1] + labels.categories.map { position[$0] ?? -1 }
         let predictionClass = [-1] + predictions.categories.map { position[$0] ?? -1 }
-        var pairs = LabelledPairs()
-        pairs.labels.reserveCapacity(count)
-        pairs.predictions.reserveCapacity(count)
-        pairs.scores.reserveCapacity(count)
+        let positive = Self.positiveClass(classes).flatMap(classes.firstIndex)
+        var matrix = ConfusionMatrix(classCount: max(2, classes.count))
+        var positives: [Double] = [], negatives: [Double] = []
+        if positive != nil { positives.reserveCapacity(count) }
         for row in 0..<table.rowCount {
             let label = Int(labels.code(at: row)), prediction = Int(predictions.code(at: row))
             guard label != 0, prediction != 0 else { continue }
-            pairs.labels.append(labelClass[label])
-            pairs.predictions.append(predictionClass[prediction])
-            pairs.scores.append(table.scores[row])
+            matrix.add(label: labelClass[label], prediction: predictionClass[prediction])
+            if let positive {
+                if labelClass[label] == positive { positives.append(table.scores[row]) } else { negatives.append(table.scores[row]) }
+            }
         }
-        self.pairs = pairs
+        labelledCount = count
+        self.matrix = matrix
+        outcomes = positive != nil && count > 0 ? try? BinaryOutcomes(positives: consume positives, negatives: consume negatives) : nil
         labelledClasses = classes
     }
 
@@ -122,20 +118,13 @@ struct PerformanceSummary {
 
     /// The labelled rows' ``BinaryCounts`` when there are two classes.
     private var binaryCounts: BinaryCounts? {
-        guard !pairs.isEmpty, let positive = positiveIndex else { return nil }
-        var counts: BinaryCounts = (tp: 0, fp: 0, fn: 0, tn: 0, auc: nil)
-        for (label, prediction) in zip(pairs.labels, pairs.predictions) {
-            switch (label == positive, prediction == positive) {
-            case (true, true): counts.tp += 1
-            case (false, true): counts.fp += 1
-            case (true, false): counts.fn += 1
-            case (false, false): counts.tn += 1
-            }
-        }
-        if !pairs.scores.contains(where: \.isNaN) {
-            counts.auc = try? ProbabilisticMetrics.rocAUC(labels: pairs.truth(positive), scores: pairs.scores)
-        }
-        return counts
+        guard labelledCount > 0, let positive = positiveIndex else { return nil }
+        let negative = 1 - positive
+        return (
+            tp: matrix.counts[positive][positive], fp: matrix.counts[negative][positive],
+            fn: matrix.counts[positive][negative], tn: matrix.counts[negative][negative],
+            auc: try? outcomes?.rocAUC()
+        )
     }
 
     /// The positive class of a two-class problem: `1`, `true` or `yes` when present, else the last in order.
@@ -147,10 +136,8 @@ struct PerformanceSummary {
     /// The reliability curve of a binary classifier's labelled rows whose scores are
     /// probabilities; empty otherwise.
     var reliability: [ProbabilisticMetrics.ReliabilityBin] {
-        guard problem == .classification, let positive = positiveIndex,
-              !pairs.isEmpty, pairs.scores.allSatisfy({ (0...1).contains($0) })
-        else { return [] }
-        return (try? ProbabilisticMetrics.reliabilityCurve(labels: pairs.truth(positive), probabilities: pairs.scores)) ?? []
+        guard problem == .classification, let outcomes, outcomes.areProbabilities else { return [] }
+        return (try? outcomes.reliabilityCurve()) ?? []
     }
 
     /// `auc` is the labelled rows' ROC AUC, from ``binaryCounts``.
@@ -164,30 +151,25 @@ struct PerformanceSummary {
             confidenceSum += max(score, 1 - score)
         }
         if scored > 0 {
-            results.append(("mean_score", scoreSum / Double(scored), pairs.count, true))
-            results.append(("mean_confidence", confidenceSum / Double(scored), pairs.count, true))
+            results.append(("mean_score", scoreSum / Double(scored), labelledCount, true))
+            results.append(("mean_confidence", confidenceSum / Double(scored), labelledCount, true))
         }
         let classes = labelledClasses
         let predictedCounts = CategoryCounts(table.predictions).counts
         let predicted = predictedCounts.values.reduce(0, +)
         if let positive = Self.positiveClass(Set(predictedCounts.keys).union(classes).sorted()), predicted > 0 {
-            results.append(("positive_rate", Double(predictedCounts[positive] ?? 0) / Double(predicted), pairs.count, true))
+            results.append(("positive_rate", Double(predictedCounts[positive] ?? 0) / Double(predicted), labelledCount, true))
         }
-        guard !pairs.isEmpty else { return results }
-        guard let matrix = try? ConfusionMatrix(labels: pairs.labels, predictions: pairs.predictions, classCount: max(2, classes.count)) else { return results }
-        let labelled = pairs.count
+        guard labelledCount > 0 else { return results }
+        let labelled = labelledCount
         results.append(("accuracy", matrix.accuracy, labelled, false))
         let averaging: Averaging
         if let positive = positiveIndex {
             averaging = .binary(positive: positive)
-            let truth = pairs.truth(positive)
-            let scores = pairs.scores
-            if !scores.contains(where: \.isNaN) {
-                if let auc { results.append(("roc_auc", auc, labelled, false)) }
-                if scores.allSatisfy({ (0...1).contains($0) }) {
-                    if let loss = try? ProbabilisticMetrics.logLoss(labels: truth, probabilities: scores) { results.append(("log_loss", loss, labelled, false)) }
-                    if let ece = try? ProbabilisticMetrics.expectedCalibrationError(labels: truth, probabilities: scores) { results.append(("ece", ece, labelled, false)) }
-                }
+            if let auc { results.append(("roc_auc", auc, labelled, false)) }
+            if let outcomes, outcomes.areProbabilities {
+                results.append(("log_loss", outcomes.logLoss(), labelled, false))
+                if let ece = try? outcomes.expectedCalibrationError() { results.append(("ece", ece, labelled, false)) }
             }
         } else {
             averaging = .macro

@@ -10,9 +10,7 @@ public enum ProbabilisticMetrics {
     /// - Throws: ``StatisticsError`` when lengths differ, the input is empty, or a probability is
     ///   outside [0, 1].
     public static func expectedCalibrationError(labels: [Int], probabilities: [Double], bins: Int = 10) throws(StatisticsError) -> Double {
-        let curve = try reliabilityCurve(labels: labels, probabilities: probabilities, bins: bins)
-        let total = Double(labels.count)
-        return curve.reduce(0) { $0 + Double($1.count) / total * abs($1.meanProbability - $1.observedRate) }
+        try BinaryOutcomes(labels: labels, scores: probabilities).expectedCalibrationError(bins: bins)
     }
 
     /// One bin of a reliability curve: the rows whose probability fell in [`lower`, `upper`).
@@ -41,61 +39,16 @@ public enum ProbabilisticMetrics {
     /// - Throws: ``StatisticsError`` when lengths differ, the input is empty, or a probability is
     ///   outside [0, 1].
     public static func reliabilityCurve(labels: [Int], probabilities: [Double], bins: Int = 10) throws(StatisticsError) -> [ReliabilityBin] {
-        try StatisticsError.checkPaired(labels.count, probabilities.count)
-        guard bins > 0 else { throw StatisticsError(.invalidParameter, "calibration needs at least one bin") }
-        guard probabilities.allSatisfy({ (0...1).contains($0) }) else { throw StatisticsError(.invalidParameter, "probabilities must lie in [0, 1]") }
-        var sums = [(probability: Double, positives: Double, count: Int)](repeating: (0, 0, 0), count: bins)
-        for (label, probability) in zip(labels, probabilities) {
-            let bin = min(bins - 1, Int(probability * Double(bins)))
-            sums[bin].probability += probability
-            sums[bin].positives += label == 1 ? 1 : 0
-            sums[bin].count += 1
-        }
-        return sums.enumerated().filter { $0.element.count > 0 }.map { bin, sum in
-            ReliabilityBin(
-                lower: Double(bin) / Double(bins), upper: Double(bin + 1) / Double(bins),
-                meanProbability: sum.probability / Double(sum.count), observedRate: sum.positives / Double(sum.count), count: sum.count
-            )
-        }
+        try BinaryOutcomes(labels: labels, scores: probabilities).reliabilityCurve(bins: bins)
     }
 
     /// Area under the ROC curve of binary labels (1 positive) against scores, as
-    /// `sklearn.metrics.roc_auc_score`: trapezoids over the curve's points at distinct scores, so
-    /// tied scores count half.
+    /// `sklearn.metrics.roc_auc_score`; see ``BinaryOutcomes/rocAUC()``.
     ///
-    /// Computed as that area's equal, the Mann–Whitney statistic: the share of (positive,
-    /// negative) pairs in which the positive scores higher, ties counting half. Each class's
-    /// scores are radix-sorted and merged, in linear time and a copy of the scores, so a window of
-    /// millions of labelled rows costs no comparison sort of their indices.
-    ///
-    /// - Throws: ``StatisticsError`` when lengths differ, the input is empty, or only one class occurs.
+    /// - Throws: ``StatisticsError`` when lengths differ, the input is empty, a score is NaN, or
+    ///   only one class occurs.
     public static func rocAUC(labels: [Int], scores: [Double]) throws(StatisticsError) -> Double {
-        try StatisticsError.checkPaired(labels.count, scores.count)
-        if scores.contains(where: \.isNaN) {
-            throw StatisticsError(.invalidParameter, "scores contain NaN")
-        }
-        let positiveCount = labels.lazy.filter { $0 == 1 }.count
-        guard positiveCount > 0, positiveCount < labels.count else {
-            throw StatisticsError(.invalidParameter, "both classes must occur (found only \(positiveCount > 0 ? "positives" : "negatives"))")
-        }
-        var positives: [Double] = [], negatives: [Double] = []
-        positives.reserveCapacity(positiveCount)
-        negatives.reserveCapacity(labels.count - positiveCount)
-        for (label, score) in zip(labels, scores) {
-            if label == 1 { positives.append(score) } else { negatives.append(score) }
-        }
-        RadixSort.sort(&positives)
-        RadixSort.sort(&negatives)
-        // Twice the pairs won: 2 for each negative below a positive, 1 for each tie. Exact in integers.
-        var twiceWon = 0
-        var below = 0, notAbove = 0
-        for score in positives {
-            while below < negatives.count && negatives[below] < score { below += 1 }
-            notAbove = max(notAbove, below)
-            while notAbove < negatives.count && negatives[notAbove] == score { notAbove += 1 }
-            twiceWon += below + notAbove
-        }
-        return Double(twiceWon) / (2 * Double(positives.count) * Double(negatives.count))
+        try BinaryOutcomes(labels: labels, scores: scores).rocAUC()
     }
 
     /// Average precision, the area under the precision–recall curve as a step function
@@ -115,12 +68,7 @@ public enum ProbabilisticMetrics {
     /// Mean binary cross-entropy of the positive-class probabilities, clipped to [ε, 1 − ε]
     /// with ε the double's machine epsilon, as `sklearn.metrics.log_loss`.
     public static func logLoss(labels: [Int], probabilities: [Double]) throws(StatisticsError) -> Double {
-        try StatisticsError.checkPaired(labels.count, probabilities.count)
-        var sum = KahanSum()
-        for (label, p) in zip(labels, probabilities) {
-            sum.add(-log(clipProbability(label == 1 ? p : 1 - p)))
-        }
-        return sum.value / Double(labels.count)
+        try BinaryOutcomes(labels: labels, scores: probabilities).logLoss()
     }
 
     /// Mean cross-entropy of per-class probability rows (each summing to 1), as `sklearn.metrics.log_loss`.
@@ -148,7 +96,7 @@ public enum ProbabilisticMetrics {
         return sum.value / Double(labels.count)
     }
 
-    private static func clipProbability(_ p: Double) -> Double {
+    static func clipProbability(_ p: Double) -> Double {
         min(max(p, Double.ulpOfOne), 1 - Double.ulpOfOne)
     }
 }
