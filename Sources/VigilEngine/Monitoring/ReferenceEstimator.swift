@@ -118,11 +118,17 @@ struct ReferenceEstimator: Sendable, Codable {
             }
             estimates = probabilities.isEmpty ? nil : try? multiclass.estimate(probabilities: probabilities, predictions: predictions)
         } else if let estimator, let positiveClass {
+            // From the prediction column's codes, into arrays sized once: windows run to millions of rows.
+            let column = table.predictions
+            let positiveCode = column.categories.firstIndex(of: positiveClass).map { UInt32($0 + 1) }
             var scores: [Double] = [], predictions: [Int] = []
+            scores.reserveCapacity(table.rowCount)
+            predictions.reserveCapacity(table.rowCount)
             for index in 0..<table.rowCount {
-                guard let prediction = table.predictions[index], table.scores[index].isFinite else { continue }
+                let code = column.code(at: index)
+                guard code != 0, table.scores[index].isFinite else { continue }
                 scores.append(table.scores[index])
-                predictions.append(prediction == positiveClass ? 1 : 0)
+                predictions.append(code == positiveCode ? 1 : 0)
             }
             estimates = scores.isEmpty ? nil : try? estimator.estimate(scores: scores, predictions: predictions)
         } else {
