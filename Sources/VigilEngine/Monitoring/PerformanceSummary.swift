@@ -48,7 +48,11 @@ struct PerformanceSummary {
         let positive = Self.positiveClass(classes).flatMap(classes.firstIndex)
         var matrix = ConfusionMatrix(classCount: max(2, classes.count))
         var positives: [Double] = [], negatives: [Double] = []
-        if positive != nil { positives.reserveCapacity(count) }
+        if positive != nil {
+            // Both sized for every labelled row, so neither grows by copying; pages never written cost nothing.
+            positives.reserveCapacity(count)
+            negatives.reserveCapacity(count)
+        }
         for row in 0..<table.rowCount {
             let label = Int(labels.code(at: row)), prediction = Int(predictions.code(at: row))
             guard label != 0, prediction != 0 else { continue }
