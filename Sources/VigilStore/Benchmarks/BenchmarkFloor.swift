@@ -54,13 +54,13 @@ public struct BenchmarkFloor: Sendable {
     /// monitor does. Returns the rows read and the seconds taken.
     public func timeScan(model: String, from start: Date, to end: Date, labelled: Bool = false) async throws -> (rows: Int, seconds: Double) {
         let began = ContinuousClock.now
-        let rows = try await database.client.query(labelled ? """
-            SELECT t.features, t.prediction, t.score, t.latency_ms, t.error, y.label
-            FROM inference_log t LEFT JOIN inference_labels y ON y.model = t.model AND y.request_id = t.request_id
+        // The label's column and join, as the monitor reads them; nothing for an unlabelled scan.
+        let (label, join) = labelled
+            ? (", y.label", "LEFT JOIN inference_labels y ON y.model = t.model AND y.request_id = t.request_id")
+            : ("", "")
+        let rows = try await database.client.query("""
+            SELECT t.features, t.prediction, t.score, t.latency_ms, t.error\(unescaped: label) FROM inference_log t \(unescaped: join)
             WHERE t.model = \(model) AND t.role = ANY('{champion,canary}') AND t.ts >= \(start) AND t.ts < \(end)
-            """ : """
-            SELECT features, prediction, score, latency_ms, error FROM inference_log
-            WHERE model = \(model) AND role = ANY('{champion,canary}') AND ts >= \(start) AND ts < \(end)
             """, logger: database.logger)
         var count = 0
         for try await _ in rows { count += 1 }
