@@ -83,6 +83,31 @@ struct EstimationReferenceTests {
         #expect(throws: StatisticsError.self) { try ProbabilisticMetrics.expectedCalibrationError(labels: [1], probabilities: [1.5]) }
     }
 
+    @Test("a window given as scores split by predicted class is estimated as its rows are, ties and all, past the radix sort's threshold")
+    func splitWindowMatchesRows() throws {
+        let fixture = try #require(EstimationFixtures.shared.cases.first)
+        let estimator = try PerformanceEstimator(scores: fixture.reference.y_pred_proba, predictions: fixture.reference.y_pred,
+                                                 labels: fixture.reference.y_true, chunkSize: fixture.chunk_size)
+        // 20,000 rows on a coarse grid of scores, so most share their score with others; rows
+        // predicted positive and negative share scores too, and signed zeros occur.
+        var generator = SeededGenerator(seed: 11)
+        let scores = (0..<20_000).map { _ in
+            let score = Double(generator.next() % 41) / 40
+            return score == 0 && generator.next() % 2 == 0 ? -0.0 : score
+        }
+        let predictions = scores.map { score in score > 0.5 || (score == 0.5 && generator.next() % 2 == 0) ? 1 : 0 }
+        let probabilities = scores.map(estimator.calibration.probability)
+        let perRow = try ConfidenceBasedEstimation.estimate(probabilities: probabilities, predictions: predictions, scores: scores)
+        let split = try estimator.estimate(scores: scores, predictions: predictions)
+        #expect(Set(perRow.keys) == Set(split.keys) && perRow.count == EstimatedMetric.allCases.count)
+        for (metric, value) in perRow {
+            let other = try #require(split[metric]?.value)
+            #expect(abs(value - other) < 1e-12, "\(metric.rawValue): \(value) against \(other)")
+        }
+        #expect(throws: StatisticsError.self) { try estimator.estimate(predictedPositive: [], predictedNegative: []) }
+        #expect(throws: StatisticsError.self) { try estimator.estimate(predictedPositive: [.nan], predictedNegative: [0.2]) }
+    }
+
     @Test("bands are three reference sampling errors wide, narrower for larger windows, and clipped to [0, 1]")
     func bands() throws {
         let fixture = try #require(EstimationFixtures.shared.cases.first)

@@ -118,19 +118,29 @@ struct ReferenceEstimator: Sendable, Codable {
             }
             estimates = probabilities.isEmpty ? nil : try? multiclass.estimate(probabilities: probabilities, predictions: predictions)
         } else if let estimator, let positiveClass {
-            // From the prediction column's codes, into arrays sized once: windows run to millions of rows.
+            // Only the scores, split by the predicted class, from the prediction column's codes
+            // into arrays sized once: windows run to millions of rows.
             let column = table.predictions
             let positiveCode = column.categories.firstIndex(of: positiveClass).map { UInt32($0 + 1) }
-            var scores: [Double] = [], predictions: [Int] = []
-            scores.reserveCapacity(table.rowCount)
-            predictions.reserveCapacity(table.rowCount)
-            for index in 0..<table.rowCount {
+            var predicted = (positives: 0, rows: 0)
+            for index in 0..<table.rowCount where table.scores[index].isFinite {
                 let code = column.code(at: index)
-                guard code != 0, table.scores[index].isFinite else { continue }
-                scores.append(table.scores[index])
-                predictions.append(code == positiveCode ? 1 : 0)
+                if code != 0 { predicted.rows += 1 }
+                if code == positiveCode { predicted.positives += 1 }
             }
-            estimates = scores.isEmpty ? nil : try? estimator.estimate(scores: scores, predictions: predictions)
+            var predictedPositive: [Double] = [], predictedNegative: [Double] = []
+            predictedPositive.reserveCapacity(predicted.positives)
+            predictedNegative.reserveCapacity(predicted.rows - predicted.positives)
+            for index in 0..<table.rowCount where table.scores[index].isFinite {
+                let code = column.code(at: index)
+                if code == positiveCode {
+                    predictedPositive.append(table.scores[index])
+                } else if code != 0 {
+                    predictedNegative.append(table.scores[index])
+                }
+            }
+            estimates = predicted.rows == 0
+                ? nil : try? estimator.estimate(predictedPositive: consume predictedPositive, predictedNegative: consume predictedNegative)
         } else {
             estimates = nil
         }

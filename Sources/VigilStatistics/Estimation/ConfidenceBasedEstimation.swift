@@ -52,42 +52,105 @@ public enum ConfidenceBasedEstimation {
     public static func estimate(probabilities: [Double], predictions: [Int], scores: [Double]) throws(StatisticsError) -> [EstimatedMetric: Double] {
         try StatisticsError.checkPaired(probabilities.count, predictions.count)
         try StatisticsError.checkPaired(probabilities.count, scores.count)
-        var cells = (tp: KahanSum(), fp: KahanSum(), fn: KahanSum(), tn: KahanSum())
+        var confusion = ExpectedConfusion()
         for (probability, prediction) in zip(probabilities, predictions) {
-            if prediction == 1 {
-                cells.tp.add(probability)
-                cells.fp.add(1 - probability)
-            } else {
-                cells.fn.add(probability)
-                cells.tn.add(1 - probability)
+            confusion.add(probability: probability, rows: 1, predictedPositive: prediction == 1)
+        }
+        var curve = ExpectedROCCurve()
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var run = (positives: 0.0, rows: 0.0)
+        for (rank, index) in order.enumerated() {
+            run.positives += probabilities[index]
+            run.rows += 1
+            // A point of the curve after the last of each run of tied scores.
+            if rank + 1 == order.count || scores[order[rank + 1]] != scores[index] {
+                curve.add(expectedPositives: run.positives, rows: run.rows)
+                run = (0, 0)
             }
         }
+        return confusion.metrics(rocAUC: curve.area)
+    }
+
+    /// Estimated metrics of one window of a model whose calibrated probability is a function of
+    /// its raw score alone: the scores of the rows it predicted positive and of those it
+    /// predicted negative, in any order. Nothing is kept per row beyond the scores, which are
+    /// sorted where they lie (radix), so a window of millions of rows costs 8 bytes a row; each
+    /// distinct score is calibrated once.
+    ///
+    /// - Throws: ``StatisticsError`` when there are no scores or a score is NaN.
+    public static func estimate(
+        calibration: ScoreCalibration, predictedPositive: consuming [Double], predictedNegative: consuming [Double]
+    ) throws(StatisticsError) -> [EstimatedMetric: Double] {
+        guard !predictedPositive.isEmpty || !predictedNegative.isEmpty else { throw StatisticsError(.emptySample, "no rows to estimate") }
+        guard !predictedPositive.contains(where: \.isNaN), !predictedNegative.contains(where: \.isNaN) else {
+            throw StatisticsError(.invalidParameter, "scores contain NaN")
+        }
+        RadixSort.sort(&predictedPositive)
+        RadixSort.sort(&predictedNegative)
+        var confusion = ExpectedConfusion()
+        var curve = ExpectedROCCurve()
+        // Down both sorted halves at once, highest score first, a run of tied scores at a time.
+        var (positive, negative) = (predictedPositive.count, predictedNegative.count)
+        while positive > 0 || negative > 0 {
+            let score = max(positive > 0 ? predictedPositive[positive - 1] : -.infinity, negative > 0 ? predictedNegative[negative - 1] : -.infinity)
+            let before = (positive, negative)
+            while positive > 0, predictedPositive[positive - 1] == score { positive -= 1 }
+            while negative > 0, predictedNegative[negative - 1] == score { negative -= 1 }
+            let probability = calibration.probability(score)
+            let rows = (positive: Double(before.0 - positive), negative: Double(before.1 - negative))
+            confusion.add(probability: probability, rows: rows.positive, predictedPositive: true)
+            confusion.add(probability: probability, rows: rows.negative, predictedPositive: false)
+            curve.add(expectedPositives: probability * (rows.positive + rows.negative), rows: rows.positive + rows.negative)
+        }
+        return confusion.metrics(rocAUC: curve.area)
+    }
+}
+
+/// A window's expected confusion matrix: each row adds its calibrated probability to the
+/// positive cell of its predicted class, and the rest to the negative one.
+private struct ExpectedConfusion {
+    private var cells = (tp: KahanSum(), fp: KahanSum(), fn: KahanSum(), tn: KahanSum())
+
+    /// Adds `rows` rows of one calibrated `probability`, all predicted the same class.
+    mutating func add(probability: Double, rows: Double, predictedPositive: Bool) {
+        guard rows > 0 else { return }
+        if predictedPositive {
+            cells.tp.add(rows * probability)
+            cells.fp.add(rows * (1 - probability))
+        } else {
+            cells.fn.add(rows * probability)
+            cells.tn.add(rows * (1 - probability))
+        }
+    }
+
+    /// Every metric of the matrix, with the ROC AUC given; undefined ones left out.
+    func metrics(rocAUC: Double?) -> [EstimatedMetric: Double] {
         var estimates: [EstimatedMetric: Double] = [:]
         for metric in EstimatedMetric.allCases where metric != .rocAUC {
             estimates[metric] = metric.value(tp: cells.tp.value, fp: cells.fp.value, fn: cells.fn.value, tn: cells.tn.value)
         }
-        estimates[.rocAUC] = rocAUC(probabilities: probabilities, scores: scores)
+        estimates[.rocAUC] = rocAUC
         return estimates
     }
+}
 
-    /// Expected ROC AUC: at each distinct score, a row above it is an expected true positive by
-    /// its probability and a false one by the rest; trapezoids over the expected curve.
-    static func rocAUC(probabilities: [Double], scores: [Double]) -> Double? {
-        let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        let positives = probabilities.reduce(0, +), negatives = Double(probabilities.count) - positives
-        guard positives > 0, negatives > 0 else { return nil }
-        var area = KahanSum()
-        var (tp, fp) = (0.0, 0.0)
-        var previous = (tp: 0.0, fp: 0.0)
-        for (rank, index) in order.enumerated() {
-            tp += probabilities[index]
-            fp += 1 - probabilities[index]
-            // A point of the curve after the last of each run of tied scores.
-            if rank + 1 == order.count || scores[order[rank + 1]] != scores[index] {
-                area.add((fp - previous.fp) * (tp + previous.tp) / 2)
-                previous = (tp, fp)
-            }
-        }
-        return area.value / (positives * negatives)
+/// The expected ROC curve, built from the highest score down: at each distinct score, its rows
+/// are expected true positives by their calibrated probabilities and false ones by the rest;
+/// the area is the trapezoids under it.
+private struct ExpectedROCCurve {
+    private var trapezoids = KahanSum()
+    private var point = (tp: 0.0, fp: 0.0)
+
+    /// Adds the rows of the next lower distinct score: `rows` of them, `expectedPositives` the
+    /// sum of their calibrated probabilities.
+    mutating func add(expectedPositives: Double, rows: Double) {
+        let next = (tp: point.tp + expectedPositives, fp: point.fp + rows - expectedPositives)
+        trapezoids.add((next.fp - point.fp) * (next.tp + point.tp) / 2)
+        point = next
+    }
+
+    /// The area under the curve, normalised; `nil` unless both classes are expected.
+    var area: Double? {
+        point.tp > 0 && point.fp > 0 ? trapezoids.value / (point.tp * point.fp) : nil
     }
 }

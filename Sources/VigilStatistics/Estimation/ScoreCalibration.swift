@@ -28,11 +28,11 @@ public enum ScoreCalibration: Sendable, Equatable, Codable {
         }
     }
 
-    /// Calibrated probabilities of `scores`.
-    public func probabilities(_ scores: [Double]) -> [Double] {
+    /// The calibrated probability of `score`.
+    public func probability(_ score: Double) -> Double {
         switch self {
-        case let .isotonic(calibration): calibration.probabilities(scores)
-        case let .platt(calibration): calibration.probabilities(scores)
+        case let .isotonic(calibration): calibration.probability(score)
+        case let .platt(calibration): calibration.probability(score)
         }
     }
 
