@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilEngine
 import VigilWorkflow
 #if canImport(Glibc)
 import Glibc
@@ -10,6 +11,8 @@ import Glibc
 @main
 enum VigilMain {
     static func main() async {
+        // Windows of millions of rows come and go in a long-running worker: keep their memory returnable.
+        FreedMemory.keepLargeBlocksMapped()
         do {
             var command = try Vigil.parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
