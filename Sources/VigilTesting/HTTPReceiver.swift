@@ -20,12 +20,13 @@ public func withReceiver<Result: Sendable>(_ body: (_ baseURL: String, _ request
     try process.run()
     defer { process.terminate() }
     var port = ""
-    let deadline = ContinuousClock.now + .seconds(10)
-    while port.isEmpty && ContinuousClock.now < deadline {
+    // A Python start can take seconds while a full suite loads both cores.
+    let deadline = ContinuousClock.now + .seconds(60)
+    while port.isEmpty && ContinuousClock.now < deadline && process.isRunning {
         port = (try? String(contentsOf: portFile, encoding: .utf8)) ?? ""
         if port.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
     }
-    guard !port.isEmpty else { throw CancellationError() }
+    guard !port.isEmpty else { throw ReceiverDidNotStart(script: script.path, exited: !process.isRunning) }
     let requests: @Sendable () throws -> [[String: String]] = {
         guard let text = try? String(contentsOf: log, encoding: .utf8) else { return [] }
         return try text.split(separator: "\n").map { line in
@@ -33,4 +34,14 @@ public func withReceiver<Result: Sendable>(_ body: (_ baseURL: String, _ request
         }
     }
     return try await body("http://127.0.0.1:\(port.trimmingCharacters(in: .whitespacesAndNewlines))", requests)
+}
+
+/// The test receiver wrote no port: it exited, or did not start within a minute.
+public struct ReceiverDidNotStart: Error, CustomStringConvertible {
+    public let script: String
+    public let exited: Bool
+
+    public var description: String {
+        "test receiver \(script) \(exited ? "exited before it wrote its port" : "wrote no port within 60 s")"
+    }
 }

@@ -35,7 +35,7 @@ struct MultiHostTests {
                 _ = try await database.client.query("SELECT pg_reload_conf()", logger: database.logger).collect()
                 try await Migrator(database: database).apply()
                 let marker = folder.appendingPathComponent("completed")
-                FileManager.default.createFile(atPath: marker.path, contents: nil)
+                try #require(FileManager.default.createFile(atPath: marker.path, contents: nil))
                 chmod(marker.path, 0o666)
                 // Each step sleeps, then records its run, name and attempt: an attempt killed with its host records nothing.
                 let workflow = folder.appendingPathComponent("tick.yaml")
