@@ -72,21 +72,11 @@ public enum ConfidenceBasedEstimation {
     }
 
     /// Estimated metrics of one window of a model whose calibrated probability is a function of
-    /// its raw score alone: the scores of the rows it predicted positive and of those it
-    /// predicted negative, in any order. Nothing is kept per row beyond the scores, which are
-    /// sorted where they lie (radix), so a window of millions of rows costs 8 bytes a row; each
-    /// distinct score is calibrated once.
-    ///
-    /// - Throws: ``StatisticsError`` when there are no scores or a score is NaN.
-    public static func estimate(
-        calibration: ScoreCalibration, predictedPositive: consuming [Double], predictedNegative: consuming [Double]
-    ) throws(StatisticsError) -> [EstimatedMetric: Double] {
-        guard !predictedPositive.isEmpty || !predictedNegative.isEmpty else { throw StatisticsError(.emptySample, "no rows to estimate") }
-        guard !predictedPositive.contains(where: \.isNaN), !predictedNegative.contains(where: \.isNaN) else {
-            throw StatisticsError(.invalidParameter, "scores contain NaN")
-        }
-        RadixSort.sort(&predictedPositive)
-        RadixSort.sort(&predictedNegative)
+    /// its raw score alone, given only its scores split by the class the model predicted
+    /// (`predicted.positives` and `predicted.negatives`, each sorted): 8 bytes a row for a window
+    /// of millions. Each distinct score is calibrated once.
+    public static func estimate(calibration: ScoreCalibration, predicted: BinaryOutcomes) -> [EstimatedMetric: Double] {
+        let (predictedPositive, predictedNegative) = (predicted.positives, predicted.negatives)
         var confusion = ExpectedConfusion()
         var curve = ExpectedROCCurve()
         // Down both sorted halves at once, highest score first, a run of tied scores at a time.

@@ -95,9 +95,8 @@ public struct PerformanceEstimator: Sendable, Equatable, Codable {
     /// - Throws: ``StatisticsError`` when there are no scores or a score is NaN.
     public func estimate(predictedPositive: consuming [Double], predictedNegative: consuming [Double]) throws(StatisticsError) -> [EstimatedMetric: Estimate] {
         let rows = predictedPositive.count + predictedNegative.count
-        let values = try ConfidenceBasedEstimation.estimate(
-            calibration: calibration, predictedPositive: consume predictedPositive, predictedNegative: consume predictedNegative
-        )
+        let predicted = try BinaryOutcomes(positives: consume predictedPositive, negatives: consume predictedNegative)
+        let values = ConfidenceBasedEstimation.estimate(calibration: calibration, predicted: predicted)
         var estimates: [EstimatedMetric: Estimate] = [:]
         for (metric, value) in values {
             estimates[metric] = Estimate(value: value, spread: chunkSpread[metric.rawValue], chunkSize: chunkSize, rows: rows)

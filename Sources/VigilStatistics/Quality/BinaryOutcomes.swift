@@ -6,6 +6,10 @@ import Foundation
 /// These metrics do not depend on the rows' order, so a window of millions of labelled rows
 /// keeps only its scores, split by class, rather than a label and a score per row; the split
 /// scores are sorted once (radix), for the ROC AUC's linear merge.
+///
+/// The same split by the class the model *predicted* is what the CBPE estimate takes
+/// (``ConfidenceBasedEstimation/estimate(calibration:predicted:)``); the metrics here then do
+/// not apply.
 public struct BinaryOutcomes: Sendable, Equatable {
     /// Scores of the rows labelled positive, ascending.
     public let positives: [Double]
