@@ -73,8 +73,9 @@ struct CloudEventsIngestTests {
             }
             #expect(stamped == [Date(timeIntervalSince1970: 1_795_500_000)], "the event's time: \(stamped)")
 
-            // The same pair again: the request waits, the response completes it, and nothing is added.
-            #expect(try await Self.post(base, path, token: token, id: "evt-1", type: "org.kubeflow.serving.inference.request", body: request).status == 202)
+            // The same pair again, as sent before: the request waits, the response completes it, and nothing is added.
+            #expect(try await Self.post(base, path, token: token, id: "evt-1", type: "org.kubeflow.serving.inference.request", body: request,
+                                        time: "2026-11-24T06:00:00Z").status == 202)
             let again = try await Self.post(base, path, token: token, id: "evt-1", type: "org.kubeflow.serving.inference.response", body: response)
             #expect(again.status == 201 && again.json["rows_loaded"] as? Int == 0 && again.json["already_present"] as? Int == 1, "\(again.json)")
             #expect(try await rows().count == 1)

@@ -83,4 +83,36 @@ struct RequestClaimTests {
             #expect(stored?.0 == 5_000 && stored?.1 == 5_000)
         }
     }
+
+    @Test("a request is claimed once per UTC day of its timestamp, in that day's partition: re-sent later the same day it is already present, on another day it is another row; a label finds its inference on any day, and one with none waits")
+    func claimsByDay() async throws {
+        try await TestDatabase.withFresh { database in
+            let first = try await Self.load(Self.header + """
+                a,2025-11-24T01:00:00Z,champion,1,2,3,pro
+                b,2025-11-25T02:00:00Z,champion,1,2,3,pro
+                c,2025-11-26T03:00:00Z,champion,1,2,3,pro
+
+                """, into: database)
+            #expect(first.rowsLoaded == 3)
+            let second = try await Self.load(Self.header + """
+                a,2025-11-24T23:59:59.999999Z,champion,2,2,3,pro
+                a,2025-11-25T00:00:00Z,champion,3,2,3,pro
+
+                """, into: database)
+            #expect(second.rowsRead == 2 && second.rowsLoaded == 1 && second.alreadyPresent == 1)
+            let claims = try await database.client.query("""
+                SELECT tableoid::regclass::text || ':' || request_id || ':' || day FROM inference_requests ORDER BY 1
+                """, logger: database.logger).collect().map { try $0.decode(String.self) }
+            #expect(claims == [
+                "inference_requests_20251124:a:2025-11-24", "inference_requests_20251125:a:2025-11-25",
+                "inference_requests_20251125:b:2025-11-25", "inference_requests_20251126:c:2025-11-26",
+            ])
+
+            let url = SyntheticLog.temporaryFile("labels.csv")
+            defer { try? FileManager.default.removeItem(at: url) }
+            try "request_id,label\nc,1\na,0\nzz,1\nb,1\n".write(to: url, atomically: true, encoding: .utf8)
+            let labels = try await LabelStore(database: database).load(try DataRecordReader(path: url.path), model: "churn", actor: "test")
+            #expect(labels.labelOutcome.new == 4 && labels.labelOutcome.unmatched == 1 && labels.labelOutcome.unmatchedSample == ["zz"], "\(labels.labelOutcome)")
+        }
+    }
 }

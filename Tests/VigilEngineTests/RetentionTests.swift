@@ -65,6 +65,12 @@ struct RetentionTests {
             #expect(try await count("SELECT count(*)::int8 FROM inference_requests WHERE model = 'churn'") == 20)
             #expect(try await count("SELECT count(*)::int8 FROM inference_labels WHERE model = 'fraud'") == 10)
             #expect(try await count("SELECT count(*)::int8 FROM pg_inherits WHERE inhparent = 'inference_log'::regclass") == 4)
+            // A dropped day's idempotency records go with it, as a partition of their own.
+            #expect(try await count("""
+                SELECT count(*)::int8 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'inference_requests'::regclass AND c.relname IN ('\(name(0).replacingOccurrences(of: "log", with: "requests"))', '\(name(2).replacingOccurrences(of: "log", with: "requests"))')
+                """) == 0)
+            #expect(try await count("SELECT count(*)::int8 FROM pg_inherits WHERE inhparent = 'inference_requests'::regclass") == 4)
             // Metrics and the audit log are kept, and the pass is in it.
             #expect(try await MetricsStore(database: database).recentWindows(model: "churn", count: 10).map(\.start) == [day(0)])
             let audit = try await AuditLog(database: database).list(subject: "inference_log")
@@ -87,6 +93,7 @@ struct RetentionTests {
             let byDefault = try await InferenceRetention(database: database).apply(retention: [:], defaultRetention: 2 * 86_400, actor: "t", now: clock.now())
             #expect(byDefault.droppedPartitions == [name(1)] && byDefault.deletedRows.isEmpty, "\(byDefault)")
             #expect(try await count("SELECT count(*)::int8 FROM inference_labels WHERE model = 'fraud'") == 0)
+            #expect(try await count("SELECT count(*)::int8 FROM inference_requests WHERE model = 'fraud'") == 0)
             #expect(try await count("SELECT count(*)::int8 FROM inference_log WHERE model = 'churn'") == 20)
         }
     }

@@ -82,7 +82,8 @@ public struct InferenceIngest: Sendable {
         case checked
     }
 
-    /// Whether `error` is COPY's refusal of a claim already in `inference_requests`, or a deadlock
+    /// Whether `error` is COPY's refusal of a claim already in `inference_requests` (its primary key,
+    /// or a day partition's, `inference_requests_YYYYMMDD_pkey`), or a deadlock
     /// with another load claiming the same requests in another order (the database ends one of
     /// the two; the second pass, one chunk per statement, waits instead).
     static func isStoredRequest(_ error: any Error) -> Bool {
@@ -90,7 +91,8 @@ public struct InferenceIngest: Sendable {
         if state == "40P01" { return true }
         guard state == "23505" else { return false }
         let underlying = (error as? PostgresTransactionError)?.closureError ?? error
-        return (underlying as? PSQLError)?.serverInfo?[.constraintName] == "inference_requests_pkey"
+        guard let constraint = (underlying as? PSQLError)?.serverInfo?[.constraintName] else { return false }
+        return constraint.hasPrefix("inference_requests_") && constraint.hasSuffix("_pkey")
     }
 
     /// One load of the file, in one transaction.
@@ -119,14 +121,14 @@ public struct InferenceIngest: Sendable {
                     let chunk = try await pending.value
                     // The next chunk is parsed while this one is claimed and copied.
                     if !chunk.isLast { pending = pipeline.encodeNext() }
+                    // New days need partitions, for the claims and the log, before the COPYs that route rows to them.
+                    try await partitions.ensure(chunk.days, database: database)
                     let (rows, fresh) = switch mode {
                     case .copied: try await Self.claimCopied(chunk, on: connection, logger: database.logger)
                     case .checked: try await Self.claimChecked(chunk, model: options.model, on: connection, logger: database.logger)
                     }
                     inserted += fresh.count
                     if !rows.isEmpty {
-                        // New days need partitions before the COPY that routes rows to them.
-                        try await partitions.ensure(chunk.days, database: database)
                         try await connection.copyFrom(table: "inference_log", columns: Self.copyColumns, logger: database.logger) { writer in
                             try await writer.write(ByteBuffer(bytes: rows))
                         }
@@ -191,15 +193,16 @@ public struct InferenceIngest: Sendable {
         let verdict = try await connection.query("""
             WITH input AS (
                 SELECT * FROM unnest(\(chunk.keys.map(\.key.uuid))::uuid[], \(requestIDs)::text[], \(chunk.keys.map(\.role))::text[],
-                                     \(chunk.keys.map(\.seconds))::float8[]) WITH ORDINALITY AS k(key, request_id, role, ts, n)
+                                     \(chunk.keys.map(\.seconds))::float8[], \(chunk.keys.map { Timestamp.day(of: $0.seconds) })::int4[])
+                              WITH ORDINALITY AS k(key, request_id, role, ts, day_number, n)
             ), claimed AS (
-                INSERT INTO inference_requests (key, model, request_id, role, ts)
-                SELECT key, \(model), request_id, role, to_timestamp(ts) FROM input ORDER BY key
+                INSERT INTO inference_requests (key, model, request_id, role, ts, day)
+                SELECT key, \(model), request_id, role, to_timestamp(ts), date '1970-01-01' + day_number FROM input ORDER BY key
                 ON CONFLICT DO NOTHING
-                RETURNING key, role
+                RETURNING key, role, day - date '1970-01-01' AS day_number
             )
             SELECT CASE WHEN (SELECT count(*) FROM claimed) = \(chunk.keys.count) THEN NULL ELSE (
-                SELECT coalesce(array_agg(i.n ORDER BY i.n), '{}') FROM input i JOIN claimed c USING (key, role)
+                SELECT coalesce(array_agg(i.n ORDER BY i.n), '{}') FROM input i JOIN claimed c USING (key, role, day_number)
             ) END
             """, logger: logger)
         guard let kept = try await verdict.decode([Int]?.self).first(where: { _ in true }) ?? nil else { return (chunk.rows, requestIDs) }

@@ -65,10 +65,17 @@ public struct InferenceRetention: Sendable {
                         }
                     }
                 }
-                // The rows' labels and idempotency records go in the per-model pass below: every
-                // model here has a retention, and its cutoff is past this day.
-                try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE inference_log DETACH PARTITION \(Self.quoted(name))"), logger: logger)
-                try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(Self.quoted(name))"), logger: logger)
+                // The day's labels go with its requests, and its idempotency records with its rows.
+                // Its quarantined rows go in the per-model pass below: every model here has a
+                // retention, and its cutoff is past this day.
+                let claims = "inference_requests_" + name.dropFirst("inference_log_".count)
+                if try await Self.exists(claims, on: connection, logger: logger) {
+                    try await connection.query(PostgresQuery(unsafeSQL: """
+                        DELETE FROM inference_labels l USING \(Self.quoted(claims)) r WHERE l.model = r.model AND l.request_id = r.request_id
+                        """), logger: logger)
+                    try await Self.drop(claims, of: "inference_requests", on: connection, logger: logger)
+                }
+                try await Self.drop(name, of: "inference_log", on: connection, logger: logger)
                 report.droppedPartitions.append(name)
             }
             // Without a default only the models named have anything to remove; with one, every
@@ -134,13 +141,28 @@ public struct InferenceRetention: Sendable {
         return deleted
     }
 
-    /// Deletes the labels, idempotency records and quarantined rows of `model`'s requests before `cutoff`.
+    /// Whether the table `name` exists.
+    private static func exists(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        try await connection.query("SELECT to_regclass(\(quoted(name))) IS NOT NULL", logger: logger).decode(Bool.self).first { _ in true } ?? false
+    }
+
+    /// Detaches the partition `name` from `parent` and drops it.
+    private static func drop(_ name: String, of parent: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE \(parent) DETACH PARTITION \(quoted(name))"), logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(quoted(name))"), logger: logger)
+    }
+
+    /// Deletes the labels, idempotency records and quarantined rows of `model`'s requests before
+    /// `cutoff`. The claims' day bounds the days read.
     private static func forgetRequests(of model: String, before cutoff: Date, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("""
             DELETE FROM inference_labels l USING inference_requests r
-            WHERE r.model = \(model) AND r.ts < \(cutoff) AND l.model = r.model AND l.request_id = r.request_id
+            WHERE r.model = \(model) AND r.ts < \(cutoff) AND r.day <= (\(cutoff)::timestamptz AT TIME ZONE 'UTC')::date
+              AND l.model = r.model AND l.request_id = r.request_id
             """, logger: logger)
-        try await connection.query("DELETE FROM inference_requests WHERE model = \(model) AND ts < \(cutoff)", logger: logger)
+        try await connection.query("""
+            DELETE FROM inference_requests WHERE model = \(model) AND ts < \(cutoff) AND day <= (\(cutoff)::timestamptz AT TIME ZONE 'UTC')::date
+            """, logger: logger)
         try await connection.query("DELETE FROM quarantined_rows WHERE model = \(model) AND ts < \(cutoff)", logger: logger)
     }
 

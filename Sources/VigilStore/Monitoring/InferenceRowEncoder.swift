@@ -29,15 +29,18 @@ struct InferenceRowEncoder {
         let key: RequestKey
         /// Where the row's role, request id and timestamp fields lie in the chunk's rows, already encoded.
         let claimFields: Range<Int>
+        /// Where the timestamp's UTC day lies in the chunk's rows: its field's first ten bytes, `YYYY-MM-DD`.
+        let dayField: Range<Int>
     }
 
     /// The columns of ``Chunk/claims``.
-    static let claimColumns = ["key", "model", "role", "request_id", "ts"]
+    static let claimColumns = ["key", "model", "role", "request_id", "ts", "day"]
 
-    /// A request within one chunk: its key and role.
+    /// A request within one chunk: its key, role and day, as `inference_requests` claims it.
     private struct ChunkRequest: Hashable {
         let key: RequestKey
         let role: String
+        let day: Int
     }
 
     /// A row that broke the schema.
@@ -166,6 +169,8 @@ struct InferenceRowEncoder {
             claims.separator()
             claims.verbatim(fixedPrefix)
             claims.verbatim(copy.bytes[rowKeys[index].claimFields])
+            claims.separator()
+            claims.verbatim(copy.bytes[rowKeys[index].dayField])
             claims.endRow()
         }
         return claims.bytes
@@ -249,6 +254,7 @@ struct InferenceRowEncoder {
         var stamp: [UInt8] = []
         stamp.reserveCapacity(32)
         Timestamp.format(seconds, into: &stamp)
+        let dayField = copy.bytes.count..<copy.bytes.count + 10
         copy.verbatim(stamp)
         let claimEnd = copy.bytes.count
         copy.separator()
@@ -291,13 +297,14 @@ struct InferenceRowEncoder {
             labels.append(requestID: requestID, label: label)
         }
         let key = requestKeys.key(requestID: requestID)
-        guard chunkRequests.insert(ChunkRequest(key: key, role: role)).inserted else {
+        let day = Timestamp.day(of: seconds)
+        guard chunkRequests.insert(ChunkRequest(key: key, role: role, day: day)).inserted else {
             // Sent twice in this chunk: the first row stands, as it would had it been stored before.
             copy.truncate(to: rowStart)
             return nil
         }
-        rowKeys.append(RowKey(start: rowStart, requestID: requestID, role: role, seconds: seconds, key: key, claimFields: claimStart..<claimEnd))
-        return Int((seconds / 86_400).rounded(.down))
+        rowKeys.append(RowKey(start: rowStart, requestID: requestID, role: role, seconds: seconds, key: key, claimFields: claimStart..<claimEnd, dayField: dayField))
+        return day
     }
 
     /// Appends the `embeddings` array: the declared embeddings' values one after another (NaN

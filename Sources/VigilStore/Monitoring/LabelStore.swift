@@ -110,6 +110,7 @@ public struct LabelStore: Sendable {
         var correctedSample: [String] = []
         for start in stride(from: 0, to: batch.labels.count, by: 50_000) {
             let end = min(start + 50_000, batch.labels.count)
+            let unclaimed = try await unclaimed(Set(batch.requestIDs[start..<end]), model: model, on: connection, logger: logger)
             let rows = try await connection.query("""
                 WITH input AS (
                     SELECT DISTINCT ON (r.request_id) r.request_id, r.label,
@@ -133,7 +134,7 @@ public struct LabelStore: Sendable {
                 ), unmatched AS (
                     INSERT INTO unmatched_labels (model, request_id, received_at)
                     SELECT \(model), i.request_id, clock_timestamp() FROM input i
-                    WHERE NOT EXISTS (SELECT 1 FROM inference_requests q WHERE q.key = vigil_request_key(\(model), i.request_id))
+                    WHERE i.request_id = ANY(\(unclaimed)::text[])
                     ON CONFLICT (model, request_id) DO UPDATE SET received_at = excluded.received_at
                     RETURNING request_id
                 )
@@ -174,6 +175,30 @@ public struct LabelStore: Sendable {
             SELECT count(*)::bigint FROM dropped
             """, logger: logger)
         return try await rows.decode(Int.self).first { _ in true } ?? 0
+    }
+
+    /// The request ids of `model` that no logged inference has claimed, of `requestIDs`.
+    ///
+    /// Claims are kept in one partition of `inference_requests` per day. They are looked up one
+    /// day at a time, newest first, and the search stops when every request is found. Labels follow
+    /// their inferences by hours to weeks, so only ids with no inference are looked up in every day.
+    static func unclaimed(_ requestIDs: Set<String>, model: String, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let keys = RequestKeys(model: model)
+        var waiting = Dictionary(requestIDs.map { (keys.key(requestID: $0).uuid, $0) }) { first, _ in first }
+        guard !waiting.isEmpty else { return [] }
+        let days = try await connection.query("""
+            SELECT to_date(substr(c.relname, length('inference_requests_') + 1), 'YYYYMMDD') - date '1970-01-01'
+            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'inference_requests'::regclass AND c.relname ~ '^inference_requests_[0-9]{8}$'
+            ORDER BY 1 DESC
+            """, logger: logger).collect().map { try $0.decode(Int.self) }
+        for day in days where !waiting.isEmpty {
+            let found = try await connection.query("""
+                SELECT DISTINCT key FROM inference_requests WHERE day = date '1970-01-01' + \(day)::int4 AND key = ANY(\(Array(waiting.keys))::uuid[])
+                """, logger: logger)
+            for try await key in found.decode(UUID.self) { waiting[key] = nil }
+        }
+        return waiting.values.sorted()
     }
 
     /// Labels of `model` stop waiting once inferences with their request ids are stored.

@@ -99,13 +99,7 @@ public enum Timestamp {
     ///
     /// - Precondition: `seconds` lies in ``range`` (``read(_:)`` gives no other), so the microseconds fit an `Int64`.
     public static func format(_ seconds: Double, into bytes: inout [UInt8]) {
-        let micros = Int64((min(max(seconds, range.lowerBound), range.upperBound) * 1_000_000).rounded())
-        var days = micros / 86_400_000_000
-        var rest = micros % 86_400_000_000
-        if rest < 0 {
-            rest += 86_400_000_000
-            days -= 1
-        }
+        let (days, rest) = daysAndMicroseconds(seconds)
         let (year, month, day) = civilFromDays(days)
         func put(_ value: Int64, _ width: Int) {
             var divisor: Int64 = 1
@@ -124,6 +118,24 @@ public enum Timestamp {
         put(rest / 1_000_000 % 60, 2); bytes.append(UInt8(ascii: "."))
         put(rest % 1_000_000, 6)
         bytes.append(contentsOf: "+00".utf8)
+    }
+
+    /// The UTC day (since 1970-01-01) that ``format(_:into:)`` writes for `seconds`: its
+    /// microseconds rounded first, as PostgreSQL stores them.
+    public static func day(of seconds: Double) -> Int {
+        Int(daysAndMicroseconds(seconds).days)
+    }
+
+    /// Whole days since 1970-01-01 and the microseconds into the last, of `seconds` rounded to the microsecond.
+    private static func daysAndMicroseconds(_ seconds: Double) -> (days: Int64, rest: Int64) {
+        let micros = Int64((min(max(seconds, range.lowerBound), range.upperBound) * 1_000_000).rounded())
+        var days = micros / 86_400_000_000
+        var rest = micros % 86_400_000_000
+        if rest < 0 {
+            rest += 86_400_000_000
+            days -= 1
+        }
+        return (days, rest)
     }
 
     static func daysIn(month: Int, year: Int) -> Int {
