@@ -5,8 +5,9 @@ import VigilStore
 import VigilWorkflow
 
 /// `vigil bench scale`: the inference log grown day by day to `--rows` rows, measuring after each
-/// day its ingest rate, a monitor pass over that day against a bare scan of it, and the log's
-/// storage per row, to show whether they stay flat as history accumulates.
+/// day its ingest rate, a monitor pass over that day against a bare scan of it, and the storage
+/// per row of the log and of the requests' idempotency records, to show whether they stay flat as
+/// history accumulates.
 struct ScaleBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale",
@@ -55,6 +56,7 @@ struct ScaleBenchmark: AsyncParsableCommand {
                 record("rows_in_log", Double((day + 1) * rowsPerDay))
                 record("ingest_rows_per_s", Double(report.rowsLoaded) / report.seconds)
                 record("bytes_per_row", Double(try await floor.inferenceLogBytes()) / Double((day + 1) * rowsPerDay))
+                record("claim_bytes_per_row", Double(try await floor.requestClaimBytes()) / Double((day + 1) * rowsPerDay))
                 // Day 0 is the baseline, profiled by its first pass; each later day is one window.
                 guard day > 0 else {
                     _ = try await monitor.run(now: end, runID: nil)

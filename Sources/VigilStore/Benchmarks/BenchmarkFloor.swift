@@ -43,8 +43,17 @@ public struct BenchmarkFloor: Sendable {
 
     /// Bytes the inference log takes on disk: every partition, with its indexes and TOAST.
     public func inferenceLogBytes() async throws -> Int {
+        try await partitionedBytes("inference_log")
+    }
+
+    /// Bytes the requests' idempotency records (`inference_requests`) take on disk, indexes included.
+    public func requestClaimBytes() async throws -> Int {
+        try await partitionedBytes("inference_requests")
+    }
+
+    private func partitionedBytes(_ table: String) async throws -> Int {
         let rows = try await database.client.query("""
-            SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::int8 FROM pg_partition_tree('inference_log') WHERE isleaf
+            SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::int8 FROM pg_partition_tree(\(table)::regclass) WHERE isleaf
             """, logger: database.logger)
         return try await rows.decode(Int.self).first { _ in true } ?? 0
     }
