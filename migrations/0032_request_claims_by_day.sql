@@ -11,7 +11,11 @@
 -- re-sent as it was (a retried API batch, a file loaded twice) has the same timestamp and is
 -- refused as before; the same request id logged again on another day is another row.
 
-CREATE TABLE inference_request_days (
+-- The claims so far move aside, to be copied into the partitioned table under the same name.
+ALTER TABLE inference_requests RENAME TO inference_requests_undivided;
+ALTER TABLE inference_requests_undivided RENAME CONSTRAINT inference_requests_pkey TO inference_requests_undivided_pkey;
+
+CREATE TABLE inference_requests (
     key        uuid        NOT NULL,
     role       text        COLLATE "C" NOT NULL,
     model      text        NOT NULL,
@@ -23,39 +27,45 @@ CREATE TABLE inference_request_days (
     PRIMARY KEY (key, role, day)
 ) PARTITION BY RANGE (day);
 
+-- Creates `parent`'s partition for one UTC day, `parent_YYYYMMDD`, holding [from_value, to_value),
+-- unless it exists; returns whether it did. The partition is created on its own and then
+-- attached, which takes only a SHARE UPDATE EXCLUSIVE lock on the parent: it does not wait for
+-- (or block) transactions that are inserting rows.
+CREATE FUNCTION vigil_attach_day_partition(parent text, day date, from_value anyelement, to_value anyelement) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    partition text := parent || '_' || to_char(day, 'YYYYMMDD');
+BEGIN
+    IF to_regclass(partition) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition, parent);
+    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', parent, partition, from_value, to_value);
+    RETURN true;
+END $$;
+
 -- Creates the daily partitions of inference_log, and of inference_requests beside them, covering
--- [from_ts, to_ts]; existing ones are kept. Each is created on its own and then attached, which
--- takes only a SHARE UPDATE EXCLUSIVE lock on the parent: it does not wait for (or block)
--- transactions that are inserting rows.
+-- [from_ts, to_ts]; existing ones are kept. Returns how many log partitions it created.
 CREATE OR REPLACE FUNCTION vigil_ensure_inference_partitions(from_ts timestamptz, to_ts timestamptz) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    day date := (from_ts AT TIME ZONE 'UTC')::date;
-    last_day date := (to_ts AT TIME ZONE 'UTC')::date;
+    first_day constant date := (from_ts AT TIME ZONE 'UTC')::date;
+    last_day constant date := (to_ts AT TIME ZONE 'UTC')::date;
     created integer := 0;
-    name text;
 BEGIN
-    IF last_day - day > 3660 THEN
-        RAISE EXCEPTION 'refusing to create % daily partitions at once (% to %)', last_day - day + 1, day, last_day
+    IF last_day - first_day > 3660 THEN
+        RAISE EXCEPTION 'refusing to create % daily partitions at once (% to %)', last_day - first_day + 1, first_day, last_day
             USING ERRCODE = '22023';
     END IF;
     -- One creator at a time: two ingests racing for the same day would otherwise both try.
     PERFORM pg_advisory_xact_lock(hashtext('vigil_inference_partitions'));
-    WHILE day <= last_day LOOP
-        name := 'inference_log_' || to_char(day, 'YYYYMMDD');
-        IF to_regclass(name) IS NULL THEN
-            EXECUTE format('CREATE TABLE %I (LIKE inference_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-            EXECUTE format(
-                'ALTER TABLE inference_log ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                name, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+    FOR offset_days IN 0 .. last_day - first_day LOOP
+        IF vigil_attach_day_partition('inference_log', first_day + offset_days,
+                                      (first_day + offset_days)::timestamp AT TIME ZONE 'UTC',
+                                      (first_day + offset_days + 1)::timestamp AT TIME ZONE 'UTC') THEN
             created := created + 1;
         END IF;
-        name := 'inference_requests_' || to_char(day, 'YYYYMMDD');
-        IF to_regclass(name) IS NULL THEN
-            EXECUTE format('CREATE TABLE %I (LIKE inference_requests INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-            EXECUTE format('ALTER TABLE inference_requests ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', name, day, day + 1);
-        END IF;
-        day := day + 1;
+        PERFORM vigil_attach_day_partition('inference_requests', first_day + offset_days, first_day + offset_days, first_day + offset_days + 1);
     END LOOP;
     RETURN created;
 END $$;
@@ -67,22 +77,17 @@ DECLARE
     day date;
 BEGIN
     FOR day IN
-        SELECT DISTINCT (ts AT TIME ZONE 'UTC')::date FROM inference_requests
+        SELECT DISTINCT (ts AT TIME ZONE 'UTC')::date FROM inference_requests_undivided
         UNION
         SELECT to_date(substr(c.relname, length('inference_log_') + 1), 'YYYYMMDD')
         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
         WHERE i.inhparent = 'inference_log'::regclass AND c.relname ~ '^inference_log_[0-9]{8}$'
     LOOP
-        EXECUTE format('CREATE TABLE %I (LIKE inference_request_days INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-                       'inference_requests_' || to_char(day, 'YYYYMMDD'));
-        EXECUTE format('ALTER TABLE inference_request_days ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                       'inference_requests_' || to_char(day, 'YYYYMMDD'), day, day + 1);
+        PERFORM vigil_attach_day_partition('inference_requests', day, day, day + 1);
     END LOOP;
 END $$;
 
-INSERT INTO inference_request_days (key, role, model, request_id, ts, day)
-SELECT key, role, model, request_id, ts, (ts AT TIME ZONE 'UTC')::date FROM inference_requests;
+INSERT INTO inference_requests (key, role, model, request_id, ts, day)
+SELECT key, role, model, request_id, ts, (ts AT TIME ZONE 'UTC')::date FROM inference_requests_undivided;
 
-DROP TABLE inference_requests;
-ALTER TABLE inference_request_days RENAME TO inference_requests;
-ALTER TABLE inference_requests RENAME CONSTRAINT inference_request_days_pkey TO inference_requests_pkey;
+DROP TABLE inference_requests_undivided;
