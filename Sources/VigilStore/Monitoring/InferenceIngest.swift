@@ -275,18 +275,19 @@ public struct InferenceIngest: Sendable {
     }
 }
 
-/// The days that have an `inference_log` partition, and creating the missing ones.
+/// The days that have a partition of a day-partitioned table (`inference_log` or
+/// `inference_requests`, whose partitions are named `TABLE_YYYYMMDD`), and creating the missing ones.
 struct PartitionDays {
     private var days: Set<Int>
 
-    init(existingOn connection: PostgresConnection, logger: Logger) async throws {
+    init(of parent: String = "inference_log", existingOn connection: PostgresConnection, logger: Logger) async throws {
         let rows = try await connection.query("""
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = 'inference_log'::regclass
+            WHERE i.inhparent = \(parent)::regclass
             """, logger: logger)
         var days = Set<Int>()
-        for try await name in rows.decode(String.self) {
-            let digits = name.dropFirst("inference_log_".count)
+        for try await name in rows.decode(String.self) where name.hasPrefix(parent + "_") {
+            let digits = name.dropFirst(parent.count + 1)
             if digits.count == 8, let year = Int(digits.prefix(4)), let month = Int(digits.dropFirst(4).prefix(2)), let day = Int(digits.suffix(2)) {
                 days.insert(Timestamp.daysFromCivil(year: year, month: month, day: day))
             }
@@ -294,7 +295,8 @@ struct PartitionDays {
         self.days = days
     }
 
-    func covers(_ needed: Set<Int>) -> Bool { needed.isSubset(of: days) }
+    /// The days, newest first (days since 1970-01-01).
+    var newestFirst: [Int] { days.sorted(by: >) }
 
     /// Creates partitions for the days in `needed` that have none. Runs on its own connection and
     /// commits at once: partitions are attached, which does not wait for the ingest's open transaction.

@@ -186,12 +186,7 @@ public struct LabelStore: Sendable {
         let keys = RequestKeys(model: model)
         var waiting = Dictionary(requestIDs.map { (keys.key(requestID: $0).uuid, $0) }) { first, _ in first }
         guard !waiting.isEmpty else { return [] }
-        let days = try await connection.query("""
-            SELECT to_date(substr(c.relname, length('inference_requests_') + 1), 'YYYYMMDD') - date '1970-01-01'
-            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = 'inference_requests'::regclass AND c.relname ~ '^inference_requests_[0-9]{8}$'
-            ORDER BY 1 DESC
-            """, logger: logger).collect().map { try $0.decode(Int.self) }
+        let days = try await PartitionDays(of: "inference_requests", existingOn: connection, logger: logger).newestFirst
         for day in days where !waiting.isEmpty {
             let found = try await connection.query("""
                 SELECT DISTINCT key FROM inference_requests WHERE day = date '1970-01-01' + \(day)::int4 AND key = ANY(\(Array(waiting.keys))::uuid[])
