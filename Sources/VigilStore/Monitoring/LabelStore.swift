@@ -108,9 +108,10 @@ public struct LabelStore: Sendable {
     ) async throws -> LabelOutcome {
         var outcome = LabelOutcome()
         var correctedSample: [String] = []
+        let days = try await PartitionDays(of: "inference_requests", existingOn: connection, logger: logger).newestFirst
         for start in stride(from: 0, to: batch.labels.count, by: 50_000) {
             let end = min(start + 50_000, batch.labels.count)
-            let unclaimed = try await unclaimed(Set(batch.requestIDs[start..<end]), model: model, on: connection, logger: logger)
+            let unclaimed = try await unclaimed(Set(batch.requestIDs[start..<end]), model: model, days: days, on: connection, logger: logger)
             let rows = try await connection.query("""
                 WITH input AS (
                     SELECT DISTINCT ON (r.request_id) r.request_id, r.label,
@@ -179,14 +180,13 @@ public struct LabelStore: Sendable {
 
     /// The request ids of `model` that no logged inference has claimed, of `requestIDs`.
     ///
-    /// Claims are kept in one partition of `inference_requests` per day. They are looked up one
-    /// day at a time, newest first, and the search stops when every request is found. Labels follow
+    /// Claims are kept in one partition of `inference_requests` per day (`days`, newest first).
+    /// They are looked up one day at a time, and the search stops when every request is found. Labels follow
     /// their inferences by hours to weeks, so only ids with no inference are looked up in every day.
-    static func unclaimed(_ requestIDs: Set<String>, model: String, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+    static func unclaimed(_ requestIDs: Set<String>, model: String, days: [Int], on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         let keys = RequestKeys(model: model)
         var waiting = Dictionary(requestIDs.map { (keys.key(requestID: $0).uuid, $0) }) { first, _ in first }
         guard !waiting.isEmpty else { return [] }
-        let days = try await PartitionDays(of: "inference_requests", existingOn: connection, logger: logger).newestFirst
         for day in days where !waiting.isEmpty {
             let found = try await connection.query("""
                 SELECT DISTINCT key FROM inference_requests WHERE day = date '1970-01-01' + \(day)::int4 AND key = ANY(\(Array(waiting.keys))::uuid[])
