@@ -3,7 +3,7 @@ import Testing
 import VigilStore
 import VigilTesting
 
-@Suite("vigil demo and vigil report", .timeLimit(.minutes(5)))
+@Suite("vigil demo and vigil report", .timeLimit(.minutes(10)))
 struct DemoCommandTests {
     /// The parts of `vigil report --format json` the test reads.
     struct Report: Decodable {
