@@ -286,13 +286,21 @@ struct PartitionDays {
             WHERE i.inhparent = \(parent)::regclass
             """, logger: logger)
         var days = Set<Int>()
-        for try await name in rows.decode(String.self) where name.hasPrefix(parent + "_") {
-            let digits = name.dropFirst(parent.count + 1)
-            if digits.count == 8, let year = Int(digits.prefix(4)), let month = Int(digits.dropFirst(4).prefix(2)), let day = Int(digits.suffix(2)) {
-                days.insert(Timestamp.daysFromCivil(year: year, month: month, day: day))
-            }
+        for try await name in rows.decode(String.self) {
+            if let day = Self.day(ofPartition: name, of: parent) { days.insert(day) }
         }
         self.days = days
+    }
+
+    /// The day (days since 1970-01-01) a partition named `PARENT_YYYYMMDD` holds, or `nil` for
+    /// any other name.
+    static func day(ofPartition name: String, of parent: String) -> Int? {
+        let digits = name.utf8.dropFirst(parent.utf8.count + 1)
+        guard name.hasPrefix(parent + "_"), digits.count == 8, digits.allSatisfy({ (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains($0) }) else {
+            return nil
+        }
+        let number = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        return Timestamp.daysFromCivil(year: number / 10_000, month: number / 100 % 100, day: number % 100)
     }
 
     /// The days, newest first (days since 1970-01-01).

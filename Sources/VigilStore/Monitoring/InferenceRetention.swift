@@ -173,12 +173,7 @@ public struct InferenceRetention: Sendable {
 
     /// The start of the day a partition named `inference_log_YYYYMMDD` holds.
     static func partitionStart(_ name: String) -> Date? {
-        let digits = name.dropFirst("inference_log_".count)
-        guard name.hasPrefix("inference_log_"), digits.count == 8, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
-              let year = Int(digits.prefix(4)), let month = Int(digits.dropFirst(4).prefix(2)), let day = Int(digits.suffix(2)) else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(from: DateComponents(year: year, month: month, day: day))
+        PartitionDays.day(ofPartition: name, of: "inference_log").map { Date(timeIntervalSince1970: Double($0) * 86_400) }
     }
 
     /// A partition name as an SQL identifier (names come from the catalog and are letters, digits and `_`).
