@@ -98,6 +98,60 @@ struct RetentionTests {
         }
     }
 
+    @Test("a pass reads only the days it removes: each model's days are in logged_days, and a day that another model keeps is not read again (a pass completes with that day locked against it)")
+    func keptDaysNotReread() async throws {
+        try await TestDatabase.withFresh { database in
+            let day0 = Date(timeIntervalSince1970: (1_780_272_000 / 86_400).rounded(.down) * 86_400)
+            func day(_ number: Double) -> Date { day0.addingTimeInterval(number * 86_400) }
+            let name = { (number: Double) in "inference_log_" + String(ISO8601DateFormatter().string(from: day(number)).prefix(10).filter(\.isNumber)) }
+            try await InferenceIngest(database: database).createPartitions(from: day(0), to: day(5))
+            try await Self.log(in: database, from: day0) { $0.isMultiple(of: 2) ? "1" : "0" }
+            func ledger() async throws -> [String] {
+                try await database.client.query("SELECT model || ' ' || (day - \(day0)::date) FROM logged_days ORDER BY model, day", logger: database.logger)
+                    .collect().map { try $0.decode(String.self) }
+            }
+            #expect(try await ledger() == ["churn 0", "churn 1", "churn 2", "churn 3", "churn 4", "fraud 1"])
+
+            // Churn keeps two days, fraud everything: days 0 and 2 are dropped, day 1 loses churn's rows.
+            let retention = InferenceRetention(database: database)
+            let first = try await retention.apply(retention: ["churn": 2 * 86_400], defaultRetention: nil, actor: "t", now: day(5).addingTimeInterval(3_600))
+            #expect(first.droppedPartitions == [name(0), name(2)] && first.deletedRows == ["churn": 10], "\(first)")
+            #expect(try await ledger() == ["churn 3", "churn 4", "fraud 1"])
+
+            // A day later, with fraud's day 1 locked against every reader, the next pass still
+            // completes: it drops day 3 and has no reason to read day 1 again.
+            let (released, release) = AsyncStream<Void>.makeStream()
+            let (held, hold) = AsyncStream<Void>.makeStream()
+            let lock = "LOCK TABLE \(name(1)) IN ACCESS EXCLUSIVE MODE"
+            async let holder: Void = database.transaction { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: lock), logger: database.logger)
+                hold.finish()
+                for await _ in released {}
+            }
+            for await _ in held {}
+            let second = try await withThrowingTaskGroup(of: InferenceRetention.Report?.self) { group in
+                group.addTask {
+                    try await retention.apply(retention: ["churn": 2 * 86_400], defaultRetention: nil, actor: "t", now: day(6).addingTimeInterval(3_600))
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(60))
+                    release.finish() // lets a pass that waited on day 1 finish, so the group can end
+                    return nil
+                }
+                let winner = try await group.next() ?? nil
+                group.cancelAll()
+                return winner
+            }
+            release.finish()
+            try await holder
+            #expect(second?.droppedPartitions == [name(3)] && second?.deletedRows.isEmpty == true, "the pass waited on day 1: \(String(describing: second))")
+            #expect(try await ledger() == ["churn 4", "fraud 1"])
+            let counts = try await database.client.query("SELECT model, count(*)::int8 FROM inference_log GROUP BY model ORDER BY model", logger: database.logger)
+                .collect().map { "\(try $0.decode((String, Int).self))" }
+            #expect(counts == ["(\"churn\", 10)", "(\"fraud\", 10)"], "\(counts)")
+        }
+    }
+
     @Test("with an archive: every removed row is first written to Parquet (dropped days and rows deleted from a kept day), pyarrow reads them back with their labels, the audit entry names each file with its SHA-256; an archive that cannot be written removes nothing")
     func archivedBeforeRemoval() async throws {
         try await TestDatabase.withFresh { database in

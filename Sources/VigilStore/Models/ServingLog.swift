@@ -49,6 +49,8 @@ public struct ServingLog: Sendable {
         let features = try predictions.map { String(decoding: try encoder.encode($0.features), as: UTF8.self) }
         try await database.transaction { connection in
             try await connection.query("INSERT INTO logged_models (model) VALUES (\(model)) ON CONFLICT DO NOTHING", logger: database.logger)
+            try await LoggedDays.record(Set(predictions.map { Timestamp.day(of: $0.ts.timeIntervalSince1970) }), model: model,
+                                        database: database, holdingOn: connection)
             for start in stride(from: 0, to: predictions.count, by: 5_000) {
                 let chunk = predictions[start..<min(start + 5_000, predictions.count)]
                 // A request logged before (same id and role) is not logged again, as with `vigil ingest`.

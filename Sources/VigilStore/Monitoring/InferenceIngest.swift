@@ -109,6 +109,7 @@ public struct InferenceIngest: Sendable {
             try await connection.query("INSERT INTO logged_models (model) VALUES (\(options.model)) ON CONFLICT DO NOTHING", logger: database.logger)
             let pipeline = ChunkPipeline(encoder: InferenceRowEncoder(options: options, batchID: batchID, columns: reader.columnNames), reader: reader)
             var partitions = try await PartitionDays(existingOn: connection, logger: database.logger)
+            var recordedDays = Set<Int>()
             let labelsWaiting = try await Self.hasUnmatchedLabels(model: options.model, on: connection, logger: database.logger)
             var inserted = 0
             func elapsed() -> Double {
@@ -123,6 +124,11 @@ public struct InferenceIngest: Sendable {
                     if !chunk.isLast { pending = pipeline.encodeNext() }
                     // New days need partitions, for the claims and the log, before the COPYs that route rows to them.
                     try await partitions.ensure(chunk.days, database: database)
+                    let unrecorded = chunk.days.subtracting(recordedDays)
+                    if !unrecorded.isEmpty {
+                        try await LoggedDays.record(unrecorded, model: options.model, database: database, holdingOn: connection)
+                        recordedDays.formUnion(unrecorded)
+                    }
                     let (rows, fresh) = switch mode {
                     case .copied: try await Self.claimCopied(chunk, on: connection, logger: database.logger)
                     case .checked: try await Self.claimChecked(chunk, model: options.model, on: connection, logger: database.logger)

@@ -7,10 +7,10 @@ import VigilWorkflow
 ///
 /// The inference log is partitioned by day for all models together, so a day's partition is
 /// detached and dropped once every model with rows in it has outlived its retention; a model whose
-/// retention is shorter than another's in the same days loses its expired rows by `DELETE`, which
-/// partition pruning keeps to the expired days. Each removed inference takes its label and its
-/// idempotency record with it, and its quarantined rows. Metric tables, window profiles, alerts,
-/// runs and the audit log are never pruned.
+/// retention is shorter than another's in the same days loses its expired days' rows by `DELETE`
+/// from those days' partitions, each day once (`logged_days` says which days a model has rows on).
+/// Each removed inference takes its label and its idempotency record with it, and its quarantined
+/// rows. Metric tables, window profiles, alerts, runs and the audit log are never pruned.
 public struct InferenceRetention: Sendable {
     /// What one pass removed.
     public struct Report: Sendable, Equatable {
@@ -32,6 +32,10 @@ public struct InferenceRetention: Sendable {
     /// `defaultRetention`, or everything when it is `nil`. With an `archive`, every row removed is
     /// first written to a Parquet file there, and a row is removed only once its file is in place.
     /// Audited as `retention.applied` by `actor` when anything was removed.
+    ///
+    /// A model's rows go a whole UTC day at a time, once all of that day has outlived its
+    /// retention. The days each model has rows on come from `logged_days`, so a pass reads only
+    /// the days it removes: a day that a model with a longer retention keeps is not scanned again.
     public func apply(
         retention: [String: TimeInterval], defaultRetention: TimeInterval?, archive: InferenceArchive? = nil, actor: String, now: Date
     ) async throws -> Report {
@@ -39,28 +43,29 @@ public struct InferenceRetention: Sendable {
         return try await database.transaction { connection in
             var report = Report()
             func keeps(_ model: String) -> TimeInterval? { retention[model] ?? defaultRetention }
+            // Days before this one have outlived `kept` entirely.
+            func firstKeptDay(_ kept: TimeInterval) -> Int { Timestamp.day(of: now.timeIntervalSince1970 - kept) }
+            func expired(_ models: [String], day: Int) -> Bool {
+                models.allSatisfy { model in keeps(model).map { day < firstKeptDay($0) } ?? false }
+            }
             guard let shortest = (Array(retention.values) + [defaultRetention].compactMap { $0 }).min() else { return report }
-            let partitions = try await connection.query("""
-                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                WHERE i.inhparent = 'inference_log'::regclass ORDER BY c.relname
-                """, logger: logger).collect().map { try $0.decode(String.self) }
-            for name in partitions {
-                // Only days that even the shortest retention has passed are worth reading.
-                guard let end = Self.partitionEnd(name), end <= now.addingTimeInterval(-shortest) else { continue }
-                let models = try await connection.query(PostgresQuery(unsafeSQL: "SELECT DISTINCT model FROM \(Self.quoted(name))"), logger: logger)
-                    .collect().map { try $0.decode(String.self) }
-                let expired = models.allSatisfy { model in keeps(model).map { end <= now.addingTimeInterval(-$0) } ?? false }
-                guard expired else { continue }
-                if let archive, let start = Self.partitionStart(name) {
-                    // No row may arrive between the export and the drop.
-                    try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(Self.quoted(name)) IN EXCLUSIVE MODE"), logger: logger)
-                    for model in models.sorted() {
+            let logPartitions = try await Self.partitions(of: "inference_log", on: connection, logger: logger)
+            let claimPartitions = try await Self.partitions(of: "inference_requests", on: connection, logger: logger)
+            for (day, name) in logPartitions.sorted(by: { $0.key < $1.key }) where day < firstKeptDay(shortest) {
+                guard expired(try await LoggedDays.models(on: day, on: connection, logger: logger), day: day) else { continue }
+                // No row may arrive between the decision and the drop; one that came just before it
+                // has recorded its model by now.
+                try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(Self.quoted(name)) IN EXCLUSIVE MODE"), logger: logger)
+                let models = try await LoggedDays.models(on: day, on: connection, logger: logger)
+                guard expired(models, day: day) else { continue }
+                if let archive {
+                    for model in models {
                         var bindings = PostgresBindings()
                         bindings.append(model)
                         let rows = PostgresQuery(unsafeSQL: """
                             SELECT \(InferenceArchive.selectList) FROM \(Self.quoted(name)) l \(InferenceArchive.labelJoin) WHERE l.model = $1
                             """, binds: bindings)
-                        if let file = try await archive.export(rows, model: model, day: start, pass: now, on: connection, logger: logger) {
+                        if let file = try await archive.export(rows, model: model, day: Self.start(of: day), pass: now, on: connection, logger: logger) {
                             report.archivedFiles.append(file)
                         }
                     }
@@ -68,14 +73,14 @@ public struct InferenceRetention: Sendable {
                 // The day's labels go with its requests, and its idempotency records with its rows.
                 // Its quarantined rows go in the per-model pass below: every model here has a
                 // retention, and its cutoff is past this day.
-                let claims = "inference_requests_" + name.dropFirst("inference_log_".count)
-                if try await Self.exists(claims, on: connection, logger: logger) {
+                if let claims = claimPartitions[day] {
                     try await connection.query(PostgresQuery(unsafeSQL: """
                         DELETE FROM inference_labels l USING \(Self.quoted(claims)) r WHERE l.model = r.model AND l.request_id = r.request_id
                         """), logger: logger)
                     try await Self.drop(claims, of: "inference_requests", on: connection, logger: logger)
                 }
                 try await Self.drop(name, of: "inference_log", on: connection, logger: logger)
+                try await LoggedDays.remove(day: day, model: nil, on: connection, logger: logger)
                 report.droppedPartitions.append(name)
             }
             // Without a default only the models named have anything to remove; with one, every
@@ -85,15 +90,30 @@ public struct InferenceRetention: Sendable {
             ).collect().map { try $0.decode(String.self) }
             for model in models {
                 guard let kept = keeps(model) else { continue }
-                let cutoff = now.addingTimeInterval(-kept)
-                let deleted = if let archive {
-                    try await deleteArchiving(model, before: cutoff, into: archive, report: &report, now: now, on: connection)
-                } else {
-                    try await connection.query("""
-                        WITH d AS (DELETE FROM inference_log WHERE model = \(model) AND ts < \(cutoff) RETURNING 1) SELECT count(*)::int8 FROM d
-                        """, logger: logger).decode(Int.self).first { _ in true } ?? 0
+                let firstKept = firstKeptDay(kept)
+                var deleted = 0
+                for day in try await LoggedDays.days(of: model, through: firstKept - 1, on: connection, logger: logger) {
+                    // The entry goes first: a load still storing rows of this day holds it, and the
+                    // deletes below start once it has committed, so they see its rows.
+                    try await LoggedDays.remove(day: day, model: model, on: connection, logger: logger)
+                    if let name = logPartitions[day] {
+                        let removed = if let archive {
+                            try await deleteArchiving(model, day: day, from: name, into: archive, report: &report, now: now, on: connection)
+                        } else {
+                            try await connection.query(PostgresQuery(unsafeSQL: """
+                                WITH d AS (DELETE FROM \(Self.quoted(name)) WHERE model = $1 RETURNING 1) SELECT count(*)::int8 FROM d
+                                """, binds: Self.bindings(model)), logger: logger).decode(Int.self).first { _ in true } ?? 0
+                        }
+                        deleted += removed
+                    }
+                    if let claims = claimPartitions[day] {
+                        try await connection.query(PostgresQuery(unsafeSQL: """
+                            DELETE FROM inference_labels l USING \(Self.quoted(claims)) r WHERE r.model = $1 AND l.model = r.model AND l.request_id = r.request_id
+                            """, binds: Self.bindings(model)), logger: logger)
+                        try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(Self.quoted(claims)) WHERE model = $1", binds: Self.bindings(model)), logger: logger)
+                    }
                 }
-                try await Self.forgetRequests(of: model, before: cutoff, on: connection, logger: logger)
+                try await connection.query("DELETE FROM quarantined_rows WHERE model = \(model) AND ts < \(Self.start(of: firstKept))", logger: logger)
                 if deleted > 0 { report.deletedRows[model] = deleted }
             }
             if !report.droppedPartitions.isEmpty || !report.deletedRows.isEmpty {
@@ -114,36 +134,32 @@ public struct InferenceRetention: Sendable {
         }
     }
 
-    /// Deletes `model`'s rows before `cutoff` one day partition at a time, each day's rows written
-    /// to the archive as they are deleted (the file holds exactly the rows the statement removed).
+    /// Deletes `model`'s rows from the day partition `name`, writing them to the archive as they
+    /// are deleted (the file holds exactly the rows the statement removed).
     private func deleteArchiving(
-        _ model: String, before cutoff: Date, into archive: InferenceArchive, report: inout Report, now: Date, on connection: PostgresConnection
+        _ model: String, day: Int, from name: String, into archive: InferenceArchive, report: inout Report, now: Date, on connection: PostgresConnection
     ) async throws -> Int {
-        let partitions = try await connection.query("""
-            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = 'inference_log'::regclass ORDER BY c.relname
-            """, logger: database.logger).collect().map { try $0.decode(String.self) }
-        var deleted = 0
-        for name in partitions {
-            guard let start = Self.partitionStart(name), start < cutoff else { continue }
-            var bindings = PostgresBindings()
-            bindings.append(model)
-            bindings.append(cutoff)
-            let rows = PostgresQuery(unsafeSQL: """
-                WITH l AS (DELETE FROM \(Self.quoted(name)) WHERE model = $1 AND ts < $2 RETURNING *)
-                SELECT \(InferenceArchive.selectList) FROM l \(InferenceArchive.labelJoin)
-                """, binds: bindings)
-            if let file = try await archive.export(rows, model: model, day: start, pass: now, on: connection, logger: database.logger) {
-                report.archivedFiles.append(file)
-                deleted += Int(file.rows)
-            }
+        let rows = PostgresQuery(unsafeSQL: """
+            WITH l AS (DELETE FROM \(Self.quoted(name)) WHERE model = $1 RETURNING *)
+            SELECT \(InferenceArchive.selectList) FROM l \(InferenceArchive.labelJoin)
+            """, binds: Self.bindings(model))
+        guard let file = try await archive.export(rows, model: model, day: Self.start(of: day), pass: now, on: connection, logger: database.logger) else {
+            return 0
         }
-        return deleted
+        report.archivedFiles.append(file)
+        return Int(file.rows)
     }
 
-    /// Whether the table `name` exists.
-    private static func exists(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        try await connection.query("SELECT to_regclass(\(quoted(name))) IS NOT NULL", logger: logger).decode(Bool.self).first { _ in true } ?? false
+    /// The day partitions of `parent`, by day.
+    private static func partitions(of parent: String, on connection: PostgresConnection, logger: Logger) async throws -> [Int: String] {
+        let names = try await connection.query("""
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = \(parent)::regclass
+            """, logger: logger).collect().map { try $0.decode(String.self) }
+        var byDay: [Int: String] = [:]
+        for name in names {
+            if let day = PartitionDays.day(ofPartition: name, of: parent) { byDay[day] = name }
+        }
+        return byDay
     }
 
     /// Detaches the partition `name` from `parent` and drops it.
@@ -152,28 +168,13 @@ public struct InferenceRetention: Sendable {
         try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(quoted(name))"), logger: logger)
     }
 
-    /// Deletes the labels, idempotency records and quarantined rows of `model`'s requests before
-    /// `cutoff`. The claims' day bounds the days read.
-    private static func forgetRequests(of model: String, before cutoff: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
-            DELETE FROM inference_labels l USING inference_requests r
-            WHERE r.model = \(model) AND r.ts < \(cutoff) AND r.day <= (\(cutoff)::timestamptz AT TIME ZONE 'UTC')::date
-              AND l.model = r.model AND l.request_id = r.request_id
-            """, logger: logger)
-        try await connection.query("""
-            DELETE FROM inference_requests WHERE model = \(model) AND ts < \(cutoff) AND day <= (\(cutoff)::timestamptz AT TIME ZONE 'UTC')::date
-            """, logger: logger)
-        try await connection.query("DELETE FROM quarantined_rows WHERE model = \(model) AND ts < \(cutoff)", logger: logger)
-    }
+    /// The start of `day` (days since 1970-01-01).
+    private static func start(of day: Int) -> Date { Date(timeIntervalSince1970: Double(day) * 86_400) }
 
-    /// The end of the day a partition named `inference_log_YYYYMMDD` holds.
-    static func partitionEnd(_ name: String) -> Date? {
-        partitionStart(name).map { $0.addingTimeInterval(86_400) }
-    }
-
-    /// The start of the day a partition named `inference_log_YYYYMMDD` holds.
-    static func partitionStart(_ name: String) -> Date? {
-        PartitionDays.day(ofPartition: name, of: "inference_log").map { Date(timeIntervalSince1970: Double($0) * 86_400) }
+    private static func bindings(_ model: String) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(model)
+        return bindings
     }
 
     /// A partition name as an SQL identifier (names come from the catalog and are letters, digits and `_`).
