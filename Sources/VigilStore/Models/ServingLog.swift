@@ -60,8 +60,8 @@ public struct ServingLog: Sendable {
                                              \(Array(features[start..<min(start + 5_000, predictions.count)])), \(chunk.map(\.prediction)),
                                              \(chunk.map(\.score)), \(chunk.map(\.latency)), \(chunk.map(\.error))) AS t(v, r, id, ts, f, p, s, l, e)
                     ), fresh AS (
-                        INSERT INTO inference_requests (key, model, request_id, role, ts, day)
-                        SELECT vigil_request_key(\(model), id), \(model), id, r, ts, (ts AT TIME ZONE 'UTC')::date FROM t
+                        INSERT INTO inference_requests (key, model, request_id, role, day)
+                        SELECT vigil_request_key(\(model), id), \(model), id, r, (ts AT TIME ZONE 'UTC')::date FROM t
                         ON CONFLICT DO NOTHING RETURNING request_id, role
                     )
                     INSERT INTO inference_log (model, model_version, role, request_id, ts, features, prediction, score, latency_ms, error, ingested_at)

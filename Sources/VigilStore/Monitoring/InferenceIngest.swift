@@ -199,11 +199,11 @@ public struct InferenceIngest: Sendable {
         let verdict = try await connection.query("""
             WITH input AS (
                 SELECT * FROM unnest(\(chunk.keys.map(\.key.uuid))::uuid[], \(requestIDs)::text[], \(chunk.keys.map(\.role))::text[],
-                                     \(chunk.keys.map(\.seconds))::float8[], \(chunk.keys.map { Timestamp.day(of: $0.seconds) })::int4[])
-                              WITH ORDINALITY AS k(key, request_id, role, ts, day_number, n)
+                                     \(chunk.keys.map { Timestamp.day(of: $0.seconds) })::int4[])
+                              WITH ORDINALITY AS k(key, request_id, role, day_number, n)
             ), claimed AS (
-                INSERT INTO inference_requests (key, model, request_id, role, ts, day)
-                SELECT key, \(model), request_id, role, to_timestamp(ts), date '1970-01-01' + day_number FROM input ORDER BY key
+                INSERT INTO inference_requests (key, model, request_id, role, day)
+                SELECT key, \(model), request_id, role, date '1970-01-01' + day_number FROM input ORDER BY key
                 ON CONFLICT DO NOTHING
                 RETURNING key, role, day - date '1970-01-01' AS day_number
             )

@@ -27,14 +27,14 @@ struct InferenceRowEncoder {
         let seconds: Double
         /// The request's key in `inference_requests` (with the role).
         let key: RequestKey
-        /// Where the row's role, request id and timestamp fields lie in the chunk's rows, already encoded.
+        /// Where the row's role and request id fields lie in the chunk's rows, already encoded.
         let claimFields: Range<Int>
         /// Where the timestamp's UTC day lies in the chunk's rows: its field's first ten bytes, `YYYY-MM-DD`.
         let dayField: Range<Int>
     }
 
     /// The columns of ``Chunk/claims``.
-    static let claimColumns = ["key", "model", "role", "request_id", "ts", "day"]
+    static let claimColumns = ["key", "model", "role", "request_id", "day"]
 
     /// A request within one chunk: its key, role and day, as `inference_requests` claims it.
     private struct ChunkRequest: Hashable {
@@ -250,13 +250,13 @@ struct InferenceRowEncoder {
         copy.text(role)
         copy.separator()
         guard appendText(record, known.requestID) else { return abandon(rowStart, "request_id") }
+        let claimEnd = copy.bytes.count
         copy.separator()
         var stamp: [UInt8] = []
         stamp.reserveCapacity(32)
         Timestamp.format(seconds, into: &stamp)
         let dayField = copy.bytes.count..<copy.bytes.count + 10
         copy.verbatim(stamp)
-        let claimEnd = copy.bytes.count
         copy.separator()
         copy.byte(UInt8(ascii: "{"))
         var first = true
