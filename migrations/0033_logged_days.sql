@@ -2,7 +2,8 @@
 -- model's expired days, and the models in a day, instead of scanning the day partitions that
 -- models share: without it, a model whose retention is shorter than another's had every kept
 -- day's partition scanned on every hourly pass. Ingest and the serving log record a (model, day)
--- in the transaction that stores its rows; retention removes it before it removes the rows.
+-- before storing its rows and hold it (FOR KEY SHARE) until they commit; retention removes it
+-- before it removes the rows.
 CREATE TABLE logged_days (
     model text NOT NULL,
     day   date NOT NULL,

@@ -3,9 +3,9 @@ import PostgresNIO
 
 /// The ledger of which UTC days hold which model's logged inferences (`logged_days`).
 ///
-/// Whatever stores rows in `inference_log` records their days here in the same transaction, and
-/// retention reads it to find a model's expired days and the models in a day, instead of scanning
-/// the day partitions that several models share.
+/// Whatever stores rows in `inference_log` records their days here first and holds the entries
+/// until its rows commit; retention reads the ledger to find a model's expired days and the models
+/// in a day, instead of scanning the day partitions that several models share.
 enum LoggedDays {
     /// Records that `model` has rows on `days` (days since 1970-01-01) and holds those entries
     /// (`FOR KEY SHARE`) on `connection` until its transaction ends. Retention removes a model's
