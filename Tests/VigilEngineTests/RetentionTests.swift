@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import Testing
 import VigilEngine
-import VigilStore
+@testable import VigilStore
 import VigilTesting
 import VigilWorkflow
 
@@ -149,6 +149,49 @@ struct RetentionTests {
             let counts = try await database.client.query("SELECT model, count(*)::int8 FROM inference_log GROUP BY model ORDER BY model", logger: database.logger)
                 .collect().map { "\(try $0.decode((String, Int).self))" }
             #expect(counts == ["(\"churn\", 10)", "(\"fraud\", 10)"], "\(counts)")
+        }
+    }
+
+    @Test("a load still storing rows on a day that retention is removing holds that day's ledger entry: the pass waits for it to commit and removes its rows too")
+    func passWaitsForLoad() async throws {
+        try await TestDatabase.withFresh { database in
+            let day0 = Date(timeIntervalSince1970: (1_780_272_000 / 86_400).rounded(.down) * 86_400)
+            func day(_ number: Double) -> Date { day0.addingTimeInterval(number * 86_400) }
+            try await InferenceIngest(database: database).createPartitions(from: day(0), to: day(5))
+            try await Self.log(in: database, from: day0) { _ in nil }
+            let retention = InferenceRetention(database: database)
+            let now = day(5).addingTimeInterval(3_600)
+            _ = try await retention.apply(retention: ["churn": 2 * 86_400], defaultRetention: nil, actor: "t", now: now)
+            func churnOnDay1() async throws -> Int {
+                try await database.client.query("SELECT count(*)::int8 FROM inference_log WHERE model = 'churn' AND ts >= \(day(1)) AND ts < \(day(2))",
+                                                logger: database.logger).decode(Int.self).first { _ in true } ?? -1
+            }
+            #expect(try await churnOnDay1() == 0)
+
+            // A late load of churn's day 1 (which fraud keeps) records the day and has stored a row,
+            // not yet committed, when the next pass starts.
+            let (committing, commit) = AsyncStream<Void>.makeStream()
+            let (stored, store) = AsyncStream<Void>.makeStream()
+            let late = day(1).addingTimeInterval(7_200)
+            let firstDay = Timestamp.day(of: late.timeIntervalSince1970)
+            async let load: Void = database.transaction { connection in
+                try await LoggedDays.record([firstDay], model: "churn", database: database, holdingOn: connection)
+                try await connection.query("INSERT INTO inference_log (model, request_id, ts) VALUES ('churn', 'late', \(late))", logger: database.logger)
+                store.finish()
+                for await _ in committing {}
+            }
+            for await _ in stored {}
+            let pass = Task { try await retention.apply(retention: ["churn": 2 * 86_400], defaultRetention: nil, actor: "t", now: now) }
+            let waiting = try await eventually(timeout: .seconds(30)) {
+                try await database.client.query("SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                                                logger: database.logger).decode(Int.self).first { _ in true } == 1
+            }
+            commit.finish()
+            try await load
+            let report = try await pass.value
+            #expect(waiting, "the pass did not wait for the load")
+            #expect(report.deletedRows == ["churn": 1], "\(report)")
+            #expect(try await churnOnDay1() == 0)
         }
     }
 
