@@ -17,22 +17,28 @@ enum LoggedDays {
     static func record(_ days: Set<Int>, model: String, database: Database, holdingOn connection: PostgresConnection) async throws {
         guard !days.isEmpty else { return }
         let numbers = days.sorted()
-        // A pass can remove an entry between the insert, which found it, and the lock; the insert
-        // then puts it back. Two rounds suffice unless passes keep removing the same day.
-        for _ in 0 ..< 3 {
-            try await database.client.query("""
-                INSERT INTO logged_days (model, day) SELECT \(model), date '1970-01-01' + d FROM unnest(\(numbers)::int4[]) AS d
-                ON CONFLICT DO NOTHING
-                """, logger: database.logger)
-            let held = try await connection.query("""
+        func held() async throws -> Int {
+            try await connection.query("""
                 SELECT count(*)::int8 FROM (
                     SELECT 1 FROM logged_days WHERE model = \(model) AND day = ANY(SELECT date '1970-01-01' + d FROM unnest(\(numbers)::int4[]) AS d)
                     FOR KEY SHARE
                 ) held
                 """, logger: database.logger).decode(Int.self).first { _ in true } ?? 0
-            if held == numbers.count { return }
         }
-        throw StoreError(.conflict, "could not record the days of model \(model)'s inferences: retention kept removing them; try again")
+        // Usually every entry exists and one statement locks them all. A missing one is inserted;
+        // a pass can also remove an entry between that insert and the lock, and the next insert
+        // puts it back. Three suffice unless passes keep removing the same day.
+        var inserts = 0
+        while try await held() < numbers.count {
+            guard inserts < 3 else {
+                throw StoreError(.conflict, "could not record the days of model \(model)'s inferences: retention kept removing them; try again")
+            }
+            try await database.client.query("""
+                INSERT INTO logged_days (model, day) SELECT \(model), date '1970-01-01' + d FROM unnest(\(numbers)::int4[]) AS d
+                ON CONFLICT DO NOTHING
+                """, logger: database.logger)
+            inserts += 1
+        }
     }
 
     /// The days `model` has rows on up to `lastDay`, oldest first.
