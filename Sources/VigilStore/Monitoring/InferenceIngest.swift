@@ -284,9 +284,12 @@ public struct InferenceIngest: Sendable {
 /// The days that have a partition of a day-partitioned table (`inference_log` or
 /// `inference_requests`, whose partitions are named `TABLE_YYYYMMDD`), and creating the missing ones.
 struct PartitionDays {
+    /// The partitioned table: `inference_log` or `inference_requests`.
+    let parent: String
     private var days: Set<Int>
 
     init(of parent: String = "inference_log", existingOn connection: PostgresConnection, logger: Logger) async throws {
+        self.parent = parent
         let rows = try await connection.query("""
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
             WHERE i.inhparent = \(parent)::regclass
@@ -311,6 +314,14 @@ struct PartitionDays {
 
     /// The days, newest first (days since 1970-01-01).
     var newestFirst: [Int] { days.sorted(by: >) }
+
+    /// The name of `day`'s partition, `PARENT_YYYYMMDD`, if it has one.
+    func partition(of day: Int) -> String? {
+        guard days.contains(day) else { return nil }
+        var stamp: [UInt8] = []
+        Timestamp.format(Double(day) * 86_400, into: &stamp)
+        return parent + "_" + String(decoding: stamp.prefix(10).filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)
+    }
 
     /// Creates partitions for the days in `needed` that have none. Runs on its own connection and
     /// commits at once: partitions are attached, which does not wait for the ingest's open transaction.

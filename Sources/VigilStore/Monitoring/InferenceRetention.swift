@@ -49,9 +49,10 @@ public struct InferenceRetention: Sendable {
                 models.allSatisfy { model in keeps(model).map { day < firstKeptDay($0) } ?? false }
             }
             guard let shortest = (Array(retention.values) + [defaultRetention].compactMap { $0 }).min() else { return report }
-            let logPartitions = try await Self.partitions(of: "inference_log", on: connection, logger: logger)
-            let claimPartitions = try await Self.partitions(of: "inference_requests", on: connection, logger: logger)
-            for (day, name) in logPartitions.sorted(by: { $0.key < $1.key }) where day < firstKeptDay(shortest) {
+            let logPartitions = try await PartitionDays(of: "inference_log", existingOn: connection, logger: logger)
+            let claimPartitions = try await PartitionDays(of: "inference_requests", existingOn: connection, logger: logger)
+            for day in logPartitions.newestFirst.reversed() where day < firstKeptDay(shortest) {
+                guard let name = logPartitions.partition(of: day) else { continue }
                 guard expired(try await LoggedDays.models(on: day, on: connection, logger: logger), day: day) else { continue }
                 // No row may arrive between the decision and the drop; one that came just before it
                 // has recorded its model by now.
@@ -73,7 +74,7 @@ public struct InferenceRetention: Sendable {
                 // The day's labels go with its requests, and its idempotency records with its rows.
                 // Its quarantined rows go in the per-model pass below: every model here has a
                 // retention, and its cutoff is past this day.
-                if let claims = claimPartitions[day] {
+                if let claims = claimPartitions.partition(of: day) {
                     try await connection.query(PostgresQuery(unsafeSQL: """
                         DELETE FROM inference_labels l USING \(Self.quoted(claims)) r WHERE l.model = r.model AND l.request_id = r.request_id
                         """), logger: logger)
@@ -96,7 +97,7 @@ public struct InferenceRetention: Sendable {
                     // The entry goes first: a load still storing rows of this day holds it, and the
                     // deletes below start once it has committed, so they see its rows.
                     try await LoggedDays.remove(day: day, model: model, on: connection, logger: logger)
-                    if let name = logPartitions[day] {
+                    if let name = logPartitions.partition(of: day) {
                         let removed = if let archive {
                             try await deleteArchiving(model, day: day, from: name, into: archive, report: &report, now: now, on: connection)
                         } else {
@@ -106,7 +107,7 @@ public struct InferenceRetention: Sendable {
                         }
                         deleted += removed
                     }
-                    if let claims = claimPartitions[day] {
+                    if let claims = claimPartitions.partition(of: day) {
                         try await connection.query(PostgresQuery(unsafeSQL: """
                             DELETE FROM inference_labels l USING \(Self.quoted(claims)) r WHERE r.model = $1 AND l.model = r.model AND l.request_id = r.request_id
                             """, binds: Self.bindings(model)), logger: logger)
@@ -148,18 +149,6 @@ public struct InferenceRetention: Sendable {
         }
         report.archivedFiles.append(file)
         return Int(file.rows)
-    }
-
-    /// The day partitions of `parent`, by day.
-    private static func partitions(of parent: String, on connection: PostgresConnection, logger: Logger) async throws -> [Int: String] {
-        let names = try await connection.query("""
-            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = \(parent)::regclass
-            """, logger: logger).collect().map { try $0.decode(String.self) }
-        var byDay: [Int: String] = [:]
-        for name in names {
-            if let day = PartitionDays.day(ofPartition: name, of: parent) { byDay[day] = name }
-        }
-        return byDay
     }
 
     /// Detaches the partition `name` from `parent` and drops it.
