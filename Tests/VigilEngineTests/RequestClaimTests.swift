@@ -116,6 +116,20 @@ struct RequestClaimTests {
         }
     }
 
+    @Test("a file with rows months apart gets partitions for its days only, not for every day between")
+    func partitionsForItsDaysOnly() async throws {
+        try await TestDatabase.withFresh { database in
+            let report = try await Self.load(Self.header + "a,2025-01-10T01:00:00Z,champion,1,2,3,pro\nb,2025-01-11T01:00:00Z,champion,1,2,3,pro\nc,2025-09-30T01:00:00Z,champion,1,2,3,pro\n", into: database)
+            #expect(report.rowsLoaded == 3)
+            for parent in ["inference_log", "inference_requests"] {
+                let names = try await database.client.query("""
+                    SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = \(parent)::regclass ORDER BY 1
+                    """, logger: database.logger).collect().map { try $0.decode(String.self) }
+                #expect(names == ["20250110", "20250111", "20250930"].map { parent + "_" + $0 }, "\(names)")
+            }
+        }
+    }
+
     @Test("a day partition's name gives its day, for the log and the claims alike; other names give none")
     func partitionNames() {
         let day = Timestamp.daysFromCivil(year: 2025, month: 11, day: 24)

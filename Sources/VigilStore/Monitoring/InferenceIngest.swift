@@ -323,14 +323,21 @@ struct PartitionDays {
         return parent + "_" + String(decoding: stamp.prefix(10).filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)
     }
 
-    /// Creates partitions for the days in `needed` that have none. Runs on its own connection and
-    /// commits at once: partitions are attached, which does not wait for the ingest's open transaction.
+    /// Creates partitions for the days in `needed` that have none, and only those: a batch with
+    /// rows months apart gets two days' partitions, not every day between. Runs on its own
+    /// connection and commits at once: partitions are attached, which does not wait for the
+    /// ingest's open transaction.
     mutating func ensure(_ needed: Set<Int>, database: Database) async throws {
-        let missing = needed.subtracting(days)
-        guard let first = missing.min(), let last = missing.max() else { return }
-        let from = Date(timeIntervalSince1970: Double(first) * 86_400)
-        let to = Date(timeIntervalSince1970: Double(last) * 86_400)
-        try await InferenceIngest(database: database).createPartitions(from: from, to: to)
-        days.formUnion(first...last)
+        var missing = needed.subtracting(days).sorted()[...]
+        while let first = missing.first {
+            // One call per run of consecutive days.
+            var last = first
+            while missing.count > last - first + 1, missing[missing.startIndex + last - first + 1] == last + 1 { last += 1 }
+            try await InferenceIngest(database: database).createPartitions(
+                from: Date(timeIntervalSince1970: Double(first) * 86_400), to: Date(timeIntervalSince1970: Double(last) * 86_400)
+            )
+            days.formUnion(first...last)
+            missing = missing.dropFirst(last - first + 1)
+        }
     }
 }
