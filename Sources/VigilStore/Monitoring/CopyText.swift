@@ -1,4 +1,5 @@
 import Foundation
+import VigilWorkflow
 
 /// Builds rows in PostgreSQL's COPY text format: tab-separated fields, `\N` for NULL, and
 /// backslash escapes for backslash, tab, newline and carriage return inside a field.
@@ -20,7 +21,10 @@ struct CopyText {
 
     mutating func separator() { bytes.append(UInt8(ascii: "\t")) }
     mutating func endRow() { bytes.append(UInt8(ascii: "\n")) }
-    mutating func null() { bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")]) }
+    mutating func null() {
+        bytes.append(UInt8(ascii: "\\"))
+        bytes.append(UInt8(ascii: "N"))
+    }
 
     /// Text as one field, escaped.
     mutating func text(_ text: String) {
@@ -45,6 +49,11 @@ struct CopyText {
     /// One byte that needs no escaping.
     mutating func byte(_ byte: UInt8) {
         bytes.append(byte)
+    }
+
+    /// A timestamp as `YYYY-MM-DD HH:MM:SS.ffffff+00` (``Timestamp/format(_:into:)``).
+    mutating func timestamp(_ seconds: Double) {
+        Timestamp.format(seconds, into: &bytes)
     }
 
     /// A request key in uuid text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.

@@ -52,6 +52,20 @@ struct InferenceRowEncoder {
         let raw: String
     }
 
+    /// A feature column of the file and what its declared schema checks, held without references
+    /// (no strings or arrays) so that the per-row loop over the features copies nothing that
+    /// needs retaining.
+    private struct FeatureSlot {
+        let column: Int
+        /// The declared type; `nil` for a column the workflow does not declare.
+        let type: ColumnSchema.ValueType?
+        let minimum: Double?
+        let maximum: Double?
+        let required: Bool
+        /// Where `"name":` (JSON- and COPY-escaped) lies in ``InferenceRowEncoder/featureKeys``.
+        let key: Range<Int>
+    }
+
     private enum Role {
         case model, requestID, timestamp, modelVersion, role, prediction, score, probabilities, latency, error, label
         case feature(ColumnSchema?)
@@ -68,16 +82,20 @@ struct InferenceRowEncoder {
     private(set) var featureColumns: [String] = []
     private var roles: [Role] = []
     private var names: [String] = []
+    /// The declared schema of each column that is a declared feature, by column index.
+    private var columnSchemas: [ColumnSchema?] = []
     /// A category feature's allowed values as UTF-8, by column index.
-    private var allowedBytes: [Int: [[UInt8]]] = [:]
-    /// `"name":` for each column, JSON- and COPY-escaped, for feature columns.
-    private var keys: [[UInt8]] = []
+    private var allowedBytes: [[[UInt8]]?] = []
+    /// `"name":` of each feature column, one after another (``FeatureSlot/key``).
+    private var featureKeys: [UInt8] = []
     private var known = (requestID: -1, timestamp: -1, modelVersion: -1, role: -1, prediction: -1, score: -1, probabilities: -1, latency: -1, error: -1, label: -1, model: -1)
     private var missingDeclared: [ColumnSchema] = []
     /// The declared embeddings, in declaration order (the order of `inference_log.embeddings`),
     /// and each one's column in the file, when it has one.
     private let embeddings: [ColumnSchema]
     private var embeddingColumns: [String: Int] = [:]
+    /// The feature columns that go into `features` (every one but the embeddings), in file order.
+    private var featureSlots: [FeatureSlot] = []
     private var copy: CopyText
     private var rowKeys: [RowKey] = []
     /// The requests of this chunk's rows: one sent twice in one chunk is stored once, from its first row.
@@ -121,14 +139,21 @@ struct InferenceRowEncoder {
             }
             roles.append(role)
             names.append(name)
-            if case let .feature(schema?) = role, let allowed = schema.allowed {
-                allowedBytes[index] = allowed.map { Array($0.utf8) }
+            let schema: ColumnSchema? = if case let .feature(declared) = role { declared } else { nil }
+            columnSchemas.append(schema)
+            allowedBytes.append(schema?.allowed.map { $0.map { Array($0.utf8) } })
+            if schema?.type == .embedding {
+                embeddingColumns[name] = index
+            } else if case .feature = role {
+                var key = CopyText(capacity: name.utf8.count + 4)
+                key.jsonString(name)
+                key.byte(UInt8(ascii: ":"))
+                featureSlots.append(FeatureSlot(
+                    column: index, type: schema?.type, minimum: schema?.minimum, maximum: schema?.maximum, required: schema?.required ?? false,
+                    key: featureKeys.count..<featureKeys.count + key.bytes.count
+                ))
+                featureKeys.append(contentsOf: key.bytes)
             }
-            if case let .feature(schema?) = role, schema.type == .embedding { embeddingColumns[name] = index }
-            var key = CopyText(capacity: name.utf8.count + 4)
-            key.jsonString(name)
-            key.byte(UInt8(ascii: ":"))
-            keys.append(key.bytes)
         }
         let present = Set(columns)
         missingDeclared = options.features.filter { !present.contains($0.name) }
@@ -252,17 +277,13 @@ struct InferenceRowEncoder {
         guard appendText(record, known.requestID) else { return abandon(rowStart, "request_id") }
         let claimEnd = copy.bytes.count
         copy.separator()
-        var stamp: [UInt8] = []
-        stamp.reserveCapacity(32)
-        Timestamp.format(seconds, into: &stamp)
         let dayField = copy.bytes.count..<copy.bytes.count + 10
-        copy.verbatim(stamp)
+        copy.timestamp(seconds)
         copy.separator()
         copy.byte(UInt8(ascii: "{"))
         var first = true
-        for (index, role) in roles.enumerated() {
-            guard case let .feature(schema) = role, schema?.type != .embedding else { continue }
-            if let problem = appendFeature(record, index, schema, first: first) {
+        for slot in featureSlots {
+            if let problem = appendFeature(record, slot, first: first) {
                 copy.truncate(to: rowStart)
                 return reject(problem.column, problem.reason)
             }
@@ -362,40 +383,43 @@ struct InferenceRowEncoder {
     }
 
     /// Appends `"name":value` for a present feature; returns the problem when it breaks its schema.
-    private mutating func appendFeature(_ record: DataRecord, _ index: Int, _ schema: ColumnSchema?, first: Bool) -> (column: String, reason: String)? {
-        let name = names[index]
+    private mutating func appendFeature(_ record: DataRecord, _ slot: FeatureSlot, first: Bool) -> (column: String, reason: String)? {
+        let index = slot.column
         if record.isMissing(index) {
-            if schema?.required == true { return (name, "required feature '\(name)' is missing") }
+            if slot.required { return (names[index], "required feature '\(names[index])' is missing") }
             return nil
         }
         func key() {
             if !first { copy.byte(UInt8(ascii: ",")) }
-            copy.verbatim(keys[index])
+            copy.verbatim(featureKeys[slot.key])
         }
-        guard let schema else {
+        func problem(_ reason: String) -> (column: String, reason: String) {
+            (names[index], "feature '\(names[index])': \(reason)")
+        }
+        func quoted(_ value: String) -> String { "'\(value.prefix(40))'" }
+        func allowedText() -> String { (columnSchemas[index]?.allowed ?? []).joined(separator: ", ") }
+        guard let type = slot.type else {
             if let number = record.number(index) {
                 key()
-                copy.number(number)
+                if let raw = record.rawNumber(index) { copy.verbatim(raw) } else { copy.number(number) }
             } else {
-                guard let text = record.text(index) else { return (name, "feature '\(name)': the value is not valid UTF-8") }
+                guard let text = record.text(index) else { return problem("the value is not valid UTF-8") }
                 key()
                 copy.jsonString(text)
             }
             return nil
         }
-        switch schema.type {
+        switch type {
         case .number, .integer:
-            guard let number = record.number(index) else {
-                return (name, "feature '\(name)': '\((record.text(index) ?? "").prefix(40))' is not a number")
-            }
-            if schema.type == .integer && number != number.rounded() { return (name, "feature '\(name)': \(NumberText.format(number)) is not a whole number") }
-            if let minimum = schema.minimum, number < minimum { return (name, "feature '\(name)': \(NumberText.format(number)) is below the minimum \(NumberText.format(minimum))") }
-            if let maximum = schema.maximum, number > maximum { return (name, "feature '\(name)': \(NumberText.format(number)) is above the maximum \(NumberText.format(maximum))") }
+            guard let number = record.number(index) else { return problem("\(quoted(record.text(index) ?? "")) is not a number") }
+            if type == .integer && number != number.rounded() { return problem("\(NumberText.format(number)) is not a whole number") }
+            if let minimum = slot.minimum, number < minimum { return problem("\(NumberText.format(number)) is below the minimum \(NumberText.format(minimum))") }
+            if let maximum = slot.maximum, number > maximum { return problem("\(NumberText.format(number)) is above the maximum \(NumberText.format(maximum))") }
             key()
             if let raw = record.rawNumber(index) { copy.verbatim(raw) } else { copy.number(number) }
         case .boolean:
             guard let value = record.text(index).flatMap(ColumnSchema.booleanValue) else {
-                return (name, "feature '\(name)': '\((record.text(index) ?? "").prefix(40))' is not true or false")
+                return problem("\(quoted(record.text(index) ?? "")) is not true or false")
             }
             key()
             copy.verbatim(value ? Self.trueBytes : Self.falseBytes)
@@ -404,15 +428,15 @@ struct InferenceRowEncoder {
         case .category, .string:
             if let raw = record.asciiBytes(index) {
                 if let allowed = allowedBytes[index], !allowed.contains(where: { $0.elementsEqual(raw) }) {
-                    return (name, "feature '\(name)': '\(String(decoding: raw.prefix(40), as: UTF8.self))' is not one of \(schema.allowed!.joined(separator: ", "))")
+                    return problem("\(quoted(String(decoding: raw, as: UTF8.self))) is not one of \(allowedText())")
                 }
                 key()
                 copy.jsonString(raw)
                 return nil
             }
-            guard let text = record.text(index) else { return (name, "feature '\(name)': the value is not valid UTF-8") }
-            if let allowed = schema.allowed, !allowed.contains(text) {
-                return (name, "feature '\(name)': '\(text.prefix(40))' is not one of \(allowed.joined(separator: ", "))")
+            guard let text = record.text(index) else { return problem("the value is not valid UTF-8") }
+            if let allowed = columnSchemas[index]?.allowed, !allowed.contains(text) {
+                return problem("\(quoted(text)) is not one of \(allowedText())")
             }
             key()
             copy.jsonString(text)
