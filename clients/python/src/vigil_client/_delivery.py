@@ -7,7 +7,6 @@ Batches are still sent one at a time and in order."""
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import random
@@ -18,15 +17,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
 from ._errors import VigilError
+from ._rows import encode
 from ._http import Transport, error_of
 
 logger = logging.getLogger("vigil_client")
 
 #: Where a row goes: ("inferences", model, role, version) or ("labels", model, "", "").
 Destination = Tuple[str, str, str, str]
-
-#: One encoder for every row: ``json.dumps`` with these options would build a new one per row.
-_ENCODE_ROW = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -157,7 +154,7 @@ class Delivery:
                 groups: Dict[Destination, List[Dict[str, Any]]] = {}
                 for destination, row in batch:
                     groups.setdefault(destination, []).append(row)
-                encoded = [(destination, "\n".join(map(_ENCODE_ROW, rows)).encode("utf-8"), len(rows)) for destination, rows in groups.items()]
+                encoded = [(destination, "\n".join(map(encode, rows)).encode("utf-8"), len(rows)) for destination, rows in groups.items()]
             except Exception as error:  # never let the thread die: count and carry on
                 self._handled(len(batch), f"unexpected error: {error!r}")
                 continue
