@@ -8,7 +8,8 @@ import VigilStatistics
 @Suite("The fast path for JSON-lines records")
 struct JSONLineParserTests {
     static func fast(_ line: String) -> [JSONLineParser.Entry]? {
-        Array(line.utf8).withUnsafeBytes(JSONLineParser.entries(of:))
+        // In the order the reader numbers columns, as Foundation's entries come.
+        Array(line.utf8).withUnsafeBytes(JSONLineParser.line).map { line in line.order.map { line.entries[$0] } }
     }
 
     static func foundation(_ line: String) -> Result<[JSONLineParser.Entry], DataFileError> {
@@ -81,5 +82,45 @@ struct JSONLineParserTests {
         }
         // The comparison means something only if the fast path answered often.
         #expect(answered > 2_000, "the fast path answered \(answered) of 20,000 lines")
+    }
+
+    @Test("a file's records are the same read fast as read by Foundation line by line: lines that repeat the keys before them, in another order, with new keys, with a key at the top and in features")
+    func recordsAsFoundationReadsThem() throws {
+        let lines = [
+            #"{"request_id":"a","score":0.5,"plan":"pro"}"#,
+            #"{"request_id":"b","score":0.25,"plan":"team"}"#,
+            #"{"plan":"basic","request_id":"c","score":1}"#,
+            #"{"request_id":"d","region":"EU","score":0.75,"plan":"pro"}"#,
+            #"{"request_id":"e","région":"top","features":{"région":"inner","tenure":3}}"#,
+            #"{"request_id":"f","région":"top","features":{"région":"inner","tenure":4}}"#,
+            #"{"request_id":"g","features":{"tenure":5},"score":"A"}"#,
+            #"{"request_id":"h","features":{"tenure":6},"score":0.5}"#,
+        ]
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-jsonl-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("lines.jsonl")
+        try Data(lines.joined(separator: "\n").utf8).write(to: file)
+        let reader = try DataRecordReader(path: file.path)
+        // Foundation's reading, line by line, in the columns the reader numbered.
+        var number = 0
+        while let record = try reader.next() {
+            number += 1
+            let reference = try DataRecordReader.foundationEntries(ArraySlice(lines[number - 1].utf8), file: "f", line: number)
+            var expected = [String: JSONRecordValue]()
+            for (key, value) in reference { expected[key] = value }
+            for (column, name) in reader.columnNames.enumerated() {
+                #expect(record.text(column) == expected[name].flatMap { value in
+                    switch value {
+                    case let .text(text): text
+                    case let .number(number): NumberText.format(number)
+                    case let .bool(flag): flag ? "true" : "false"
+                    case .numbers, .missing: nil
+                    }
+                }, "line \(number), \(name)")
+            }
+        }
+        #expect(number == lines.count)
+        #expect(reader.columnNames == ["plan", "request_id", "score", "region", "région", "tenure"])
     }
 }

@@ -129,7 +129,7 @@ struct CSVReader {
     /// The field as text, with `""` unescaped; `nil` for invalid UTF-8.
     func text(_ field: Field) -> String? {
         let slice = bytes[field.start..<field.end]
-        guard let text = String(validating: slice, as: UTF8.self) else { return nil }
+        guard let text = UTF8Text.string(slice) else { return nil }
         return field.quoted ? text.replacingOccurrences(of: "\"\"", with: "\"") : text
     }
 

@@ -73,6 +73,11 @@ public final class DataRecordReader {
     private var csvCursor = CSVReader.Cursor()
     private var fields: [CSVReader.Field] = []
     private var jsonPosition = 0
+    /// The last JSON line's keys, in the order they came. Lines mostly repeat the keys of the one
+    /// before, in the same order: comparing them is cheaper than hashing each and sorting them.
+    private var lastJSONKeys: [String] = []
+    /// Where each of those lines' values goes, in ``JSONLineParser/Line/order``.
+    private var lastJSONWrites: [(position: Int, column: Int)] = []
     private var jsonLine = 0
 
     private func nextCSV() throws(DataFileError) -> DataRecord? {
@@ -101,28 +106,31 @@ public final class DataRecordReader {
             jsonPosition = min(end + 1, contentCount)
             guard slice.contains(where: { !($0 == 32 || $0 == 9 || $0 == 13) }) else { continue }
             let line = jsonLine
-            let entries: [JSONLineParser.Entry]
-            if let fast = slice.withUnsafeBytes(JSONLineParser.entries(of:)) {
-                entries = fast
-            } else {
-                entries = try Self.foundationEntries(slice, file: file, line: line)
-            }
             var values = [JSONRecordValue](repeating: .missing, count: columnNames.count)
-            for (key, value) in entries {
-                let index: Int
-                if let known = columnIndex[key] {
-                    index = known
-                } else {
-                    index = columnNames.count
-                    columnIndex[key] = index
-                    columnNames.append(key)
-                    values.append(.missing)
-                }
-                values[index] = value
+            guard let fast = slice.withUnsafeBytes(JSONLineParser.line) else {
+                lastJSONKeys.removeAll()
+                for (key, value) in try Self.foundationEntries(slice, file: file, line: line) { values[column(key, in: &values)] = value }
+                return DataRecord(line: line, storage: .json(values))
             }
+            let entries = fast.entries
+            if entries.count != lastJSONKeys.count || !entries.indices.allSatisfy({ entries[$0].key == lastJSONKeys[$0] }) {
+                lastJSONKeys = entries.map(\.key)
+                lastJSONWrites = fast.order.map { (position: $0, column: column(entries[$0].key, in: &values)) }
+            }
+            for write in lastJSONWrites { values[write.column] = entries[write.position].value }
             return DataRecord(line: line, storage: .json(values))
         }
         return nil
+    }
+
+    /// The column of `key`, numbered next when it is new (and given a place in `values`).
+    private func column(_ key: String, in values: inout [JSONRecordValue]) -> Int {
+        if let known = columnIndex[key] { return known }
+        let index = columnNames.count
+        columnIndex[key] = index
+        columnNames.append(key)
+        values.append(.missing)
+        return index
     }
 
     /// A line read by Foundation, for what ``JSONLineParser`` leaves to it: its fields in the same

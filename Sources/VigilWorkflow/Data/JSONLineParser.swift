@@ -8,14 +8,8 @@
 /// key given twice, or any syntax error) gets `nil`, and the caller hands the line to Foundation,
 /// which decides it and words its errors as before.
 struct JSONLineParser {
-    /// A field as ``DataRecordReader`` numbers it: top-level keys sorted, a `features` object's
-    /// keys sorted in its place.
+    /// A field: its key and value.
     typealias Entry = (key: String, value: JSONRecordValue)
-
-    private enum Member {
-        case value(JSONRecordValue)
-        case features([String: JSONRecordValue])
-    }
 
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
@@ -24,23 +18,32 @@ struct JSONLineParser {
         self.bytes = bytes
     }
 
-    /// The line's fields in the order ``DataRecordReader`` records them, or `nil` when Foundation
-    /// must decide the line.
-    static func entries(of line: UnsafeRawBufferPointer) -> [Entry]? {
+    /// A line's fields as they came: a `features` object's members in its place.
+    struct Line {
+        var entries: [Entry]
+        /// Where the `features` object's members lie in `entries`, when the line has one.
+        var features: Range<Int>?
+
+        /// The positions of `entries` in the order ``DataRecordReader`` numbers new columns and
+        /// stores values (a key given both at the top level and in `features`: the later one
+        /// stands): top-level keys sorted, a `features` object's keys sorted in its place.
+        var order: [Int] {
+            func rank(_ position: Int) -> (String, String) {
+                features?.contains(position) == true ? ("features", entries[position].key) : (entries[position].key, "")
+            }
+            return entries.indices.sorted { rank($0) < rank($1) }
+        }
+    }
+
+    /// The line's fields as they came, or `nil` when Foundation must decide the line.
+    static func line(_ line: UnsafeRawBufferPointer) -> Line? {
         var parser = JSONLineParser(line)
         parser.skipSpace()
-        guard let members = parser.topObject() else { return nil }
+        var parsed = Line(entries: [], features: nil)
+        guard parser.object(into: &parsed, topLevel: true) else { return nil }
         parser.skipSpace()
         guard parser.position == line.count else { return nil }
-        var entries: [Entry] = []
-        entries.reserveCapacity(members.count + 16)
-        for (key, member) in members.sorted(by: { $0.key < $1.key }) {
-            switch member {
-            case let .value(value): entries.append((key, value))
-            case let .features(inner): entries += inner.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-            }
-        }
-        return entries
+        return parsed
     }
 
     private var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
@@ -55,33 +58,41 @@ struct JSONLineParser {
         return true
     }
 
-    /// The line's object; a `features` key may hold an object of plain values.
-    private mutating func topObject() -> [String: Member]? {
-        var fields: [String: Member] = [:]
-        let parsed = members(of: &fields) { parser, key in
-            if key == "features", parser.peek == UInt8(ascii: "{") {
-                var inner: [String: JSONRecordValue] = [:]
-                guard parser.members(of: &inner, value: { parser, _ in parser.plainValue() }) else { return nil }
-                return .features(inner)
-            }
-            return parser.plainValue().map(Member.value)
-        }
-        return parsed ? fields : nil
-    }
-
-    /// `{ "key": value, … }` into `members`, each value read by `value`; `false` on anything the
-    /// fast path leaves to Foundation, a key given twice included.
-    private mutating func members<Value>(of members: inout [String: Value], value: (inout JSONLineParser, String) -> Value?) -> Bool {
+    /// `{ "key": value, … }` into `line`, in the line's order; `false` on anything the fast path
+    /// leaves to Foundation, a key given twice included. At the top level, a `features` key may
+    /// hold an object of plain values, whose members take its place.
+    ///
+    /// Arrays rather than dictionaries: a line has a dozen keys or so, and hashing each (twice,
+    /// with a dictionary's growth) cost more than the rest of the parse.
+    private mutating func object(into line: inout Line, topLevel: Bool) -> Bool {
         guard take(UInt8(ascii: "{")) else { return false }
         skipSpace()
         if take(UInt8(ascii: "}")) { return true }
+        // This object's keys so far; past a few, a set finds one given twice faster than a scan.
+        var keys: [String] = []
+        var seen: Set<String>?
         repeat {
             skipSpace()
             guard let key = string() else { return false }
             skipSpace()
             guard take(UInt8(ascii: ":")) else { return false }
             skipSpace()
-            guard let parsed = value(&self, key), members.updateValue(parsed, forKey: key) == nil else { return false }
+            guard !(seen?.contains(key) ?? keys.contains(key)) else { return false }
+            keys.append(key)
+            if seen != nil {
+                seen?.insert(key)
+            } else if keys.count == 16 {
+                seen = Set(keys)
+            }
+            if topLevel, key == "features", peek == UInt8(ascii: "{") {
+                var members = Line(entries: [], features: nil)
+                guard object(into: &members, topLevel: false) else { return false }
+                line.features = line.entries.count..<line.entries.count + members.entries.count
+                line.entries += members.entries
+            } else {
+                guard let value = plainValue() else { return false }
+                line.entries.append((key, value))
+            }
             skipSpace()
         } while take(UInt8(ascii: ","))
         return take(UInt8(ascii: "}"))
@@ -148,8 +159,8 @@ struct JSONLineParser {
             switch byte {
             case UInt8(ascii: "\""):
                 position += 1
-                if let unescaped { return String(validating: unescaped, as: UTF8.self) }
-                return String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<(position - 1)]), as: UTF8.self)
+                if let unescaped { return UTF8Text.string(unescaped[...]) }
+                return UTF8Text.string(UnsafeRawBufferPointer(rebasing: bytes[start..<(position - 1)]))
             case UInt8(ascii: "\\"):
                 if unescaped == nil { unescaped = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<position])) }
                 guard position + 1 < bytes.count, let replacement = Self.escapes[bytes[position + 1]] else { return nil }
