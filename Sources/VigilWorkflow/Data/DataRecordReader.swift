@@ -108,7 +108,6 @@ public final class DataRecordReader {
             let line = jsonLine
             var values = [JSONRecordValue](repeating: .missing, count: columnNames.count)
             guard let fast = slice.withUnsafeBytes(JSONLineParser.line) else {
-                lastJSONKeys.removeAll()
                 for (key, value) in try Self.foundationEntries(slice, file: file, line: line) { values[column(key, in: &values)] = value }
                 return DataRecord(line: line, storage: .json(values))
             }
