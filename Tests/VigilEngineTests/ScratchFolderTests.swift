@@ -16,10 +16,10 @@ struct ScratchFolderTests {
         ended.waitUntilExit()
         let gone = ended.processIdentifier, host = HostName.current
 
-        let mine = try ScratchFolder.make(.batch, in: directory)
+        let mine = try ScratchFolder.make(.step, in: directory)
         let attributes = try FileManager.default.attributesOfItem(atPath: mine.path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
-        let orphans = ["vigil-step-\(host)-\(gone)-\(UUID().uuidString)", "vigil-batch-\(host)-\(gone)-\(UUID().uuidString)"]
+        let orphans = ["vigil-step-\(host)-\(gone)-\(UUID().uuidString)", "vigil-step-\(host)-\(gone)-\(UUID().uuidString)"]
         let others = [
             "vigil-step-another-host-\(gone)-\(UUID().uuidString)",   // another host's process ids mean nothing here
             "vigil-step-\(host)-\(gone)-not-a-uuid",

@@ -4,8 +4,8 @@ import Logging
 import Glibc
 #endif
 
-/// A private folder a Vigil process keeps scratch files in while it works (a step's output, an
-/// ingest batch), removed when the work ends.
+/// A private folder a Vigil process keeps scratch files in while it works (a step's output),
+/// removed when the work ends.
 ///
 /// A process killed outright (SIGKILL, the OOM killer, a lost machine) cannot remove its
 /// folders, so each is named with the process's host and id, `vigil-step-HOST-PID-UUID`: the next
@@ -15,7 +15,7 @@ import Glibc
 public enum ScratchFolder {
     /// What a folder is for, the second part of its name.
     public enum Purpose: String, CaseIterable, Sendable {
-        case step, batch
+        case step
     }
 
     /// A new folder for `purpose`, readable by this user only.

@@ -38,17 +38,12 @@ extension APIRoutes {
     /// Loads a batch through the same checks and quarantine as `vigil ingest`: inferences with
     /// `role`, or labels when `role` is `nil`. Answers 201 with the ingest report.
     static func loadInferences(_ request: APIRequest, model: String, batch body: ByteBuffer, format: DataFileReader.Format, role: String?) async throws -> Response {
-        // The readers work on files: the batch goes to a private temporary file for the duration.
-        let folder = try ScratchFolder.make(.batch)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("batch")
-        try Data(buffer: body).write(to: file)
         let source = "api:\(request.principal.name)"
         let reader: DataRecordReader
         do {
-            reader = try DataRecordReader(path: file.path, format: format)
-        } catch {
-            throw APIError.badRequest(error.description.replacingOccurrences(of: file.path, with: "body"))
+            reader = try body.withUnsafeReadableBytes { try DataRecordReader(content: $0, file: "body", format: format) }
+        } catch let error as DataFileError {
+            throw APIError.badRequest(error.description)
         }
         let report: IngestReport
         do {
@@ -67,7 +62,7 @@ extension APIRoutes {
                 report = try await LabelStore(database: request.database).load(reader, model: model, actor: source, grace: grace)
             }
         } catch let error as DataFileError {
-            throw APIError.badRequest(error.description.replacingOccurrences(of: file.path, with: "body"))
+            throw APIError.badRequest(error.description)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

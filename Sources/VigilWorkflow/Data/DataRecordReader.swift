@@ -20,25 +20,36 @@ public final class DataRecordReader {
     /// The file's own bytes: all but the terminating 0.
     private var contentCount: Int { bytes.count - 1 }
 
-    public init(path: String, format: DataFileReader.Format? = nil) throws(DataFileError) {
+    public convenience init(path: String, format: DataFileReader.Format? = nil) throws(DataFileError) {
         guard let format = format ?? DataFileReader.Format(path: path) else {
             throw DataFileError(file: path, line: nil, "unknown data format; use a .csv or .jsonl file")
         }
-        var bytes: [UInt8]
+        let content: Data
         do {
-            bytes = CSVReader.terminated(try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe))
+            content = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
         } catch {
             throw DataFileError(file: path, line: nil, "cannot read the file: \((error as NSError).localizedDescription)")
         }
+        try self.init(content: CSVReader.terminated(content), file: path, format: format)
+    }
+
+    /// A reader of data already in memory (an API request's body); `file` names it in errors.
+    public convenience init(content: UnsafeRawBufferPointer, file: String, format: DataFileReader.Format) throws(DataFileError) {
+        try self.init(content: CSVReader.terminated(content), file: file, format: format)
+    }
+
+    /// `bytes`: the content and a 0 byte after it.
+    private init(content bytes: [UInt8], file: String, format: DataFileReader.Format) throws(DataFileError) {
+        var bytes = bytes
         // A byte-order mark is not part of the first column's name.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         // Text holds no NUL: one means a binary or corrupted file, and PostgreSQL could not store it.
         if let nul = bytes.dropLast().firstIndex(of: 0) {
             let line = bytes[..<nul].reduce(into: 1) { count, byte in if byte == UInt8(ascii: "\n") { count += 1 } }
-            throw DataFileError(file: path, line: line, "the line holds a NUL byte; data files must be text (CSV or JSON lines)")
+            throw DataFileError(file: file, line: line, "the line holds a NUL byte; data files must be text (CSV or JSON lines)")
         }
         self.bytes = bytes
-        file = path
+        self.file = file
         self.format = format
     }
 
