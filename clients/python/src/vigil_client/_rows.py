@@ -60,7 +60,7 @@ def value(item: Any) -> Any:
         except (TypeError, ValueError):
             pass
     if isinstance(item, Mapping):
-        return {str(k): value(v) for k, v in item.items()}
+        return ready(item)
     if isinstance(item, (list, tuple)):
         return [value(v) for v in item]
     try:
@@ -69,6 +69,11 @@ def value(item: Any) -> Any:
     except TypeError:  # pandas NA: comparing it gives NA, which is neither true nor false
         return None
     return str(item)
+
+
+def ready(row: Mapping[Any, Any]) -> Dict[str, Any]:
+    """A mapping with string keys and every value made JSON-ready by ``value``."""
+    return {str(k): value(v) for k, v in row.items()}
 
 
 #: The types a row's keys and values mostly have, which JSON carries as they are (but NaN and the
@@ -84,7 +89,7 @@ def prediction(row: Dict[str, Any]) -> Dict[str, Any]:
     once, so that a buffer the caller reuses afterwards (a NumPy array, say) is logged as it was."""
     for key, item in row.items():
         if type(key) is not str or type(item) not in _PLAIN:
-            row = {k if type(k) is str else str(k): value(v) for k, v in row.items()}
+            row = ready(row)
             break
     if not value(row.get("request_id")):
         row["request_id"] = uuid.uuid4().hex
@@ -95,7 +100,7 @@ def prediction(row: Dict[str, Any]) -> Dict[str, Any]:
 
 def label(row: Dict[str, Any]) -> Dict[str, Any]:
     """A label row; it must name the request it labels."""
-    out = {str(k): value(v) for k, v in row.items()}
+    out = ready(row)
     if not out.get("request_id"):
         raise ValueError("a label row needs the request_id of the prediction it labels")
     if "label" not in out:
@@ -114,4 +119,4 @@ def encode(row: Dict[str, Any]) -> str:
     try:
         return _ENCODE_AS_IS(row)
     except ValueError:
-        return _ENCODE_READY({key: value(item) for key, item in row.items()})
+        return _ENCODE_READY(ready(row))
